@@ -1,0 +1,87 @@
+# Portico — every target sets up what it needs itself (a fresh clone needs only python3 and make).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+STAMP := $(VENV)/.installed
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+PYTEST_WORKERS ?= auto
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: run serve test test-sqlite test-pg e2e bench check lint format migrate demo worker clean system-deps browser-deps
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+# System tools some tests drive for real (oathtool for TOTP, pdftotext for PDFs).
+system-deps:
+	@bash scripts/system-deps.sh
+
+browser-deps:
+	@bash scripts/system-deps.sh --browser
+
+migrate: $(STAMP)
+	PORTICO_DEMO=true $(BIN)/python manage.py migrate --noinput
+
+demo: migrate
+	PORTICO_DEMO=true $(BIN)/python manage.py demo --port $(PORT)
+
+## make run: set up, migrate, load the demo and serve it on http://127.0.0.1:$(PORT) (SQLite by default)
+run: $(STAMP)
+	@PORTICO_DEMO=true $(BIN)/python manage.py migrate --noinput
+	@PORTICO_DEMO=true $(BIN)/python manage.py collectstatic --noinput -v0
+	@PORTICO_DEMO=true PORTICO_PUBLIC_PORT=$(PORT) $(BIN)/python manage.py demo --port $(PORT)
+	@echo "Serving on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
+	@PORTICO_DEMO=true PORTICO_PUBLIC_PORT=$(PORT) exec $(BIN)/gunicorn portico.wsgi:application \
+		--bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --graceful-timeout 10 --access-logfile -
+
+worker: $(STAMP)
+	PORTICO_DEMO=true $(BIN)/portico worker
+
+## make test: the suite on SQLite, then again on PostgreSQL when one is reachable
+test: $(STAMP) system-deps
+	@$(MAKE) --no-print-directory test-sqlite
+	@if $(BIN)/python scripts/pg_reachable.py "$(TEST_DATABASE_URL)"; then \
+		$(MAKE) --no-print-directory test-pg; \
+	else \
+		echo "== PostgreSQL at $(TEST_DATABASE_URL) is not reachable: ran SQLite only =="; \
+		if [ "$$CI" = "true" ]; then echo "CI requires PostgreSQL"; exit 1; fi; \
+	fi
+
+test-sqlite: $(STAMP)
+	@echo "== pytest on SQLite =="
+	env -u DATABASE_URL -u TEST_DATABASE_URL $(BIN)/pytest -n $(PYTEST_WORKERS) -m "not e2e and not postgres" $(PYTEST_ARGS)
+
+test-pg: $(STAMP)
+	@echo "== pytest on PostgreSQL ($(TEST_DATABASE_URL)) =="
+	DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/pytest -n $(PYTEST_WORKERS) -m "not e2e" $(PYTEST_ARGS)
+
+## make e2e: real-browser tests (Playwright driving Debian's Chromium) with axe checks
+e2e: $(STAMP) browser-deps system-deps
+	@echo "== browser tests (Chromium, axe) =="
+	env -u DATABASE_URL $(BIN)/pytest -p no:xdist -m e2e tests/e2e $(PYTEST_ARGS)
+
+## make bench: benchmarks with printed figures (never part of make test)
+bench: $(STAMP) system-deps
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+## make check: lint, format and migrations up to date
+check: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+	PORTICO_DEMO=true $(BIN)/python manage.py makemigrations --check --dry-run
+
+lint: check
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format src tests bench
+
+clean:
+	rm -rf $(VENV) var build *.egg-info src/*.egg-info

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Debian packages that tests drive for real. Installs what is missing when running as root;
+# otherwise says exactly what to install.
+set -euo pipefail
+need=()
+command -v oathtool >/dev/null || need+=(oathtool)
+command -v pdftotext >/dev/null || need+=(poppler-utils)
+if [ "${1:-}" = "--browser" ]; then
+  command -v chromium >/dev/null || need+=(chromium)
+  fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core)
+fi
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then
+  echo "Installing ${need[*]} with apt-get…"
+  apt-get update -qq >/dev/null || true
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+else
+  echo "Missing system packages: ${need[*]}. Install them with: sudo apt-get install ${need[*]}" >&2
+  exit 1
+fi

@@ -1,0 +1,372 @@
+"""The ledger: invoices, credit notes, payments and how money moved between them.
+
+Invariants (DESIGN.md "Money and ledger invariants"), stated here as database constraints where a
+single row can state them; the services keep the sums across rows:
+  invoice.balance = total − paid − credited ≥ 0
+  payment.amount = allocated + unused + refunded
+  credit_note.total = applied + remaining + refunded
+Totals are stored when a document is finalized and never edited in place afterwards.
+"""
+
+import datetime as dt
+
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from portico.core.fields import money_property
+from portico.core.tenancy import TenantModel
+
+
+class BillingSettings(models.Model):
+    organization = models.OneToOneField("core.Organization", on_delete=models.CASCADE, related_name="billing")
+    invoice_prefix = models.CharField(max_length=20, default="INV-")
+    credit_note_prefix = models.CharField(max_length=20, default="CN-")
+    payment_prefix = models.CharField(max_length=20, default="PAY-")
+    number_digits = models.PositiveSmallIntegerField(default=5)
+    auto_apply_credits = models.BooleanField(
+        default=False, help_text=_("Apply unused credits and advances to new invoices automatically.")
+    )
+
+    def __str__(self) -> str:
+        return f"Billing settings of {self.organization}"
+
+
+class NumberSequence(TenantModel):
+    """A gapless per-organization counter; taken under a row lock when a document is finalized."""
+
+    class Kind(models.TextChoices):
+        INVOICE = "invoice", _("Invoice")
+        CREDIT_NOTE = "credit_note", _("Credit note")
+        PAYMENT = "payment", _("Payment")
+
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    next_value = models.PositiveBigIntegerField(default=1)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organization", "kind"], name="one_sequence_per_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} #{self.next_value}"
+
+
+class LineFields(models.Model):
+    """A line's inputs and its amounts, rounded once per line (half-up), tax per line."""
+
+    position = models.PositiveIntegerField(default=0)
+    description = models.CharField(max_length=500)
+    quantity = models.DecimalField(max_digits=14, decimal_places=4, default=1)
+    unit_price_minor = models.BigIntegerField()
+    discount_percent = models.DecimalField(max_digits=7, decimal_places=4, default=0)
+    tax_name = models.CharField(max_length=64, blank=True)
+    tax_rate = models.DecimalField(
+        max_digits=7, decimal_places=4, default=0, help_text=_("Percent, e.g. 8.25")
+    )
+    tax_inclusive = models.BooleanField(default=False)
+    period_start = models.DateField(null=True, blank=True)
+    period_end = models.DateField(null=True, blank=True)
+    # computed by billing.services when the line is saved
+    discount_minor = models.BigIntegerField(default=0)
+    net_minor = models.BigIntegerField(default=0, help_text=_("After discount, before tax"))
+    tax_minor = models.BigIntegerField(default=0)
+    total_minor = models.BigIntegerField(default=0, help_text=_("After discount, with tax"))
+
+    class Meta:
+        abstract = True
+        ordering = ["position", "id"]
+
+
+class Invoice(TenantModel):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        OPEN = "open", _("Open")
+        PARTIALLY_PAID = "partially_paid", _("Partially paid")
+        PAID = "paid", _("Paid")
+        VOID = "void", _("Void")
+
+    class Source(models.TextChoices):
+        ONE_TIME = "one_time", _("One-time")
+        SUBSCRIPTION = "subscription", _("Subscription")
+        PROJECT = "project", _("Project")
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="invoices")
+    number = models.CharField(max_length=40, blank=True, help_text=_("Assigned when finalized"))
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    source = models.CharField(max_length=20, choices=Source.choices, default=Source.ONE_TIME)
+    currency = models.CharField(max_length=3)
+    issue_date = models.DateField(null=True, blank=True)
+    due_date = models.DateField(null=True, blank=True)
+    payment_terms_days = models.PositiveSmallIntegerField(default=30)
+    purchase_order = models.CharField(max_length=64, blank=True)
+    memo = models.TextField(blank=True)
+
+    subtotal_minor = models.BigIntegerField(default=0, help_text=_("Σ line net, before discount"))
+    discount_minor = models.BigIntegerField(default=0)
+    tax_minor = models.BigIntegerField(default=0)
+    total_minor = models.BigIntegerField(default=0)
+    paid_minor = models.BigIntegerField(default=0)
+    credited_minor = models.BigIntegerField(default=0)
+    balance_minor = models.BigIntegerField(default=0)
+
+    # snapshot of the customer at finalization
+    bill_to_name = models.CharField(max_length=200, blank=True)
+    bill_to_address = models.JSONField(default=dict, blank=True)
+    bill_to_tax_id = models.CharField(max_length=64, blank=True)
+    bill_to_email = models.EmailField(blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    finalized_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    paid_at = models.DateTimeField(null=True, blank=True)
+    voided_at = models.DateTimeField(null=True, blank=True)
+    void_reason = models.CharField(max_length=200, blank=True)
+    pdf = models.FileField(upload_to="invoices/%Y/%m/", blank=True)
+
+    subtotal = money_property("subtotal_minor")
+    discount = money_property("discount_minor")
+    tax = money_property("tax_minor")
+    total = money_property("total_minor")
+    paid = money_property("paid_minor")
+    credited = money_property("credited_minor")
+    balance = money_property("balance_minor")
+
+    class Meta:
+        ordering = ["-issue_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "number"], condition=~Q(number=""), name="invoice_number_unique"
+            ),
+            models.CheckConstraint(condition=Q(balance_minor__gte=0), name="invoice_balance_not_negative"),
+            models.CheckConstraint(
+                condition=Q(balance_minor=F("total_minor") - F("paid_minor") - F("credited_minor"))
+                | Q(status="draft")
+                | Q(status="void"),
+                name="invoice_balance_is_total_less_payments_and_credits",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "customer", "status", "due_date"]),
+            models.Index(fields=["organization", "customer", "-issue_date"]),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"Draft #{self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (self.Status.OPEN, self.Status.PARTIALLY_PAID)
+
+    def is_overdue_on(self, today: dt.date) -> bool:
+        """Overdue is derived: open, balance > 0, due date before today (in the organization's zone)."""
+        return self.is_open and self.balance_minor > 0 and self.due_date is not None and self.due_date < today
+
+    def days_overdue_on(self, today: dt.date) -> int:
+        return (today - self.due_date).days if self.is_overdue_on(today) else 0
+
+
+class InvoiceLine(LineFields):
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+
+    net = money_property("net_minor", "invoice_currency")
+    tax = money_property("tax_minor", "invoice_currency")
+    total = money_property("total_minor", "invoice_currency")
+
+    class Meta(LineFields.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return self.description
+
+    @property
+    def invoice_currency(self) -> str:
+        return self.invoice.currency
+
+
+class CreditNote(TenantModel):
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        OPEN = "open", _("Open")  # has remaining credit
+        CLOSED = "closed", _("Fully used")
+        VOID = "void", _("Void")
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="credit_notes")
+    invoice = models.ForeignKey(
+        Invoice,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="credit_notes",
+        help_text=_("The invoice this credit note corrects, if any"),
+    )
+    number = models.CharField(max_length=40, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
+    currency = models.CharField(max_length=3)
+    issue_date = models.DateField(null=True, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+    subtotal_minor = models.BigIntegerField(default=0)
+    tax_minor = models.BigIntegerField(default=0)
+    total_minor = models.BigIntegerField(default=0)
+    applied_minor = models.BigIntegerField(default=0)
+    refunded_minor = models.BigIntegerField(default=0)
+    remaining_minor = models.BigIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finalized_at = models.DateTimeField(null=True, blank=True)
+    pdf = models.FileField(upload_to="credit-notes/%Y/%m/", blank=True)
+
+    total = money_property("total_minor")
+    applied = money_property("applied_minor")
+    refunded = money_property("refunded_minor")
+    remaining = money_property("remaining_minor")
+
+    class Meta:
+        ordering = ["-issue_date", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "number"], condition=~Q(number=""), name="credit_note_number_unique"
+            ),
+            models.CheckConstraint(
+                condition=Q(remaining_minor__gte=0), name="credit_note_remaining_not_negative"
+            ),
+            models.CheckConstraint(
+                condition=Q(total_minor=F("applied_minor") + F("remaining_minor") + F("refunded_minor"))
+                | Q(status="draft")
+                | Q(status="void"),
+                name="credit_note_total_is_applied_remaining_refunded",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.number or f"Draft credit #{self.pk}"
+
+
+class CreditNoteLine(LineFields):
+    credit_note = models.ForeignKey(CreditNote, on_delete=models.CASCADE, related_name="lines")
+
+    class Meta(LineFields.Meta):
+        pass
+
+    def __str__(self) -> str:
+        return self.description
+
+
+class Payment(TenantModel):
+    """Money received from a customer. What is not allocated to invoices stays as an advance (unused)."""
+
+    class Method(models.TextChoices):
+        CARD = "card", _("Card")
+        BANK_TRANSFER = "bank_transfer", _("Bank transfer")
+        CASH = "cash", _("Cash")
+        CHECK = "check", _("Check")
+        OTHER = "other", _("Other")
+
+    class Channel(models.TextChoices):
+        OFFLINE = "offline", _("Recorded by staff")
+        ONLINE = "online", _("Paid online")
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="payments")
+    number = models.CharField(max_length=40)
+    currency = models.CharField(max_length=3)
+    amount_minor = models.BigIntegerField()
+    allocated_minor = models.BigIntegerField(default=0)
+    unused_minor = models.BigIntegerField(default=0)
+    refunded_minor = models.BigIntegerField(default=0)
+    method = models.CharField(max_length=20, choices=Method.choices)
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.OFFLINE)
+    gateway = models.CharField(max_length=20, blank=True)
+    gateway_reference = models.CharField(max_length=100, blank=True)
+    card_brand = models.CharField(max_length=20, blank=True)
+    card_last4 = models.CharField(max_length=4, blank=True)
+    reference = models.CharField(max_length=100, blank=True, help_text=_("Cheque or transfer reference"))
+    received_on = models.DateField()
+    created_at = models.DateTimeField(auto_now_add=True)
+    idempotency_key = models.CharField(max_length=100, null=True, blank=True)
+    notes = models.TextField(blank=True)
+
+    amount = money_property("amount_minor")
+    allocated = money_property("allocated_minor")
+    unused = money_property("unused_minor")
+    refunded = money_property("refunded_minor")
+
+    class Meta:
+        ordering = ["-received_on", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "number"], name="payment_number_unique"),
+            models.UniqueConstraint(
+                fields=["organization", "idempotency_key"], name="payment_idempotency_key_unique"
+            ),
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="payment_amount_positive"),
+            models.CheckConstraint(condition=Q(unused_minor__gte=0), name="payment_unused_not_negative"),
+            models.CheckConstraint(
+                condition=Q(amount_minor=F("allocated_minor") + F("unused_minor") + F("refunded_minor")),
+                name="payment_amount_is_allocated_unused_refunded",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "customer", "-received_on"])]
+
+    def __str__(self) -> str:
+        return self.number
+
+
+class PaymentAllocation(TenantModel):
+    payment = models.ForeignKey(Payment, on_delete=models.PROTECT, related_name="allocations")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="allocations")
+    amount_minor = models.BigIntegerField()
+    allocated_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["allocated_at", "id"]
+        constraints = [models.CheckConstraint(condition=Q(amount_minor__gt=0), name="allocation_positive")]
+
+    def __str__(self) -> str:
+        return f"{self.payment_id} → {self.invoice_id}: {self.amount_minor}"
+
+
+class CreditApplication(TenantModel):
+    credit_note = models.ForeignKey(CreditNote, on_delete=models.PROTECT, related_name="applications")
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="credit_applications")
+    amount_minor = models.BigIntegerField()
+    applied_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["applied_at", "id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="credit_application_positive")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.credit_note_id} → {self.invoice_id}: {self.amount_minor}"
+
+
+class Refund(TenantModel):
+    """Money returned to a customer, out of a payment's unused amount or a credit note's remaining credit."""
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="refunds")
+    payment = models.ForeignKey(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="refunds"
+    )
+    credit_note = models.ForeignKey(
+        CreditNote, null=True, blank=True, on_delete=models.PROTECT, related_name="refunds"
+    )
+    currency = models.CharField(max_length=3)
+    amount_minor = models.BigIntegerField()
+    refunded_on = models.DateField()
+    method = models.CharField(max_length=20, choices=Payment.Method.choices)
+    gateway_reference = models.CharField(max_length=100, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    amount = money_property("amount_minor")
+
+    class Meta:
+        ordering = ["-refunded_on", "-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount_minor__gt=0), name="refund_positive"),
+            models.CheckConstraint(
+                condition=(Q(payment__isnull=False) & Q(credit_note__isnull=True))
+                | (Q(payment__isnull=True) & Q(credit_note__isnull=False)),
+                name="refund_has_exactly_one_source",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Refund {self.amount_minor} {self.currency}"

@@ -1,0 +1,107 @@
+"""The audit trail: every state change names its actor and lands here once."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from django.db import models
+
+from portico.core import clock
+from portico.core.models import AuditEvent, Organization
+from portico.core.money import Money
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a staff member, a portal user, an API key or the system, and from where."""
+
+    kind: str
+    user: Any = None
+    label: str = ""
+    ip_address: str | None = None
+    user_agent: str = ""
+
+    @classmethod
+    def system(cls, label: str = "system") -> Actor:
+        return cls(kind=AuditEvent.ActorKind.SYSTEM, label=label)
+
+    @classmethod
+    def from_request(cls, request) -> Actor:
+        user = getattr(request, "user", None)
+        if user is not None and not user.is_authenticated:
+            user = None
+        if user is None:
+            kind = AuditEvent.ActorKind.SYSTEM
+        elif getattr(user, "contact_id", None):
+            kind = AuditEvent.ActorKind.PORTAL
+        else:
+            kind = AuditEvent.ActorKind.STAFF
+        return cls(
+            kind=kind,
+            user=user,
+            label=user.email if user is not None else "anonymous",
+            ip_address=client_ip(request),
+            user_agent=request.META.get("HTTP_USER_AGENT", "")[:400],
+        )
+
+
+def client_ip(request) -> str | None:
+    """The client's address. Behind a proxy, REMOTE_ADDR is set by the proxy-aware server config."""
+    return request.META.get("REMOTE_ADDR") or None
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Money):
+        return {"minor": value.minor, "currency": value.currency}
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, dt.datetime | dt.date):
+        return value.isoformat()
+    if isinstance(value, models.Model):
+        return value.pk
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def audit(
+    actor: Actor,
+    action: str,
+    obj: models.Model | None = None,
+    *,
+    organization: Organization | None = None,
+    customer=None,
+    **data: Any,
+) -> AuditEvent:
+    """Record one event. The organization and customer are taken from the object when it has them."""
+    if organization is None:
+        organization = getattr(obj, "organization", None) if obj is not None else None
+        if organization is None and isinstance(obj, Organization):
+            organization = obj
+    if organization is None:
+        raise ValueError(f"audit({action!r}) needs an organization")
+    if customer is None and obj is not None:
+        from portico.customers.models import Customer
+
+        customer = obj if isinstance(obj, Customer) else getattr(obj, "customer", None)
+    user = actor.user if getattr(actor.user, "pk", None) else None
+    return AuditEvent.all_tenants.create(
+        organization=organization,
+        at=clock.now(),
+        actor_kind=actor.kind,
+        actor_user=user,
+        actor_label=actor.label[:254],
+        action=action,
+        object_type=obj._meta.label_lower if obj is not None else "",
+        object_id=str(obj.pk) if obj is not None else "",
+        object_repr=str(obj)[:200] if obj is not None else "",
+        customer=customer,
+        ip_address=actor.ip_address,
+        user_agent=actor.user_agent,
+        data=_jsonable(data),
+    )

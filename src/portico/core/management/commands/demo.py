@@ -1,0 +1,22 @@
+from django.conf import settings
+from django.core.management.base import BaseCommand
+
+from portico.core.demo import PORTAL_EMAIL, load_demo
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the demo organizations, customers and logins (idempotent)."
+
+    def handle(self, *args, **options):
+        demo = load_demo()
+        port = options.get("port") or settings.PORTICO_PUBLIC_PORT or 8000
+        base = settings.PORTICO_BASE_DOMAIN
+        self.stdout.write(self.style.SUCCESS("Demo data is ready."))
+        for organization in (demo.renotech, demo.northwind):
+            self.stdout.write(f"\n{organization.name}")
+            self.stdout.write(f"  portal:  http://{organization.slug}.{base}:{port}/portal/")
+            self.stdout.write(f"  console: http://{organization.slug}.{base}:{port}/console/")
+            for slug, role, email, password in demo.logins:
+                if slug == organization.slug and (email == PORTAL_EMAIL or "staff" in role):
+                    self.stdout.write(f"  {role:<40} {email} / {password}")
+        self.stdout.write(f"\nMore portal logins: see README.md. Health: http://{base}:{port}/healthz")

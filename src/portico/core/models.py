@@ -1,0 +1,99 @@
+import secrets
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from portico.core.tenancy import TenantModel
+
+hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1f6feb."))
+slug_label = RegexValidator(
+    r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$",
+    _("Lowercase letters, digits and hyphens; it becomes part of the portal's address."),
+)
+RESERVED_SLUGS = {"www", "api", "admin", "console", "static", "media", "mail", "portal", "app"}
+
+
+def new_verification_token() -> str:
+    return secrets.token_urlsafe(24)
+
+
+class Organization(models.Model):
+    """A business using Portico: a tenant. Its customers see its portal on its own host."""
+
+    name = models.CharField(max_length=200)
+    slug = models.SlugField(max_length=63, unique=True, validators=[slug_label])
+    base_currency = models.CharField(max_length=3, default="USD")
+    time_zone = models.CharField(max_length=64, default="UTC")
+    locale = models.CharField(max_length=16, default="en_US")
+    portal_title = models.CharField(max_length=200, blank=True)
+    logo = models.FileField(upload_to="logos/", blank=True)
+    brand_colour = models.CharField(max_length=7, default="#1f5fbf", validators=[hex_colour])
+    custom_domain = models.CharField(max_length=253, unique=True, null=True, blank=True)
+    domain_verification_token = models.CharField(max_length=64, default=new_verification_token)
+    domain_verified_at = models.DateTimeField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def save(self, *args, **kwargs):
+        if self.custom_domain:
+            self.custom_domain = self.custom_domain.strip().lower().rstrip(".") or None
+        super().save(*args, **kwargs)
+
+    @property
+    def display_title(self) -> str:
+        return self.portal_title or self.name
+
+    @property
+    def host(self) -> str:
+        if self.custom_domain and self.domain_verified_at:
+            return self.custom_domain
+        return f"{self.slug}.{settings.PORTICO_BASE_DOMAIN}"
+
+    @property
+    def portal_url(self) -> str:
+        scheme = "https" if settings.PORTICO_HTTPS else "http"
+        port = f":{settings.PORTICO_PUBLIC_PORT}" if settings.PORTICO_PUBLIC_PORT else ""
+        return f"{scheme}://{self.host}{port}/portal/"
+
+
+class AuditEvent(TenantModel):
+    """Who did what to which object, from where. Written by `core.audit.audit`, never edited."""
+
+    class ActorKind(models.TextChoices):
+        STAFF = "staff", _("Staff")
+        PORTAL = "portal", _("Portal user")
+        SYSTEM = "system", _("System")
+        API = "api", _("API key")
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="audit_events")
+    at = models.DateTimeField(db_index=True)
+    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=254, blank=True)
+    action = models.CharField(max_length=64, db_index=True)
+    object_type = models.CharField(max_length=64, blank=True)
+    object_id = models.CharField(max_length=64, blank=True)
+    object_repr = models.CharField(max_length=200, blank=True)
+    customer = models.ForeignKey(
+        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=400, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["organization", "customer", "-at"])]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_repr}"

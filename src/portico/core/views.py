@@ -1,0 +1,28 @@
+from django.db import connection
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+
+
+@never_cache
+def healthz(request):
+    """Liveness and database check for load balancers: 200 when a query round-trips, 503 otherwise."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+            cursor.fetchone()
+    except Exception as exc:  # any database failure means "not healthy", reported, not raised
+        return JsonResponse({"status": "error", "database": str(exc)[:200]}, status=503)
+    return JsonResponse({"status": "ok", "database": "ok"})
+
+
+def home(request):
+    if getattr(request, "organization", None) is not None:
+        return HttpResponseRedirect("/portal/")
+    if getattr(request, "is_platform_host", False):
+        return render(request, "core/platform_home.html")
+    raise Http404
+
+
+def csrf_failure(request, reason=""):
+    return render(request, "core/csrf_failure.html", status=403)

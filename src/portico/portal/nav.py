@@ -1,0 +1,34 @@
+"""The portal's navigation: one entry per module, shown only where the page exists and is allowed."""
+
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext_lazy as _
+
+# (label, url name, module or None for always)
+ENTRIES = [
+    (_("Overview"), "portal:dashboard", None),
+    (_("Invoices"), "portal:invoices", "invoices"),
+    (_("Payments"), "portal:payments", "payments"),
+    (_("Credits"), "portal:credits", "credits"),
+    (_("Statements"), "portal:statements", "statements"),
+    (_("Subscriptions"), "portal:subscriptions", "subscriptions"),
+    (_("Projects"), "portal:projects", "projects"),
+    (_("Profile"), "portal:profile", "profile"),
+    (_("Security"), "portal:security", None),
+]
+
+
+def portal_nav(request) -> list[dict]:
+    portal = getattr(request, "portal", None)
+    if portal is None:
+        return []
+    items = []
+    for label, name, module in ENTRIES:
+        if module is not None and not portal.allows(module):
+            continue
+        try:
+            url = reverse(name)
+        except NoReverseMatch:
+            continue
+        current = request.path == url if url == "/portal/" else request.path.startswith(url)
+        items.append({"label": label, "url": url, "current": current})
+    return items

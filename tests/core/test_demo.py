@@ -1,0 +1,32 @@
+from portico.accounts.models import User
+from portico.core.demo import load_demo
+from portico.core.models import AuditEvent, Organization
+from portico.customers.models import ContactPerson, Customer
+from tests.conftest import login, tenant_client
+
+
+def _counts():
+    return {
+        model.__name__: model._base_manager.count() for model in (Organization, Customer, ContactPerson, User)
+    }
+
+
+def test_the_demo_is_idempotent(db):
+    load_demo()
+    first = _counts()
+    load_demo()
+    assert _counts() == first
+    assert first["Organization"] == 2
+
+
+def test_the_demo_logins_work_as_documented(db):
+    demo = load_demo()
+    renotech = tenant_client(demo.renotech)
+    assert login(renotech, "maria@acme.example", "portico-demo").status_code == 302
+    assert "Acme Interiors" in renotech.get("/portal/").content.decode()
+    northwind = tenant_client(demo.northwind)
+    assert login(northwind, "maria@acme.example", "portico-demo").status_code == 200  # wrong org's password
+    assert login(northwind, "maria@acme.example", "northwind-demo").status_code == 302
+    staff = tenant_client(demo.renotech)
+    assert login(staff, "owner@renotech.example", "portico-demo")["Location"] == "/console/"
+    assert AuditEvent.all_tenants.filter(action="login.succeeded").count() == 3
