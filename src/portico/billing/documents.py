@@ -54,7 +54,12 @@ def tax_summary(invoice: Invoice) -> list[dict]:
             key = (line.tax_name, line.tax_rate, line.tax_inclusive)
             groups[key] = groups.get(key, 0) + line.tax_minor
     return [
-        {"name": name, "rate": rate.normalize(), "inclusive": inclusive, "amount": Money(amount, invoice.currency)}
+        {
+            "name": name,
+            "rate": rate.normalize(),
+            "inclusive": inclusive,
+            "amount": Money(amount, invoice.currency),
+        }
         for (name, rate, inclusive), amount in groups.items()
     ]
 
@@ -90,7 +95,13 @@ def _address_lines(address: dict) -> list[str]:
     if not address:
         return []
     locality = " ".join(p for p in (address.get("postal_code", ""), address.get("city", "")) if p)
-    parts = (address.get("line1"), address.get("line2"), locality, address.get("region"), address.get("country"))
+    parts = (
+        address.get("line1"),
+        address.get("line2"),
+        locality,
+        address.get("region"),
+        address.get("country"),
+    )
     return [p for p in parts if p]
 
 
@@ -124,7 +135,9 @@ def render_document(template: str, context: dict, organization, request=None) ->
 
 
 def invoice_html(invoice: Invoice, *, live: bool, request=None) -> str:
-    return render_document("billing/documents/invoice.html", invoice_context(invoice, live=live), invoice.organization, request)
+    return render_document(
+        "billing/documents/invoice.html", invoice_context(invoice, live=live), invoice.organization, request
+    )
 
 
 def invoice_pdf_bytes(invoice: Invoice) -> bytes:
@@ -170,7 +183,11 @@ def _render_pdf_when_finalized(sender, invoice, **kwargs):
 def statement_html(statement, *, request=None) -> str:
     return render_document(
         "billing/documents/statement.html",
-        {"statement": statement, "customer": statement.customer, "organization": statement.customer.organization},
+        {
+            "statement": statement,
+            "customer": statement.customer,
+            "organization": statement.customer.organization,
+        },
         statement.customer.organization,
         request,
     )
@@ -183,7 +200,12 @@ def statement_pdf_bytes(statement) -> bytes:
 def receipt_html(payment, allocations, *, request=None) -> str:
     return render_document(
         "billing/documents/receipt.html",
-        {"payment": payment, "allocations": allocations, "organization": payment.organization, "customer": payment.customer},
+        {
+            "payment": payment,
+            "allocations": allocations,
+            "organization": payment.organization,
+            "customer": payment.customer,
+        },
         payment.organization,
         request,
     )

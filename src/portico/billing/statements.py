@@ -62,7 +62,9 @@ def period_bounds(
         return today.replace(month=1, day=1), today
     if period == "custom":
         if start is None or end is None:
-            raise StatementPeriodError(_("Choose a start and an end date."), field="start" if start is None else "end")
+            raise StatementPeriodError(
+                _("Choose a start and an end date."), field="start" if start is None else "end"
+            )
         if end < start:
             raise StatementPeriodError(_("The end date must be on or after the start date."))
         return start, end
@@ -149,7 +151,9 @@ def statement_for(customer, start: dt.date, end: dt.date, currency: str | None =
             description = _("Invoice %(number)s") % {"number": row["number"]}
             if row["due_date"]:
                 description += " · " + _("due %(date)s") % {"date": row["due_date"].isoformat()}
-            raw.append((row["issue_date"], Kind.INVOICE, row["id"], row["number"], description, row["total_minor"]))
+            raw.append(
+                (row["issue_date"], Kind.INVOICE, row["id"], row["number"], description, row["total_minor"])
+            )
         if row["status"] == Invoice.Status.VOID and row["voided_at"] and begins <= row["voided_at"] < ends:
             raw.append(
                 (
@@ -164,20 +168,26 @@ def statement_for(customer, start: dt.date, end: dt.date, currency: str | None =
     for row in payments.filter(received_on__gte=start, received_on__lte=end).values(
         "id", "number", "received_on", "amount_minor", "method", "card_brand", "card_last4", "reference"
     ):
-        method = Payment.Method(row["method"]).label if row["method"] in Payment.Method.values else row["method"]
+        method = (
+            Payment.Method(row["method"]).label if row["method"] in Payment.Method.values else row["method"]
+        )
         description = _("Payment %(number)s · %(method)s") % {"number": row["number"], "method": method}
         if row["card_last4"]:
             description += f" •••• {row['card_last4']}"
         elif row["reference"]:
             description += f" · {row['reference']}"
-        raw.append((row["received_on"], Kind.PAYMENT, row["id"], row["number"], description, -row["amount_minor"]))
+        raw.append(
+            (row["received_on"], Kind.PAYMENT, row["id"], row["number"], description, -row["amount_minor"])
+        )
     for row in credit_notes.filter(issue_date__gte=start, issue_date__lte=end).values(
         "id", "number", "issue_date", "total_minor", "reason"
     ):
         description = _("Credit note %(number)s") % {"number": row["number"]}
         if row["reason"]:
             description += f" · {row['reason']}"
-        raw.append((row["issue_date"], Kind.CREDIT_NOTE, row["id"], row["number"], description, -row["total_minor"]))
+        raw.append(
+            (row["issue_date"], Kind.CREDIT_NOTE, row["id"], row["number"], description, -row["total_minor"])
+        )
     for row in refunds.filter(refunded_on__gte=start, refunded_on__lte=end).values(
         "id", "refunded_on", "amount_minor", "reason", "payment__number", "credit_note__number"
     ):
@@ -235,8 +245,20 @@ def statement_csv(statement: Statement) -> str:
     """The statement as CSV: amounts as plain decimals in the statement's currency, one row per line."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([_("Date"), _("Type"), _("Reference"), _("Description"), _("Debit"), _("Credit"), _("Balance")])
-    writer.writerow([statement.start.isoformat(), "opening", "", _("Opening balance"), "", "", statement.opening_balance.decimal])
+    writer.writerow(
+        [_("Date"), _("Type"), _("Reference"), _("Description"), _("Debit"), _("Credit"), _("Balance")]
+    )
+    writer.writerow(
+        [
+            statement.start.isoformat(),
+            "opening",
+            "",
+            _("Opening balance"),
+            "",
+            "",
+            statement.opening_balance.decimal,
+        ]
+    )
     for line in statement.lines:
         writer.writerow(
             [

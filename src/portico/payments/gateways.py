@@ -122,7 +122,9 @@ class Gateway:
     def tokenize(self, card: CardDetails) -> CardToken:
         raise NotImplementedError
 
-    def charge(self, *, source: str, amount: Money, idempotency_key: str, description: str = "") -> ChargeResult:
+    def charge(
+        self, *, source: str, amount: Money, idempotency_key: str, description: str = ""
+    ) -> ChargeResult:
         """Charge `source` (a one-off or saved card token). A retry with the same key has no second effect."""
         raise NotImplementedError
 
@@ -202,7 +204,8 @@ class TestGateway(Gateway):
     tokenizes_on_server = True
 
     _lock = threading.Lock()
-    _charges: dict[str, ChargeResult] = {}  # idempotency key → result, like Stripe's 24-hour cache
+    # (idempotency key, source, amount) → result, like Stripe's 24-hour cache of idempotent requests
+    _charges: dict[tuple, ChargeResult] = {}
 
     def tokenize(self, card: CardDetails) -> CardToken:
         digits = check_card(card, clock.today())
@@ -215,20 +218,23 @@ class TestGateway(Gateway):
             exp_year=card.exp_year,
         )
 
-    def charge(self, *, source: str, amount: Money, idempotency_key: str, description: str = "") -> ChargeResult:
+    def charge(
+        self, *, source: str, amount: Money, idempotency_key: str, description: str = ""
+    ) -> ChargeResult:
         if not idempotency_key:
             raise ValueError("A charge needs an idempotency key")
         if amount.minor <= 0:
             raise ValueError("A charge needs a positive amount")
+        request = (idempotency_key, source, amount)
         with self._lock:
-            if idempotency_key in self._charges:
-                return self._charges[idempotency_key]
+            if request in self._charges:
+                return self._charges[request]
             outcome = _outcome_of(source)
             if outcome is None:
                 result = ChargeResult(ChargeStatus.SUCCEEDED, reference=f"ch_test_{secrets.token_hex(12)}")
             else:
                 result = ChargeResult(ChargeStatus.DECLINED, decline_code=outcome)
-            self._charges[idempotency_key] = result
+            self._charges[request] = result
             return result
 
 

@@ -25,7 +25,9 @@ class PaymentAttempt(TenantModel):
         SUCCEEDED = "succeeded", _("Succeeded")
         DECLINED = "declined", _("Declined")
 
-    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="payment_attempts")
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.PROTECT, related_name="payment_attempts"
+    )
     # The pay form's one-time token: a second submission of the same form finds this attempt.
     form_token = models.CharField(max_length=64)
     idempotency_key = models.CharField(max_length=100, blank=True)
@@ -57,11 +59,17 @@ class PaymentAttempt(TenantModel):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "form_token"], name="payment_attempt_form_token_unique"),
             models.UniqueConstraint(
-                fields=["idempotency_key"], condition=~models.Q(idempotency_key=""), name="payment_attempt_key_unique"
+                fields=["organization", "form_token"], name="payment_attempt_form_token_unique"
             ),
-            models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="payment_attempt_amount_positive"),
+            models.UniqueConstraint(
+                fields=["idempotency_key"],
+                condition=~models.Q(idempotency_key=""),
+                name="payment_attempt_key_unique",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount_minor__gt=0), name="payment_attempt_amount_positive"
+            ),
         ]
         indexes = [models.Index(fields=["organization", "customer", "-created_at"])]
 

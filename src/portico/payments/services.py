@@ -57,9 +57,9 @@ def resolve_invoices(*, organization, customer, numbers: Sequence[str]) -> list[
         raise PaymentRefused(_("Choose at least one invoice to pay."), field="invoices")
     found = {
         invoice.number: invoice
-        for invoice in Invoice.objects.filter(organization=organization, customer=customer, number__in=wanted).exclude(
-            status=Invoice.Status.DRAFT
-        )
+        for invoice in Invoice.objects.filter(
+            organization=organization, customer=customer, number__in=wanted
+        ).exclude(status=Invoice.Status.DRAFT)
     }
     if len(found) != len(wanted):
         raise billing_errors.InvoiceNotFound()
@@ -112,7 +112,9 @@ def pay_invoices(
     """
     if not form_token:
         raise PaymentRefused(_("This form has expired; please reload the page and try again."))
-    existing = PaymentAttempt.objects.filter(organization=organization, customer=customer, form_token=form_token).first()
+    existing = PaymentAttempt.objects.filter(
+        organization=organization, customer=customer, form_token=form_token
+    ).first()
     if existing is not None:
         return PayOutcome(existing, repeated=True)
 
@@ -123,7 +125,9 @@ def pay_invoices(
     total = Money.sum((a for _invoice, a in allocations), currency)
     if expected_total is not None and expected_total != total:
         raise PaymentRefused(
-            _("The amount due has changed to %(total)s since this page was shown; please review and try again.")
+            _(
+                "The amount due has changed to %(total)s since this page was shown; please review and try again."
+            )
             % {"total": total.format(organization.locale)},
             field="invoices",
         )
@@ -148,16 +152,22 @@ def pay_invoices(
             attempt.idempotency_key = f"payment_attempt:{attempt.pk}"
             attempt.save(update_fields=["idempotency_key"])
             attempt.invoices.set([invoice for invoice, _part in allocations])
-            audit(actor, "payment_attempt.started", attempt, amount=total, invoices=[i.number for i in invoices])
+            audit(
+                actor, "payment_attempt.started", attempt, amount=total, invoices=[i.number for i in invoices]
+            )
     except IntegrityError:
         # The same form, submitted twice at once: the other request owns the charge.
-        existing = PaymentAttempt.objects.get(organization=organization, customer=customer, form_token=form_token)
+        existing = PaymentAttempt.objects.get(
+            organization=organization, customer=customer, form_token=form_token
+        )
         return PayOutcome(existing, repeated=True)
 
     return complete_attempt(attempt, card_token=card.token, actor=actor, gateway=gateway)
 
 
-def complete_attempt(attempt: PaymentAttempt, *, card_token: str, actor: Actor, gateway: Gateway) -> PayOutcome:
+def complete_attempt(
+    attempt: PaymentAttempt, *, card_token: str, actor: Actor, gateway: Gateway
+) -> PayOutcome:
     """Charge under the attempt's key, then book the payment. Safe to run again for a pending attempt."""
     result = gateway.charge(
         source=card_token,
@@ -209,7 +219,9 @@ def _book(attempt: PaymentAttempt, reference: str, actor: Actor) -> Payment:
             payment = record_payment(allocations=allocations, **common)
             _mark_succeeded(attempt, payment, reference)
     except billing_errors.BillingError as error:
-        log.warning("attempt %s: invoices changed before booking (%s); keeping the money as credit", attempt.pk, error)
+        log.warning(
+            "attempt %s: invoices changed before booking (%s); keeping the money as credit", attempt.pk, error
+        )
         with transaction.atomic():
             payment = record_payment(allocations=[], **common)
             _mark_succeeded(attempt, payment, reference, note=str(error))

@@ -32,7 +32,9 @@ class InvoiceFilterForm(forms.Form):
 
 class StatementForm(forms.Form):
     period = forms.ChoiceField(label=_("Period"), choices=list(PERIODS.items()), initial="this_month")
-    start = forms.DateField(label=_("From"), required=False, widget=DateInput, help_text=_("For custom dates"))
+    start = forms.DateField(
+        label=_("From"), required=False, widget=DateInput, help_text=_("For custom dates")
+    )
     end = forms.DateField(label=_("To"), required=False, widget=DateInput, help_text=_("For custom dates"))
     currency = forms.ChoiceField(label=_("Currency"), required=False)
 
@@ -42,21 +44,36 @@ class StatementForm(forms.Form):
         self.show_currency = len(currencies) > 1
 
 
+class CardNumberInput(forms.TextInput):
+    """Never echoes the card number back into the page (a re-shown form asks for it again)."""
+
+    def format_value(self, value):
+        return None
+
+
 class CardForm(forms.Form):
     """Card fields for gateways that tokenize on our server (the test gateway). The number and the
     security code are never stored or logged; only the gateway's token, brand, last 4 and expiry are."""
 
-    name = forms.CharField(label=_("Name on card"), max_length=100, widget=forms.TextInput(attrs={"autocomplete": "cc-name"}))
+    name = forms.CharField(
+        label=_("Name on card"), max_length=100, widget=forms.TextInput(attrs={"autocomplete": "cc-name"})
+    )
     number = forms.CharField(
         label=_("Card number"),
         max_length=23,
-        widget=forms.TextInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric"}),
+        widget=CardNumberInput(attrs={"autocomplete": "cc-number", "inputmode": "numeric"}),
     )
     exp_month = forms.IntegerField(
-        label=_("Expiry month"), min_value=1, max_value=12, widget=forms.NumberInput(attrs={"autocomplete": "cc-exp-month"})
+        label=_("Expiry month"),
+        min_value=1,
+        max_value=12,
+        widget=forms.NumberInput(attrs={"autocomplete": "cc-exp-month"}),
     )
     exp_year = forms.IntegerField(
-        label=_("Expiry year"), min_value=2000, max_value=2200, widget=forms.NumberInput(attrs={"autocomplete": "cc-exp-year"})
+        label=_("Expiry year"),
+        min_value=2000,
+        max_value=2200,
+        widget=forms.NumberInput(attrs={"autocomplete": "cc-exp-year"}),
     )
     cvc = forms.CharField(
         label=_("Security code (CVC)"),
@@ -67,5 +84,9 @@ class CardForm(forms.Form):
     def card(self) -> CardDetails:
         data = self.cleaned_data
         return CardDetails(
-            number=data["number"], exp_month=data["exp_month"], exp_year=data["exp_year"], cvc=data["cvc"], name=data["name"]
+            number=data["number"],
+            exp_month=data["exp_month"],
+            exp_year=data["exp_year"],
+            cvc=data["cvc"],
+            name=data["name"],
         )

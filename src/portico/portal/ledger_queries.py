@@ -157,7 +157,10 @@ def account_summaries(portal) -> list[AccountSummary]:
     )
     unused: dict[str, int] = {}
     for row in (
-        Payment.objects.filter(**scope, unused_minor__gt=0).values("currency").annotate(s=Sum("unused_minor")).order_by()
+        Payment.objects.filter(**scope, unused_minor__gt=0)
+        .values("currency")
+        .annotate(s=Sum("unused_minor"))
+        .order_by()
     ):
         unused[row["currency"]] = unused.get(row["currency"], 0) + row["s"]
     for row in (

@@ -20,13 +20,19 @@ from django.views.decorators.http import require_http_methods
 
 from portico.billing import documents
 from portico.billing import errors as billing_errors
-from portico.billing.statements import StatementPeriodError, period_bounds, statement_csv, statement_currencies, statement_for
+from portico.billing.statements import (
+    StatementPeriodError,
+    period_bounds,
+    statement_csv,
+    statement_currencies,
+    statement_for,
+)
 from portico.core.audit import Actor
 from portico.core.money import Money
 from portico.customers.models import PortalRole
 from portico.payments.gateways import CardError, get_gateway
 from portico.payments.models import PaymentAttempt, new_form_token
-from portico.payments.services import pay_invoices, plan_allocations, resolve_invoices
+from portico.payments.services import PayOutcome, pay_invoices, plan_allocations, resolve_invoices
 from portico.portal import ledger_queries as q
 from portico.portal.access import portal_view
 from portico.portal.ledger_forms import CardForm, InvoiceFilterForm, StatementForm
@@ -56,7 +62,9 @@ def ledger_cards(portal) -> list[dict]:
         cards.append(
             {
                 "label": _("Next due date") + suffix,
-                "value": summary.next_due_date.strftime("%Y-%m-%d") if summary.next_due_date else _("Nothing due"),
+                "value": summary.next_due_date.strftime("%Y-%m-%d")
+                if summary.next_due_date
+                else _("Nothing due"),
             }
         )
     return cards
@@ -141,7 +149,10 @@ def invoice_pdf(request, number):
     if not invoice.pdf:  # an invoice finalized before PDFs were stored: render it once, keep it
         invoice = documents.store_invoice_pdf(invoice.pk)
     return FileResponse(
-        invoice.pdf.open("rb"), as_attachment=True, filename=f"{invoice.number}.pdf", content_type="application/pdf"
+        invoice.pdf.open("rb"),
+        as_attachment=True,
+        filename=f"{invoice.number}.pdf",
+        content_type="application/pdf",
     )
 
 
@@ -185,7 +196,9 @@ def _statement_from(request):
     portal = request.portal
     currencies = statement_currencies(portal.customer)
     data = request.GET if "period" in request.GET else None
-    form = StatementForm(data, currencies=currencies, initial={"period": "this_month", "currency": currencies[0]})
+    form = StatementForm(
+        data, currencies=currencies, initial={"period": "this_month", "currency": currencies[0]}
+    )
     if data is None:
         period, start, end, currency = "this_month", None, None, currencies[0]
     elif form.is_valid():
@@ -205,26 +218,32 @@ def _statement_from(request):
 def statements(request):
     form, statement = _statement_from(request)
     query = urlencode({k: v for k, v in request.GET.items()}) if statement else ""
-    return render(request, "portal/ledger/statements.html", {"form": form, "statement": statement, "query": query})
+    return render(
+        request, "portal/ledger/statements.html", {"form": form, "statement": statement, "query": query}
+    )
 
 
 @portal_view(module="statements")
 def statement_pdf(request):
-    form, statement = _statement_from(request)
+    _form, statement = _statement_from(request)
     if statement is None:
         return redirect(reverse("portal:statements") + "?" + request.GET.urlencode())
     response = HttpResponse(documents.statement_pdf_bytes(statement), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="statement-{statement.start}-{statement.end}.pdf"'
+    response["Content-Disposition"] = (
+        f'attachment; filename="statement-{statement.start}-{statement.end}.pdf"'
+    )
     return response
 
 
 @portal_view(module="statements")
 def statement_csv_download(request):
-    form, statement = _statement_from(request)
+    _form, statement = _statement_from(request)
     if statement is None:
         return redirect(reverse("portal:statements") + "?" + request.GET.urlencode())
     response = HttpResponse(statement_csv(statement), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="statement-{statement.start}-{statement.end}.csv"'
+    response["Content-Disposition"] = (
+        f'attachment; filename="statement-{statement.start}-{statement.end}.csv"'
+    )
     return response
 
 
@@ -267,9 +286,11 @@ def pay(request):
 @sensitive_post_parameters("number", "cvc")
 @require_http_methods(["GET", "POST"])
 def pay_invoice(request, number):
-    """"Pay" on one invoice: its balance, or a part of it."""
+    """ "Pay" on one invoice: its balance, or a part of it."""
     invoice = q.get_invoice_for(request.portal, number)
-    return _checkout(request, [invoice.number], allow_amount=True, action=reverse("portal:pay_invoice", args=[number]))
+    return _checkout(
+        request, [invoice.number], allow_amount=True, action=reverse("portal:pay_invoice", args=[number])
+    )
 
 
 def _parse_amount(raw: str, currency: str) -> Money:
@@ -282,6 +303,15 @@ def _parse_amount(raw: str, currency: str) -> Money:
 def _checkout(request, numbers: list[str], *, allow_amount: bool, action: str):
     portal = request.portal
     organization, customer = portal.organization, portal.customer
+    if request.method == "POST" and request.POST.get("form_token"):
+        # The same form again (a double click, a reload): answer with what the first submission did.
+        earlier = PaymentAttempt.objects.filter(
+            organization=organization, customer=customer, form_token=request.POST["form_token"]
+        ).first()
+        if earlier is not None:
+            response = _after_attempt(request, PayOutcome(earlier, repeated=True))
+            if response is not None:
+                return response
     try:
         invoices = resolve_invoices(organization=organization, customer=customer, numbers=numbers)
         plan_allocations(invoices)  # refuses void, paid and mixed currencies before any card is asked for
@@ -305,7 +335,9 @@ def _checkout(request, numbers: list[str], *, allow_amount: bool, action: str):
                 try:
                     token = gateway.tokenize(card_form.card())
                 except CardError as error:
-                    card_form.add_error(error.field if error.field in card_form.fields else None, error.message)
+                    card_form.add_error(
+                        error.field if error.field in card_form.fields else None, error.message
+                    )
                 else:
                     outcome = pay_invoices(
                         organization=organization,
@@ -329,7 +361,9 @@ def _checkout(request, numbers: list[str], *, allow_amount: bool, action: str):
                 card_form.add_error(None, error.message)
         invoices = resolve_invoices(organization=organization, customer=customer, numbers=numbers)
 
-    allocations = [(invoice, invoice.balance) for invoice in invoices if invoice.is_open and invoice.balance_minor > 0]
+    allocations = [
+        (invoice, invoice.balance) for invoice in invoices if invoice.is_open and invoice.balance_minor > 0
+    ]
     total = Money.sum((a for _i, a in allocations), currency)
     return render(
         request,

@@ -8,7 +8,10 @@ def dashboard(request):
     return render(
         request,
         "portal/dashboard.html",
-        {"summary_cards": dashboard_cards(request.portal), "dashboard_panels": dashboard_panels(request.portal)},
+        {
+            "summary_cards": dashboard_cards(request.portal),
+            "dashboard_panels": dashboard_panels(request.portal),
+        },
     )
 
 
