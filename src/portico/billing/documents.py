@@ -108,24 +108,42 @@ def _address_lines(address: dict) -> list[str]:
 # -- rendering ------------------------------------------------------------------------------------------
 
 
-def _safe_fetcher(url: str, *args, **kwargs):
+def _check_url(url: str) -> None:
     """Documents may load only inline data and files we serve ourselves: never the network."""
-    from weasyprint.urls import default_url_fetcher
-
     if url.startswith("data:"):
-        return default_url_fetcher(url, *args, **kwargs)
+        return
     if url.startswith("file://"):
-        path = Path(url[len("file://") :]).resolve()
+        path = Path(url[len("file://") :].split("?")[0]).resolve()
         allowed = [Path(settings.MEDIA_ROOT).resolve(), Path(settings.STATIC_ROOT).resolve()]
         if any(path.is_relative_to(root) for root in allowed):
-            return default_url_fetcher(url, *args, **kwargs)
+            return
     raise ValueError(f"Documents do not load {url[:80]}")
+
+
+def _url_fetcher():
+    try:  # WeasyPrint ≥ 66: a URLFetcher object
+        from weasyprint.urls import URLFetcher
+    except ImportError:  # older: a function
+        from weasyprint import default_url_fetcher
+
+        def fetch(url, *args, **kwargs):
+            _check_url(url)
+            return default_url_fetcher(url, *args, **kwargs)
+
+        return fetch
+
+    class SafeFetcher(URLFetcher):
+        def fetch(self, url, headers=None):
+            _check_url(url)
+            return super().fetch(url, headers)
+
+    return SafeFetcher(allowed_protocols=["data", "file"])
 
 
 def html_to_pdf(html: str) -> bytes:
     from weasyprint import HTML
 
-    return HTML(string=html, base_url=str(settings.MEDIA_ROOT), url_fetcher=_safe_fetcher).write_pdf()
+    return HTML(string=html, base_url=str(settings.MEDIA_ROOT), url_fetcher=_url_fetcher()).write_pdf()
 
 
 def render_document(template: str, context: dict, organization, request=None) -> str:
