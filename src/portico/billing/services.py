@@ -132,7 +132,8 @@ def price_line(line: LineInput) -> LineAmounts:
     return LineAmounts(discount_minor=discount, net_minor=net, tax_minor=tax, total_minor=total)
 
 
-def _check_line(line: LineInput, currency: str) -> None:
+def check_line(line: LineInput, currency: str) -> None:
+    """Raise `InvalidLine` / `CurrencyMismatch` for a line that cannot be saved (forms call it too)."""
     if not line.description.strip():
         raise errors.InvalidLine(_("Each line needs a description."), field="description")
     if line.unit_price.currency != currency:
@@ -365,7 +366,7 @@ def create_invoice(
     """A draft invoice in the customer's currency; it can be edited until it is finalized."""
     lines = list(lines)
     for line in lines:
-        _check_line(line, customer.currency)
+        check_line(line, customer.currency)
     if payment_terms_days is not None and payment_terms_days < 0:
         raise errors.BillingError(_("Payment terms cannot be negative."), field="payment_terms_days")
     with transaction.atomic():
@@ -438,7 +439,7 @@ def update_draft_invoice(
 def add_invoice_line(*, invoice: Invoice, line: LineInput, actor: Actor) -> InvoiceLine:
     with transaction.atomic():
         invoice = _lock_draft(invoice)
-        _check_line(line, invoice.currency)
+        check_line(line, invoice.currency)
         last = invoice.lines.order_by("-position").values_list("position", flat=True).first() or 0
         row = InvoiceLine(invoice=invoice, position=last + 1)
         _write_line(row, line)
@@ -452,7 +453,7 @@ def update_invoice_line(*, line: InvoiceLine, data: LineInput, actor: Actor) -> 
     with transaction.atomic():
         invoice = _lock_draft(line.invoice)
         row = InvoiceLine.objects.get(pk=line.pk, invoice=invoice)
-        _check_line(data, invoice.currency)
+        check_line(data, invoice.currency)
         _write_line(row, data)
         row.save()
         _retotal_draft(invoice)
@@ -791,7 +792,7 @@ def create_credit_note(
     """A draft credit note, standalone or correcting one issued invoice of the customer."""
     lines = list(lines)
     for line in lines:
-        _check_line(line, customer.currency)
+        check_line(line, customer.currency)
     if invoice is not None:
         _require_own_invoice(customer, invoice)
         if invoice.status in (Invoice.Status.DRAFT, Invoice.Status.VOID):
@@ -828,15 +829,47 @@ def _lock_draft_credit_note(credit_note: CreditNote) -> CreditNote:
 def add_credit_note_line(*, credit_note: CreditNote, line: LineInput, actor: Actor) -> CreditNoteLine:
     with transaction.atomic():
         credit_note = _lock_draft_credit_note(credit_note)
-        _check_line(line, credit_note.currency)
+        check_line(line, credit_note.currency)
         last = credit_note.lines.order_by("-position").values_list("position", flat=True).first() or 0
         row = CreditNoteLine(credit_note=credit_note, position=last + 1)
         _write_line(row, line)
         row.save()
-        _set_totals(credit_note, list(credit_note.lines.all()))
-        credit_note.save(update_fields=["subtotal_minor", "tax_minor", "total_minor"])
+        _retotal_draft_credit_note(credit_note)
         audit(actor, "credit_note.line_added", credit_note, description=row.description)
     return row
+
+
+def _retotal_draft_credit_note(credit_note: CreditNote) -> None:
+    _set_totals(credit_note, list(credit_note.lines.all()))
+    credit_note.save(update_fields=["subtotal_minor", "tax_minor", "total_minor"])
+
+
+def update_credit_note_line(*, line: CreditNoteLine, data: LineInput, actor: Actor) -> CreditNoteLine:
+    with transaction.atomic():
+        credit_note = _lock_draft_credit_note(line.credit_note)
+        row = CreditNoteLine.objects.get(pk=line.pk, credit_note=credit_note)
+        check_line(data, credit_note.currency)
+        _write_line(row, data)
+        row.save()
+        _retotal_draft_credit_note(credit_note)
+        audit(actor, "credit_note.line_updated", credit_note, description=row.description)
+    return row
+
+
+def remove_credit_note_line(*, line: CreditNoteLine, actor: Actor) -> CreditNote:
+    with transaction.atomic():
+        credit_note = _lock_draft_credit_note(line.credit_note)
+        CreditNoteLine.objects.filter(pk=line.pk, credit_note=credit_note).delete()
+        _retotal_draft_credit_note(credit_note)
+        audit(actor, "credit_note.line_removed", credit_note, description=line.description)
+    return credit_note
+
+
+def delete_draft_credit_note(*, credit_note: CreditNote, actor: Actor) -> None:
+    with transaction.atomic():
+        credit_note = _lock_draft_credit_note(credit_note)
+        audit(actor, "credit_note.draft_deleted", credit_note, total=credit_note.total)
+        credit_note.delete()
 
 
 def finalize_credit_note(
