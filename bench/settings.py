@@ -5,7 +5,7 @@ import os
 os.environ.setdefault("PORTICO_DEMO", "true")
 os.environ.setdefault("EMAIL_URL", "locmem://")
 
-from portico.settings import *  # noqa: E402,F403
+from portico.settings import *  # noqa: F403
 
 ROOT_URLCONF = "bench.urls"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
