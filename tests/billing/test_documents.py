@@ -40,7 +40,9 @@ def issue(customer, django_capture_on_commit_callbacks):
     return Invoice.objects.get(pk=invoice.pk)
 
 
-def test_finalizing_stores_a_pdf_with_number_customer_lines_and_totals(customer, clock, django_capture_on_commit_callbacks):
+def test_finalizing_stores_a_pdf_with_number_customer_lines_and_totals(
+    customer, clock, django_capture_on_commit_callbacks
+):
     invoice = issue(customer, django_capture_on_commit_callbacks)
     assert invoice.pdf.name.endswith(".pdf")
     text = pdf_text(invoice.pdf.read())
@@ -73,8 +75,12 @@ def test_the_stored_pdf_never_changes(customer, clock, portal_client, django_cap
     assert f'filename="{invoice.number}.pdf"' in response["Content-Disposition"]
 
 
-def test_an_old_invoice_without_a_pdf_gets_one_on_first_download_then_keeps_it(customer, clock, portal_client):
-    draft = services.create_invoice(customer=customer, lines=[taxed(5000, "0", description="Old work")], actor=ACTOR)
+def test_an_old_invoice_without_a_pdf_gets_one_on_first_download_then_keeps_it(
+    customer, clock, portal_client
+):
+    draft = services.create_invoice(
+        customer=customer, lines=[taxed(5000, "0", description="Old work")], actor=ACTOR
+    )
     invoice = services.finalize_invoice(invoice=draft, actor=ACTOR)  # on_commit not run: no PDF yet
     assert not Invoice.objects.get(pk=invoice.pk).pdf
     first = b"".join(portal_client.get(f"/portal/invoices/{invoice.number}/pdf/").streaming_content)
@@ -88,22 +94,35 @@ def test_an_old_invoice_without_a_pdf_gets_one_on_first_download_then_keeps_it(c
 def test_statement_pdf_has_customer_every_line_and_totals(customer, clock, portal_client):
     clock.set("2026-02-02T15:00:00+00:00")
     first = services.finalize_invoice(
-        invoice=services.create_invoice(customer=customer, lines=[taxed(30000, "0")], actor=ACTOR), actor=ACTOR
+        invoice=services.create_invoice(customer=customer, lines=[taxed(30000, "0")], actor=ACTOR),
+        actor=ACTOR,
     )
     clock.set("2026-03-05T15:00:00+00:00")
     payment = pay(customer, 10000, (first, 10000), received_on=dt.date(2026, 3, 5))
     note = credit_note(customer, 2500)
     statement = statement_for(customer, dt.date(2026, 3, 1), dt.date(2026, 3, 31))
     text = pdf_text(documents.statement_pdf_bytes(statement))
-    for expected in ("Account statement", "Acme Interiors", "Opening balance", "$300.00", payment.number, note.number,
-                     "$100.00", "$25.00", "Closing balance", "$175.00"):
+    for expected in (
+        "Account statement",
+        "Acme Interiors",
+        "Opening balance",
+        "$300.00",
+        payment.number,
+        note.number,
+        "$100.00",
+        "$25.00",
+        "Closing balance",
+        "$175.00",
+    ):
         assert expected in text, expected
     response = portal_client.get("/portal/statements/pdf/?period=custom&start=2026-03-01&end=2026-03-31")
     assert response.status_code == 200 and "$175.00" in pdf_text(response.content)
 
 
 def test_receipt_pdf_shows_what_the_payment_paid(customer, clock, portal_client):
-    a = services.finalize_invoice(invoice=services.create_invoice(customer=customer, lines=[taxed(7000, "0")], actor=ACTOR), actor=ACTOR)
+    a = services.finalize_invoice(
+        invoice=services.create_invoice(customer=customer, lines=[taxed(7000, "0")], actor=ACTOR), actor=ACTOR
+    )
     payment = pay(customer, 9000, (a, 7000))
     text = pdf_text(portal_client.get(f"/portal/payments/{payment.number}/receipt/").content)
     assert f"Receipt for payment {payment.number}" in text and a.number in text

@@ -19,7 +19,9 @@ START = dt.datetime(2025, 1, 6, 15, 0, tzinfo=dt.UTC)
 
 steps = st.lists(
     st.tuples(
-        st.sampled_from(["invoice", "pay_part", "overpay", "advance", "credit", "apply", "refund", "void", "allocate"]),
+        st.sampled_from(
+            ["invoice", "pay_part", "overpay", "advance", "credit", "apply", "refund", "void", "allocate"]
+        ),
         st.integers(min_value=1, max_value=60_000),
         st.integers(min_value=0, max_value=40),  # days to move the clock first
         st.integers(min_value=0, max_value=1_000),  # which document
@@ -43,7 +45,9 @@ def run(customer, history):
                 part = 1 + amount % target.balance_minor
                 pay(customer, part, (target, part), received_on=today)
             elif action == "overpay" and target:
-                pay(customer, target.balance_minor + amount, (target, target.balance_minor), received_on=today)
+                pay(
+                    customer, target.balance_minor + amount, (target, target.balance_minor), received_on=today
+                )
             elif action == "advance":
                 pay(customer, amount, received_on=today)
             elif action == "credit":
@@ -53,19 +57,25 @@ def run(customer, history):
                 if notes:
                     note = notes[pick % len(notes)]
                     part = min(note.remaining_minor, target.balance_minor, amount)
-                    services.apply_credit(credit_note=note, invoice=target, amount=Money(part, "USD"), actor=ACTOR)
+                    services.apply_credit(
+                        credit_note=note, invoice=target, amount=Money(part, "USD"), actor=ACTOR
+                    )
             elif action == "allocate" and target:
                 advances = list(Payment.objects.filter(customer=customer, unused_minor__gt=0))
                 if advances:
                     payment = advances[pick % len(advances)]
                     part = min(payment.unused_minor, target.balance_minor, amount)
-                    services.allocate_payment(payment=payment, allocations=[(target, Money(part, "USD"))], actor=ACTOR)
+                    services.allocate_payment(
+                        payment=payment, allocations=[(target, Money(part, "USD"))], actor=ACTOR
+                    )
             elif action == "refund":
                 advances = list(Payment.objects.filter(customer=customer, unused_minor__gt=0))
                 if advances:
                     payment = advances[pick % len(advances)]
                     part = 1 + amount % payment.unused_minor
-                    services.refund_payment(payment=payment, amount=Money(part, "USD"), actor=ACTOR, refunded_on=today)
+                    services.refund_payment(
+                        payment=payment, amount=Money(part, "USD"), actor=ACTOR, refunded_on=today
+                    )
             elif action == "void" and target:
                 services.void_invoice(invoice=target, actor=ACTOR)
         except errors.BillingError:
@@ -73,7 +83,11 @@ def run(customer, history):
 
 
 @pytest.mark.django_db
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(history=steps, first_day=st.integers(min_value=0, max_value=400))
 def test_statement_closing_balance_equals_the_live_balance_for_random_histories(org, history, first_day):
     core_clock.freeze(START)
@@ -83,7 +97,10 @@ def test_statement_closing_balance_equals_the_live_balance_for_random_histories(
     start = min(START.date() + dt.timedelta(days=first_day), today)
     statement = statement_for(customer, start, today)
     assert statement.closing_balance == account_balance(customer)
-    assert statement.opening_balance + statement.total_debits - statement.total_credits == statement.closing_balance
+    assert (
+        statement.opening_balance + statement.total_debits - statement.total_credits
+        == statement.closing_balance
+    )
     # Two adjacent periods chain: the first one's closing is the second one's opening.
     earlier = statement_for(customer, START.date() - dt.timedelta(days=1), start - dt.timedelta(days=1))
     assert earlier.closing_balance == statement.opening_balance
@@ -121,7 +138,9 @@ def test_a_void_invoice_is_charged_then_credited(customer, clock):
 
 def test_a_refund_is_a_charge_on_the_statement(customer, clock):
     advance = pay(customer, 9000, received_on=dt.date(2026, 3, 2))
-    services.refund_payment(payment=advance, amount=Money(4000, "USD"), actor=ACTOR, refunded_on=dt.date(2026, 3, 9))
+    services.refund_payment(
+        payment=advance, amount=Money(4000, "USD"), actor=ACTOR, refunded_on=dt.date(2026, 3, 9)
+    )
     statement = statement_for(customer, dt.date(2026, 3, 1), dt.date(2026, 3, 10))
     assert [line.kind for line in statement.lines] == ["payment", "refund"]
     assert statement.closing_balance == Money(-5000, "USD") == account_balance(customer)
@@ -140,7 +159,10 @@ def test_period_names():
     assert period_bounds("this_quarter", today) == (dt.date(2026, 4, 1), today)
     assert period_bounds("this_year", today) == (dt.date(2026, 1, 1), today)
     assert period_bounds("last_month", dt.date(2026, 1, 5)) == (dt.date(2025, 12, 1), dt.date(2025, 12, 31))
-    assert period_bounds("custom", today, dt.date(2026, 2, 1), dt.date(2026, 2, 3)) == (dt.date(2026, 2, 1), dt.date(2026, 2, 3))
+    assert period_bounds("custom", today, dt.date(2026, 2, 1), dt.date(2026, 2, 3)) == (
+        dt.date(2026, 2, 1),
+        dt.date(2026, 2, 3),
+    )
 
 
 def test_a_period_ending_before_it_starts_is_refused():
@@ -150,14 +172,30 @@ def test_a_period_ending_before_it_starts_is_refused():
 
 def test_csv_has_opening_every_line_and_closing(customer, clock):
     invoice = open_invoice(customer, 10000)
-    pay(customer, 2500, (invoice, 2500), received_on=dt.date(2026, 3, 10), reference="=HYPERLINK(1)", method="bank_transfer")
+    pay(
+        customer,
+        2500,
+        (invoice, 2500),
+        received_on=dt.date(2026, 3, 10),
+        reference="=HYPERLINK(1)",
+        method="bank_transfer",
+    )
     rows = statement_csv(statement_for(customer, dt.date(2026, 3, 1), dt.date(2026, 3, 31))).splitlines()
-    assert rows[1].startswith("2026-03-01,opening") and rows[-1] == "2026-03-31,closing,,Closing balance,100.00,25.00,75.00"
+    assert (
+        rows[1].startswith("2026-03-01,opening")
+        and rows[-1] == "2026-03-31,closing,,Closing balance,100.00,25.00,75.00"
+    )
     assert len(rows) == 5
-    assert rows[3].startswith("2026-03-10,payment,PAY-00001,Payment PAY-00001 · Bank transfer · =HYPERLINK(1)")
+    assert rows[3].startswith(
+        "2026-03-10,payment,PAY-00001,Payment PAY-00001 · Bank transfer · =HYPERLINK(1)"
+    )
 
 
 def test_csv_cells_never_start_a_formula():
     from portico.billing.statements import _csv_safe
 
-    assert _csv_safe("=SUM(A1)") == "'=SUM(A1)" and _csv_safe("@cmd") == "'@cmd" and _csv_safe("INV-1") == "INV-1"
+    assert (
+        _csv_safe("=SUM(A1)") == "'=SUM(A1)"
+        and _csv_safe("@cmd") == "'@cmd"
+        and _csv_safe("INV-1") == "INV-1"
+    )

@@ -52,12 +52,19 @@ def bulk_ledger(
         paid_parts.append((issue, paid))
     with transaction.atomic():
         Invoice.all_tenants.bulk_create(invoices, batch_size=1000)
-        saved = {inv.number: inv for inv in Invoice.all_tenants.filter(organization=organization, number__startswith=f"INV-{tag}")}
+        saved = {
+            inv.number: inv
+            for inv in Invoice.all_tenants.filter(organization=organization, number__startswith=f"INV-{tag}")
+        }
         invoices = [saved[inv.number] for inv in invoices]
         for invoice in invoices:
             share = invoice.total_minor // lines_per_invoice
             for n in range(lines_per_invoice):
-                amount = share if n < lines_per_invoice - 1 else invoice.total_minor - share * (lines_per_invoice - 1)
+                amount = (
+                    share
+                    if n < lines_per_invoice - 1
+                    else invoice.total_minor - share * (lines_per_invoice - 1)
+                )
                 lines.append(
                     InvoiceLine(
                         invoice=invoice,
@@ -84,14 +91,21 @@ def bulk_ledger(
                     )
                 )
         Payment.all_tenants.bulk_create(payments, batch_size=1000)
-        by_number = {p.number: p for p in Payment.all_tenants.filter(organization=organization, number__startswith=f"PAY-{tag}")}
+        by_number = {
+            p.number: p
+            for p in Payment.all_tenants.filter(organization=organization, number__startswith=f"PAY-{tag}")
+        }
         allocations = []
         for i, invoice in enumerate(invoices):
             payment = by_number.get(f"PAY-{tag}{i + 1:06d}")
             if payment is not None:
                 allocations.append(
                     PaymentAllocation(
-                        organization=organization, payment=payment, invoice=invoice, amount_minor=payment.amount_minor, allocated_at=now
+                        organization=organization,
+                        payment=payment,
+                        invoice=invoice,
+                        amount_minor=payment.amount_minor,
+                        allocated_at=now,
                     )
                 )
         PaymentAllocation.all_tenants.bulk_create(allocations, batch_size=2000)
