@@ -46,7 +46,11 @@ def bulk_ledger(
                 balance_minor=0 if status == Invoice.Status.VOID else total - paid,
                 bill_to_name=customer.display_name,
                 finalized_at=now,
-                voided_at=now if status == Invoice.Status.VOID else None,
+                voided_at=(
+                    dt.datetime.combine(min(issue + dt.timedelta(days=3), end), dt.time(12), tzinfo=dt.UTC)
+                    if status == Invoice.Status.VOID
+                    else None
+                ),
             )
         )
         paid_parts.append((issue, paid))

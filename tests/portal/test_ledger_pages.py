@@ -258,3 +258,23 @@ def test_statement_page_csv_and_bad_period(portal_client, customer, clock):
     bad = text(portal_client.get("/portal/statements/?period=custom&start=2026-03-01&end=2026-02-01"))
     assert "The end date must be on or after the start date." in bad and "Closing balance" not in bad
     assert Invoice.objects.count() == 5
+
+
+def test_a_long_statement_is_paged_with_the_balance_brought_forward(portal_client, customer, clock):
+    from portico.billing.statements import statement_for
+    from tests.perf.bulk import bulk_ledger
+
+    bulk_ledger(customer, 300, end=dt.date(2026, 3, 10), span_days=60)
+    statement = statement_for(customer, dt.date(2026, 1, 1), dt.date(2026, 3, 10))
+    assert len(statement.lines) > 200
+    first = text(portal_client.get("/portal/statements/?period=this_year"))
+    pages = -(-len(statement.lines) // 200)
+    assert f"Page 1 of {pages}" in first and "Opening balance" in first
+    second = text(portal_client.get("/portal/statements/?period=this_year&page=2"))
+    carried = statement.lines[199].balance.format()
+    assert (
+        f'Balance brought forward</th><td class="num"></td><td class="num"></td><td class="num">{carried}'
+        in second
+    )
+    assert statement.closing_balance.format() in second
+    assert "period=this_year" in second and "page=2&amp;" not in second.split("Download CSV")[0]

@@ -83,15 +83,54 @@ class Kind:
 KIND_ORDER = {Kind.INVOICE: 0, Kind.REFUND: 1, Kind.CREDIT_NOTE: 2, Kind.PAYMENT: 3, Kind.VOID: 4}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StatementLine:
+    """One document on a statement. Amounts are kept as integers and the description is composed
+    only when shown, so a long statement costs little until a page, PDF or CSV renders it."""
+
     date: dt.date
     kind: str
     reference: str
-    description: str
-    debit: Money | None
-    credit: Money | None
-    balance: Money
+    currency: str
+    amount_minor: int  # signed: + a charge (debit), − a credit
+    balance_minor: int
+    detail: tuple = ()
+
+    @property
+    def debit(self) -> Money | None:
+        return Money(self.amount_minor, self.currency) if self.amount_minor >= 0 else None
+
+    @property
+    def credit(self) -> Money | None:
+        return Money(-self.amount_minor, self.currency) if self.amount_minor < 0 else None
+
+    @property
+    def balance(self) -> Money:
+        return Money(self.balance_minor, self.currency)
+
+    @property
+    def description(self) -> str:
+        number = self.reference
+        if self.kind == Kind.INVOICE:
+            (due,) = self.detail
+            text = _("Invoice %(number)s") % {"number": number}
+            return text + " · " + _("due %(date)s") % {"date": due.isoformat()} if due else text
+        if self.kind == Kind.VOID:
+            return _("Invoice %(number)s voided") % {"number": number}
+        if self.kind == Kind.PAYMENT:
+            method, last4, reference = self.detail
+            label = Payment.Method(method).label if method in Payment.Method.values else method
+            text = _("Payment %(number)s · %(method)s") % {"number": number, "method": label}
+            if last4:
+                return f"{text} •••• {last4}"
+            return f"{text} · {reference}" if reference else text
+        if self.kind == Kind.CREDIT_NOTE:
+            (reason,) = self.detail
+            text = _("Credit note %(number)s") % {"number": number}
+            return f"{text} · {reason}" if reason else text
+        (reason,) = self.detail
+        text = _("Refund of %(source)s") % {"source": number} if number else _("Refund")
+        return f"{text} · {reason}" if reason else text
 
 
 @dataclass(frozen=True)
@@ -140,83 +179,45 @@ def statement_for(customer, start: dt.date, end: dt.date, currency: str | None =
         + (refunds.filter(refunded_on__lt=start).aggregate(s=Sum("amount_minor"))["s"] or 0)
     )
 
-    raw: list[tuple[dt.date, str, int, str, str, int]] = []  # date, kind, id, reference, description, signed
+    # (date, kind order, id, kind, reference, signed amount, detail)
+    raw: list[tuple] = []
+    invoice_order, void_order = KIND_ORDER[Kind.INVOICE], KIND_ORDER[Kind.VOID]
     in_period = Q(issue_date__gte=start, issue_date__lte=end) | Q(
         status=Invoice.Status.VOID, voided_at__gte=begins, voided_at__lt=ends
     )
-    for row in invoices.filter(in_period).values(
+    for pk, number, issued, due, total, status, voided_at in invoices.filter(in_period).values_list(
         "id", "number", "issue_date", "due_date", "total_minor", "status", "voided_at"
     ):
-        if row["issue_date"] and start <= row["issue_date"] <= end:
-            description = _("Invoice %(number)s") % {"number": row["number"]}
-            if row["due_date"]:
-                description += " · " + _("due %(date)s") % {"date": row["due_date"].isoformat()}
-            raw.append(
-                (row["issue_date"], Kind.INVOICE, row["id"], row["number"], description, row["total_minor"])
-            )
-        if row["status"] == Invoice.Status.VOID and row["voided_at"] and begins <= row["voided_at"] < ends:
-            raw.append(
-                (
-                    row["voided_at"].astimezone(zone).date(),
-                    Kind.VOID,
-                    row["id"],
-                    row["number"],
-                    _("Invoice %(number)s voided") % {"number": row["number"]},
-                    -row["total_minor"],
-                )
-            )
-    for row in payments.filter(received_on__gte=start, received_on__lte=end).values(
-        "id", "number", "received_on", "amount_minor", "method", "card_brand", "card_last4", "reference"
-    ):
-        method = (
-            Payment.Method(row["method"]).label if row["method"] in Payment.Method.values else row["method"]
-        )
-        description = _("Payment %(number)s · %(method)s") % {"number": row["number"], "method": method}
-        if row["card_last4"]:
-            description += f" •••• {row['card_last4']}"
-        elif row["reference"]:
-            description += f" · {row['reference']}"
-        raw.append(
-            (row["received_on"], Kind.PAYMENT, row["id"], row["number"], description, -row["amount_minor"])
-        )
-    for row in credit_notes.filter(issue_date__gte=start, issue_date__lte=end).values(
-        "id", "number", "issue_date", "total_minor", "reason"
-    ):
-        description = _("Credit note %(number)s") % {"number": row["number"]}
-        if row["reason"]:
-            description += f" · {row['reason']}"
-        raw.append(
-            (row["issue_date"], Kind.CREDIT_NOTE, row["id"], row["number"], description, -row["total_minor"])
-        )
-    for row in refunds.filter(refunded_on__gte=start, refunded_on__lte=end).values(
-        "id", "refunded_on", "amount_minor", "reason", "payment__number", "credit_note__number"
-    ):
-        source = row["payment__number"] or row["credit_note__number"] or ""
-        description = _("Refund of %(source)s") % {"source": source} if source else _("Refund")
-        if row["reason"]:
-            description += f" · {row['reason']}"
-        raw.append((row["refunded_on"], Kind.REFUND, row["id"], source, description, row["amount_minor"]))
+        if issued and start <= issued <= end:
+            raw.append((issued, invoice_order, pk, Kind.INVOICE, number, total, (due,)))
+        if status == Invoice.Status.VOID and voided_at and begins <= voided_at < ends:
+            raw.append((voided_at.astimezone(zone).date(), void_order, pk, Kind.VOID, number, -total, ()))
+    order = KIND_ORDER[Kind.PAYMENT]
+    for pk, number, received, amount, method, last4, reference in payments.filter(
+        received_on__gte=start, received_on__lte=end
+    ).values_list("id", "number", "received_on", "amount_minor", "method", "card_last4", "reference"):
+        raw.append((received, order, pk, Kind.PAYMENT, number, -amount, (method, last4, reference)))
+    order = KIND_ORDER[Kind.CREDIT_NOTE]
+    for pk, number, issued, total, reason in credit_notes.filter(
+        issue_date__gte=start, issue_date__lte=end
+    ).values_list("id", "number", "issue_date", "total_minor", "reason"):
+        raw.append((issued, order, pk, Kind.CREDIT_NOTE, number, -total, (reason,)))
+    order = KIND_ORDER[Kind.REFUND]
+    for pk, refunded, amount, reason, payment_number, note_number in refunds.filter(
+        refunded_on__gte=start, refunded_on__lte=end
+    ).values_list("id", "refunded_on", "amount_minor", "reason", "payment__number", "credit_note__number"):
+        raw.append((refunded, order, pk, Kind.REFUND, payment_number or note_number or "", amount, (reason,)))
 
-    raw.sort(key=lambda r: (r[0], KIND_ORDER[r[1]], r[2]))
+    raw.sort(key=lambda r: (r[0], r[1], r[2]))
     running, debits, credits = opening, 0, 0
     lines = []
-    for date, kind, _id, reference, description, signed in raw:
+    for date, _order, _pk, kind, reference, signed, detail in raw:
         running += signed
         if signed >= 0:
             debits += signed
         else:
             credits -= signed
-        lines.append(
-            StatementLine(
-                date=date,
-                kind=kind,
-                reference=reference,
-                description=description,
-                debit=Money(signed, currency) if signed >= 0 else None,
-                credit=Money(-signed, currency) if signed < 0 else None,
-                balance=Money(running, currency),
-            )
-        )
+        lines.append(StatementLine(date, kind, reference, currency, signed, running, detail))
     return Statement(
         customer=customer,
         currency=currency,

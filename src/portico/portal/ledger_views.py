@@ -38,6 +38,7 @@ from portico.portal.access import portal_view
 from portico.portal.ledger_forms import CardForm, InvoiceFilterForm, StatementForm
 
 PAGE_SIZE = 25
+STATEMENT_PAGE_SIZE = 200
 
 
 # -- dashboard --------------------------------------------------------------------------------------------
@@ -217,10 +218,22 @@ def _statement_from(request):
 @portal_view(module="statements")
 def statements(request):
     form, statement = _statement_from(request)
-    query = urlencode({k: v for k, v in request.GET.items()}) if statement else ""
-    return render(
-        request, "portal/ledger/statements.html", {"form": form, "statement": statement, "query": query}
-    )
+    context = {"form": form, "statement": statement}
+    if statement is not None:
+        # The page shows the lines a page at a time (the balance carried between pages); the PDF
+        # and CSV hold every line.
+        page = Paginator(statement.lines, STATEMENT_PAGE_SIZE).get_page(request.GET.get("page"))
+        before = page.start_index() - 2 if page.number > 1 else None
+        params = {k: v for k, v in request.GET.items() if k != "page"}
+        context.update(
+            {
+                "page": page,
+                "statement_lines": page.object_list,
+                "brought_forward": statement.lines[before].balance if before is not None else None,
+                "query": urlencode(params),
+            }
+        )
+    return render(request, "portal/ledger/statements.html", context)
 
 
 @portal_view(module="statements")
