@@ -236,6 +236,7 @@ def statement_currencies(customer) -> list[str]:
     found = set(
         Invoice.all_tenants.filter(organization_id=customer.organization_id, customer_id=customer.pk)
         .exclude(status=Invoice.Status.DRAFT)
+        .order_by()  # no ordering columns in the DISTINCT, or every row comes back
         .values_list("currency", flat=True)
         .distinct()
     )

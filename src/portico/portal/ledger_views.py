@@ -38,7 +38,7 @@ from portico.portal.access import portal_view
 from portico.portal.ledger_forms import CardForm, InvoiceFilterForm, StatementForm
 
 PAGE_SIZE = 25
-STATEMENT_PAGE_SIZE = 200
+STATEMENT_PAGE_SIZE = 100
 
 
 # -- dashboard --------------------------------------------------------------------------------------------
@@ -112,6 +112,15 @@ def invoice_list(request):
             "form": form,
             "page": page,
             "query": query.urlencode(),
+            "current": {
+                "status": request.GET.get("status", "all"),
+                "start": request.GET.get("start", ""),
+                "end": request.GET.get("end", ""),
+                "q": request.GET.get("q", ""),
+                "sort": request.GET.get("sort", "-issue_date"),
+            },
+            "status_choices": InvoiceFilterForm.base_fields["status"].choices,
+            "sort_choices": InvoiceFilterForm.base_fields["sort"].choices,
             "filtered": bool(filters) and any(v for k, v in filters.items() if k != "sort" and v != "all"),
             "can_pay": portal.allows("invoices", "pay") and portal.can(PortalRole.BILLING),
         },
@@ -218,7 +227,16 @@ def _statement_from(request):
 @portal_view(module="statements")
 def statements(request):
     form, statement = _statement_from(request)
-    context = {"form": form, "statement": statement}
+    context = {
+        "form": form,
+        "statement": statement,
+        "current": {
+            "period": request.GET.get("period", "this_month"),
+            "start": request.GET.get("start", ""),
+            "end": request.GET.get("end", ""),
+            "currency": request.GET.get("currency", statement.currency if statement else ""),
+        },
+    }
     if statement is not None:
         # The page shows the lines a page at a time (the balance carried between pages); the PDF
         # and CSV hold every line.
