@@ -286,7 +286,7 @@ def test_random_ledger_histories_keep_every_invariant(db):
     run_state_machine_as_test(
         Ledger,
         settings=settings(
-            max_examples=30,
+            max_examples=20,
             stateful_step_count=20,
             deadline=None,
             suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],

@@ -387,8 +387,7 @@ def create_invoice(
             _write_line(row, line)
             rows.append(row)
         InvoiceLine.objects.bulk_create(rows)
-        _set_totals(invoice, rows)
-        invoice.balance_minor = invoice.total_minor
+        _set_totals(invoice, rows)  # a draft owes nothing yet: its balance is set when it is finalized
         invoice.save()
         audit(actor, "invoice.created", invoice, lines=len(rows), total=invoice.total)
     return invoice
@@ -403,10 +402,7 @@ def _lock_draft(invoice: Invoice) -> Invoice:
 
 def _retotal_draft(invoice: Invoice) -> None:
     _set_totals(invoice, list(invoice.lines.all()))
-    invoice.balance_minor = invoice.total_minor
-    invoice.save(
-        update_fields=["subtotal_minor", "discount_minor", "tax_minor", "total_minor", "balance_minor"]
-    )
+    invoice.save(update_fields=["subtotal_minor", "discount_minor", "tax_minor", "total_minor"])
 
 
 def update_draft_invoice(
