@@ -94,3 +94,34 @@ def test_filter_open_download_and_bulk_pay_three_invoices(page, tenant_url):
     page.get_by_role("navigation", name="Portal").get_by_role("link", name="Overview").click()
     page.get_by_role("heading", name="Welcome, Acme Interiors").wait_for()
     axe_check(page)
+
+
+def test_credits_and_a_statement_of_the_demo_account_read_well(page, tenant_url):
+    demo = load_demo()
+    sign_in(page, tenant_url(demo.renotech, "/portal/account/login/"), "maria@acme.example", "portico-demo")
+    page.get_by_role("heading", name="Welcome, Acme Interiors").wait_for()
+    nav = page.get_by_role("navigation", name="Portal")
+
+    nav.get_by_role("link", name="Credits").click()
+    page.get_by_role("heading", name="Credit notes").wait_for()
+    axe_check(page)
+    screenshot(page, "ledger-credits")
+
+    nav.get_by_role("link", name="Statements").click()
+    page.get_by_label("Period", exact=True).select_option("this_year")
+    page.get_by_role("button", name="Show statement").click()
+    page.get_by_role("heading", name="Account statement").wait_for()
+    assert page.get_by_role("row", name="Closing balance").is_visible()
+    axe_check(page)
+    screenshot(page, "ledger-statement")
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="Download CSV").click()
+    csv = download_info.value.path().read_text()
+    assert csv.splitlines()[0].startswith("Date,Type,Reference") and ",closing," in csv.splitlines()[-1]
+
+    page.get_by_label("Period", exact=True).select_option("custom")
+    page.get_by_label("From", exact=True).fill("2026-03-01")
+    page.get_by_label("To", exact=True).fill("2026-02-01")
+    page.get_by_role("button", name="Show statement").click()
+    page.get_by_text("The end date must be on or after the start date.").wait_for()
+    axe_check(page)
