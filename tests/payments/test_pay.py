@@ -159,3 +159,46 @@ def test_if_an_invoice_was_paid_meanwhile_the_charged_money_stays_as_credit(cust
     assert outcome.succeeded
     online = Payment.objects.get(channel=Payment.Channel.ONLINE)
     assert (online.amount_minor, online.allocated_minor, online.unused_minor) == (10000, 0, 10000)
+
+
+def test_the_card_number_and_cvc_are_never_stored_or_logged(portal_client, customer, clock, caplog):
+    import logging
+    import re
+
+    from django.db import connection
+
+    from portico.core.models import AuditEvent
+
+    caplog.set_level(logging.DEBUG)
+    invoice = open_invoice(customer, 10000)
+    html = portal_client.get(f"/portal/invoices/{invoice.number}/pay/").content.decode()
+    token = re.search(r'name="form_token" value="([^"]+)"', html).group(1)
+    for attempt, number in enumerate(("4000 0000 0000 0002", "4242 4242 4242 4242")):
+        portal_client.post(
+            f"/portal/invoices/{invoice.number}/pay/",
+            {
+                "form_token": f"{token}-{attempt}",
+                "name": "Maria Lopez",
+                "number": number,
+                "exp_month": "12",
+                "exp_year": "2031",
+                "cvc": "737",
+            },
+        )
+    assert Payment.objects.filter(card_last4="4242").exists()
+    stored = []
+    for model in (PaymentAttempt, Payment, AuditEvent):
+        for row in model.all_tenants.values():
+            stored.append(repr(row))
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT session_data FROM django_session")
+        stored += [r[0] for r in cursor.fetchall()]
+    everything = " ".join(stored) + caplog.text
+    for secret in (
+        "4242424242424242",
+        "4242 4242 4242 4242",
+        "4000000000000002",
+        "4000 0000 0000 0002",
+        "737",
+    ):
+        assert secret not in everything, secret

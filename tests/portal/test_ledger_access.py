@@ -109,3 +109,12 @@ def test_signed_out_visitors_are_sent_to_sign_in(org, customer, clock):
     invoice = open_invoice(customer, 1000)
     response = tenant_client(org).get(f"/portal/invoices/{invoice.number}/pdf/")
     assert response.status_code == 302 and "/portal/account/login/" in response["Location"]
+
+
+def test_without_an_online_gateway_there_is_no_pay_page(portal_client, customer, clock, settings):
+    settings.PAYMENT_GATEWAY = "offline"
+    invoice = open_invoice(customer, 1000)
+    assert portal_client.get(f"/portal/invoices/{invoice.number}/pay/").status_code == 404
+    assert portal_client.get("/portal/pay/").status_code == 404
+    html = portal_client.get(f"/portal/invoices/{invoice.number}/").content.decode()
+    assert f"/portal/invoices/{invoice.number}/pay/" not in html

@@ -127,7 +127,7 @@ def test_dashboard_shows_outstanding_overdue_credits_next_due_and_latest(portal_
     assert 'Total outstanding</h2><p class="stat-value">$525.00' in html
     assert 'Overdue</h2><p class="stat-value">$450.00' in html
     assert 'Unused credits</h2><p class="stat-value">$10.00' in html
-    assert "2026-03-31" in html
+    assert 'Next due date</h2><p class="stat-value">March 31, 2026' in html
     assert docs["due"].number in html
 
 

@@ -260,3 +260,12 @@ def get_gateway(name: str | None = None) -> Gateway:
         return GATEWAYS[name]()
     except KeyError:
         raise LookupError(f"No online payment gateway {name!r} is available") from None
+
+
+def online_gateway() -> Gateway | None:
+    """The gateway customers pay through, or None when the organization takes no online payments
+    (`PAYMENT_GATEWAY=offline`, or a gateway this build does not have yet)."""
+    try:
+        return get_gateway()
+    except LookupError:
+        return None

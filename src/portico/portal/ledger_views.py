@@ -10,9 +10,10 @@ from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.http import FileResponse, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
@@ -30,7 +31,7 @@ from portico.billing.statements import (
 from portico.core.audit import Actor
 from portico.core.money import Money
 from portico.customers.models import PortalRole
-from portico.payments.gateways import CardError, get_gateway
+from portico.payments.gateways import CardError, online_gateway
 from portico.payments.models import PaymentAttempt, new_form_token
 from portico.payments.services import PayOutcome, pay_invoices, plan_allocations, resolve_invoices
 from portico.portal import ledger_queries as q
@@ -63,7 +64,7 @@ def ledger_cards(portal) -> list[dict]:
         cards.append(
             {
                 "label": _("Next due date") + suffix,
-                "value": summary.next_due_date.strftime("%Y-%m-%d")
+                "value": date_format(summary.next_due_date, "DATE_FORMAT")
                 if summary.next_due_date
                 else _("Nothing due"),
             }
@@ -122,7 +123,7 @@ def invoice_list(request):
             "status_choices": InvoiceFilterForm.base_fields["status"].choices,
             "sort_choices": InvoiceFilterForm.base_fields["sort"].choices,
             "filtered": bool(filters) and any(v for k, v in filters.items() if k != "sort" and v != "all"),
-            "can_pay": portal.allows("invoices", "pay") and portal.can(PortalRole.BILLING),
+            "can_pay": can_pay_online(portal),
         },
     )
 
@@ -135,10 +136,7 @@ def invoice_detail(request, number):
     context.update(
         {
             "badge": q.badge_for(invoice, q.today_for(portal)),
-            "can_pay": invoice.is_open
-            and invoice.balance_minor > 0
-            and portal.allows("invoices", "pay")
-            and portal.can(PortalRole.BILLING),
+            "can_pay": invoice.is_open and invoice.balance_minor > 0 and can_pay_online(portal),
             "can_download": portal.allows("invoices", "download"),
         }
     )
@@ -280,6 +278,13 @@ def statement_csv_download(request):
 
 # -- paying -----------------------------------------------------------------------------------------------
 
+
+def can_pay_online(portal) -> bool:
+    return (
+        portal.allows("invoices", "pay") and portal.can(PortalRole.BILLING) and online_gateway() is not None
+    )
+
+
 BULK_PAY_LIMIT = 200
 
 
@@ -289,6 +294,8 @@ BULK_PAY_LIMIT = 200
 def pay(request):
     """Bulk pay: choose invoices (or all due), then pay them with one card charge."""
     portal = request.portal
+    if online_gateway() is None:
+        raise Http404
     source = request.POST if request.method == "POST" else request.GET
     if source.get("all") == "due":
         numbers = list(
@@ -317,8 +324,10 @@ def pay(request):
 @sensitive_post_parameters("number", "cvc")
 @require_http_methods(["GET", "POST"])
 def pay_invoice(request, number):
-    """ "Pay" on one invoice: its balance, or a part of it."""
+    """The "Pay" button of one invoice: its balance, or a part of it."""
     invoice = q.get_invoice_for(request.portal, number)
+    if online_gateway() is None:
+        raise Http404
     return _checkout(
         request, [invoice.number], allow_amount=True, action=reverse("portal:pay_invoice", args=[number])
     )
@@ -355,7 +364,7 @@ def _checkout(request, numbers: list[str], *, allow_amount: bool, action: str):
     amount_text = request.POST.get("amount", "") if request.method == "POST" else ""
     card_form = CardForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
-        gateway = get_gateway()
+        gateway = online_gateway()
         amount = None
         try:
             if allow_amount and amount_text.strip():
@@ -409,7 +418,7 @@ def _checkout(request, numbers: list[str], *, allow_amount: bool, action: str):
             "amount_text": amount_text or (str(total.decimal) if allow_amount else ""),
             "amount_error": amount_error,
             "numbers": [invoice.number for invoice, _a in allocations],
-            "gateway": get_gateway(),
+            "gateway": online_gateway(),
         },
         status=200 if not card_form.errors and not amount_error else 400,
     )
