@@ -202,3 +202,24 @@ def test_the_card_number_and_cvc_are_never_stored_or_logged(portal_client, custo
         "737",
     ):
         assert secret not in everything, secret
+
+
+def test_staff_see_their_organizations_payment_attempts_in_the_console(org, other_org, customer, invoices):
+    from tests.conftest import tenant_client
+    from tests.factories import staff_user
+
+    pay_online(customer, [invoices[0].number], card_number="4000000000000069")
+    elsewhere = CustomerFactory(organization=other_org, display_name="Elsewhere Ltd", currency="GBP")
+    theirs = open_invoice(elsewhere, 700)
+    pay_invoices(
+        organization=other_org,
+        customer=elsewhere,
+        invoice_numbers=[theirs.number],
+        card=token(),
+        form_token="x",
+        actor=ACTOR,
+    )
+    client = tenant_client(org)
+    client.force_login(staff_user(org), backend="portico.accounts.backends.TenantAuthenticationBackend")
+    html = client.get("/console/payments/paymentattempt/").content.decode()
+    assert "Acme Interiors" in html and "expired_card" in html and "Elsewhere Ltd" not in html
