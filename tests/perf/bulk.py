@@ -13,10 +13,19 @@ from portico.core import clock
 
 
 def bulk_ledger(
-    customer, count: int, *, end: dt.date, tag: str = "", lines_per_invoice: int = 2, span_days: int = 720
+    customer,
+    count: int,
+    *,
+    end: dt.date,
+    tag: str = "",
+    lines_per_invoice: int = 2,
+    span_days: int = 720,
+    settled_after_days: int | None = None,
 ) -> None:
-    """`count` invoices issued over the days before `end`, about a third paid, a fifth partially
-    paid, one in seven void, the rest open; one payment per paid or partially paid invoice."""
+    """`count` invoices issued over the `span_days` before `end`, about a third paid, a fifth
+    partially paid, one in seven void, the rest open; one payment per paid or partially paid
+    invoice. With `settled_after_days`, invoices older than that are all paid (or void), as in an
+    account that pays its bills, only with a long history."""
     organization = customer.organization
     tag = tag or f"C{customer.pk}-"
     now = clock.now()
@@ -27,7 +36,7 @@ def bulk_ledger(
         status, paid = Invoice.Status.OPEN, 0
         if i % 7 == 3:
             status = Invoice.Status.VOID
-        elif i % 3 == 0:
+        elif i % 3 == 0 or (settled_after_days is not None and (end - issue).days > settled_after_days):
             status, paid = Invoice.Status.PAID, total
         elif i % 5 == 1:
             status, paid = Invoice.Status.PARTIALLY_PAID, total // 2
