@@ -303,3 +303,49 @@ def test_console_pages_render(customer, staff):
         "Record payment"
         in staff.get(f"/console/billing/invoice/{open_invoice(customer).pk}/change/").content.decode()
     )
+
+
+def test_choosing_a_catalog_item_fills_the_line(org, customer, staff):
+    from portico.catalog.models import Item
+
+    tax = TaxRate.objects.create(organization=org, name="VAT", percent="20", is_inclusive=True)
+    item = Item.objects.create(
+        organization=org, name="Workshop", currency="USD", unit_price_minor=12000, tax_rate=tax
+    )
+    invoice = draft_invoice(customer, 1000)
+    [line] = invoice.lines.all()
+    existing = {
+        "id": line.pk,
+        "invoice": invoice.pk,
+        "description": "Line 1",
+        "quantity": "1",
+        "unit_price": "10.00",
+        "discount_percent": "0",
+    }
+    response = staff.post(
+        f"/console/billing/invoice/{invoice.pk}/change/",
+        {
+            "payment_terms_days": "30",
+            **lines_post({"item": item.pk, "quantity": "2", "discount_percent": "0"}, initial=[existing]),
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    added = invoice.lines.order_by("position").last()
+    assert (added.description, added.unit_price_minor, added.tax_name, added.tax_inclusive) == (
+        "Workshop",
+        12000,
+        "VAT",
+        True,
+    )
+    assert (added.total_minor, added.tax_minor) == (24000, 4000)
+    response = staff.post(
+        f"/console/billing/invoice/{invoice.pk}/change/",
+        {
+            "payment_terms_days": "30",
+            **lines_post(
+                {"description": "Nothing priced", "quantity": "1", "discount_percent": "0"},
+                initial=[existing],
+            ),
+        },
+    )
+    assert "Enter a unit price or choose an item." in response.content.decode()
