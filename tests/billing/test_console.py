@@ -349,3 +349,26 @@ def test_choosing_a_catalog_item_fills_the_line(org, customer, staff):
         },
     )
     assert "Enter a unit price or choose an item." in response.content.decode()
+
+
+def test_staff_send_an_invoice_by_email(customer, staff, mailbox, django_capture_on_commit_callbacks):
+    invoice = open_invoice(customer, 4200)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff.post(f"/console/billing/invoice/{invoice.pk}/send/")
+    assert response.status_code == 302
+    [message] = mailbox.to(customer.email)
+    assert invoice.number in message["Subject"] and "$42.00" in mailbox.body(message)
+    assert staff.get(f"/console/billing/invoice/{invoice.pk}/send/").status_code == 405
+
+
+def test_check_ledger_command_reports_a_broken_invariant(customer):
+    from django.core.management import CommandError, call_command
+
+    invoice = open_invoice(customer, 1000)
+    call_command("check_ledger")
+    Invoice.all_tenants.filter(pk=invoice.pk).update(
+        paid_minor=100, balance_minor=900
+    )  # no allocation behind it
+    with pytest.raises(CommandError, match="ledger invariant"):
+        call_command("check_ledger", organization=customer.organization.slug)
+    Invoice.all_tenants.filter(pk=invoice.pk).update(paid_minor=0, balance_minor=1000)
