@@ -303,3 +303,72 @@ def test_console_pages_render(customer, staff):
         "Record payment"
         in staff.get(f"/console/billing/invoice/{open_invoice(customer).pk}/change/").content.decode()
     )
+
+
+def test_choosing_a_catalog_item_fills_the_line(org, customer, staff):
+    from portico.catalog.models import Item
+
+    tax = TaxRate.objects.create(organization=org, name="VAT", percent="20", is_inclusive=True)
+    item = Item.objects.create(
+        organization=org, name="Workshop", currency="USD", unit_price_minor=12000, tax_rate=tax
+    )
+    invoice = draft_invoice(customer, 1000)
+    [line] = invoice.lines.all()
+    existing = {
+        "id": line.pk,
+        "invoice": invoice.pk,
+        "description": "Line 1",
+        "quantity": "1",
+        "unit_price": "10.00",
+        "discount_percent": "0",
+    }
+    response = staff.post(
+        f"/console/billing/invoice/{invoice.pk}/change/",
+        {
+            "payment_terms_days": "30",
+            **lines_post({"item": item.pk, "quantity": "2", "discount_percent": "0"}, initial=[existing]),
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:3000]
+    added = invoice.lines.order_by("position").last()
+    assert (added.description, added.unit_price_minor, added.tax_name, added.tax_inclusive) == (
+        "Workshop",
+        12000,
+        "VAT",
+        True,
+    )
+    assert (added.total_minor, added.tax_minor) == (24000, 4000)
+    response = staff.post(
+        f"/console/billing/invoice/{invoice.pk}/change/",
+        {
+            "payment_terms_days": "30",
+            **lines_post(
+                {"description": "Nothing priced", "quantity": "1", "discount_percent": "0"},
+                initial=[existing],
+            ),
+        },
+    )
+    assert "Enter a unit price or choose an item." in response.content.decode()
+
+
+def test_staff_send_an_invoice_by_email(customer, staff, mailbox, django_capture_on_commit_callbacks):
+    invoice = open_invoice(customer, 4200)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = staff.post(f"/console/billing/invoice/{invoice.pk}/send/")
+    assert response.status_code == 302
+    [message] = mailbox.to(customer.email)
+    assert invoice.number in message["Subject"] and "$42.00" in mailbox.body(message)
+    assert staff.get(f"/console/billing/invoice/{invoice.pk}/send/").status_code == 405
+
+
+def test_check_ledger_command_reports_a_broken_invariant(customer):
+    from django.core.management import CommandError, call_command
+
+    invoice = open_invoice(customer, 1000)
+    call_command("check_ledger")
+    Invoice.all_tenants.filter(pk=invoice.pk).update(
+        paid_minor=100, balance_minor=900
+    )  # no allocation behind it
+    with pytest.raises(CommandError, match="ledger invariant"):
+        call_command("check_ledger", organization=customer.organization.slug)
+    Invoice.all_tenants.filter(pk=invoice.pk).update(paid_minor=0, balance_minor=1000)

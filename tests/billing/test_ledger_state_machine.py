@@ -19,7 +19,8 @@ from hypothesis.stateful import (
 
 from portico.billing import errors, selectors, services
 from portico.billing.invariants import ledger_violations
-from portico.billing.models import CreditNote, Invoice, Payment
+from portico.billing.models import BillingSettings, CreditNote, Invoice, Payment
+from portico.core import clock
 from portico.core.money import Money
 from tests.billing.factories import ACTOR, line
 from tests.factories import CustomerFactory, OrganizationFactory
@@ -49,6 +50,7 @@ class Ledger(RuleBasedStateMachine):
         super().__init__()
         self.atomic = transaction.atomic()
         self.atomic.__enter__()  # each history is rolled back in teardown
+        clock.freeze(dt.datetime(2026, 3, 10, 15, tzinfo=dt.UTC))  # released by the autouse fixture
         self.organization = OrganizationFactory()
         self.customer = CustomerFactory(organization=self.organization, currency="USD")
         # the shadow model
@@ -57,6 +59,7 @@ class Ledger(RuleBasedStateMachine):
         self.touched: set[int] = set()  # invoices with a payment or credit
         self.credit_left: dict[int, int] = {}  # credit note → remaining
         self.advance_left: dict[int, int] = {}  # payment → unused
+        self.auto_apply = False
 
     def teardown(self):
         transaction.set_rollback(True)
@@ -76,8 +79,10 @@ class Ledger(RuleBasedStateMachine):
 
     # -- rules -------------------------------------------------------------------------------------
 
-    @initialize()
-    def start_with_an_invoice(self):
+    @initialize(auto_apply=st.booleans())
+    def start_with_an_invoice(self, auto_apply):
+        if auto_apply:
+            self.toggle_auto_apply()
         self.create_invoice([10_000], finalize=True)
 
     @rule(line_amounts=st.lists(amounts, min_size=1, max_size=3), finalize=st.booleans())
@@ -87,7 +92,7 @@ class Ledger(RuleBasedStateMachine):
         )
         if finalize:
             invoice = services.finalize_invoice(invoice=invoice, actor=ACTOR)
-            self.owed[invoice.pk] = sum(line_amounts)
+            self.issued(invoice.pk, sum(line_amounts))
         else:
             self.drafts.add(invoice.pk)
 
@@ -97,7 +102,28 @@ class Ledger(RuleBasedStateMachine):
         pk = chosen(self.drafts, index)
         invoice = services.finalize_invoice(invoice=self.invoice(pk), actor=ACTOR)
         self.drafts.remove(pk)
-        self.owed[pk] = invoice.total_minor
+        self.issued(pk, invoice.total_minor)
+
+    def issued(self, pk, total):
+        """A new invoice owes its total, less unused credit when auto-apply is on: credit notes
+        first, then advances, oldest first (all share one date here, so by id)."""
+        self.owed[pk] = total
+        if not self.auto_apply:
+            return
+        for left in (self.credit_left, self.advance_left):
+            for source in sorted(k for k, v in left.items() if v):
+                used = min(left[source], self.owed[pk])
+                left[source] -= used
+                self.owed[pk] -= used
+                if used:
+                    self.touched.add(pk)
+
+    @rule()
+    def toggle_auto_apply(self):
+        self.auto_apply = not self.auto_apply
+        BillingSettings.objects.update_or_create(
+            organization=self.organization, defaults={"auto_apply_credits": self.auto_apply}
+        )
 
     @precondition(lambda self: self.open_invoices())
     @rule(index=pick, fraction=share)

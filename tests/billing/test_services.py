@@ -531,3 +531,86 @@ def test_a_customer_without_email_gets_a_clear_error_when_sending(customer):
     invoice = open_invoice(customer, 1000)
     with pytest.raises(errors.BillingError, match="no email address"):
         services.send_invoice(invoice=invoice, actor=ACTOR)
+
+
+def test_a_yen_account_is_billed_and_paid_in_whole_yen(org):
+    customer = CustomerFactory(organization=org, currency="JPY")
+    invoice = services.finalize_invoice(
+        invoice=services.create_invoice(
+            customer=customer, lines=[taxed(1999, "10", currency="JPY", quantity=Decimal(3))], actor=ACTOR
+        ),
+        actor=ACTOR,
+    )
+    assert (invoice.tax_minor, invoice.total_minor) == (600, 6597)  # 5997 + 599.7 → 600
+    pay(customer, 6597, (invoice, 6597))
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.PAID
+    assert str(invoice.total) == "¥6,597"
+
+
+def test_an_unknown_payment_method_is_refused(customer):
+    with pytest.raises(errors.BillingError) as refused:
+        pay(customer, 100, method="bitcoin")
+    assert refused.value.field == "method"
+    assert Payment.all_tenants.count() == 0
+
+
+def test_negative_payment_terms_are_refused(customer):
+    with pytest.raises(errors.BillingError):
+        draft_invoice(customer, 100, payment_terms_days=-1)
+    assert Invoice.all_tenants.count() == 0
+
+
+def test_a_draft_or_void_credit_note_gives_no_credit(customer):
+    invoice = open_invoice(customer, 5000)
+    draft = services.create_credit_note(customer=customer, lines=[line(1000)], actor=ACTOR)
+    voided = services.void_credit_note(credit_note=credit_note(customer, 1000), actor=ACTOR)
+    before = ledger_rows()
+    for note in (draft, voided):
+        with pytest.raises(errors.InvalidStatus):
+            services.apply_credit(credit_note=note, invoice=invoice, amount=usd(100), actor=ACTOR)
+        with pytest.raises(errors.InvalidStatus):
+            services.refund_credit_note(credit_note=note, amount=usd(100), actor=ACTOR)
+    assert ledger_rows() == before
+
+
+def test_a_credit_note_cannot_correct_a_draft_or_void_invoice(customer):
+    draft = draft_invoice(customer, 1000)
+    voided = services.void_invoice(invoice=open_invoice(customer, 1000), actor=ACTOR)
+    for invoice in (draft, voided):
+        with pytest.raises(errors.InvalidStatus):
+            credit_note(customer, 100, invoice=invoice)
+    assert CreditNote.all_tenants.count() == 0
+
+
+def test_an_issued_credit_note_cannot_be_edited(customer):
+    note = credit_note(customer, 1000)
+    with pytest.raises(errors.InvalidStatus):
+        services.add_credit_note_line(credit_note=note, line=line(5), actor=ACTOR)
+    with pytest.raises(errors.InvalidStatus):
+        services.finalize_credit_note(credit_note=note, actor=ACTOR)
+    note.refresh_from_db()
+    assert (note.total_minor, note.number) == (1000, "CN-00001")
+
+
+def test_a_used_credit_note_cannot_be_voided(customer):
+    note = credit_note(customer, 1000)
+    services.refund_credit_note(credit_note=note, amount=usd(1), actor=ACTOR)
+    with pytest.raises(errors.InvalidStatus):
+        services.void_credit_note(credit_note=note, actor=ACTOR)
+
+
+def test_a_draft_invoice_can_be_deleted_but_not_an_issued_one(customer):
+    draft = draft_invoice(customer, 1000)
+    services.delete_draft_invoice(invoice=draft, actor=ACTOR)
+    issued = open_invoice(customer, 1000)
+    with pytest.raises(errors.InvoiceNotEditable):
+        services.delete_draft_invoice(invoice=issued, actor=ACTOR)
+    assert list(Invoice.all_tenants.values_list("number", flat=True)) == ["INV-00001"]
+
+
+def test_an_idempotency_key_of_another_customer_is_refused(customer, outsider_customer):
+    pay(customer, 100, idempotency_key="k-1")
+    with pytest.raises(errors.BillingError):
+        pay(outsider_customer, 100, idempotency_key="k-1")
+    assert Payment.all_tenants.count() == 1

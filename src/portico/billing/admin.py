@@ -35,7 +35,7 @@ from portico.billing.models import (
     Refund,
 )
 from portico.billing.services import LineInput
-from portico.catalog.models import TaxRate
+from portico.catalog.models import Item, TaxRate
 from portico.console.site import TenantAdmin, console_site
 from portico.core import clock
 from portico.core.audit import Actor
@@ -64,15 +64,21 @@ def _add_domain_error(form: forms.Form, error: errors.BillingError) -> None:
 
 
 class LineForm(forms.ModelForm):
-    """One line of a draft; validated by the same rules the services apply."""
+    """One line of a draft; validated by the same rules the services apply. Choosing a catalog
+    item fills in whatever was left empty: description, price and tax."""
 
-    unit_price = forms.DecimalField(label=gettext_lazy("Unit price"), max_digits=16, decimal_places=4)
+    item = forms.ModelChoiceField(queryset=Item.objects.none(), required=False, label=gettext_lazy("Item"))
+    description = forms.CharField(label=gettext_lazy("Description"), max_length=500, required=False)
+    unit_price = forms.DecimalField(
+        label=gettext_lazy("Unit price"), max_digits=16, decimal_places=4, required=False
+    )
     catalog_tax = forms.ModelChoiceField(
         queryset=TaxRate.objects.none(), required=False, label=gettext_lazy("Tax")
     )
 
     class Meta:
         fields = [
+            "item",
             "description",
             "quantity",
             "unit_price",
@@ -85,6 +91,7 @@ class LineForm(forms.ModelForm):
     def __init__(self, *args, currency: str = "USD", **kwargs):
         super().__init__(*args, **kwargs)
         self.currency = currency
+        self.fields["item"].queryset = Item.objects.filter(is_active=True, currency=currency)
         self.fields["catalog_tax"].queryset = TaxRate.objects.filter(is_active=True)
         line = self.instance
         if line.pk:
@@ -102,19 +109,28 @@ class LineForm(forms.ModelForm):
         cleaned = super().clean()
         if self.errors or cleaned.get("DELETE"):
             return cleaned
-        try:
-            price = _parse_money(cleaned["unit_price"], self.currency)
-        except forms.ValidationError as exc:
-            self.add_error("unit_price", exc)
+        item = cleaned.get("item")
+        description = cleaned.get("description") or (item and (item.description or item.name)) or ""
+        tax = cleaned.get("catalog_tax") or (item.tax_rate if item else None)
+        if cleaned.get("unit_price") is not None:
+            try:
+                price = _parse_money(cleaned["unit_price"], self.currency)
+            except forms.ValidationError as exc:
+                self.add_error("unit_price", exc)
+                return cleaned
+        elif item is not None:
+            price = item.unit_price
+        else:
+            self.add_error("unit_price", _("Enter a unit price or choose an item."))
             return cleaned
         line = LineInput(
-            description=cleaned.get("description") or "",
+            description=description,
             unit_price=price,
             quantity=cleaned.get("quantity") or Decimal(0),
             discount_percent=cleaned.get("discount_percent") or Decimal(0),
             period_start=cleaned.get("period_start"),
             period_end=cleaned.get("period_end"),
-        ).taxed(cleaned.get("catalog_tax"))
+        ).taxed(tax)
         try:
             services.check_line(line, self.currency)
         except errors.BillingError as exc:
