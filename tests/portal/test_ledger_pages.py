@@ -278,3 +278,14 @@ def test_a_long_statement_is_paged_with_the_balance_brought_forward(portal_clien
     )
     assert statement.closing_balance.format() in second
     assert "period=this_year" in second and "page=2&amp;" not in second.split("Download CSV")[0]
+
+
+def test_a_statement_too_long_for_one_pdf_points_to_csv(
+    portal_client, customer, clock, settings, monkeypatch
+):
+    from portico.portal import ledger_views
+
+    history(customer, clock)
+    monkeypatch.setattr(ledger_views, "STATEMENT_PDF_MAX_LINES", 3)
+    response = portal_client.get("/portal/statements/pdf/?period=this_year", follow=True)
+    assert "too many for one PDF" in text(response) and "Download CSV" in text(response)

@@ -40,6 +40,7 @@ from portico.portal.ledger_forms import CardForm, InvoiceFilterForm, StatementFo
 
 PAGE_SIZE = 25
 STATEMENT_PAGE_SIZE = 100
+STATEMENT_PDF_MAX_LINES = 2500
 
 
 # -- dashboard --------------------------------------------------------------------------------------------
@@ -256,6 +257,17 @@ def statements(request):
 def statement_pdf(request):
     _form, statement = _statement_from(request)
     if statement is None:
+        return redirect(reverse("portal:statements") + "?" + request.GET.urlencode())
+    if len(statement.lines) > STATEMENT_PDF_MAX_LINES:
+        # WeasyPrint lays out a few milliseconds per line: a ten-year PDF would outlast the request.
+        messages.error(
+            request,
+            _(
+                "This statement has %(count)d lines, too many for one PDF. "
+                "Choose a shorter period, or download it as CSV."
+            )
+            % {"count": len(statement.lines)},
+        )
         return redirect(reverse("portal:statements") + "?" + request.GET.urlencode())
     response = HttpResponse(documents.statement_pdf_bytes(statement), content_type="application/pdf")
     response["Content-Disposition"] = (
