@@ -80,7 +80,13 @@ def latest_invoices_panel(portal) -> list[dict]:
     invoices = list(q.invoices_of(portal).order_by("-issue_date", "-id")[:5])
     for invoice in invoices:
         invoice.badge = q.badge_for(invoice, today)
-    return [{"template": "portal/ledger/_latest_invoices.html", "invoices": invoices}]
+    return [
+        {
+            "template": "portal/ledger/_latest_invoices.html",
+            "invoices": invoices,
+            "can_pay": can_pay_online(portal),
+        }
+    ]
 
 
 # -- invoices ---------------------------------------------------------------------------------------------
