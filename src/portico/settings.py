@@ -175,7 +175,7 @@ ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_PREVENT_ENUMERATION = True
 # Failed sign-ins are counted in the database by accounts/lockout.py (shared by every worker, timed
 # by core.clock); allauth's per-process cache limiter for them is off. Its other limits stay on.
-ACCOUNT_RATE_LIMITS = {"login_failed": False}
+ACCOUNT_RATE_LIMITS = {"login_failed": False, "reset_password": "20/m/ip"}
 ACCOUNT_FORMS = {"reset_password": "portico.accounts.forms.LimitedResetPasswordForm"}
 ACCOUNT_EMAIL_NOTIFICATIONS = True  # password changed/reset, second factor added/removed
 MFA_ADAPTER = "portico.accounts.adapters.PortalMFAAdapter"
@@ -183,6 +183,7 @@ MFA_FORMS = {
     "authenticate": "portico.accounts.forms.LimitedAuthenticateForm",
     "reauthenticate": "portico.accounts.forms.LimitedReauthenticateForm",
 }
+MFA_RECOVERY_CODES_SHOW_ONCE = True  # shown (and downloadable) right after they are made, then never
 MFA_TOTP_TOLERANCE = 1  # accept the code of the previous/next 30 s step (clock drift of phones)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True

@@ -27,8 +27,8 @@ class Limit:
 def limit_of(kind: str) -> Limit:
     configured = getattr(settings, "PORTICO_LOCKOUT", {}).get(kind, {})
     defaults = {
-        AuthFailure.Kind.LOGIN: (5, 30, 15),
-        AuthFailure.Kind.MFA: (5, 30, 15),
+        AuthFailure.Kind.LOGIN: (5, 20, 15),
+        AuthFailure.Kind.MFA: (5, 20, 15),
         AuthFailure.Kind.RESET: (3, 20, 60),
     }[kind]
     per_key, per_ip, minutes = (
