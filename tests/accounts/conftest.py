@@ -43,3 +43,9 @@ def client_at(org):
         return tenant_client(organization or org, **kwargs)
 
     return make
+
+
+def set_policy(organization, **fields):
+    from portico.accounts.models import AccessPolicy
+
+    AccessPolicy.objects.update_or_create(organization=organization, defaults=fields)

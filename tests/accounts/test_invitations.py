@@ -1,10 +1,10 @@
 import pytest
 
 from portico.accounts import services
-from portico.accounts.models import AccessPolicy, Invitation, User
+from portico.accounts.models import Invitation, User
 from portico.core.audit import Actor
 from portico.core.models import AuditEvent
-from tests.accounts.conftest import links_in, path_of
+from tests.accounts.conftest import links_in, path_of, set_policy
 from tests.conftest import login, tenant_client
 from tests.factories import ContactFactory, CustomerFactory, staff_user
 
@@ -14,7 +14,11 @@ NEW_PASSWORD = "a-long-and-unusual-passphrase"
 @pytest.fixture
 def invitee(customer):
     return ContactFactory(
-        customer=customer, first_name="Tom", last_name="Becker", email="tom@acme.example", has_portal_access=False
+        customer=customer,
+        first_name="Tom",
+        last_name="Becker",
+        email="tom@acme.example",
+        has_portal_access=False,
     )
 
 
@@ -58,7 +62,9 @@ def test_an_invitation_link_works_only_once(org, invitee, clock):
     again = tenant_client(org).get(url)
     assert again.status_code == 410
     assert "already been used" in again.content.decode()
-    refused = tenant_client(org).post(url, {"new_password1": "x" + NEW_PASSWORD, "new_password2": "x" + NEW_PASSWORD})
+    refused = tenant_client(org).post(
+        url, {"new_password1": "x" + NEW_PASSWORD, "new_password2": "x" + NEW_PASSWORD}
+    )
     assert refused.status_code == 410
     assert login(tenant_client(org), "tom@acme.example", NEW_PASSWORD).status_code == 302
 
@@ -74,7 +80,7 @@ def test_an_expired_invitation_explains_what_to_do(org, invitee, clock):
 
 
 def test_the_invitation_lifetime_is_the_organizations_choice(org, invitee, clock):
-    AccessPolicy.objects.create(organization=org, invitation_days=2)
+    set_policy(org, invitation_days=2)
     invitation = services.invite_contact(contact=invitee, actor=Actor.system())
     assert invitation.expires_at == clock.now() + __import__("datetime").timedelta(days=2)
     clock.advance(days=2, seconds=1)
@@ -110,7 +116,8 @@ def test_a_weak_password_is_refused_with_the_validators_reasons(org, invitee, cl
 def test_a_mistyped_confirmation_is_refused(org, invitee, clock):
     token = services.invite_contact(contact=invitee, actor=Actor.system()).token
     response = tenant_client(org).post(
-        f"/portal/account/invitation/{token}/", {"new_password1": NEW_PASSWORD, "new_password2": "different-one-1"}
+        f"/portal/account/invitation/{token}/",
+        {"new_password1": NEW_PASSWORD, "new_password2": "different-one-1"},
     )
     assert response.status_code == 200 and "didn’t match" in response.content.decode()
 
@@ -128,7 +135,7 @@ def test_an_invitation_of_one_organization_does_not_work_on_anothers_host(org, o
 def test_new_contacts_are_invited_automatically_when_the_organization_wants_it(
     org, customer, mailbox, django_capture_on_commit_callbacks
 ):
-    AccessPolicy.objects.create(organization=org, auto_invite_contacts=True)
+    set_policy(org, auto_invite_contacts=True)
     with django_capture_on_commit_callbacks(execute=True):
         ContactFactory(customer=customer, email="new@acme.example", has_portal_access=True)
         ContactFactory(customer=customer, email="noaccess@acme.example", has_portal_access=False)
@@ -166,5 +173,7 @@ def test_staff_cannot_invite_another_organizations_contact(org, other_org, clock
     theirs = ContactFactory(customer=CustomerFactory(organization=other_org), email="x@other.example")
     client = tenant_client(org)
     client.force_login(staff_user(org), backend="portico.accounts.backends.TenantAuthenticationBackend")
-    client.post("/console/customers/contactperson/", {"action": "invite_contacts", "_selected_action": [theirs.pk]})
+    client.post(
+        "/console/customers/contactperson/", {"action": "invite_contacts", "_selected_action": [theirs.pk]}
+    )
     assert not Invitation.all_tenants.exists()

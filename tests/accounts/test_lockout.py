@@ -25,7 +25,9 @@ def test_the_lockout_counts_per_address_case_insensitively(org, portal_login, cl
     assert login(tenant_client(org), "maria@acme.example", PASSWORD).status_code == 200
 
 
-def test_many_failures_from_one_address_lock_that_address_for_every_account(org, customer, portal_login, clock):
+def test_many_failures_from_one_address_lock_that_address_for_every_account(
+    org, customer, portal_login, clock
+):
     for n in range(20):
         login(tenant_client(org), f"guess{n}@acme.example", "wrong-guess")
     assert login(tenant_client(org), "maria@acme.example", PASSWORD).status_code == 200

@@ -59,7 +59,9 @@ def test_a_reset_at_one_organization_never_mails_a_link_for_the_same_address_els
 def test_password_reset_requests_are_limited_with_a_clear_message(org, portal_login, clock):
     client = tenant_client(org)
     for _ in range(3):
-        assert client.post("/portal/account/password/reset/", {"email": "maria@acme.example"}).status_code == 302
+        assert (
+            client.post("/portal/account/password/reset/", {"email": "maria@acme.example"}).status_code == 302
+        )
     response = client.post("/portal/account/password/reset/", {"email": "maria@acme.example"})
     assert response.status_code == 200
     assert "Too many password reset requests" in response.content.decode()

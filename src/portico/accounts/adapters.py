@@ -86,7 +86,8 @@ class PortalAccountAdapter(DefaultAccountAdapter):
     def send_mail(self, template_prefix, email, context):
         from portico.notifications.email import send_rendered_email
 
-        request = allauth_context.request
+        # allauth sends some notices from on_commit callbacks; the adapter keeps the request.
+        request = allauth_context.request or self.request
         organization = getattr(request, "organization", None)
         if organization is None:
             return super().send_mail(template_prefix, email, context)
@@ -97,7 +98,8 @@ class PortalAccountAdapter(DefaultAccountAdapter):
             "portal_url": organization.portal_url,
             **context,
         }
-        message = self.render_mail(template_prefix, email, ctx)
+        with allauth_context.request_context(request):
+            message = self.render_mail(template_prefix, email, ctx)
         html = next(
             (body for body, mimetype in getattr(message, "alternatives", []) if mimetype == "text/html"), None
         )
