@@ -69,7 +69,7 @@ e2e: $(STAMP) browser-deps system-deps
 
 ## make bench: benchmarks with printed figures (never part of make test)
 bench: $(STAMP) system-deps
-	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 ## make check: lint, format and migrations up to date
 check: $(STAMP)

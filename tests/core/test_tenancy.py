@@ -79,3 +79,16 @@ def test_health_check_reports_the_database(db):
     response = Client().get("/healthz")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok"}
+
+
+def test_the_tls_ask_endpoint_approves_only_hosts_portico_serves(org, clock):
+    from django.test import Client
+
+    client = Client(HTTP_HOST="localhost")
+    assert client.get("/tls/ask", {"domain": "renotech.localhost"}).status_code == 200
+    assert client.get("/tls/ask", {"domain": "nobody.localhost"}).status_code == 404
+    assert client.get("/tls/ask", {"domain": "billing.renotech.example"}).status_code == 404
+    org.custom_domain, org.domain_verified_at = "billing.renotech.example", clock.now()
+    org.save()
+    assert client.get("/tls/ask", {"domain": "billing.renotech.example"}).status_code == 200
+    assert client.get("/tls/ask").status_code == 404

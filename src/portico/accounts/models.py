@@ -169,7 +169,7 @@ class Invitation(TenantModel):
         "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["organization", "contact", "-created_at"])]
 
@@ -196,7 +196,7 @@ class Invitation(TenantModel):
         return self.status_at(clock.now())
 
 
-class AuthFailure(models.Model):
+class AuthFailure(TenantModel):
     """One failed sign-in, second-factor code or reset request, counted for lockout.
 
     Kept in the database (not a per-process cache) so that every app server worker sees the same
@@ -208,6 +208,7 @@ class AuthFailure(models.Model):
         MFA = "mfa", _("Second-factor code")
         RESET = "reset", _("Password reset request")
 
+    # Null for sign-ins on the platform host (platform admins), which has no organization.
     organization = models.ForeignKey(
         "core.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )
@@ -216,7 +217,7 @@ class AuthFailure(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     at = models.DateTimeField()
 
-    class Meta:
+    class Meta(TenantModel.Meta):
         indexes = [
             models.Index(fields=["kind", "organization", "key", "at"]),
             models.Index(fields=["kind", "organization", "ip_address", "at"]),

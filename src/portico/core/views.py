@@ -26,3 +26,14 @@ def home(request):
 
 def csrf_failure(request, reason=""):
     return render(request, "core/csrf_failure.html", status=403)
+
+
+def tls_ask(request):
+    """Caddy's on-demand TLS "ask" endpoint: 200 only for hosts Portico serves, so certificates are
+    issued for tenants' subdomains and verified custom domains and never for arbitrary names."""
+    from portico.core.middleware import resolve_organization
+
+    domain = (request.GET.get("domain") or "").strip().lower().rstrip(".")
+    if domain and resolve_organization(domain) is not None:
+        return JsonResponse({"domain": domain, "ok": True})
+    return JsonResponse({"domain": domain, "ok": False}, status=404)

@@ -7,6 +7,9 @@ from portico.core.demo import PORTAL_EMAIL, load_demo
 class Command(BaseCommand):
     help = "Create or refresh the demo organizations, customers and logins (idempotent)."
 
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=None, help="Port shown in the printed addresses")
+
     def handle(self, *args, **options):
         demo = load_demo()
         port = options.get("port") or settings.PORTICO_PUBLIC_PORT or 8000

@@ -1,0 +1,108 @@
+"""Timing harness: median and p99 server time and queries per request, beside a floor view.
+
+Requests go through Django's full handler and middleware in-process (the test Client), so the
+figures are server time without network or browser. Each page is compared with the floor view
+measured in the same run and process, so machine speed cancels out of the ratio.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+
+from django.db import connection
+from django.test import Client
+
+BACKEND = "portico.accounts.backends.TenantAuthenticationBackend"
+
+
+@dataclass
+class Result:
+    name: str
+    median_ms: float
+    p99_ms: float
+    queries: int
+    status: int
+    n: int
+
+
+class QueryCounter:
+    """Counts statements as they run (Django clears its query log at each request start)."""
+
+    def __init__(self):
+        self.count = 0
+
+    def __call__(self, execute, sql, params, many, context):
+        self.count += 1
+        return execute(sql, params, many, context)
+
+
+def percentile(values: list[float], pct: float) -> float:
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(pct / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+class Harness:
+    def __init__(self, database: str, requests: int = 200):
+        self.database = database
+        self.requests = requests
+        self.rows: list[tuple[Result, Result]] = []
+        self.notes: list[str] = []
+
+    def client(self, organization, user=None) -> Client:
+        client = Client(HTTP_HOST=organization.host)
+        if user is not None:
+            client.force_login(user, backend=BACKEND)
+        return client
+
+    def measure(self, name: str, client: Client, path: str, n: int | None = None, warmup: int = 5) -> Result:
+        n = n or self.requests
+        for _ in range(warmup):
+            client.get(path)
+        counter = QueryCounter()
+        with connection.execute_wrapper(counter):
+            response = client.get(path)
+        times = []
+        for _ in range(n):
+            start = time.perf_counter()
+            response = client.get(path)
+            if hasattr(response, "streaming_content"):
+                b"".join(response.streaming_content)
+            times.append((time.perf_counter() - start) * 1000)
+        if response.status_code != 200:
+            raise RuntimeError(f"{name}: {path} answered {response.status_code}")
+        return Result(
+            name, statistics.median(times), percentile(times, 99), counter.count, response.status_code, n
+        )
+
+    def compare(self, name: str, client: Client, path: str, n: int | None = None) -> tuple[Result, Result]:
+        """Measure a page and the floor view, interleaved in the same run, and keep both."""
+        page = self.measure(name, client, path, n)
+        floor = self.measure("floor", client, "/bench/floor/", n)
+        self.rows.append((page, floor))
+        return page, floor
+
+    def timed(self, name: str, fn, n: int = 5) -> float:
+        """Median milliseconds of a callable (e.g. rendering a PDF)."""
+        times = []
+        for _ in range(n):
+            start = time.perf_counter()
+            fn()
+            times.append((time.perf_counter() - start) * 1000)
+        median = statistics.median(times)
+        self.notes.append(f"{name}: median {median:.1f} ms over {n} runs")
+        return median
+
+    def report(self) -> str:
+        head = f"{'page':<34} {'median ms':>10} {'p99 ms':>9} {'queries':>8} {'floor ms':>9} {'floor q':>8} {'ratio':>7}"
+        lines = [f"== {self.database} ==", head, "-" * len(head)]
+        for page, floor in self.rows:
+            ratio = page.median_ms / floor.median_ms if floor.median_ms else float("nan")
+            lines.append(
+                f"{page.name:<34} {page.median_ms:>10.2f} {page.p99_ms:>9.2f} {page.queries:>8} "
+                f"{floor.median_ms:>9.2f} {floor.queries:>8} {ratio:>6.1f}x"
+            )
+        lines += self.notes
+        return "\n".join(lines)
