@@ -49,7 +49,9 @@ def test_nobody_can_end_someone_elses_session(org, customer, portal_login):
     assert mine.post("/portal/security/sessions/", {"session": "not-a-number"}).status_code == 302
 
 
-def test_the_sign_in_history_shows_successes_and_failures_of_ones_own_account_only(org, customer, portal_login):
+def test_the_sign_in_history_shows_successes_and_failures_of_ones_own_account_only(
+    org, customer, portal_login
+):
     portal_user(ContactFactory(customer=customer, email="tom@acme.example"))
     login(tenant_client(org, REMOTE_ADDR="10.9.9.9"), "maria@acme.example", "wrong-password")
     login(tenant_client(org, REMOTE_ADDR="10.8.8.8"), "tom@acme.example", "wrong-password")
@@ -80,7 +82,9 @@ def test_a_sign_in_from_a_new_browser_is_emailed_but_not_from_a_known_one(
 def test_the_account_activity_shows_admins_everything_of_their_company_and_others_their_own(
     org, customer, outsider_customer, portal_login
 ):
-    colleague = portal_user(ContactFactory(customer=customer, email="vera@acme.example", portal_role="viewer"))
+    colleague = portal_user(
+        ContactFactory(customer=customer, email="vera@acme.example", portal_role="viewer")
+    )
     outsider = portal_user(ContactFactory(customer=outsider_customer, email="sam@bluebird.example"))
     for user in (portal_login, colleague, outsider):
         login(tenant_client(org), user.email)
