@@ -75,7 +75,7 @@ class ContactForm(forms.ModelForm):
     """A contact person of the customer, as a portal admin adds or edits them."""
 
     invite = forms.BooleanField(
-        label=_("Invite them to the portal now (they get an email to set a password)"), required=False
+        label=_("Invite them to the portal now (they receive a link to set a password)"), required=False
     )
 
     class Meta:
