@@ -1,4 +1,5 @@
 from portico.accounts.models import AuthFailure
+from portico.core.models import AuditEvent
 from tests.conftest import login, tenant_client
 from tests.factories import PASSWORD, ContactFactory, CustomerFactory, portal_user
 
@@ -12,6 +13,8 @@ def test_repeated_wrong_passwords_lock_the_account_until_the_window_passes(org, 
     assert locked.status_code == 200
     page = locked.content.decode()
     assert "Too many failed sign-in attempts" in page and "15 minutes" in page
+
+    assert AuditEvent.all_tenants.filter(action="login.locked", data__email="maria@acme.example").exists()
 
     clock.advance(minutes=14)
     assert login(tenant_client(org), "maria@acme.example", PASSWORD).status_code == 200

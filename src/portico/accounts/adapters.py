@@ -44,13 +44,19 @@ class PortalAccountAdapter(DefaultAccountAdapter):
         from portico.accounts.models import AuthFailure
 
         key = (credentials.get("email") or credentials.get("username") or "").lower()
+        organization = getattr(request, "organization", None)
         if lockout.is_locked(
-            kind=AuthFailure.Kind.LOGIN,
-            organization=getattr(request, "organization", None),
-            key=key,
-            ip_address=client_ip(request),
+            kind=AuthFailure.Kind.LOGIN, organization=organization, key=key, ip_address=client_ip(request)
         ):
             from django.core.exceptions import ValidationError
+
+            if organization is not None:
+                from dataclasses import replace
+
+                from portico.core.audit import Actor, audit
+
+                actor = replace(Actor.from_request(request), kind="system", label=key[:254])
+                audit(actor, "login.locked", organization=organization, email=key[:254])
 
             raise ValidationError(
                 _(

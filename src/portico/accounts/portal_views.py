@@ -131,7 +131,7 @@ def describe_user_agent(agent: str) -> str:
 def _history_of(user):
     return AuditEvent.objects.filter(
         Q(object_type="accounts.user", object_id=str(user.pk), action__in=("login.succeeded", "logout"))
-        | Q(action="login.failed", data__email=user.email),
+        | Q(action__in=("login.failed", "login.locked"), data__email=user.email),
         organization=user.organization,
     ).order_by("-at", "-id")
 
