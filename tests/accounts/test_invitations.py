@@ -177,3 +177,30 @@ def test_staff_cannot_invite_another_organizations_contact(org, other_org, clock
         "/console/customers/contactperson/", {"action": "invite_contacts", "_selected_action": [theirs.pk]}
     )
     assert not Invitation.all_tenants.exists()
+
+
+def test_an_invited_primary_contact_becomes_the_customers_portal_admin_by_default(org, customer, clock):
+    primary = ContactFactory(
+        customer=customer,
+        email="boss@acme.example",
+        is_primary=True,
+        portal_role="viewer",
+        has_portal_access=False,
+    )
+    services.invite_contact(contact=primary, actor=Actor.system())
+    primary.refresh_from_db()
+    assert primary.portal_role == "admin" and primary.has_portal_access
+
+
+def test_a_primary_contact_keeps_their_role_when_the_customer_already_has_an_admin(
+    org, customer, contact, clock
+):
+    contact.portal_role = "admin"
+    contact.is_primary = False
+    contact.save()
+    primary = ContactFactory(
+        customer=customer, email="boss@acme.example", is_primary=True, portal_role="viewer"
+    )
+    services.invite_contact(contact=primary, actor=Actor.system())
+    primary.refresh_from_db()
+    assert primary.portal_role == "viewer"

@@ -98,10 +98,17 @@ def invite_contact(*, contact: ContactPerson, actor: Actor) -> Invitation:
             expires_at=now + dt.timedelta(days=days),
             invited_by=actor.user if getattr(actor.user, "pk", None) else None,
         )
-        granted = not contact.has_portal_access
-        if granted:
+        if not contact.has_portal_access:
             contact.has_portal_access = True
             contact.save(update_fields=["has_portal_access"])
+        if (
+            contact.is_primary
+            and contact.portal_role != PortalRole.ADMIN
+            and not _admins_with_access(contact.customer).exclude(pk=contact.pk).exists()
+        ):
+            # The primary contact is the customer's portal admin by default: someone must manage access.
+            contact.portal_role = PortalRole.ADMIN
+            contact.save(update_fields=["portal_role"])
         if not user.is_active:
             user.is_active = True
             user.save(update_fields=["is_active"])
