@@ -51,7 +51,7 @@ def security(request):
         "unused_recovery_codes": len(recovery.wrap().get_unused_codes()) if recovery else 0,
         "passkeys": passkeys,
         "session_count": len(UserSession.objects.purge_and_list(user)),
-        "history": _history_of(user)[:5],
+        "history": _with_browsers(_history_of(user)[:5]),
     }
     return render(request, "accounts/security.html", context)
 
@@ -136,11 +136,16 @@ def _history_of(user):
     ).order_by("-at", "-id")
 
 
-@portal_view()
-def login_history(request):
-    events = list(_history_of(request.user)[:100])
+def _with_browsers(events):
+    events = list(events)
     for event in events:
         event.browser = describe_user_agent(event.user_agent)
+    return events
+
+
+@portal_view()
+def login_history(request):
+    events = _with_browsers(_history_of(request.user)[:100])
     return render(request, "accounts/login_history.html", {"events": events})
 
 

@@ -24,16 +24,16 @@ class CompanyForm(forms.ModelForm):
     class Meta:
         model = Customer
         fields = COMPANY_FIELDS
-        labels = {"email": _("billing email"), "tax_id": _("tax id (VAT, EIN, GST…)")}
+        labels = {"email": _("Billing email"), "tax_id": _("Tax id (VAT, EIN, GST…)")}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for prefix in ("billing", "shipping"):
             self.fields[f"{prefix}_country"] = forms.ChoiceField(
-                label=_("country"), required=False, choices=[("", "—"), *country_choices()]
+                label=_("Country"), required=False, choices=[("", "—"), *country_choices()]
             )
-        self.fields["billing_line1"].label = _("street address")
-        self.fields["shipping_line1"].label = _("street address")
+        self.fields["billing_line1"].label = _("Street address")
+        self.fields["shipping_line1"].label = _("Street address")
         self.fields["email"].required = True
         for name, attr in (("phone", "tel"), ("email", "email"), ("billing_postal_code", "postal-code")):
             self.fields[name].widget.attrs["autocomplete"] = attr
