@@ -48,3 +48,16 @@ def test_a_lockout_at_one_organization_does_not_lock_the_same_email_at_another(
     assert login(tenant_client(org), "maria@acme.example", PASSWORD).status_code == 200
     assert login(tenant_client(other_org), "maria@acme.example", "northwind-password").status_code == 302
     assert AuthFailure.objects.filter(organization=org).count() == 5
+
+
+def test_platform_admins_on_the_platform_host_are_locked_out_too(db, clock):
+    from django.test import Client
+
+    from portico.accounts.models import User
+
+    User.objects.create_superuser("root@portico.example", PASSWORD)
+    for _ in range(5):
+        login(Client(HTTP_HOST="localhost"), "root@portico.example", "wrong-guess")
+    assert login(Client(HTTP_HOST="localhost"), "root@portico.example", PASSWORD).status_code == 200
+    clock.advance(minutes=16)
+    assert login(Client(HTTP_HOST="localhost"), "root@portico.example", PASSWORD).status_code == 302

@@ -6,7 +6,6 @@ from __future__ import annotations
 from allauth.account.forms import ResetPasswordForm
 from allauth.core import context as allauth_context
 from allauth.mfa.base.forms import AuthenticateForm, ReauthenticateForm
-from django import forms
 from django.contrib.auth.forms import SetPasswordForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -88,7 +87,3 @@ class AcceptInvitationForm(SetPasswordForm):
 
     def save(self, commit=False):  # the service sets the password, in its transaction
         return self.user
-
-
-class ConfirmPasswordForm(forms.Form):
-    password = forms.CharField(label=_("Your current password"), widget=forms.PasswordInput)

@@ -29,9 +29,9 @@ from portico.portal.access import portal_view
 HISTORY_ACTIONS = ("login.succeeded", "login.failed", "logout")
 
 
-def _reauthenticated(view):
-    """Sensitive actions ask for the password (or a second factor) again if the last sign-in is old."""
-    return reauthentication_required(view)
+# Sensitive actions ask for the password (or a second factor) again unless the user just did
+# (allauth's ACCOUNT_REAUTHENTICATION_TIMEOUT); a POST is kept and replayed after reauthenticating.
+_reauthenticated = reauthentication_required
 
 
 # -- security ----------------------------------------------------------------------------------
