@@ -138,6 +138,10 @@ class Invoice(TenantModel):
             ),
             models.CheckConstraint(condition=Q(balance_minor__gte=0), name="invoice_balance_not_negative"),
             models.CheckConstraint(
+                condition=Q(total_minor__gte=0) & Q(paid_minor__gte=0) & Q(credited_minor__gte=0),
+                name="invoice_amounts_not_negative",
+            ),
+            models.CheckConstraint(
                 condition=Q(balance_minor=F("total_minor") - F("paid_minor") - F("credited_minor"))
                 | Q(status="draft")
                 | Q(status="void"),
@@ -228,6 +232,10 @@ class CreditNote(TenantModel):
                 condition=Q(remaining_minor__gte=0), name="credit_note_remaining_not_negative"
             ),
             models.CheckConstraint(
+                condition=Q(applied_minor__gte=0) & Q(refunded_minor__gte=0),
+                name="credit_note_amounts_not_negative",
+            ),
+            models.CheckConstraint(
                 condition=Q(total_minor=F("applied_minor") + F("remaining_minor") + F("refunded_minor"))
                 | Q(status="draft")
                 | Q(status="void"),
@@ -296,6 +304,10 @@ class Payment(TenantModel):
             ),
             models.CheckConstraint(condition=Q(amount_minor__gt=0), name="payment_amount_positive"),
             models.CheckConstraint(condition=Q(unused_minor__gte=0), name="payment_unused_not_negative"),
+            models.CheckConstraint(
+                condition=Q(allocated_minor__gte=0) & Q(refunded_minor__gte=0),
+                name="payment_amounts_not_negative",
+            ),
             models.CheckConstraint(
                 condition=Q(amount_minor=F("allocated_minor") + F("unused_minor") + F("refunded_minor")),
                 name="payment_amount_is_allocated_unused_refunded",

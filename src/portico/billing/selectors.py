@@ -1,0 +1,90 @@
+"""Named read queries of the ledger; each costs a fixed number of queries, never one per row."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import QuerySet, Sum
+
+from portico.billing.models import CreditNote, Invoice, Payment
+from portico.core.money import Money
+from portico.customers.models import Customer
+
+OPEN_STATUSES = (Invoice.Status.OPEN, Invoice.Status.PARTIALLY_PAID)
+
+
+def open_invoices_of(customer: Customer) -> QuerySet[Invoice]:
+    """Issued invoices with money still due, the oldest due first."""
+    return Invoice.all_tenants.filter(
+        organization_id=customer.organization_id,
+        customer=customer,
+        status__in=OPEN_STATUSES,
+        balance_minor__gt=0,
+    ).order_by("due_date", "pk")
+
+
+@dataclass(frozen=True)
+class UnusedCredit:
+    """Money the customer may still use: a credit note's remaining credit or a payment's advance."""
+
+    kind: str  # "credit_note" or "advance"
+    source: CreditNote | Payment
+    number: str
+    date: dt.date | None
+    remaining: Money
+
+    @property
+    def is_advance(self) -> bool:
+        return self.kind == "advance"
+
+
+def unused_credits_of(customer: Customer) -> list[UnusedCredit]:
+    """Credit notes with remaining credit and payments with unused money, oldest first (two queries)."""
+    credit_notes = CreditNote.all_tenants.filter(
+        organization_id=customer.organization_id,
+        customer=customer,
+        status=CreditNote.Status.OPEN,
+        remaining_minor__gt=0,
+    ).select_related("invoice")
+    advances = Payment.all_tenants.filter(
+        organization_id=customer.organization_id, customer=customer, unused_minor__gt=0
+    )
+    credits = [
+        UnusedCredit("credit_note", note, note.number, note.issue_date, note.remaining)
+        for note in credit_notes
+    ] + [
+        UnusedCredit("advance", payment, payment.number, payment.received_on, payment.unused)
+        for payment in advances
+    ]
+    credits.sort(key=lambda c: (c.date or dt.date.min, c.kind, c.source.pk))
+    return credits
+
+
+def _sum(queryset, field: str) -> int:
+    return queryset.aggregate(total=Sum(field))["total"] or 0
+
+
+def outstanding_of(customer: Customer) -> Money:
+    """Σ balances of the customer's open invoices."""
+    return Money(_sum(open_invoices_of(customer), "balance_minor"), customer.currency)
+
+
+def unused_credit_total_of(customer: Customer) -> Money:
+    """Σ remaining credit notes + Σ unused payments (advances)."""
+    notes = CreditNote.all_tenants.filter(
+        organization_id=customer.organization_id, customer=customer, status=CreditNote.Status.OPEN
+    )
+    payments = Payment.all_tenants.filter(organization_id=customer.organization_id, customer=customer)
+    return Money(_sum(notes, "remaining_minor") + _sum(payments, "unused_minor"), customer.currency)
+
+
+def account_balance(customer: Customer) -> Money:
+    """What the customer owes net of what they have in credit: Σ open balances − Σ unused credits
+    and advances. Negative when the customer is in credit."""
+    return outstanding_of(customer) - unused_credit_total_of(customer)
+
+
+def overdue_of(customer: Customer, today: dt.date) -> QuerySet[Invoice]:
+    """Open invoices whose due date is before `today` (the organization's date)."""
+    return open_invoices_of(customer).filter(due_date__lt=today)

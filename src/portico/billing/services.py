@@ -1,0 +1,1016 @@
+"""Every change to the ledger. Each service names its actor, runs in one transaction, locks what
+it changes, audits, and returns the changed object or raises a `billing.errors` error before
+writing anything.
+
+Locks are always taken in one order — the customer row first, then invoices, payments and credit
+notes, each set by primary key — so two services can never deadlock, and every money movement of
+one customer is serialized (DESIGN.md "Money and ledger invariants"). The invariants
+  invoice.balance = total − Σ allocations − Σ credit applications ≥ 0
+  payment.amount = Σ allocations + unused + refunded
+  credit_note.total = Σ applications + remaining + refunded
+hold after every service; the single-row parts are also database constraints.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from decimal import Decimal
+from fractions import Fraction
+
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
+from django.utils.translation import gettext as _
+
+from portico.billing import errors, signals
+from portico.billing.models import (
+    BillingSettings,
+    CreditApplication,
+    CreditNote,
+    CreditNoteLine,
+    Invoice,
+    InvoiceLine,
+    NumberSequence,
+    Payment,
+    PaymentAllocation,
+    Refund,
+)
+from portico.core import clock
+from portico.core.audit import Actor, audit
+from portico.core.money import Money, round_half_up
+from portico.customers.models import Customer
+
+logger = logging.getLogger(__name__)
+
+OPEN_STATUSES = (Invoice.Status.OPEN, Invoice.Status.PARTIALLY_PAID)
+FOUR_PLACES = Decimal("0.0001")
+
+
+# -- lines ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineInput:
+    """What staff (or a bill run) type for one line. Amounts are computed from it, once."""
+
+    description: str
+    unit_price: Money
+    quantity: Decimal = Decimal(1)
+    discount_percent: Decimal = Decimal(0)
+    tax_name: str = ""
+    tax_percent: Decimal = Decimal(0)
+    tax_inclusive: bool = False
+    period_start: dt.date | None = None
+    period_end: dt.date | None = None
+
+    def taxed(self, tax_rate) -> LineInput:
+        """The same line with a catalog `TaxRate` (or none) copied onto it."""
+        if tax_rate is None:
+            return replace(self, tax_name="", tax_percent=Decimal(0), tax_inclusive=False)
+        return replace(
+            self, tax_name=tax_rate.name, tax_percent=tax_rate.percent, tax_inclusive=tax_rate.is_inclusive
+        )
+
+    @classmethod
+    def of_item(cls, item, quantity: Decimal | int = 1, **overrides) -> LineInput:
+        line = cls(
+            description=item.description or item.name,
+            unit_price=item.unit_price,
+            quantity=Decimal(quantity),
+        ).taxed(item.tax_rate)
+        return replace(line, **overrides)
+
+    @classmethod
+    def of_line(cls, line) -> LineInput:
+        """The inputs of a stored invoice or credit note line (to copy it)."""
+        return cls(
+            description=line.description,
+            unit_price=Money(line.unit_price_minor, _document_of(line).currency),
+            quantity=line.quantity,
+            discount_percent=line.discount_percent,
+            tax_name=line.tax_name,
+            tax_percent=line.tax_rate,
+            tax_inclusive=line.tax_inclusive,
+            period_start=line.period_start,
+            period_end=line.period_end,
+        )
+
+
+@dataclass(frozen=True)
+class LineAmounts:
+    discount_minor: int
+    net_minor: int  # after discount, without tax
+    tax_minor: int
+    total_minor: int  # after discount, with tax
+
+
+def price_line(line: LineInput) -> LineAmounts:
+    """Discount first, then tax; each amount rounded once, half-up, to the currency's minor unit.
+
+    Exclusive tax is added to the discounted price; an inclusive rate is already inside it, so the
+    tax is carved out of the discounted total (total × rate / (100 + rate)).
+    """
+    gross = Fraction(line.unit_price.minor) * Fraction(line.quantity)
+    after_discount = gross * (1 - Fraction(line.discount_percent) / 100)
+    rate = Fraction(line.tax_percent) / 100
+    if line.tax_inclusive:
+        total = round_half_up(after_discount)
+        tax = round_half_up(Fraction(total) * rate / (1 + rate))
+        net = total - tax
+        undiscounted_total = round_half_up(gross)
+        undiscounted_net = undiscounted_total - round_half_up(
+            Fraction(undiscounted_total) * rate / (1 + rate)
+        )
+        discount = undiscounted_net - net
+    else:
+        net = round_half_up(after_discount)
+        discount = round_half_up(gross) - net
+        tax = round_half_up(Fraction(net) * rate)
+        total = net + tax
+    return LineAmounts(discount_minor=discount, net_minor=net, tax_minor=tax, total_minor=total)
+
+
+def check_line(line: LineInput, currency: str) -> None:
+    """Raise `InvalidLine` / `CurrencyMismatch` for a line that cannot be saved (forms call it too)."""
+    if not line.description.strip():
+        raise errors.InvalidLine(_("Each line needs a description."), field="description")
+    if line.unit_price.currency != currency:
+        raise errors.CurrencyMismatch(currency, line.unit_price.currency)
+    if line.unit_price.minor < 0:
+        raise errors.InvalidLine(_("A unit price cannot be negative."), field="unit_price")
+    for value, name, low, high in (
+        (line.quantity, "quantity", Decimal(0), Decimal("9999999999")),
+        (line.discount_percent, "discount_percent", Decimal(0), Decimal(100)),
+        (line.tax_percent, "tax_percent", Decimal(0), Decimal(100)),
+    ):
+        value = Decimal(value)
+        if not value.is_finite() or value != value.quantize(FOUR_PLACES):
+            raise errors.InvalidLine(_("Use at most four decimal places."), field=name)
+        if value < low or value > high:
+            raise errors.InvalidLine(
+                _("%(field)s must be between %(low)s and %(high)s.")
+                % {"field": name.replace("_", " ").capitalize(), "low": low, "high": high},
+                field=name,
+            )
+    if line.quantity <= 0:
+        raise errors.InvalidLine(_("The quantity must be more than zero."), field="quantity")
+    if line.period_start and line.period_end and line.period_end < line.period_start:
+        raise errors.InvalidLine(_("A period cannot end before it starts."), field="period_end")
+
+
+def _write_line(row, line: LineInput) -> None:
+    amounts = price_line(line)
+    row.description = line.description.strip()
+    row.quantity = Decimal(line.quantity)
+    row.unit_price_minor = line.unit_price.minor
+    row.discount_percent = Decimal(line.discount_percent)
+    row.tax_name = line.tax_name
+    row.tax_rate = Decimal(line.tax_percent)
+    row.tax_inclusive = line.tax_inclusive
+    row.period_start, row.period_end = line.period_start, line.period_end
+    row.discount_minor = amounts.discount_minor
+    row.net_minor = amounts.net_minor
+    row.tax_minor = amounts.tax_minor
+    row.total_minor = amounts.total_minor
+
+
+def _document_of(line):
+    return line.invoice if isinstance(line, InvoiceLine) else line.credit_note
+
+
+def _set_totals(document, lines) -> None:
+    """A document's totals are the sums of its lines' rounded amounts (never re-rounded)."""
+    net = sum(line.net_minor for line in lines)
+    discount = sum(line.discount_minor for line in lines)
+    document.subtotal_minor = net + discount if isinstance(document, Invoice) else net
+    if isinstance(document, Invoice):
+        document.discount_minor = discount
+    document.tax_minor = sum(line.tax_minor for line in lines)
+    document.total_minor = sum(line.total_minor for line in lines)
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+
+
+def billing_settings(organization) -> BillingSettings:
+    settings, _created = BillingSettings.objects.get_or_create(organization=organization)
+    return settings
+
+
+def _lock_customer(customer: Customer) -> Customer:
+    return Customer.all_tenants.select_for_update(of=("self",)).get(pk=customer.pk)
+
+
+def _lock(model, pks: Iterable[int]) -> list:
+    return list(model.all_tenants.filter(pk__in=set(pks)).order_by("pk").select_for_update(of=("self",)))
+
+
+def _lock_one(model, pk: int):
+    return _lock(model, [pk])[0]
+
+
+def _next_number(organization, kind: str, prefix: str, digits: int) -> str:
+    """The next gapless number: the counter row is locked until the transaction ends, and rolls
+    back with it, so a failed finalization leaves no hole (never `Max(number) + 1`)."""
+    locked = NumberSequence.all_tenants.select_for_update().filter(organization=organization, kind=kind)
+    sequence = locked.first()
+    if sequence is None:
+        try:
+            with transaction.atomic():
+                NumberSequence.all_tenants.create(organization=organization, kind=kind)
+        except IntegrityError:
+            pass  # created by a concurrent transaction; lock theirs
+        sequence = locked.get()
+    value = sequence.next_value
+    sequence.next_value = value + 1
+    sequence.save(update_fields=["next_value"])
+    return f"{prefix}{value:0{digits}d}"
+
+
+def _settle(invoice: Invoice) -> None:
+    """Balance and status follow from total, payments and credits."""
+    invoice.balance_minor = invoice.total_minor - invoice.paid_minor - invoice.credited_minor
+    if invoice.balance_minor == 0:
+        invoice.status = Invoice.Status.PAID
+        invoice.paid_at = invoice.paid_at or clock.now()
+    elif invoice.paid_minor or invoice.credited_minor:
+        invoice.status = Invoice.Status.PARTIALLY_PAID
+        invoice.paid_at = None
+    else:
+        invoice.status = Invoice.Status.OPEN
+        invoice.paid_at = None
+
+
+def _require_currency(customer: Customer, money: Money) -> None:
+    if money.currency != customer.currency:
+        raise errors.CurrencyMismatch(customer.currency, money.currency)
+
+
+def _require_positive(money: Money, field: str = "amount") -> None:
+    if money.minor <= 0:
+        raise errors.InvalidAmount(_("Enter an amount greater than zero."), field=field)
+
+
+def _require_own_invoice(customer: Customer, invoice: Invoice) -> None:
+    if invoice.organization_id != customer.organization_id or invoice.customer_id != customer.pk:
+        raise errors.InvoiceNotFound()
+
+
+def _require_payable(invoice: Invoice) -> None:
+    if invoice.status not in OPEN_STATUSES:
+        raise errors.InvoiceNotPayable(invoice)
+
+
+def _after_commit(signal, sender, **kwargs) -> None:
+    def send():
+        for receiver, result in signal.send_robust(sender=sender, **kwargs):
+            if isinstance(result, Exception):
+                logger.error("receiver %r of %s failed", receiver, sender.__name__, exc_info=result)
+
+    transaction.on_commit(send)
+
+
+def _merge_allocations(
+    allocations: Sequence[tuple[Invoice, Money]], currency: str
+) -> list[tuple[Invoice, Money]]:
+    """One amount per invoice (repeats are added up), zeros dropped, negatives refused."""
+    merged: dict[int, tuple[Invoice, Money]] = {}
+    for invoice, amount in allocations:
+        if not isinstance(amount, Money):
+            raise errors.InvalidAmount(_("An allocation needs an amount."))
+        if amount.currency != currency:
+            raise errors.CurrencyMismatch(currency, amount.currency)
+        if amount.minor < 0:
+            raise errors.InvalidAmount(_("An amount applied to an invoice cannot be negative."))
+        if amount.minor == 0:
+            continue
+        if invoice.pk in merged:
+            merged[invoice.pk] = (invoice, merged[invoice.pk][1] + amount)
+        else:
+            merged[invoice.pk] = (invoice, amount)
+    return list(merged.values())
+
+
+def _locked_invoices_for(customer: Customer, allocations: list[tuple[Invoice, Money]]) -> list[tuple]:
+    """Lock the allocated invoices (by pk) and check each can take its amount."""
+    amounts = {invoice.pk: amount for invoice, amount in allocations}
+    locked = _lock(Invoice, amounts)
+    if len(locked) != len(amounts):
+        raise errors.InvoiceNotFound()
+    result = []
+    for invoice in locked:
+        _require_own_invoice(customer, invoice)
+        _require_payable(invoice)
+        amount = amounts[invoice.pk]
+        if invoice.currency != amount.currency:
+            raise errors.CurrencyMismatch(invoice.currency, amount.currency)
+        if amount.minor > invoice.balance_minor:
+            raise errors.AmountExceedsBalance(invoice, invoice.balance)
+        result.append((invoice, amount))
+    return result
+
+
+def _allocate(payment: Payment, invoice: Invoice, amount: Money) -> PaymentAllocation:
+    """Move `amount` of a locked payment's unused money onto a locked invoice."""
+    allocation = PaymentAllocation.all_tenants.create(
+        organization_id=payment.organization_id,
+        payment=payment,
+        invoice=invoice,
+        amount_minor=amount.minor,
+        allocated_at=clock.now(),
+    )
+    invoice.paid_minor += amount.minor
+    _settle(invoice)
+    invoice.save(update_fields=["paid_minor", "balance_minor", "status", "paid_at"])
+    return allocation
+
+
+def _apply(credit_note: CreditNote, invoice: Invoice, amount: Money) -> CreditApplication:
+    """Move `amount` of a locked credit note's remaining credit onto a locked invoice."""
+    application = CreditApplication.all_tenants.create(
+        organization_id=credit_note.organization_id,
+        credit_note=credit_note,
+        invoice=invoice,
+        amount_minor=amount.minor,
+        applied_at=clock.now(),
+    )
+    credit_note.applied_minor += amount.minor
+    credit_note.remaining_minor -= amount.minor
+    _close_if_used(credit_note)
+    credit_note.save(update_fields=["applied_minor", "remaining_minor", "status"])
+    invoice.credited_minor += amount.minor
+    _settle(invoice)
+    invoice.save(update_fields=["credited_minor", "balance_minor", "status", "paid_at"])
+    return application
+
+
+def _close_if_used(credit_note: CreditNote) -> None:
+    credit_note.status = CreditNote.Status.OPEN if credit_note.remaining_minor else CreditNote.Status.CLOSED
+
+
+# -- invoices ---------------------------------------------------------------------------------------
+
+
+def create_invoice(
+    *,
+    customer: Customer,
+    actor: Actor,
+    lines: Iterable[LineInput] = (),
+    source: str = Invoice.Source.ONE_TIME,
+    payment_terms_days: int | None = None,
+    purchase_order: str = "",
+    memo: str = "",
+) -> Invoice:
+    """A draft invoice in the customer's currency; it can be edited until it is finalized."""
+    lines = list(lines)
+    for line in lines:
+        check_line(line, customer.currency)
+    if payment_terms_days is not None and payment_terms_days < 0:
+        raise errors.BillingError(_("Payment terms cannot be negative."), field="payment_terms_days")
+    with transaction.atomic():
+        invoice = Invoice.all_tenants.create(
+            organization_id=customer.organization_id,
+            customer=customer,
+            currency=customer.currency,
+            source=Invoice.Source(source),
+            payment_terms_days=(
+                customer.payment_terms_days if payment_terms_days is None else payment_terms_days
+            ),
+            purchase_order=purchase_order,
+            memo=memo,
+        )
+        rows = []
+        for position, line in enumerate(lines, start=1):
+            row = InvoiceLine(invoice=invoice, position=position)
+            _write_line(row, line)
+            rows.append(row)
+        InvoiceLine.objects.bulk_create(rows)
+        _set_totals(invoice, rows)  # a draft owes nothing yet: its balance is set when it is finalized
+        invoice.save()
+        audit(actor, "invoice.created", invoice, lines=len(rows), total=invoice.total)
+    return invoice
+
+
+def _lock_draft(invoice: Invoice) -> Invoice:
+    invoice = _lock_one(Invoice, invoice.pk)
+    if invoice.status != Invoice.Status.DRAFT:
+        raise errors.InvoiceNotEditable(invoice)
+    return invoice
+
+
+def _retotal_draft(invoice: Invoice) -> None:
+    _set_totals(invoice, list(invoice.lines.all()))
+    invoice.save(update_fields=["subtotal_minor", "discount_minor", "tax_minor", "total_minor"])
+
+
+def update_draft_invoice(
+    *,
+    invoice: Invoice,
+    actor: Actor,
+    payment_terms_days: int | None = None,
+    purchase_order: str | None = None,
+    memo: str | None = None,
+) -> Invoice:
+    """Change a draft's terms, PO number or memo."""
+    with transaction.atomic():
+        invoice = _lock_draft(invoice)
+        changes = {}
+        if payment_terms_days is not None:
+            if payment_terms_days < 0:
+                raise errors.BillingError(_("Payment terms cannot be negative."), field="payment_terms_days")
+            changes["payment_terms_days"] = payment_terms_days
+        if purchase_order is not None:
+            changes["purchase_order"] = purchase_order
+        if memo is not None:
+            changes["memo"] = memo
+        for name, value in changes.items():
+            setattr(invoice, name, value)
+        invoice.save(update_fields=list(changes) or None)
+        audit(actor, "invoice.updated", invoice, **changes)
+    return invoice
+
+
+def add_invoice_line(*, invoice: Invoice, line: LineInput, actor: Actor) -> InvoiceLine:
+    with transaction.atomic():
+        invoice = _lock_draft(invoice)
+        check_line(line, invoice.currency)
+        last = invoice.lines.order_by("-position").values_list("position", flat=True).first() or 0
+        row = InvoiceLine(invoice=invoice, position=last + 1)
+        _write_line(row, line)
+        row.save()
+        _retotal_draft(invoice)
+        audit(actor, "invoice.line_added", invoice, description=row.description, total=row.total)
+    return row
+
+
+def update_invoice_line(*, line: InvoiceLine, data: LineInput, actor: Actor) -> InvoiceLine:
+    with transaction.atomic():
+        invoice = _lock_draft(line.invoice)
+        row = InvoiceLine.objects.get(pk=line.pk, invoice=invoice)
+        check_line(data, invoice.currency)
+        _write_line(row, data)
+        row.save()
+        _retotal_draft(invoice)
+        audit(actor, "invoice.line_updated", invoice, description=row.description, total=row.total)
+    return row
+
+
+def remove_invoice_line(*, line: InvoiceLine, actor: Actor) -> Invoice:
+    with transaction.atomic():
+        invoice = _lock_draft(line.invoice)
+        InvoiceLine.objects.filter(pk=line.pk, invoice=invoice).delete()
+        _retotal_draft(invoice)
+        audit(actor, "invoice.line_removed", invoice, description=line.description)
+    return invoice
+
+
+def delete_draft_invoice(*, invoice: Invoice, actor: Actor) -> None:
+    """A draft was never issued, so it may disappear (finalized invoices are voided instead)."""
+    with transaction.atomic():
+        invoice = _lock_draft(invoice)
+        audit(actor, "invoice.draft_deleted", invoice, total=invoice.total)
+        invoice.delete()
+
+
+def finalize_invoice(*, invoice: Invoice, actor: Actor, issue_date: dt.date | None = None) -> Invoice:
+    """Issue a draft: number it (gapless, per organization), freeze its lines and totals, snapshot
+    the customer, and set the due date from the payment terms in the organization's time zone."""
+    with transaction.atomic():
+        customer = _lock_customer(invoice.customer)
+        invoice = _lock_draft(invoice)
+        lines = list(invoice.lines.all())
+        if not lines:
+            raise errors.EmptyInvoice()
+        organization = invoice.organization
+        settings = billing_settings(organization)
+        _set_totals(invoice, lines)
+        invoice.number = _next_number(
+            organization, NumberSequence.Kind.INVOICE, settings.invoice_prefix, settings.number_digits
+        )
+        invoice.issue_date = issue_date or clock.today(organization.time_zone)
+        invoice.due_date = invoice.issue_date + dt.timedelta(days=invoice.payment_terms_days)
+        invoice.bill_to_name = customer.company_name or customer.display_name
+        invoice.bill_to_address = customer.billing_address.as_dict()
+        invoice.bill_to_tax_id = customer.tax_id
+        invoice.bill_to_email = customer.email or _primary_email(customer)
+        invoice.finalized_at = clock.now()
+        invoice.paid_minor = invoice.credited_minor = 0
+        _settle(invoice)
+        invoice.save()
+        audit(actor, "invoice.finalized", invoice, number=invoice.number, total=invoice.total)
+        if settings.auto_apply_credits and invoice.balance_minor:
+            _auto_apply(customer, invoice, actor)
+        _after_commit(signals.invoice_finalized, Invoice, invoice=invoice)
+    return invoice
+
+
+def _primary_email(customer: Customer) -> str:
+    contact = customer.contacts.filter(is_primary=True).first()
+    return contact.email if contact else ""
+
+
+def _auto_apply(customer: Customer, invoice: Invoice, actor: Actor) -> None:
+    """Use the customer's unused credit (oldest credit notes first, then oldest advances) on a new
+    invoice. The customer row is locked by the caller."""
+    credit_notes = _lock(
+        CreditNote,
+        CreditNote.all_tenants.filter(
+            customer=customer, status=CreditNote.Status.OPEN, remaining_minor__gt=0, currency=invoice.currency
+        ).values_list("pk", flat=True),
+    )
+    for credit_note in sorted(credit_notes, key=lambda c: (c.issue_date, c.pk)):
+        if not invoice.balance_minor:
+            return
+        amount = Money(min(credit_note.remaining_minor, invoice.balance_minor), invoice.currency)
+        _apply(credit_note, invoice, amount)
+        audit(actor, "credit.applied", invoice, credit_note=credit_note.number, amount=amount, automatic=True)
+    payments = _lock(
+        Payment,
+        Payment.all_tenants.filter(
+            customer=customer, unused_minor__gt=0, currency=invoice.currency
+        ).values_list("pk", flat=True),
+    )
+    for payment in sorted(payments, key=lambda p: (p.received_on, p.pk)):
+        if not invoice.balance_minor:
+            return
+        amount = Money(min(payment.unused_minor, invoice.balance_minor), invoice.currency)
+        _allocate(payment, invoice, amount)
+        payment.allocated_minor += amount.minor
+        payment.unused_minor -= amount.minor
+        payment.save(update_fields=["allocated_minor", "unused_minor"])
+        audit(actor, "payment.allocated", invoice, payment=payment.number, amount=amount, automatic=True)
+
+
+def send_invoice(*, invoice: Invoice, actor: Actor, to: Sequence[str] | None = None) -> Invoice:
+    """Email an issued invoice (with its PDF when it has been rendered) to the customer."""
+    with transaction.atomic():
+        invoice = _lock_one(Invoice, invoice.pk)
+        if invoice.status in (Invoice.Status.DRAFT, Invoice.Status.VOID):
+            raise errors.InvalidStatus(_("Only an issued invoice that is not void can be sent."))
+        recipients = [a for a in (to or [invoice.bill_to_email or invoice.customer.email]) if a]
+        if not recipients:
+            raise errors.BillingError(_("This customer has no email address; add one first."), field="to")
+        attachments = []
+        if invoice.pdf:
+            with invoice.pdf.open("rb") as pdf:
+                attachments.append((f"{invoice.number}.pdf", pdf.read(), "application/pdf"))
+        from portico.notifications.email import send_templated_email
+
+        organization = invoice.organization
+        send_templated_email(
+            organization=organization,
+            to=recipients,
+            template="invoice",
+            context={
+                "invoice": invoice,
+                "customer": invoice.customer,
+                "invoice_url": f"{organization.portal_url}invoices/{invoice.number}/",
+            },
+            attachments=attachments,
+        )
+        invoice.sent_at = clock.now()
+        invoice.save(update_fields=["sent_at"])
+        audit(actor, "invoice.sent", invoice, to=recipients)
+    return invoice
+
+
+def void_invoice(*, invoice: Invoice, actor: Actor, reason: str = "") -> Invoice:
+    """Cancel an issued invoice nobody has paid or credited yet; its number stays used."""
+    with transaction.atomic():
+        _lock_customer(invoice.customer)
+        invoice = _lock_one(Invoice, invoice.pk)
+        if invoice.status == Invoice.Status.DRAFT:
+            raise errors.InvalidStatus(_("A draft is deleted, not voided: it was never issued."))
+        if invoice.status == Invoice.Status.VOID:
+            raise errors.InvalidStatus(_("Invoice %(number)s is already void.") % {"number": invoice.number})
+        if invoice.paid_minor or invoice.credited_minor:
+            raise errors.VoidRefused(invoice)
+        invoice.status = Invoice.Status.VOID
+        invoice.balance_minor = 0
+        invoice.voided_at = clock.now()
+        invoice.void_reason = reason[:200]
+        invoice.save(update_fields=["status", "balance_minor", "voided_at", "void_reason"])
+        audit(actor, "invoice.voided", invoice, reason=reason, total=invoice.total)
+    return invoice
+
+
+# -- payments ---------------------------------------------------------------------------------------
+
+
+def _payment_with_key(customer: Customer, key: str) -> Payment | None:
+    payment = Payment.all_tenants.filter(
+        organization_id=customer.organization_id, idempotency_key=key
+    ).first()
+    if payment is not None and payment.customer_id != customer.pk:
+        raise errors.BillingError(_("This payment request was already used."), field="idempotency_key")
+    return payment
+
+
+def record_payment(
+    *,
+    customer: Customer,
+    amount: Money,
+    allocations: Sequence[tuple[Invoice, Money]],
+    method: str,
+    received_on: dt.date,
+    actor: Actor,
+    channel: str = Payment.Channel.OFFLINE,
+    gateway: str = "",
+    gateway_reference: str = "",
+    card_brand: str = "",
+    card_last4: str = "",
+    reference: str = "",
+    idempotency_key: str | None = None,
+) -> Payment:
+    """Record money received and allocate it to invoices in one transaction; what is not allocated
+    stays on the account as an advance. The same idempotency key returns the first payment."""
+    if idempotency_key:
+        existing = _payment_with_key(customer, idempotency_key)
+        if existing is not None:
+            return existing
+    try:
+        with transaction.atomic():
+            return _record_payment(
+                customer=customer,
+                amount=amount,
+                allocations=allocations,
+                method=method,
+                received_on=received_on,
+                actor=actor,
+                channel=channel,
+                gateway=gateway,
+                gateway_reference=gateway_reference,
+                card_brand=card_brand,
+                card_last4=card_last4,
+                reference=reference,
+                idempotency_key=idempotency_key,
+            )
+    except IntegrityError:
+        # A concurrent request with the same key won the unique constraint: answer with its payment.
+        existing = _payment_with_key(customer, idempotency_key) if idempotency_key else None
+        if existing is None:
+            raise
+        return existing
+
+
+def _record_payment(*, customer, amount, allocations, method, received_on, actor, idempotency_key, **fields):
+    if method not in Payment.Method.values:
+        raise errors.BillingError(_("Choose how the payment was made."), field="method")
+    if fields["channel"] not in Payment.Channel.values:
+        raise errors.BillingError(_("Unknown payment channel."), field="channel")
+    _require_currency(customer, amount)
+    _require_positive(amount)
+    merged = _merge_allocations(allocations, amount.currency)
+    customer = _lock_customer(customer)
+    if idempotency_key:
+        # Seen only now if a concurrent request with this key committed while we waited for the lock.
+        existing = _payment_with_key(customer, idempotency_key)
+        if existing is not None:
+            return existing
+    locked = _locked_invoices_for(customer, merged)
+    allocated = Money.sum((a for _i, a in locked), amount.currency)
+    if allocated > amount:
+        raise errors.AllocationExceedsPayment(amount)
+    settings = billing_settings(customer.organization)
+    payment = Payment.all_tenants.create(
+        organization_id=customer.organization_id,
+        customer=customer,
+        number=_next_number(
+            customer.organization,
+            NumberSequence.Kind.PAYMENT,
+            settings.payment_prefix,
+            settings.number_digits,
+        ),
+        currency=amount.currency,
+        amount_minor=amount.minor,
+        allocated_minor=allocated.minor,
+        unused_minor=(amount - allocated).minor,
+        method=method,
+        received_on=received_on,
+        idempotency_key=idempotency_key or None,
+        **fields,
+    )
+    for invoice, part in locked:
+        _allocate(payment, invoice, part)
+    audit(
+        actor,
+        "payment.recorded",
+        payment,
+        amount=amount,
+        method=method,
+        channel=fields["channel"],
+        allocations={invoice.number: part for invoice, part in locked},
+        unused=payment.unused,
+    )
+    _after_commit(signals.payment_recorded, Payment, payment=payment)
+    return payment
+
+
+def allocate_payment(
+    *, payment: Payment, allocations: Sequence[tuple[Invoice, Money]], actor: Actor
+) -> Payment:
+    """Apply a payment's unused money (an advance) to open invoices of the same customer."""
+    with transaction.atomic():
+        customer = _lock_customer(payment.customer)
+        merged = _merge_allocations(allocations, payment.currency)
+        if not merged:
+            raise errors.InvalidAmount(_("Choose at least one invoice and an amount."))
+        locked = _locked_invoices_for(customer, merged)
+        payment = _lock_one(Payment, payment.pk)
+        total = Money.sum((a for _i, a in locked), payment.currency)
+        if total > payment.unused:
+            raise errors.AllocationExceedsPayment(payment.unused)
+        for invoice, part in locked:
+            _allocate(payment, invoice, part)
+        payment.allocated_minor += total.minor
+        payment.unused_minor -= total.minor
+        payment.save(update_fields=["allocated_minor", "unused_minor"])
+        audit(actor, "payment.allocated", payment, allocations={i.number: a for i, a in locked})
+    return payment
+
+
+def refund_payment(
+    *,
+    payment: Payment,
+    amount: Money,
+    actor: Actor,
+    method: str | None = None,
+    refunded_on: dt.date | None = None,
+    reason: str = "",
+    gateway_reference: str = "",
+) -> Refund:
+    """Return unused money of a payment to the customer (allocated money is settled with invoices)."""
+    with transaction.atomic():
+        _lock_customer(payment.customer)
+        payment = _lock_one(Payment, payment.pk)
+        if amount.currency != payment.currency:
+            raise errors.CurrencyMismatch(payment.currency, amount.currency)
+        _require_positive(amount)
+        if amount > payment.unused:
+            raise errors.RefundTooLarge(payment.unused)
+        refund = Refund.all_tenants.create(
+            organization_id=payment.organization_id,
+            customer_id=payment.customer_id,
+            payment=payment,
+            currency=payment.currency,
+            amount_minor=amount.minor,
+            refunded_on=refunded_on or clock.today(payment.organization.time_zone),
+            method=_refund_method(method or payment.method),
+            gateway_reference=gateway_reference,
+            reason=reason[:200],
+        )
+        payment.unused_minor -= amount.minor
+        payment.refunded_minor += amount.minor
+        payment.save(update_fields=["unused_minor", "refunded_minor"])
+        audit(actor, "payment.refunded", payment, amount=amount, reason=reason)
+    return refund
+
+
+def _refund_method(method: str) -> str:
+    if method not in Payment.Method.values:
+        raise errors.BillingError(_("Choose how the money is returned."), field="method")
+    return method
+
+
+# -- credit notes -----------------------------------------------------------------------------------
+
+
+def create_credit_note(
+    *,
+    customer: Customer,
+    actor: Actor,
+    lines: Iterable[LineInput] = (),
+    invoice: Invoice | None = None,
+    reason: str = "",
+) -> CreditNote:
+    """A draft credit note, standalone or correcting one issued invoice of the customer."""
+    lines = list(lines)
+    for line in lines:
+        check_line(line, customer.currency)
+    if invoice is not None:
+        _require_own_invoice(customer, invoice)
+        if invoice.status in (Invoice.Status.DRAFT, Invoice.Status.VOID):
+            raise errors.InvalidStatus(
+                _("A credit note can only correct an issued invoice that is not void.")
+            )
+    with transaction.atomic():
+        credit_note = CreditNote.all_tenants.create(
+            organization_id=customer.organization_id,
+            customer=customer,
+            invoice=invoice,
+            currency=customer.currency,
+            reason=reason[:200],
+        )
+        rows = []
+        for position, line in enumerate(lines, start=1):
+            row = CreditNoteLine(credit_note=credit_note, position=position)
+            _write_line(row, line)
+            rows.append(row)
+        CreditNoteLine.objects.bulk_create(rows)
+        _set_totals(credit_note, rows)
+        credit_note.save()
+        audit(actor, "credit_note.created", credit_note, total=credit_note.total)
+    return credit_note
+
+
+def _lock_draft_credit_note(credit_note: CreditNote) -> CreditNote:
+    credit_note = _lock_one(CreditNote, credit_note.pk)
+    if credit_note.status != CreditNote.Status.DRAFT:
+        raise errors.InvalidStatus(_("This credit note is issued and can no longer be changed."))
+    return credit_note
+
+
+def add_credit_note_line(*, credit_note: CreditNote, line: LineInput, actor: Actor) -> CreditNoteLine:
+    with transaction.atomic():
+        credit_note = _lock_draft_credit_note(credit_note)
+        check_line(line, credit_note.currency)
+        last = credit_note.lines.order_by("-position").values_list("position", flat=True).first() or 0
+        row = CreditNoteLine(credit_note=credit_note, position=last + 1)
+        _write_line(row, line)
+        row.save()
+        _retotal_draft_credit_note(credit_note)
+        audit(actor, "credit_note.line_added", credit_note, description=row.description)
+    return row
+
+
+def _retotal_draft_credit_note(credit_note: CreditNote) -> None:
+    _set_totals(credit_note, list(credit_note.lines.all()))
+    credit_note.save(update_fields=["subtotal_minor", "tax_minor", "total_minor"])
+
+
+def update_credit_note_line(*, line: CreditNoteLine, data: LineInput, actor: Actor) -> CreditNoteLine:
+    with transaction.atomic():
+        credit_note = _lock_draft_credit_note(line.credit_note)
+        row = CreditNoteLine.objects.get(pk=line.pk, credit_note=credit_note)
+        check_line(data, credit_note.currency)
+        _write_line(row, data)
+        row.save()
+        _retotal_draft_credit_note(credit_note)
+        audit(actor, "credit_note.line_updated", credit_note, description=row.description)
+    return row
+
+
+def remove_credit_note_line(*, line: CreditNoteLine, actor: Actor) -> CreditNote:
+    with transaction.atomic():
+        credit_note = _lock_draft_credit_note(line.credit_note)
+        CreditNoteLine.objects.filter(pk=line.pk, credit_note=credit_note).delete()
+        _retotal_draft_credit_note(credit_note)
+        audit(actor, "credit_note.line_removed", credit_note, description=line.description)
+    return credit_note
+
+
+def delete_draft_credit_note(*, credit_note: CreditNote, actor: Actor) -> None:
+    with transaction.atomic():
+        credit_note = _lock_draft_credit_note(credit_note)
+        audit(actor, "credit_note.draft_deleted", credit_note, total=credit_note.total)
+        credit_note.delete()
+
+
+def finalize_credit_note(
+    *, credit_note: CreditNote, actor: Actor, issue_date: dt.date | None = None
+) -> CreditNote:
+    """Issue a draft credit note: number it and make its whole total available as credit.
+    A credit note for an invoice cannot credit more than that invoice's total, over all its notes."""
+    with transaction.atomic():
+        _lock_customer(credit_note.customer)
+        if credit_note.invoice_id:
+            invoice = _lock_one(Invoice, credit_note.invoice_id)
+        credit_note = _lock_draft_credit_note(credit_note)
+        lines = list(credit_note.lines.all())
+        if not lines:
+            raise errors.EmptyInvoice()
+        _set_totals(credit_note, lines)
+        if credit_note.total_minor <= 0:
+            raise errors.InvalidAmount(_("A credit note must credit more than zero."))
+        if credit_note.invoice_id:
+            if invoice.status == Invoice.Status.VOID:
+                raise errors.InvalidStatus(_("A void invoice cannot be credited."))
+            already = (
+                CreditNote.all_tenants.filter(invoice_id=invoice.pk)
+                .exclude(status__in=(CreditNote.Status.DRAFT, CreditNote.Status.VOID))
+                .aggregate(total=Sum("total_minor"))["total"]
+                or 0
+            )
+            if credit_note.total_minor > invoice.total_minor - already:
+                raise errors.CreditTooLarge(Money(invoice.total_minor - already, invoice.currency))
+        organization = credit_note.organization
+        settings = billing_settings(organization)
+        credit_note.number = _next_number(
+            organization, NumberSequence.Kind.CREDIT_NOTE, settings.credit_note_prefix, settings.number_digits
+        )
+        credit_note.issue_date = issue_date or clock.today(organization.time_zone)
+        credit_note.finalized_at = clock.now()
+        credit_note.applied_minor = credit_note.refunded_minor = 0
+        credit_note.remaining_minor = credit_note.total_minor
+        credit_note.status = CreditNote.Status.OPEN
+        credit_note.save()
+        audit(actor, "credit_note.finalized", credit_note, number=credit_note.number, total=credit_note.total)
+        _after_commit(signals.credit_note_finalized, CreditNote, credit_note=credit_note)
+    return credit_note
+
+
+def issue_credit_note(
+    *,
+    customer: Customer,
+    lines: Iterable[LineInput],
+    actor: Actor,
+    invoice: Invoice | None = None,
+    reason: str = "",
+    apply_to_invoice: bool = False,
+) -> CreditNote:
+    """Create and finalize a credit note in one step; optionally apply it to the invoice it corrects."""
+    with transaction.atomic():
+        credit_note = create_credit_note(
+            customer=customer, lines=lines, actor=actor, invoice=invoice, reason=reason
+        )
+        credit_note = finalize_credit_note(credit_note=credit_note, actor=actor)
+        if apply_to_invoice and invoice is not None:
+            invoice.refresh_from_db()
+            amount = min(credit_note.remaining, invoice.balance)
+            if invoice.is_open and amount:
+                apply_credit(credit_note=credit_note, invoice=invoice, amount=amount, actor=actor)
+                credit_note.refresh_from_db()
+    return credit_note
+
+
+def apply_credit(
+    *, credit_note: CreditNote, invoice: Invoice, amount: Money, actor: Actor
+) -> CreditApplication:
+    """Apply part of a credit note to an open invoice of the same customer and currency."""
+    with transaction.atomic():
+        customer = _lock_customer(credit_note.customer)
+        invoice = _lock_one(Invoice, invoice.pk)
+        credit_note = _lock_one(CreditNote, credit_note.pk)
+        _require_own_invoice(customer, invoice)
+        _require_payable(invoice)
+        if credit_note.status != CreditNote.Status.OPEN:
+            raise errors.InvalidStatus(_("This credit note has no credit left to apply."))
+        if amount.currency != credit_note.currency or invoice.currency != credit_note.currency:
+            raise errors.CurrencyMismatch(credit_note.currency, amount.currency)
+        _require_positive(amount)
+        available = min(credit_note.remaining, invoice.balance)
+        if amount > available:
+            raise errors.CreditTooLarge(available)
+        application = _apply(credit_note, invoice, amount)
+        audit(actor, "credit.applied", invoice, credit_note=credit_note.number, amount=amount)
+    return application
+
+
+def refund_credit_note(
+    *,
+    credit_note: CreditNote,
+    amount: Money,
+    actor: Actor,
+    method: str = Payment.Method.BANK_TRANSFER,
+    refunded_on: dt.date | None = None,
+    reason: str = "",
+    gateway_reference: str = "",
+) -> Refund:
+    """Pay out remaining credit of a credit note to the customer."""
+    with transaction.atomic():
+        _lock_customer(credit_note.customer)
+        credit_note = _lock_one(CreditNote, credit_note.pk)
+        if credit_note.status != CreditNote.Status.OPEN:
+            raise errors.InvalidStatus(_("This credit note has no credit left to refund."))
+        if amount.currency != credit_note.currency:
+            raise errors.CurrencyMismatch(credit_note.currency, amount.currency)
+        _require_positive(amount)
+        if amount > credit_note.remaining:
+            raise errors.RefundTooLarge(credit_note.remaining)
+        refund = Refund.all_tenants.create(
+            organization_id=credit_note.organization_id,
+            customer_id=credit_note.customer_id,
+            credit_note=credit_note,
+            currency=credit_note.currency,
+            amount_minor=amount.minor,
+            refunded_on=refunded_on or clock.today(credit_note.organization.time_zone),
+            method=_refund_method(method),
+            gateway_reference=gateway_reference,
+            reason=reason[:200],
+        )
+        credit_note.remaining_minor -= amount.minor
+        credit_note.refunded_minor += amount.minor
+        _close_if_used(credit_note)
+        credit_note.save(update_fields=["remaining_minor", "refunded_minor", "status"])
+        audit(actor, "credit_note.refunded", credit_note, amount=amount, reason=reason)
+    return refund
+
+
+def void_credit_note(*, credit_note: CreditNote, actor: Actor, reason: str = "") -> CreditNote:
+    """Withdraw a credit note none of whose credit has been applied or refunded."""
+    with transaction.atomic():
+        _lock_customer(credit_note.customer)
+        credit_note = _lock_one(CreditNote, credit_note.pk)
+        if credit_note.status == CreditNote.Status.VOID:
+            raise errors.InvalidStatus(_("This credit note is already void."))
+        if credit_note.applied_minor or credit_note.refunded_minor:
+            raise errors.InvalidStatus(
+                _("Part of this credit was already applied or refunded, so it cannot be voided.")
+            )
+        credit_note.status = CreditNote.Status.VOID
+        credit_note.remaining_minor = 0
+        credit_note.save(update_fields=["status", "remaining_minor"])
+        audit(actor, "credit_note.voided", credit_note, reason=reason)
+    return credit_note

@@ -1,0 +1,48 @@
+import datetime as dt
+
+from portico.billing import selectors
+from portico.billing.invariants import ledger_violations
+from portico.billing.models import CreditApplication, CreditNote, Invoice, Payment, PaymentAllocation, Refund
+from portico.core import clock as core_clock
+from portico.core.demo import load_demo
+
+LEDGER_MODELS = (Invoice, Payment, PaymentAllocation, CreditNote, CreditApplication, Refund)
+
+
+def _counts():
+    return {model.__name__: model._base_manager.count() for model in LEDGER_MODELS}
+
+
+def test_the_demo_ledger_is_idempotent(db):
+    load_demo()
+    first = _counts()
+    load_demo()
+    assert _counts() == first
+    assert ledger_violations() == []
+
+
+def test_the_demo_shows_every_state_of_the_ledger(db, clock):
+    demo = load_demo()
+    assert ledger_violations() == []
+    acme = demo.customers["acme"]
+    invoices = list(Invoice.all_tenants.filter(customer=acme))
+    assert len(invoices) >= 12
+    assert {i.status for i in invoices} == {"draft", "open", "partially_paid", "paid", "void"}
+    today = clock.now().astimezone(dt.UTC).date()
+    overdue = [i for i in invoices if i.is_overdue_on(today)]
+    assert any(i.status == "partially_paid" for i in overdue) and any(i.status == "open" for i in overdue)
+    assert any(i.due_date >= today for i in invoices if i.is_open)
+    kinds = {c.kind for c in selectors.unused_credits_of(acme)}
+    assert kinds == {"credit_note", "advance"}
+    assert CreditNote.all_tenants.filter(customer=acme, applied_minor__gt=0).count() >= 2
+    assert Refund.all_tenants.filter(customer=acme).exists()
+    assert Payment.all_tenants.filter(customer=acme, channel="online", card_last4="4242").exists()
+    gbp = Invoice.all_tenants.filter(organization=demo.northwind).exclude(status="draft")
+    assert gbp.count() >= 3 and {i.currency for i in gbp} == {"GBP"}
+    assert {i.number[:3] for i in gbp} == {"NW-"}
+    # the demo moved the clock only while it wrote history
+    assert clock.now() == dt.datetime(2026, 3, 10, 15, tzinfo=dt.UTC) == clock_now()
+
+
+def clock_now():
+    return core_clock.now()
