@@ -61,3 +61,24 @@ def test_platform_admins_on_the_platform_host_are_locked_out_too(db, clock):
     assert login(Client(HTTP_HOST="localhost"), "root@portico.example", PASSWORD).status_code == 200
     clock.advance(minutes=16)
     assert login(Client(HTTP_HOST="localhost"), "root@portico.example", PASSWORD).status_code == 302
+
+
+def test_resetting_the_password_by_email_lifts_the_lockout(
+    org, portal_login, clock, mailbox, django_capture_on_commit_callbacks
+):
+    import re
+
+    for _ in range(5):
+        login(tenant_client(org), "maria@acme.example", "wrong-guess")
+    client = tenant_client(org)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/portal/account/password/reset/", {"email": "maria@acme.example"})
+    link = re.search(
+        r"https?://\S+/password/reset/key/\S+", mailbox.body(mailbox.to("maria@acme.example")[0])
+    ).group(0)
+    form = client.get("/" + link.split("/", 3)[3], follow=True)
+    client.post(
+        form.redirect_chain[-1][0],
+        {"password1": "a-fresh-long-passphrase", "password2": "a-fresh-long-passphrase"},
+    )
+    assert login(tenant_client(org), "maria@acme.example", "a-fresh-long-passphrase").status_code == 302

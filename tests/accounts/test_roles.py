@@ -271,3 +271,19 @@ def test_another_customers_contact_is_not_found(org, outsider_customer, people):
         == 404
     )
     assert not Invitation.all_tenants.exists()
+
+
+def test_an_admin_inviting_a_new_person_sends_one_invitation_even_with_auto_invite_on(
+    org, people, mailbox, django_capture_on_commit_callbacks
+):
+    from tests.accounts.conftest import set_policy
+
+    set_policy(org, auto_invite_contacts=True)
+    admin = signed_in(org, "maria@acme.example")
+    with django_capture_on_commit_callbacks(execute=True):
+        admin.post(
+            "/portal/profile/contacts/add/",
+            {"first_name": "Eve", "email": "eve@acme.example", "portal_role": "viewer", "invite": "on"},
+        )
+    assert len(mailbox.to("eve@acme.example")) == 1
+    assert Invitation.all_tenants.filter(email="eve@acme.example", revoked_at=None).count() == 1

@@ -57,9 +57,14 @@ def _password_set(sender, request, user, **kwargs):
 
 @receiver(password_reset)
 def _password_reset(sender, request, user, **kwargs):
+    from portico.accounts.models import AuthFailure
     from portico.accounts.services import end_all_sessions
 
     end_all_sessions(user)
+    # Proving control of the mailbox lifts a sign-in lockout of the address (as allauth does).
+    AuthFailure.all_tenants.filter(
+        kind=AuthFailure.Kind.LOGIN, organization_id=user.organization_id, key=user.email
+    ).delete()
     _audit_user(request, "password.reset", user)
 
 
@@ -129,12 +134,14 @@ def _auto_invite(sender, instance, created, raw=False, **kwargs):
 
     if not access_policy_of(instance.organization).auto_invite_contacts:
         return
-    if User.all_tenants.filter(contact=instance).exists():
-        return
 
     def invite():
         from portico.accounts.errors import AccessError
         from portico.accounts.services import invite_contact
+
+        # Checked at commit time: the code that added the contact may have invited them already.
+        if User.all_tenants.filter(contact=instance).exists():
+            return
 
         # If, say, the address is already another login of this business, staff invite by hand.
         with contextlib.suppress(AccessError):
