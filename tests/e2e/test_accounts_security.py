@@ -16,9 +16,16 @@ from tests.e2e.conftest import axe_check, screenshot, sign_in
 DANA_PASSWORD = "dana-chooses-a-long-passphrase"
 
 
-def totp_at(secret: str, offset_seconds: int) -> str:
-    """The code Debian's oathtool computes for the secret, `offset_seconds` from now."""
-    moment = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=offset_seconds)
+def totp_code(secret: str, used_steps: set[int]) -> str:
+    """A code from Debian's oathtool for a 30-second step not used yet in this test.
+
+    The server accepts the current step and one either side, and each code only once; taking the
+    current step, else the next one, else the previous, keeps every sign-in valid and distinct.
+    """
+    current = int(dt.datetime.now(dt.UTC).timestamp()) // 30
+    step = next(s for s in (current, current + 1, current - 1) if s not in used_steps)
+    used_steps.add(step)
+    moment = dt.datetime.fromtimestamp(step * 30 + 1, dt.UTC)
     return subprocess.run(
         ["oathtool", "--totp", "--base32", secret, "--now", moment.strftime("%Y-%m-%d %H:%M:%S UTC")],
         check=True,
@@ -29,7 +36,7 @@ def totp_at(secret: str, offset_seconds: int) -> str:
 
 def sign_in_with_code(page, url, code):
     sign_in(page, url, "dana@acme.example", DANA_PASSWORD)
-    page.get_by_label("Code").fill(code)
+    page.get_by_label("Code").fill(code())
     axe_check(page)
     page.get_by_role("button", name=re.compile("Sign In", re.I)).click()
     page.get_by_role("heading", name="Welcome, Acme Interiors").wait_for()
@@ -84,7 +91,8 @@ def test_invite_set_password_enable_totp_sign_in_with_a_code_and_sign_out_anothe
     axe_check(dana)
     screenshot(dana, "accounts-totp-setup")
     secret = dana.get_by_label("Authenticator secret").input_value()
-    dana.get_by_label("Authenticator code").fill(totp_at(secret, 0))
+    used_steps: set[int] = set()
+    dana.get_by_label("Authenticator code").fill(totp_code(secret, used_steps))
     dana.get_by_role("button", name="Activate").click()
     dana.get_by_text("Save these codes now.").wait_for()  # recovery codes, shown once
     axe_check(dana)
@@ -92,9 +100,9 @@ def test_invite_set_password_enable_totp_sign_in_with_a_code_and_sign_out_anothe
     # She signs out, and back in with a code; a second browser of hers signs in too.
     dana.get_by_role("button", name="Sign out").click()
     dana.wait_for_url(re.compile(r"/portal/account/login/|/portal/$"))
-    sign_in_with_code(dana, login_url, totp_at(secret, 30))
+    sign_in_with_code(dana, login_url, lambda: totp_code(secret, used_steps))
     laptop = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
-    sign_in_with_code(laptop, login_url, totp_at(secret, -30))
+    sign_in_with_code(laptop, login_url, lambda: totp_code(secret, used_steps))
 
     # She sees two sessions and signs the other one out.
     dana.get_by_role("link", name="Security").click()
