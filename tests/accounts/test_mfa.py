@@ -171,3 +171,8 @@ def test_an_organization_can_require_mfa_of_its_console_staff(org):
     login(client, "staff@business.example")
     response = client.get("/console/")
     assert response.status_code == 302 and response["Location"] == "/portal/account/2fa/"
+
+
+def test_the_second_factor_pages_sit_under_security_in_the_portal_menu(org, portal_client):
+    page = portal_client.get("/portal/account/2fa/").content.decode()
+    assert '<a href="/portal/security/" aria-current="page">Security</a>' in page
