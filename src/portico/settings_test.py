@@ -1,6 +1,10 @@
 """Test settings: the real settings, with a fast password hasher and local email."""
 
+import atexit
 import os
+import shutil
+import tempfile
+from pathlib import Path
 
 os.environ.setdefault("PORTICO_TESTING", "true")
 os.environ.setdefault("EMAIL_URL", "locmem://")
@@ -13,3 +17,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 TASKS = {"default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"}}
 ACCOUNT_RATE_LIMITS = {"login_failed": False, "reset_password": "20/m/ip"}
 LOGGING = {"version": 1, "disable_existing_loggers": False, "root": {"level": "WARNING"}}
+
+# Uploaded files and rendered PDFs go to a throw-away folder, one per test process.
+MEDIA_ROOT = Path(tempfile.mkdtemp(prefix="portico-test-media-"))
+atexit.register(shutil.rmtree, MEDIA_ROOT, ignore_errors=True)

@@ -5,3 +5,6 @@ class BillingConfig(AppConfig):
     name = "portico.billing"
     label = "billing"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from portico.billing import documents  # noqa: F401  (connects the PDF renderer to invoice_finalized)

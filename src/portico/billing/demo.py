@@ -130,7 +130,6 @@ def _run(scripts: list[Script], now: dt.datetime) -> None:
 
 
 def extend(demo) -> None:
-    previous = clock._frozen  # restore exactly what the caller had (tests freeze the clock)
     now = clock.now()
     BillingSettings.objects.get_or_create(organization=demo.renotech)
     BillingSettings.objects.get_or_create(organization=demo.northwind, defaults={"invoice_prefix": "NW-"})
@@ -138,10 +137,8 @@ def extend(demo) -> None:
     for key, script in [*_renotech_scripts(demo), *_northwind_scripts(demo)]:
         if _fresh(demo.customers[key]):
             scripts.append(script(_Ledger(demo.customers[key])))
-    try:
+    with clock.restored():  # the demo writes history in the past; the caller's clock is kept
         _run(scripts, now)
-    finally:
-        clock.freeze(previous)
 
 
 def _renotech_scripts(demo) -> list[tuple[str, Callable[[_Ledger], Script]]]:

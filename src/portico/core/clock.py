@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -32,3 +33,14 @@ def freeze(at: dt.datetime | None) -> None:
 def advance(delta: dt.timedelta) -> dt.datetime:
     freeze(now() + delta)
     return now()
+
+
+@contextlib.contextmanager
+def restored():
+    """Let the block move the clock (e.g. to write history); put it back exactly as it was afterwards."""
+    global _frozen
+    previous = _frozen
+    try:
+        yield
+    finally:
+        _frozen = previous

@@ -5,3 +5,10 @@ class PortalConfig(AppConfig):
     name = "portico.portal"
     label = "portal"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from portico.portal import ledger_views, views
+
+        if ledger_views.ledger_cards not in views.DASHBOARD_CARDS:
+            views.DASHBOARD_CARDS.append(ledger_views.ledger_cards)
+            views.DASHBOARD_PANELS.append(ledger_views.latest_invoices_panel)

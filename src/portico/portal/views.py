@@ -5,7 +5,14 @@ from portico.portal.access import portal_view
 
 @portal_view()
 def dashboard(request):
-    return render(request, "portal/dashboard.html", {"summary_cards": dashboard_cards(request.portal)})
+    return render(
+        request,
+        "portal/dashboard.html",
+        {
+            "summary_cards": dashboard_cards(request.portal),
+            "dashboard_panels": dashboard_panels(request.portal),
+        },
+    )
 
 
 def dashboard_cards(portal) -> list[dict]:
@@ -16,4 +23,13 @@ def dashboard_cards(portal) -> list[dict]:
     return cards
 
 
+def dashboard_panels(portal) -> list[dict]:
+    """Sections below the cards: each provider returns dicts with a `template` and its context."""
+    panels = []
+    for provider in DASHBOARD_PANELS:
+        panels.extend(provider(portal))
+    return panels
+
+
 DASHBOARD_CARDS: list = []
+DASHBOARD_PANELS: list = []

@@ -1,0 +1,238 @@
+"""Paying invoices online: one gateway charge, one `Payment` allocated across the chosen invoices.
+
+The order of events is what makes a double submission, a retry or a crash safe:
+1. check everything (the invoices are the customer's own, open, in one currency, amounts fit) —
+   a refused request writes nothing and charges nothing;
+2. write a `PaymentAttempt` with its idempotency key (`payment_attempt:<id>`) and commit;
+   the pay form's one-time token is unique, so the same form submitted twice finds this attempt;
+3. charge the gateway under that key, outside any transaction (no row lock is held over the network);
+4. record the payment through the ledger (`billing.services.record_payment`, same key), in one transaction.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import IntegrityError, transaction
+from django.utils.translation import gettext as _
+
+from portico.billing import errors as billing_errors
+from portico.billing.models import Invoice, Payment
+from portico.core import clock
+from portico.core.audit import Actor, audit
+from portico.core.money import Money
+from portico.payments.gateways import CardToken, Gateway, get_gateway
+from portico.payments.models import PaymentAttempt
+
+log = logging.getLogger(__name__)
+
+
+class PaymentRefused(billing_errors.BillingError):
+    """A pay request we will not send to the gateway; nothing was written."""
+
+    code = "payment_refused"
+
+
+@dataclass(frozen=True)
+class PayOutcome:
+    attempt: PaymentAttempt
+    repeated: bool = False  # the same form was submitted before: nothing new happened
+
+    @property
+    def succeeded(self) -> bool:
+        return self.attempt.status == PaymentAttempt.Status.SUCCEEDED
+
+    @property
+    def pending(self) -> bool:
+        return self.attempt.status == PaymentAttempt.Status.PENDING
+
+
+def resolve_invoices(*, organization, customer, numbers: Sequence[str]) -> list[Invoice]:
+    """The customer's own issued invoices with these numbers, in the order given.
+    A number that is not theirs (another customer's, another organization's, made up) refuses all."""
+    wanted = list(dict.fromkeys(n.strip() for n in numbers if n and n.strip()))
+    if not wanted:
+        raise PaymentRefused(_("Choose at least one invoice to pay."), field="invoices")
+    found = {
+        invoice.number: invoice
+        for invoice in Invoice.objects.filter(
+            organization=organization, customer=customer, number__in=wanted
+        ).exclude(status=Invoice.Status.DRAFT)
+    }
+    if len(found) != len(wanted):
+        raise billing_errors.InvoiceNotFound()
+    return [found[n] for n in wanted]
+
+
+def plan_allocations(invoices: Sequence[Invoice], amount: Money | None = None) -> list[tuple[Invoice, Money]]:
+    """What to charge for each invoice: its whole balance, or (one invoice) a part of it."""
+    currencies = {invoice.currency for invoice in invoices}
+    if len(currencies) > 1:
+        raise PaymentRefused(
+            _("These invoices are in different currencies (%(currencies)s); pay each currency separately.")
+            % {"currencies": ", ".join(sorted(currencies))},
+            field="invoices",
+        )
+    for invoice in invoices:
+        if not invoice.is_open or invoice.balance_minor <= 0:
+            raise billing_errors.InvoiceNotPayable(invoice)
+    if amount is None:
+        return [(invoice, invoice.balance) for invoice in invoices]
+    if len(invoices) != 1:
+        raise PaymentRefused(_("An amount can be chosen only when paying one invoice."), field="amount")
+    invoice = invoices[0]
+    if amount.currency != invoice.currency:
+        raise billing_errors.CurrencyMismatch(invoice.currency, amount.currency)
+    if amount.minor <= 0:
+        raise billing_errors.InvalidAmount(_("Enter an amount greater than zero."))
+    if amount > invoice.balance:
+        raise billing_errors.AmountExceedsBalance(invoice, invoice.balance)
+    return [(invoice, amount)]
+
+
+def pay_invoices(
+    *,
+    organization,
+    customer,
+    invoice_numbers: Sequence[str],
+    card: CardToken,
+    form_token: str,
+    actor: Actor,
+    amount: Money | None = None,
+    expected_total: Money | None = None,
+    gateway: Gateway | None = None,
+) -> PayOutcome:
+    """Charge the customer's card once for the chosen invoices and allocate the payment across them.
+
+    `form_token` is the pay form's one-time token: submitting the same form again returns the first
+    attempt and charges nothing. `expected_total` is what the customer was shown; if the balances
+    changed since, nothing is charged.
+    """
+    if not form_token:
+        raise PaymentRefused(_("This form has expired; please reload the page and try again."))
+    existing = PaymentAttempt.objects.filter(
+        organization=organization, customer=customer, form_token=form_token
+    ).first()
+    if existing is not None:
+        return PayOutcome(existing, repeated=True)
+
+    gateway = gateway or get_gateway()
+    invoices = resolve_invoices(organization=organization, customer=customer, numbers=invoice_numbers)
+    allocations = plan_allocations(invoices, amount)
+    currency = invoices[0].currency
+    total = Money.sum((a for _invoice, a in allocations), currency)
+    if expected_total is not None and expected_total != total:
+        raise PaymentRefused(
+            _(
+                "The amount due has changed to %(total)s since this page was shown; please review and try again."
+            )
+            % {"total": total.format(organization.locale)},
+            field="invoices",
+        )
+
+    try:
+        with transaction.atomic():
+            attempt = PaymentAttempt.objects.create(
+                organization=organization,
+                customer=customer,
+                form_token=form_token,
+                currency=currency,
+                amount_minor=total.minor,
+                allocations=[[invoice.pk, part.minor] for invoice, part in allocations],
+                gateway=gateway.name,
+                card_brand=card.brand,
+                card_last4=card.last4,
+                card_exp_month=card.exp_month,
+                card_exp_year=card.exp_year,
+                created_by=actor.user if getattr(actor.user, "pk", None) else None,
+                created_at=clock.now(),
+            )
+            attempt.idempotency_key = f"payment_attempt:{attempt.pk}"
+            attempt.save(update_fields=["idempotency_key"])
+            attempt.invoices.set([invoice for invoice, _part in allocations])
+            audit(
+                actor, "payment_attempt.started", attempt, amount=total, invoices=[i.number for i in invoices]
+            )
+    except IntegrityError:
+        # The same form, submitted twice at once: the other request owns the charge.
+        existing = PaymentAttempt.objects.get(
+            organization=organization, customer=customer, form_token=form_token
+        )
+        return PayOutcome(existing, repeated=True)
+
+    return complete_attempt(attempt, card_token=card.token, actor=actor, gateway=gateway)
+
+
+def complete_attempt(
+    attempt: PaymentAttempt, *, card_token: str, actor: Actor, gateway: Gateway
+) -> PayOutcome:
+    """Charge under the attempt's key, then book the payment. Safe to run again for a pending attempt."""
+    result = gateway.charge(
+        source=card_token,
+        amount=attempt.amount,
+        idempotency_key=attempt.idempotency_key,
+        description=f"{attempt.customer} · {attempt.idempotency_key}",
+    )
+    if not result.succeeded:
+        with transaction.atomic():
+            PaymentAttempt.objects.filter(pk=attempt.pk, status=PaymentAttempt.Status.PENDING).update(
+                status=PaymentAttempt.Status.DECLINED,
+                decline_code=result.decline_code,
+                decline_reason=result.decline_message[:300],
+                completed_at=clock.now(),
+            )
+            audit(actor, "payment_attempt.declined", attempt, code=result.decline_code)
+        attempt.refresh_from_db()
+        log.info("payment attempt %s declined: %s", attempt.pk, result.decline_code)
+        return PayOutcome(attempt)
+
+    payment = _book(attempt, result.reference, actor)
+    attempt.refresh_from_db()
+    log.info("payment attempt %s succeeded: payment %s", attempt.pk, payment.number)
+    return PayOutcome(attempt)
+
+
+def _book(attempt: PaymentAttempt, reference: str, actor: Actor) -> Payment:
+    """Record the charged money in the ledger. If an invoice was paid by someone else between our
+    check and the charge, the money is not lost: it stays on the account as an advance."""
+    from portico.billing.services import record_payment
+
+    invoices = {i.pk: i for i in Invoice.objects.filter(pk__in=[pk for pk, _minor in attempt.allocations])}
+    allocations = [(invoices[pk], Money(minor, attempt.currency)) for pk, minor in attempt.allocations]
+    common = {
+        "customer": attempt.customer,
+        "amount": attempt.amount,
+        "method": Payment.Method.CARD,
+        "received_on": clock.today(attempt.organization.time_zone),
+        "actor": actor,
+        "channel": Payment.Channel.ONLINE,
+        "gateway": attempt.gateway,
+        "gateway_reference": reference,
+        "card_brand": attempt.card_brand,
+        "card_last4": attempt.card_last4,
+        "idempotency_key": attempt.idempotency_key,
+    }
+    try:
+        with transaction.atomic():
+            payment = record_payment(allocations=allocations, **common)
+            _mark_succeeded(attempt, payment, reference)
+    except billing_errors.BillingError as error:
+        log.warning(
+            "attempt %s: invoices changed before booking (%s); keeping the money as credit", attempt.pk, error
+        )
+        with transaction.atomic():
+            payment = record_payment(allocations=[], **common)
+            _mark_succeeded(attempt, payment, reference, note=str(error))
+    return payment
+
+
+def _mark_succeeded(attempt: PaymentAttempt, payment: Payment, reference: str, note: str = "") -> None:
+    PaymentAttempt.objects.filter(pk=attempt.pk).update(
+        status=PaymentAttempt.Status.SUCCEEDED,
+        payment=payment,
+        gateway_reference=reference,
+        decline_reason=note[:300],
+        completed_at=clock.now(),
+    )

@@ -1,0 +1,467 @@
+"""The customer's ledger in the portal: invoices, payments, credits, statements and paying online.
+
+Views parse, authorize (through `@portal_view`), call one selector or service and render. Every
+object is reached through a `portal.ledger_queries` helper scoped to the organization and customer.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
+
+from portico.billing import documents
+from portico.billing import errors as billing_errors
+from portico.billing.statements import (
+    StatementPeriodError,
+    period_bounds,
+    statement_csv,
+    statement_currencies,
+    statement_for,
+)
+from portico.core.audit import Actor
+from portico.core.money import Money
+from portico.customers.models import PortalRole
+from portico.payments.gateways import CardError, online_gateway
+from portico.payments.models import PaymentAttempt, new_form_token
+from portico.payments.services import PayOutcome, pay_invoices, plan_allocations, resolve_invoices
+from portico.portal import ledger_queries as q
+from portico.portal.access import portal_view
+from portico.portal.ledger_forms import CardForm, InvoiceFilterForm, StatementForm
+
+PAGE_SIZE = 25
+STATEMENT_PAGE_SIZE = 100
+STATEMENT_PDF_MAX_LINES = 2500
+
+
+# -- dashboard --------------------------------------------------------------------------------------------
+
+
+def ledger_cards(portal) -> list[dict]:
+    """The dashboard's account figures (registered in `portal.views.DASHBOARD_CARDS`)."""
+    from portico.core.templatetags.money import money
+
+    if not portal.allows("invoices"):
+        return []
+    cards = []
+    for summary in q.account_summaries(portal):
+        suffix = f" ({summary.currency})" if summary.currency != portal.customer.currency else ""
+        cards.append({"label": _("Total outstanding") + suffix, "value": money(summary.outstanding)})
+        note = ""
+        if summary.overdue_count:
+            note = _("%(count)d invoice(s) overdue") % {"count": summary.overdue_count}
+        cards.append({"label": _("Overdue") + suffix, "value": money(summary.overdue), "note": note})
+        if portal.allows("credits"):
+            cards.append({"label": _("Unused credits") + suffix, "value": money(summary.unused_credits)})
+        cards.append(
+            {
+                "label": _("Next due date") + suffix,
+                "value": date_format(summary.next_due_date, "DATE_FORMAT")
+                if summary.next_due_date
+                else _("Nothing due"),
+            }
+        )
+    return cards
+
+
+def latest_invoices_panel(portal) -> list[dict]:
+    if not portal.allows("invoices"):
+        return []
+    today = q.today_for(portal)
+    invoices = list(q.invoices_of(portal).order_by("-issue_date", "-id")[:5])
+    for invoice in invoices:
+        invoice.badge = q.badge_for(invoice, today)
+    return [
+        {
+            "template": "portal/ledger/_latest_invoices.html",
+            "invoices": invoices,
+            "can_pay": can_pay_online(portal),
+        }
+    ]
+
+
+# -- invoices ---------------------------------------------------------------------------------------------
+
+
+@portal_view(module="invoices")
+def invoice_list(request):
+    portal = request.portal
+    form = InvoiceFilterForm(request.GET or None)
+    filters = {}
+    if form.is_bound and form.is_valid():
+        data = form.cleaned_data
+        filters = {
+            "status": data["status"] or "all",
+            "start": data["start"],
+            "end": data["end"],
+            "search": data["q"],
+            "sort": data["sort"] or "-issue_date",
+        }
+    invoices = q.filter_invoices(portal, **filters) if not form.errors else q.invoices_of(portal).none()
+    page = Paginator(invoices, PAGE_SIZE).get_page(request.GET.get("page"))
+    today = q.today_for(portal)
+    for invoice in page.object_list:
+        invoice.badge = q.badge_for(invoice, today)
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(
+        request,
+        "portal/ledger/invoice_list.html",
+        {
+            "form": form,
+            "page": page,
+            "query": query.urlencode(),
+            "current": {
+                "status": request.GET.get("status", "all"),
+                "start": request.GET.get("start", ""),
+                "end": request.GET.get("end", ""),
+                "q": request.GET.get("q", ""),
+                "sort": request.GET.get("sort", "-issue_date"),
+            },
+            "status_choices": InvoiceFilterForm.base_fields["status"].choices,
+            "sort_choices": InvoiceFilterForm.base_fields["sort"].choices,
+            "filtered": bool(filters) and any(v for k, v in filters.items() if k != "sort" and v != "all"),
+            "can_pay": can_pay_online(portal),
+        },
+    )
+
+
+@portal_view(module="invoices")
+def invoice_detail(request, number):
+    portal = request.portal
+    invoice = q.get_invoice_for(portal, number, documents.invoice_queryset())
+    context = documents.invoice_context(invoice, live=True)
+    context.update(
+        {
+            "badge": q.badge_for(invoice, q.today_for(portal)),
+            "can_pay": invoice.is_open and invoice.balance_minor > 0 and can_pay_online(portal),
+            "can_download": portal.allows("invoices", "download"),
+        }
+    )
+    return render(request, "portal/ledger/invoice_detail.html", context)
+
+
+@portal_view(module="invoices")
+def invoice_print(request, number):
+    invoice = q.get_invoice_for(request.portal, number, documents.invoice_queryset())
+    context = documents.invoice_context(invoice, live=True)
+    context.update({"print_actions": True, "back_url": reverse("portal:invoice", args=[invoice.number])})
+    return render(request, "billing/documents/invoice.html", context)
+
+
+@portal_view(module="invoices", action="download")
+def invoice_pdf(request, number):
+    invoice = q.get_invoice_for(request.portal, number)
+    if not invoice.pdf:  # an invoice finalized before PDFs were stored: render it once, keep it
+        invoice = documents.store_invoice_pdf(invoice.pk)
+    return FileResponse(
+        invoice.pdf.open("rb"),
+        as_attachment=True,
+        filename=f"{invoice.number}.pdf",
+        content_type="application/pdf",
+    )
+
+
+# -- payments and credits ---------------------------------------------------------------------------------
+
+
+@portal_view(module="payments")
+def payment_list(request):
+    page = Paginator(q.payments_of(request.portal), PAGE_SIZE).get_page(request.GET.get("page"))
+    for payment in page.object_list:
+        q.attach_amounts(payment.allocations.all(), payment.currency)
+    return render(request, "portal/ledger/payment_list.html", {"page": page})
+
+
+@portal_view(module="payments")
+def payment_receipt(request, number):
+    payment = q.get_payment_for(request.portal, number)
+    allocations = q.attach_amounts(payment.allocations.all(), payment.currency)
+    response = HttpResponse(documents.receipt_pdf_bytes(payment, allocations), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="receipt-{payment.number}.pdf"'
+    return response
+
+
+@portal_view(module="credits")
+def credits(request):
+    portal = request.portal
+    credit_notes = list(q.credit_notes_of(portal)[:200])
+    for credit_note in credit_notes:
+        q.attach_amounts(credit_note.applications.all(), credit_note.currency)
+    advances = list(q.advances_of(portal)[:200])
+    for payment in advances:
+        q.attach_amounts(payment.allocations.all(), payment.currency)
+    return render(request, "portal/ledger/credits.html", {"credit_notes": credit_notes, "advances": advances})
+
+
+# -- statements -------------------------------------------------------------------------------------------
+
+
+def _statement_from(request):
+    """(form, statement or None) from the query string; a bad period is a form error, nothing else."""
+    portal = request.portal
+    currencies = statement_currencies(portal.customer)
+    data = request.GET if "period" in request.GET else None
+    form = StatementForm(
+        data, currencies=currencies, initial={"period": "this_month", "currency": currencies[0]}
+    )
+    if data is None:
+        period, start, end, currency = "this_month", None, None, currencies[0]
+    elif form.is_valid():
+        period, start, end = form.cleaned_data["period"], form.cleaned_data["start"], form.cleaned_data["end"]
+        currency = form.cleaned_data["currency"] or currencies[0]
+    else:
+        return form, None
+    try:
+        first, last = period_bounds(period, q.today_for(portal), start, end)
+    except StatementPeriodError as error:
+        form.add_error(error.field if error.field in form.fields else None, error.message)
+        return form, None
+    return form, statement_for(portal.customer, first, last, currency)
+
+
+@portal_view(module="statements")
+def statements(request):
+    form, statement = _statement_from(request)
+    context = {
+        "form": form,
+        "statement": statement,
+        "current": {
+            "period": request.GET.get("period", "this_month"),
+            "start": request.GET.get("start", ""),
+            "end": request.GET.get("end", ""),
+            "currency": request.GET.get("currency", statement.currency if statement else ""),
+        },
+    }
+    if statement is not None:
+        # The page shows the lines a page at a time (the balance carried between pages); the PDF
+        # and CSV hold every line.
+        page = Paginator(statement.lines, STATEMENT_PAGE_SIZE).get_page(request.GET.get("page"))
+        before = page.start_index() - 2 if page.number > 1 else None
+        params = {k: v for k, v in request.GET.items() if k != "page"}
+        context.update(
+            {
+                "page": page,
+                "statement_lines": page.object_list,
+                "brought_forward": statement.lines[before].balance if before is not None else None,
+                "query": urlencode(params),
+            }
+        )
+    return render(request, "portal/ledger/statements.html", context)
+
+
+@portal_view(module="statements")
+def statement_pdf(request):
+    _form, statement = _statement_from(request)
+    if statement is None:
+        return redirect(reverse("portal:statements") + "?" + request.GET.urlencode())
+    if len(statement.lines) > STATEMENT_PDF_MAX_LINES:
+        # WeasyPrint lays out a few milliseconds per line: a ten-year PDF would outlast the request.
+        messages.error(
+            request,
+            _(
+                "This statement has %(count)d lines, too many for one PDF. "
+                "Choose a shorter period, or download it as CSV."
+            )
+            % {"count": len(statement.lines)},
+        )
+        return redirect(reverse("portal:statements") + "?" + request.GET.urlencode())
+    response = HttpResponse(documents.statement_pdf_bytes(statement), content_type="application/pdf")
+    response["Content-Disposition"] = (
+        f'attachment; filename="statement-{statement.start}-{statement.end}.pdf"'
+    )
+    return response
+
+
+@portal_view(module="statements")
+def statement_csv_download(request):
+    _form, statement = _statement_from(request)
+    if statement is None:
+        return redirect(reverse("portal:statements") + "?" + request.GET.urlencode())
+    response = HttpResponse(statement_csv(statement), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = (
+        f'attachment; filename="statement-{statement.start}-{statement.end}.csv"'
+    )
+    return response
+
+
+# -- paying -----------------------------------------------------------------------------------------------
+
+
+def can_pay_online(portal) -> bool:
+    return (
+        portal.allows("invoices", "pay") and portal.can(PortalRole.BILLING) and online_gateway() is not None
+    )
+
+
+BULK_PAY_LIMIT = 200
+
+
+@portal_view(module="invoices", action="pay", role=PortalRole.BILLING)
+@sensitive_post_parameters("number", "cvc")
+@require_http_methods(["GET", "POST"])
+def pay(request):
+    """Bulk pay: choose invoices (or all due), then pay them with one card charge."""
+    portal = request.portal
+    if online_gateway() is None:
+        raise Http404
+    source = request.POST if request.method == "POST" else request.GET
+    if source.get("all") == "due":
+        numbers = list(
+            q.outstanding_invoices_of(portal)
+            .filter(currency=portal.customer.currency)
+            .order_by("due_date", "id")
+            .values_list("number", flat=True)[:BULK_PAY_LIMIT]
+        )
+        if not numbers:
+            messages.info(request, _("Nothing is due right now."))
+            return redirect("portal:invoices")
+    else:
+        numbers = source.getlist("invoices")
+    if not numbers:
+        if request.method == "POST":
+            messages.error(request, _("Choose at least one invoice to pay."))
+        today = q.today_for(portal)
+        outstanding = list(q.outstanding_invoices_of(portal).order_by("due_date", "id")[:BULK_PAY_LIMIT])
+        for invoice in outstanding:
+            invoice.badge = q.badge_for(invoice, today)
+        return render(request, "portal/ledger/pay_select.html", {"outstanding": outstanding})
+    return _checkout(request, numbers, allow_amount=False, action=reverse("portal:pay"))
+
+
+@portal_view(module="invoices", action="pay", role=PortalRole.BILLING)
+@sensitive_post_parameters("number", "cvc")
+@require_http_methods(["GET", "POST"])
+def pay_invoice(request, number):
+    """The "Pay" button of one invoice: its balance, or a part of it."""
+    invoice = q.get_invoice_for(request.portal, number)
+    if online_gateway() is None:
+        raise Http404
+    return _checkout(
+        request, [invoice.number], allow_amount=True, action=reverse("portal:pay_invoice", args=[number])
+    )
+
+
+def _parse_amount(raw: str, currency: str) -> Money:
+    try:
+        return Money.from_decimal(Decimal(raw.strip().replace(",", "")), currency)
+    except (InvalidOperation, ValueError):
+        raise billing_errors.InvalidAmount(_("Enter an amount like 125.50.")) from None
+
+
+def _checkout(request, numbers: list[str], *, allow_amount: bool, action: str):
+    portal = request.portal
+    organization, customer = portal.organization, portal.customer
+    if request.method == "POST" and request.POST.get("form_token"):
+        # The same form again (a double click, a reload): answer with what the first submission did.
+        earlier = PaymentAttempt.objects.filter(
+            organization=organization, customer=customer, form_token=request.POST["form_token"]
+        ).first()
+        if earlier is not None:
+            response = _after_attempt(request, PayOutcome(earlier, repeated=True))
+            if response is not None:
+                return response
+    try:
+        invoices = resolve_invoices(organization=organization, customer=customer, numbers=numbers)
+        plan_allocations(invoices)  # refuses void, paid and mixed currencies before any card is asked for
+    except billing_errors.BillingError as error:
+        messages.error(request, error.message)
+        return redirect("portal:pay") if not allow_amount else redirect("portal:invoice", number=numbers[0])
+
+    currency = invoices[0].currency
+    amount_error = None
+    amount_text = request.POST.get("amount", "") if request.method == "POST" else ""
+    card_form = CardForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST":
+        gateway = online_gateway()
+        amount = None
+        try:
+            if allow_amount and amount_text.strip():
+                amount = _parse_amount(amount_text, currency)
+            expected = request.POST.get("expected_total", "")
+            expected_total = Money(int(expected), currency) if expected.isdigit() else None
+            if card_form.is_valid():
+                try:
+                    token = gateway.tokenize(card_form.card())
+                except CardError as error:
+                    card_form.add_error(
+                        error.field if error.field in card_form.fields else None, error.message
+                    )
+                else:
+                    outcome = pay_invoices(
+                        organization=organization,
+                        customer=customer,
+                        invoice_numbers=numbers,
+                        card=token,
+                        form_token=request.POST.get("form_token", ""),
+                        actor=Actor.from_request(request),
+                        amount=amount,
+                        expected_total=None if amount is not None else expected_total,
+                        gateway=gateway,
+                    )
+                    response = _after_attempt(request, outcome)
+                    if response is not None:
+                        return response
+                    card_form.add_error(None, outcome.attempt.decline_reason)
+        except billing_errors.BillingError as error:
+            if error.field == "amount" and allow_amount:
+                amount_error = error.message
+            else:
+                card_form.add_error(None, error.message)
+        invoices = resolve_invoices(organization=organization, customer=customer, numbers=numbers)
+
+    allocations = [
+        (invoice, invoice.balance) for invoice in invoices if invoice.is_open and invoice.balance_minor > 0
+    ]
+    total = Money.sum((a for _i, a in allocations), currency)
+    return render(
+        request,
+        "portal/ledger/pay_checkout.html",
+        {
+            "allocations": allocations,
+            "total": total,
+            "card_form": card_form,
+            "form_token": new_form_token(),  # a fresh token for each rendering: each form pays once
+            "action": action,
+            "allow_amount": allow_amount,
+            "amount_text": amount_text or (str(total.decimal) if allow_amount else ""),
+            "amount_error": amount_error,
+            "numbers": [invoice.number for invoice, _a in allocations],
+            "gateway": online_gateway(),
+        },
+        status=200 if not card_form.errors and not amount_error else 400,
+    )
+
+
+def _after_attempt(request, outcome):
+    from portico.core.templatetags.money import money
+
+    attempt = outcome.attempt
+    if attempt.status == PaymentAttempt.Status.SUCCEEDED:
+        payment = attempt.payment
+        if outcome.repeated:
+            messages.info(
+                request,
+                _("This payment was already made (%(number)s); your card was not charged again.")
+                % {"number": payment.number},
+            )
+        else:
+            messages.success(
+                request,
+                _("Thank you: payment %(number)s of %(amount)s was received.")
+                % {"number": payment.number, "amount": money(payment.amount)},
+            )
+        return redirect(reverse("portal:payments") + f"#payment-{payment.number}")
+    if attempt.status == PaymentAttempt.Status.PENDING:
+        messages.info(request, _("Your payment is being processed; refresh this page in a moment."))
+        return redirect("portal:payments")
+    return None
