@@ -5,7 +5,6 @@ Thin: each view declares its gate (`portal_view`), parses a form, calls one serv
 
 from __future__ import annotations
 
-from allauth.account.decorators import reauthentication_required
 from allauth.mfa.models import Authenticator
 from allauth.usersessions.models import UserSession
 from django.contrib import messages
@@ -17,6 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from portico.accounts import services
+from portico.accounts.decorators import sensitive
 from portico.accounts.errors import AccessError
 from portico.accounts.models import Invitation, User
 from portico.core.audit import Actor
@@ -27,11 +27,6 @@ from portico.customers.models import ContactPerson, PortalRole
 from portico.portal.access import portal_view
 
 HISTORY_ACTIONS = ("login.succeeded", "login.failed", "logout")
-
-
-# Sensitive actions ask for the password (or a second factor) again unless the user just did
-# (allauth's ACCOUNT_REAUTHENTICATION_TIMEOUT); a POST is kept and replayed after reauthenticating.
-_reauthenticated = reauthentication_required
 
 
 # -- security ----------------------------------------------------------------------------------
@@ -181,7 +176,7 @@ def profile(request):
 
 
 @portal_view(module="profile", action="change")
-@_reauthenticated
+@sensitive
 def change_email(request):
     form = EmailChangeForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
@@ -292,7 +287,7 @@ def add_contact(request):
 
 
 @portal_view(module="contacts", action="change", role=PortalRole.ADMIN)
-@_reauthenticated
+@sensitive
 def edit_contact(request, contact_id):
     contact = _contact_for(request, contact_id)
     has_login = User.objects.filter(contact=contact).exists()
@@ -321,7 +316,7 @@ def edit_contact(request, contact_id):
 
 @require_POST
 @portal_view(module="contacts", action="change", role=PortalRole.ADMIN)
-@_reauthenticated
+@sensitive
 def contact_access(request, contact_id):
     """Invite, resend, revoke an invitation, switch access on or off, or set the portal role."""
     contact = _contact_for(request, contact_id)
