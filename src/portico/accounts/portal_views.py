@@ -26,9 +26,6 @@ from portico.customers.forms import CompanyForm, ContactForm, EmailChangeForm, P
 from portico.customers.models import ContactPerson, PortalRole
 from portico.portal.access import portal_view
 
-HISTORY_ACTIONS = ("login.succeeded", "login.failed", "logout")
-
-
 # -- security ----------------------------------------------------------------------------------
 
 

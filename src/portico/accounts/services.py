@@ -276,6 +276,10 @@ def set_portal_role(*, contact: ContactPerson, role: str, actor: Actor) -> Conta
     return contact
 
 
+def _customer_of(user):
+    return user.contact.customer if user.contact_id else None
+
+
 def end_all_sessions(user: User, *, keep_session_key: str | None = None) -> int:
     from allauth.usersessions.models import UserSession
 
@@ -296,12 +300,18 @@ def end_session(*, user: User, session_id: int, current_session_key: str, actor:
     is_current = session.session_key == current_session_key
     session.end()
     audit(
-        actor, "session.ended", user, ip=session.ip, user_agent=session.user_agent[:200], current=is_current
+        actor,
+        "session.ended",
+        user,
+        customer=_customer_of(user),
+        ip=session.ip,
+        user_agent=session.user_agent[:200],
+        current=is_current,
     )
     return True
 
 
 def end_other_sessions(*, user: User, current_session_key: str, actor: Actor) -> int:
     ended = end_all_sessions(user, keep_session_key=current_session_key)
-    audit(actor, "session.ended_others", user, count=ended)
+    audit(actor, "session.ended_others", user, customer=_customer_of(user), count=ended)
     return ended
