@@ -32,6 +32,15 @@ def _reset_tenant_and_clock():
     clock_module.freeze(None)
 
 
+@pytest.fixture(autouse=True)
+def _clear_cache():
+    """allauth's rate limits live in the (per-process) cache: no test inherits another's counts."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 class Clock:
     """Moves `core.clock.now()`; tests never sleep."""
 

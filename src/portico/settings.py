@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -88,6 +89,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portico.core.middleware.TenantMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -99,6 +101,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "portico.accounts.middleware.MfaRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "portico.urls"
@@ -170,7 +173,18 @@ ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
 ACCOUNT_PREVENT_ENUMERATION = True
-ACCOUNT_RATE_LIMITS = {"login_failed": "10/m/ip,5/5m/key"}
+# Failed sign-ins are counted in the database by accounts/lockout.py (shared by every worker, timed
+# by core.clock); allauth's per-process cache limiter for them is off. Its other limits stay on.
+ACCOUNT_RATE_LIMITS = {"login_failed": False, "reset_password": "20/m/ip"}
+ACCOUNT_FORMS = {"reset_password": "portico.accounts.forms.LimitedResetPasswordForm"}
+ACCOUNT_EMAIL_NOTIFICATIONS = True  # password changed/reset, second factor added/removed
+MFA_ADAPTER = "portico.accounts.adapters.PortalMFAAdapter"
+MFA_FORMS = {
+    "authenticate": "portico.accounts.forms.LimitedAuthenticateForm",
+    "reauthenticate": "portico.accounts.forms.LimitedReauthenticateForm",
+}
+MFA_RECOVERY_CODES_SHOW_ONCE = True  # shown (and downloadable) right after they are made, then never
+MFA_TOTP_TOLERANCE = 1  # accept the code of the previous/next 30 s step (clock drift of phones)
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG or TESTING
@@ -185,6 +199,20 @@ CSRF_FAILURE_VIEW = "portico.core.views.csrf_failure"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
 X_FRAME_OPTIONS = "DENY"
+# Scripts only from our origin or with the per-request nonce (allauth's passkey pages load static
+# scripts and JSON data blocks, which CSP allows). Inline style attributes stay allowed.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'", NONCE],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
 if PORTICO_HTTPS:
     SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 31536000)
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

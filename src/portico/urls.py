@@ -9,6 +9,7 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("tls/ask", core_views.tls_ask, name="tls-ask"),
+    path("portal/account/", include("portico.accounts.urls")),
     path("portal/account/", include("allauth.urls")),
     path("portal/", include("portico.portal.urls")),
     path("console/", console_site.urls),

@@ -7,6 +7,12 @@ class AccountsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from portico.accounts import signals, tenant_emails  # noqa: F401
+        from portico.accounts import (  # noqa: F401
+            security_signals,
+            signals,
+            tenant_emails,
+            totp,
+        )
 
         tenant_emails.install()
+        totp.install()

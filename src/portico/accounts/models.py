@@ -1,11 +1,13 @@
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from portico.core import tenancy
+from portico.core.tenancy import TenantModel
 
 
 class UserManager(BaseUserManager):
@@ -101,3 +103,143 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_platform_admin(self) -> bool:
         return self.is_superuser and self.organization_id is None
+
+
+class AccessPolicy(models.Model):
+    """How one organization's logins are run: invitations, auto-invite and required second factors."""
+
+    organization = models.OneToOneField(
+        "core.Organization", on_delete=models.CASCADE, related_name="access_policy"
+    )
+    invitation_days = models.PositiveSmallIntegerField(
+        _("invitation link valid for (days)"),
+        default=7,
+        validators=[MinValueValidator(1), MaxValueValidator(60)],
+    )
+    auto_invite_contacts = models.BooleanField(
+        _("invite new contacts automatically"),
+        default=False,
+        help_text=_("A contact person added with portal access gets an invitation email at once."),
+    )
+    portal_mfa_required = models.BooleanField(
+        _("require a second factor for portal users"),
+        default=False,
+        help_text=_("Users without an authenticator app or passkey are taken to set one up first."),
+    )
+    staff_mfa_required = models.BooleanField(_("require a second factor for console staff"), default=False)
+
+    class Meta:
+        verbose_name = _("access policy")
+        verbose_name_plural = _("access policies")
+
+    def __str__(self) -> str:
+        return f"Access policy of {self.organization}"
+
+
+def access_policy_of(organization) -> AccessPolicy:
+    policy = getattr(organization, "_access_policy_cache", None)
+    if policy is None:
+        policy, _created = AccessPolicy.objects.get_or_create(organization=organization)
+        organization._access_policy_cache = policy
+    return policy
+
+
+class Invitation(TenantModel):
+    """A single-use, expiring link that lets a contact person set their portal password.
+
+    Only a hash of the token is stored: the link in the email is the one copy of the secret.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        REVOKED = "revoked", _("Revoked")
+        EXPIRED = "expired", _("Expired")
+
+    contact = models.ForeignKey(
+        "customers.ContactPerson", on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField(_("sent to"))
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField()
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    invited_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta(TenantModel.Meta):
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["organization", "contact", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"Invitation for {self.email}"
+
+    @property
+    def customer(self):
+        return self.contact.customer
+
+    def status_at(self, moment) -> str:
+        if self.accepted_at:
+            return self.Status.ACCEPTED
+        if self.revoked_at:
+            return self.Status.REVOKED
+        if moment >= self.expires_at:
+            return self.Status.EXPIRED
+        return self.Status.PENDING
+
+    @property
+    def status(self) -> str:
+        from portico.core import clock
+
+        return self.status_at(clock.now())
+
+
+class AuthFailure(TenantModel):
+    """One failed sign-in, second-factor code or reset request, counted for lockout.
+
+    Kept in the database (not a per-process cache) so that every app server worker sees the same
+    count, and timed by `core.clock` so tests move time instead of sleeping.
+    """
+
+    class Kind(models.TextChoices):
+        LOGIN = "login", _("Password sign-in")
+        MFA = "mfa", _("Second-factor code")
+        RESET = "reset", _("Password reset request")
+
+    # Null for sign-ins on the platform host (platform admins), which has no organization.
+    organization = models.ForeignKey(
+        "core.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    key = models.CharField(max_length=254)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    at = models.DateTimeField()
+
+    class Meta(TenantModel.Meta):
+        indexes = [
+            models.Index(fields=["kind", "organization", "key", "at"]),
+            models.Index(fields=["kind", "organization", "ip_address", "at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key} {self.at:%Y-%m-%d %H:%M}"
+
+
+class UsedTotpCode(models.Model):
+    """A TOTP code already accepted for a user: refused if presented again within its window.
+
+    In the database rather than allauth's default per-process cache, so a code replayed against
+    another app server worker is refused too (RFC 6238 §5.2: one-time use).
+    """
+
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    code = models.CharField(max_length=16)
+    used_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "code"], name="totp_code_used_once")]
+
+    def __str__(self) -> str:
+        return f"TOTP code used by {self.user_id}"

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from portico.accounts.admin import invite_contacts, revoke_access
 from portico.accounts.models import User
 from portico.console.site import TenantAdmin, TenantInline, console_site
 from portico.core.models import AuditEvent, Organization
@@ -104,6 +105,7 @@ class ContactPersonAdmin(TenantAdmin):
     list_filter = ["has_portal_access", "portal_role"]
     list_select_related = ["customer"]
     autocomplete_fields = ["customer"]
+    actions = [invite_contacts, revoke_access]
 
 
 @admin.register(User, site=console_site)

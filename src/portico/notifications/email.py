@@ -39,6 +39,28 @@ def send_templated_email(
     """Render now, send after commit (a rolled-back change sends nothing)."""
     context = {"organization": organization, "portal_url": organization.portal_url, **(context or {})}
     subject, text, html = render_email(template, context)
+    send_rendered_email(
+        organization=organization,
+        to=to,
+        subject=subject,
+        text=text,
+        html=html,
+        attachments=attachments,
+        reply_to=reply_to,
+    )
+
+
+def send_rendered_email(
+    *,
+    organization,
+    to: Sequence[str],
+    subject: str,
+    text: str,
+    html: str | None = None,
+    attachments: Iterable[tuple[str, bytes, str]] = (),
+    reply_to: Sequence[str] = (),
+) -> None:
+    """Send an already rendered message (allauth's own emails) the same way: after commit."""
     _name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
     message = EmailMultiAlternatives(
         subject=subject,

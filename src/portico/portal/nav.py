@@ -16,6 +16,13 @@ ENTRIES = [
     (_("Security"), "portal:security", None),
 ]
 
+# allauth's pages that belong to "Security" (second factors, password, sessions, reauthentication).
+SECURITY_PAGES = (
+    "/portal/account/2fa/",
+    "/portal/account/password/change/",
+    "/portal/account/reauthenticate/",
+)
+
 
 def portal_nav(request) -> list[dict]:
     portal = getattr(request, "portal", None)
@@ -30,5 +37,6 @@ def portal_nav(request) -> list[dict]:
         except NoReverseMatch:
             continue
         current = request.path == url if url == "/portal/" else request.path.startswith(url)
+        current = current or (name == "portal:security" and request.path.startswith(SECURITY_PAGES))
         items.append({"label": label, "url": url, "current": current})
     return items

@@ -1,10 +1,11 @@
-from django.urls import path
+from django.urls import include, path
 
 from portico.portal import ledger_views, views
 
 app_name = "portal"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("", include("portico.accounts.portal_urls")),  # security/, profile/
     path("invoices/", ledger_views.invoice_list, name="invoices"),
     path("invoices/<str:number>/", ledger_views.invoice_detail, name="invoice"),
     path("invoices/<str:number>/print/", ledger_views.invoice_print, name="invoice_print"),

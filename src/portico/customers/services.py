@@ -1,0 +1,227 @@
+"""Changes customers make to their own records from the portal: company details, contact persons,
+their own name, phone and email. Each one is audited and sent to the business as a change notice."""
+
+from __future__ import annotations
+
+from django.core import signing
+from django.db import transaction
+
+from portico.core import clock
+from portico.core.audit import Actor, audit
+from portico.customers.models import ContactPerson, Customer
+
+EMAIL_CHANGE_SALT = "portico.profile.email-change"
+EMAIL_CHANGE_MAX_AGE = 24 * 3600
+
+
+def _changes(obj, data: dict) -> dict:
+    return {
+        field: {"from": getattr(obj, field), "to": value}
+        for field, value in data.items()
+        if getattr(obj, field) != value
+    }
+
+
+def staff_addresses(organization) -> list[str]:
+    from portico.accounts.models import User
+
+    return list(
+        User.all_tenants.filter(organization=organization, is_staff=True, is_active=True, contact=None)
+        .order_by("email")
+        .values_list("email", flat=True)
+    )
+
+
+def notify_business(*, organization, customer: Customer, actor: Actor, subject: str, changes: dict) -> None:
+    """A change notice to the business's staff: who changed what, from what to what."""
+    from portico.notifications.email import send_templated_email
+
+    to = staff_addresses(organization)
+    if not to:
+        return
+    send_templated_email(
+        organization=organization,
+        to=to,
+        template="customers/change_notice",
+        context={
+            "customer": customer,
+            "actor_label": actor.label,
+            "subject": subject,
+            "changes": changes,
+            "at": clock.now(),
+        },
+    )
+
+
+def update_company(*, customer: Customer, data: dict, actor: Actor) -> Customer:
+    """Update the customer's own details and addresses (validated by customers.forms.CompanyForm)."""
+    with transaction.atomic():
+        customer = Customer.all_tenants.select_for_update().get(pk=customer.pk)
+        changes = _changes(customer, data)
+        if not changes:
+            return customer
+        for field, change in changes.items():
+            setattr(customer, field, change["to"])
+        customer.save(update_fields=list(changes))
+        audit(actor, "customer.details_changed", customer, changes=changes)
+        notify_business(
+            organization=customer.organization,
+            customer=customer,
+            actor=actor,
+            subject="company details",
+            changes=changes,
+        )
+    return customer
+
+
+def add_contact(*, customer: Customer, data: dict, actor: Actor) -> ContactPerson:
+    with transaction.atomic():
+        contact = ContactPerson.all_tenants.create(
+            organization=customer.organization, customer=customer, **data
+        )
+        audit(actor, "contact.added", contact, **data)
+        notify_business(
+            organization=customer.organization,
+            customer=customer,
+            actor=actor,
+            subject=f"new contact person {contact.full_name}",
+            changes={field: {"from": "", "to": value} for field, value in data.items()},
+        )
+    return contact
+
+
+def update_contact(*, contact: ContactPerson, data: dict, actor: Actor) -> ContactPerson:
+    with transaction.atomic():
+        contact = ContactPerson.all_tenants.select_for_update().get(pk=contact.pk)
+        changes = _changes(contact, data)
+        if not changes:
+            return contact
+        for field, change in changes.items():
+            setattr(contact, field, change["to"])
+        contact.save(update_fields=list(changes))
+        audit(actor, "contact.changed", contact, changes=changes)
+        notify_business(
+            organization=contact.organization,
+            customer=contact.customer,
+            actor=actor,
+            subject=f"contact person {contact.full_name}",
+            changes=changes,
+        )
+    return contact
+
+
+def update_own_details(*, user, data: dict, actor: Actor):
+    """A portal user's own name and phone, kept the same on their login and their contact person."""
+    with transaction.atomic():
+        contact = ContactPerson.all_tenants.select_for_update().get(pk=user.contact_id)
+        changes = _changes(contact, data)
+        if not changes:
+            return contact
+        for field, change in changes.items():
+            setattr(contact, field, change["to"])
+        contact.save(update_fields=list(changes))
+        user.first_name, user.last_name = contact.first_name, contact.last_name
+        user.save(update_fields=["first_name", "last_name"])
+        audit(actor, "contact.changed", contact, changes=changes)
+        notify_business(
+            organization=contact.organization,
+            customer=contact.customer,
+            actor=actor,
+            subject=f"contact person {contact.full_name}",
+            changes=changes,
+        )
+    return contact
+
+
+def request_email_change(*, user, new_email: str, actor: Actor, confirm_url) -> str:
+    """Send a link to the new address; the change happens only when it is followed (re-verified).
+
+    The token carries the current address too, so it is single use: once the email changed,
+    the same link no longer matches.
+    """
+    from portico.notifications.email import send_templated_email
+
+    token = signing.dumps({"u": user.pk, "from": user.email, "to": new_email}, salt=EMAIL_CHANGE_SALT)
+    audit(
+        actor,
+        "email.change_requested",
+        user,
+        organization=user.organization,
+        customer=_customer_of(user),
+        to=new_email,
+    )
+    send_templated_email(
+        organization=user.organization,
+        to=[new_email],
+        template="accounts/email_change",
+        context={"user": user, "url": confirm_url(token), "new_email": new_email},
+    )
+    return token
+
+
+class EmailChangeInvalid(Exception):
+    pass
+
+
+def _customer_of(user):
+    return user.contact.customer if user.contact_id else None
+
+
+def confirm_email_change(*, user, token: str, actor: Actor):
+    from allauth.account.models import EmailAddress
+
+    from portico.accounts.models import User
+
+    try:
+        payload = signing.loads(token, salt=EMAIL_CHANGE_SALT, max_age=EMAIL_CHANGE_MAX_AGE)
+    except signing.BadSignature as exc:
+        raise EmailChangeInvalid from exc
+    if payload.get("u") != user.pk or payload.get("from") != user.email:
+        raise EmailChangeInvalid
+    new_email = payload["to"]
+    with transaction.atomic():
+        user = User.all_tenants.select_for_update().get(pk=user.pk)
+        if User.all_tenants.filter(organization=user.organization_id, email__iexact=new_email).exists():
+            raise EmailChangeInvalid
+        if (
+            user.contact_id
+            and ContactPerson.all_tenants.filter(
+                customer_id=user.contact.customer_id, email__iexact=new_email
+            )
+            .exclude(pk=user.contact_id)
+            .exists()
+        ):
+            raise EmailChangeInvalid
+        old_email = user.email
+        user.email = new_email
+        user.save(update_fields=["email"])
+        EmailAddress.objects.filter(user=user).delete()
+        if user.contact_id:
+            ContactPerson.all_tenants.filter(pk=user.contact_id).update(email=new_email)
+        audit(
+            actor,
+            "email.changed",
+            user,
+            organization=user.organization,
+            customer=_customer_of(user),
+            previous=old_email,
+            email=new_email,
+        )
+        from portico.notifications.email import send_templated_email
+
+        # The old address learns of the change: if it was not its owner, they can react.
+        send_templated_email(
+            organization=user.organization,
+            to=[old_email],
+            template="accounts/email_changed",
+            context={"user": user, "old_email": old_email, "new_email": new_email},
+        )
+        if user.contact_id:
+            notify_business(
+                organization=user.organization,
+                customer=user.contact.customer,
+                actor=actor,
+                subject=f"email of {user.get_full_name()}",
+                changes={"email": {"from": old_email, "to": new_email}},
+            )
+    return user
