@@ -259,6 +259,19 @@ class StaffActionMixin:
     def _change_url(self, obj):
         return reverse(f"{self.admin_site.name}:billing_{obj._meta.model_name}_change", args=[obj.pk])
 
+    def _form_action(self, request, *, obj, form, perform, success, title, submit, intro=""):
+        """A form-backed staff action: on a valid POST call the service; a domain error becomes a
+        form error (nothing written), success goes back to the object's page."""
+        if request.method == "POST" and form.is_valid():
+            try:
+                perform(form.cleaned_data, Actor.from_request(request))
+            except errors.BillingError as exc:
+                _add_domain_error(form, exc)
+            else:
+                self.message_user(request, success, messages.SUCCESS)
+                return HttpResponseRedirect(self._change_url(obj))
+        return self._render_form(request, title=title, form=form, submit=submit, obj=obj, intro=intro)
+
     def _run(self, request, obj, call, success: str):
         """POST-only one-click actions (finalize, send)."""
         if request.method != "POST":
@@ -566,25 +579,16 @@ class InvoiceAdmin(StaffActionMixin, TenantAdmin):
 
     def void_view(self, request, pk):
         invoice = self._own(request, Invoice, pk)
-        form = VoidForm(request.POST or None)
-        if request.method == "POST" and form.is_valid():
-            try:
-                services.void_invoice(
-                    invoice=invoice, actor=Actor.from_request(request), reason=form.cleaned_data["reason"]
-                )
-            except errors.BillingError as exc:
-                _add_domain_error(form, exc)
-            else:
-                self.message_user(
-                    request, _("Invoice %(number)s voided.") % {"number": invoice.number}, messages.SUCCESS
-                )
-                return HttpResponseRedirect(self._change_url(invoice))
-        return self._render_form(
+        return self._form_action(
             request,
-            title=_("Void invoice %(number)s") % {"number": invoice.number},
-            form=form,
-            submit=_("Void invoice"),
             obj=invoice,
+            form=VoidForm(request.POST or None),
+            perform=lambda data, actor: services.void_invoice(
+                invoice=invoice, actor=actor, reason=data["reason"]
+            ),
+            success=_("Invoice %(number)s voided.") % {"number": invoice.number},
+            title=_("Void invoice %(number)s") % {"number": invoice.number},
+            submit=_("Void invoice"),
             intro=_("The invoice stays on record with its number, marked void; nothing is owed on it."),
         )
 
@@ -955,32 +959,22 @@ class CreditNoteAdmin(StaffActionMixin, TenantAdmin):
 
     def apply_view(self, request, pk):
         note = self._own(request, CreditNote, pk)
-        invoices = selectors.open_invoices_of(note.customer)
         form = ApplyCreditForm(
             request.POST or None,
             currency=note.currency,
-            invoices=invoices,
+            invoices=selectors.open_invoices_of(note.customer),
             initial={"invoice": note.invoice_id if note.invoice_id else None},
         )
-        if request.method == "POST" and form.is_valid():
-            try:
-                services.apply_credit(
-                    credit_note=note,
-                    invoice=form.cleaned_data["invoice"],
-                    amount=form.cleaned_data["amount"],
-                    actor=Actor.from_request(request),
-                )
-            except errors.BillingError as exc:
-                _add_domain_error(form, exc)
-            else:
-                self.message_user(request, _("Credit applied."), messages.SUCCESS)
-                return HttpResponseRedirect(self._change_url(note))
-        return self._render_form(
+        return self._form_action(
             request,
-            title=_("Apply %(number)s") % {"number": note.number},
-            form=form,
-            submit=_("Apply credit"),
             obj=note,
+            form=form,
+            perform=lambda data, actor: services.apply_credit(
+                credit_note=note, invoice=data["invoice"], amount=data["amount"], actor=actor
+            ),
+            success=_("Credit applied."),
+            title=_("Apply %(number)s") % {"number": note.number},
+            submit=_("Apply credit"),
             intro=_("Remaining credit: %(remaining)s.") % {"remaining": note.remaining},
         )
 
@@ -989,27 +983,20 @@ class CreditNoteAdmin(StaffActionMixin, TenantAdmin):
         form = RefundForm(
             request.POST or None, currency=note.currency, initial={"method": Payment.Method.BANK_TRANSFER}
         )
-        if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            try:
-                services.refund_credit_note(
-                    credit_note=note,
-                    amount=data["amount"],
-                    method=data["method"],
-                    reason=data["reason"],
-                    actor=Actor.from_request(request),
-                )
-            except errors.BillingError as exc:
-                _add_domain_error(form, exc)
-            else:
-                self.message_user(request, _("Refund recorded."), messages.SUCCESS)
-                return HttpResponseRedirect(self._change_url(note))
-        return self._render_form(
+        return self._form_action(
             request,
-            title=_("Refund from %(number)s") % {"number": note.number},
-            form=form,
-            submit=_("Record refund"),
             obj=note,
+            form=form,
+            perform=lambda data, actor: services.refund_credit_note(
+                credit_note=note,
+                amount=data["amount"],
+                method=data["method"],
+                reason=data["reason"],
+                actor=actor,
+            ),
+            success=_("Refund recorded."),
+            title=_("Refund from %(number)s") % {"number": note.number},
+            submit=_("Record refund"),
             intro=_("Remaining credit: %(remaining)s.") % {"remaining": note.remaining},
         )
 
@@ -1142,49 +1129,36 @@ class PaymentAdmin(StaffActionMixin, ReadOnlyTenantAdmin):
         payment = self._own(request, Payment, pk)
         invoices = list(selectors.open_invoices_of(payment.customer))
         form = AllocateForm(request.POST or None, invoices=invoices, currency=payment.currency)
-        if request.method == "POST" and form.is_valid():
-            try:
-                services.allocate_payment(
-                    payment=payment, allocations=form.allocations, actor=Actor.from_request(request)
-                )
-            except errors.BillingError as exc:
-                _add_domain_error(form, exc)
-            else:
-                self.message_user(request, _("Payment applied."), messages.SUCCESS)
-                return HttpResponseRedirect(self._change_url(payment))
-        return self._render_form(
+        return self._form_action(
             request,
-            title=_("Apply %(number)s to invoices") % {"number": payment.number},
-            form=form,
-            submit=_("Apply"),
             obj=payment,
+            form=form,
+            perform=lambda data, actor: services.allocate_payment(
+                payment=payment, allocations=form.allocations, actor=actor
+            ),
+            success=_("Payment applied."),
+            title=_("Apply %(number)s to invoices") % {"number": payment.number},
+            submit=_("Apply"),
             intro=_("Unused: %(unused)s.") % {"unused": payment.unused},
         )
 
     def refund_view(self, request, pk):
         payment = self._own(request, Payment, pk)
         form = RefundForm(request.POST or None, currency=payment.currency, initial={"method": payment.method})
-        if request.method == "POST" and form.is_valid():
-            data = form.cleaned_data
-            try:
-                services.refund_payment(
-                    payment=payment,
-                    amount=data["amount"],
-                    method=data["method"],
-                    reason=data["reason"],
-                    actor=Actor.from_request(request),
-                )
-            except errors.BillingError as exc:
-                _add_domain_error(form, exc)
-            else:
-                self.message_user(request, _("Refund recorded."), messages.SUCCESS)
-                return HttpResponseRedirect(self._change_url(payment))
-        return self._render_form(
+        return self._form_action(
             request,
-            title=_("Refund from %(number)s") % {"number": payment.number},
-            form=form,
-            submit=_("Record refund"),
             obj=payment,
+            form=form,
+            perform=lambda data, actor: services.refund_payment(
+                payment=payment,
+                amount=data["amount"],
+                method=data["method"],
+                reason=data["reason"],
+                actor=actor,
+            ),
+            success=_("Refund recorded."),
+            title=_("Refund from %(number)s") % {"number": payment.number},
+            submit=_("Record refund"),
             intro=_("Unused: %(unused)s.") % {"unused": payment.unused},
         )
 
