@@ -100,7 +100,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "portico.accounts.middleware.SessionActivityMiddleware",  # allauth's, written once a minute
     "portico.accounts.middleware.MfaRequiredMiddleware",
 ]
 

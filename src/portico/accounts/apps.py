@@ -13,6 +13,8 @@ class AccountsConfig(AppConfig):
             tenant_emails,
             totp,
         )
+        from portico.core.tenancy import load_with_organization
 
+        load_with_organization("access_policy")
         tenant_emails.install()
         totp.install()

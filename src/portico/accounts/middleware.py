@@ -61,3 +61,35 @@ class MfaRequiredMiddleware:
 
             request.portal = portal_for(request)
         return self.get_response(request)
+
+
+class SessionActivityMiddleware:
+    """allauth's session activity tracking ("last seen", IP, browser), written at most once a minute
+    per session instead of a database write on every request. A change of IP address or browser is
+    recorded at once, so the sessions page and allauth's client-change signal stay accurate."""
+
+    interval_seconds = 60
+    marker = "_portico_activity"
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        session = getattr(request, "session", None)
+        if user is not None and user.is_authenticated and session is not None and session.session_key:
+            from allauth.account.adapter import get_adapter as get_account_adapter
+            from allauth.usersessions.models import UserSession
+
+            from portico.core import clock
+
+            now = clock.now().timestamp()
+            client = [
+                get_account_adapter(request).get_client_ip(request),
+                request.META.get("HTTP_USER_AGENT", "")[:200],
+            ]
+            seen = session.get(self.marker)
+            if not seen or now - seen[0] >= self.interval_seconds or seen[1:] != client:
+                UserSession.objects.create_from_request(request)
+                session[self.marker] = [now, *client]
+        return self.get_response(request)

@@ -137,11 +137,7 @@ class AccessPolicy(models.Model):
 
 
 def access_policy_of(organization) -> AccessPolicy:
-    policy = getattr(organization, "_access_policy_cache", None)
-    if policy is None:
-        policy, _created = AccessPolicy.objects.get_or_create(organization=organization)
-        organization._access_policy_cache = policy
-    return policy
+    return tenancy.related_setting(organization, "access_policy", AccessPolicy)
 
 
 class Invitation(TenantModel):

@@ -24,11 +24,13 @@ def resolve_organization(host: str) -> Organization | None:
     if host.endswith(suffix):
         slug = host[: -len(suffix)]
         if slug and "." not in slug:
-            return Organization.objects.filter(slug=slug, is_active=True).first()
+            return _organizations().filter(slug=slug).first()
         return None
-    return Organization.objects.filter(
-        custom_domain=host, domain_verified_at__isnull=False, is_active=True
-    ).first()
+    return _organizations().filter(custom_domain=host, domain_verified_at__isnull=False).first()
+
+
+def _organizations():
+    return Organization.objects.filter(is_active=True).select_related(*tenancy.REQUEST_RELATED)
 
 
 def is_platform_host(host: str) -> bool:

@@ -19,6 +19,25 @@ if TYPE_CHECKING:
 
 _current: ContextVar[Organization | None] = ContextVar("portico_tenant", default=None)
 
+# Per-organization settings rows (reverse one-to-ones) loaded with the organization in the same
+# query when a request resolves its tenant. Apps add their related names in `AppConfig.ready()`.
+REQUEST_RELATED: list[str] = []
+
+
+def load_with_organization(related_name: str) -> None:
+    if related_name not in REQUEST_RELATED:
+        REQUEST_RELATED.append(related_name)
+
+
+def related_setting(organization, related_name: str, model):
+    """An organization's settings row: from the row loaded with it, else fetched, else created."""
+    try:
+        return getattr(organization, related_name)
+    except model.DoesNotExist:
+        row, _created = model.objects.get_or_create(organization=organization)
+        setattr(organization, related_name, row)
+        return row
+
 
 def current_organization() -> Organization | None:
     return _current.get()

@@ -7,6 +7,9 @@ class PortalConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from portico.core.tenancy import load_with_organization
+
+        load_with_organization("portal_preferences")
         from portico.portal import ledger_views, views
 
         if ledger_views.ledger_cards not in views.DASHBOARD_CARDS:

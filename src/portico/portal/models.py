@@ -1,6 +1,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from portico.core.tenancy import related_setting
+
 # What a business may switch on or off for its customers: module → actions.
 # A module's "view" action is what shows it at all; other actions are what customers may do there.
 MODULES: dict[str, tuple[str, ...]] = {
@@ -43,8 +45,4 @@ class PortalPreferences(models.Model):
 
 
 def preferences_of(organization) -> PortalPreferences:
-    prefs = getattr(organization, "_portal_preferences_cache", None)
-    if prefs is None:
-        prefs, _created = PortalPreferences.objects.get_or_create(organization=organization)
-        organization._portal_preferences_cache = prefs
-    return prefs
+    return related_setting(organization, "portal_preferences", PortalPreferences)
