@@ -195,7 +195,7 @@ def test_an_admin_edits_a_contact_but_not_the_sign_in_email_of_someone_with_a_lo
     client = signed_in(org)
     client.post("/portal/account/reauthenticate/", {"password": PASSWORD})
     response = client.post(
-        f"/portal/profile/contacts/{tom.pk}/",
+        f"/portal/profile/contacts/{tom.public_id}/",
         {"first_name": "Thomas", "last_name": "Becker", "email": "attacker@evil.example", "phone": ""},
     )
     assert response.status_code == 302

@@ -119,12 +119,14 @@ def test_viewers_and_billing_users_cannot_invite_or_manage_access(org, people):
         )
         assert (
             client.post(
-                f"/portal/profile/contacts/{vera.pk}/access/", {"operation": "role", "role": "admin"}
+                f"/portal/profile/contacts/{vera.public_id}/access/", {"operation": "role", "role": "admin"}
             ).status_code
             == 403
         )
         assert (
-            client.post(f"/portal/profile/contacts/{vera.pk}/access/", {"operation": "invite"}).status_code
+            client.post(
+                f"/portal/profile/contacts/{vera.public_id}/access/", {"operation": "invite"}
+            ).status_code
             == 403
         )
         assert client.post("/portal/profile/company/", {"company_name": "Hacked"}).status_code == 403
@@ -156,7 +158,7 @@ def test_an_admin_invites_a_colleague_and_sets_roles(
     assert len(mailbox.to("eve@acme.example")) == 1
 
     response = admin.post(
-        f"/portal/profile/contacts/{people['vera'].pk}/access/", {"operation": "role", "role": "admin"}
+        f"/portal/profile/contacts/{people['vera'].public_id}/access/", {"operation": "role", "role": "admin"}
     )
     assert response.status_code == 302
     people["vera"].refresh_from_db()
@@ -175,7 +177,7 @@ def test_changing_a_role_asks_for_the_password_again_when_the_sign_in_is_not_fre
     admin = signed_in(org, "maria@acme.example")
     vera = people["vera"]
     response = admin.post(
-        f"/portal/profile/contacts/{vera.pk}/access/", {"operation": "role", "role": "billing"}
+        f"/portal/profile/contacts/{vera.public_id}/access/", {"operation": "role", "role": "billing"}
     )
     assert response.status_code == 302 and "/portal/account/reauthenticate/" in response["Location"]
     vera.refresh_from_db()
@@ -194,7 +196,7 @@ def test_turning_off_access_signs_the_person_out_and_emails_them(
     tom_session = signed_in(org, "tom@acme.example")
     admin = reauthenticated(org, "maria@acme.example")
     with django_capture_on_commit_callbacks(execute=True):
-        admin.post(f"/portal/profile/contacts/{people['tom'].pk}/access/", {"operation": "disable"})
+        admin.post(f"/portal/profile/contacts/{people['tom'].public_id}/access/", {"operation": "disable"})
     assert tom_session.get("/portal/").status_code == 302
     assert login(tenant_client(org), "tom@acme.example").status_code == 302  # the password still checks out…
     refused = signed_in(org, "tom@acme.example").get("/portal/")
@@ -203,7 +205,7 @@ def test_turning_off_access_signs_the_person_out_and_emails_them(
     assert "turned off" in notice["Subject"]
 
     with django_capture_on_commit_callbacks(execute=True):
-        admin.post(f"/portal/profile/contacts/{people['tom'].pk}/access/", {"operation": "enable"})
+        admin.post(f"/portal/profile/contacts/{people['tom'].public_id}/access/", {"operation": "enable"})
     assert signed_in(org, "tom@acme.example").get("/portal/").status_code == 200
     assert any("is on" in m["Subject"] for m in mailbox.to("tom@acme.example"))
     assert {"access.revoked", "access.granted"} <= set(
@@ -215,7 +217,7 @@ def test_an_admin_cannot_lock_out_themself_or_remove_the_last_admin(org, people)
     admin = reauthenticated(org, "maria@acme.example")
     maria = people["maria"]
     response = admin.post(
-        f"/portal/profile/contacts/{maria.pk}/access/", {"operation": "disable"}, follow=True
+        f"/portal/profile/contacts/{maria.public_id}/access/", {"operation": "disable"}, follow=True
     )
     assert "cannot change your own portal access" in response.content.decode()
     maria.refresh_from_db()
@@ -226,13 +228,16 @@ def test_an_admin_cannot_lock_out_themself_or_remove_the_last_admin(org, people)
     vera = reauthenticated(org, "vera@acme.example")
     ContactPerson.objects.filter(pk=people["vera"].pk).update(has_portal_access=True)
     response = vera.post(
-        f"/portal/profile/contacts/{maria.pk}/access/", {"operation": "role", "role": "viewer"}, follow=True
+        f"/portal/profile/contacts/{maria.public_id}/access/",
+        {"operation": "role", "role": "viewer"},
+        follow=True,
     )
     assert response.status_code == 200
     maria.refresh_from_db()
     assert maria.portal_role == PortalRole.VIEWER  # allowed: Vera stays admin
     response = admin.post(
-        f"/portal/profile/contacts/{people['vera'].pk}/access/", {"operation": "role", "role": "viewer"}
+        f"/portal/profile/contacts/{people['vera'].public_id}/access/",
+        {"operation": "role", "role": "viewer"},
     )
     assert response.status_code == 403  # Maria is no longer admin
 
@@ -251,7 +256,7 @@ def test_the_last_admin_cannot_be_demoted(org, customer, people):
 def test_an_invalid_role_is_refused_with_a_message(org, people):
     admin = reauthenticated(org, "maria@acme.example")
     response = admin.post(
-        f"/portal/profile/contacts/{people['vera'].pk}/access/",
+        f"/portal/profile/contacts/{people['vera'].public_id}/access/",
         {"operation": "role", "role": "owner"},
         follow=True,
     )
@@ -261,13 +266,17 @@ def test_an_invalid_role_is_refused_with_a_message(org, people):
 def test_another_customers_contact_is_not_found(org, outsider_customer, people):
     outsider = ContactFactory(customer=outsider_customer, email="sam@bluebird.example")
     admin = reauthenticated(org, "maria@acme.example")
-    assert admin.get(f"/portal/profile/contacts/{outsider.pk}/").status_code == 404
+    assert admin.get(f"/portal/profile/contacts/{outsider.public_id}/").status_code == 404
     assert (
-        admin.post(f"/portal/profile/contacts/{outsider.pk}/access/", {"operation": "disable"}).status_code
+        admin.post(
+            f"/portal/profile/contacts/{outsider.public_id}/access/", {"operation": "disable"}
+        ).status_code
         == 404
     )
     assert (
-        admin.post(f"/portal/profile/contacts/{outsider.pk}/access/", {"operation": "invite"}).status_code
+        admin.post(
+            f"/portal/profile/contacts/{outsider.public_id}/access/", {"operation": "invite"}
+        ).status_code
         == 404
     )
     assert not Invitation.all_tenants.exists()
@@ -287,3 +296,9 @@ def test_an_admin_inviting_a_new_person_sends_one_invitation_even_with_auto_invi
         )
     assert len(mailbox.to("eve@acme.example")) == 1
     assert Invitation.all_tenants.filter(email="eve@acme.example", revoked_at=None).count() == 1
+
+
+def test_contacts_are_addressed_by_a_random_public_id_not_the_primary_key(contact, portal_client):
+    assert contact.public_id and contact.public_id != str(contact.pk) and len(contact.public_id) >= 12
+    assert portal_client.get(f"/portal/profile/contacts/{contact.public_id}/").status_code == 200
+    assert portal_client.get(f"/portal/profile/contacts/{contact.pk}/").status_code == 404

@@ -15,6 +15,6 @@ urlpatterns = [
     path("profile/company/", views.company, name="profile_company"),
     path("profile/contacts/", views.contacts, name="contacts"),
     path("profile/contacts/add/", views.add_contact, name="contact_add"),
-    path("profile/contacts/<int:contact_id>/", views.edit_contact, name="contact_edit"),
-    path("profile/contacts/<int:contact_id>/access/", views.contact_access, name="contact_access"),
+    path("profile/contacts/<str:contact_id>/", views.edit_contact, name="contact_edit"),
+    path("profile/contacts/<str:contact_id>/access/", views.contact_access, name="contact_access"),
 ]

@@ -237,7 +237,7 @@ def company(request):
 
 def _contact_for(request, contact_id) -> ContactPerson:
     """A contact person of the signed-in customer, or 404 (another customer's id is not found)."""
-    contact = ContactPerson.objects.filter(pk=contact_id, customer=request.portal.customer).first()
+    contact = ContactPerson.objects.filter(public_id=contact_id, customer=request.portal.customer).first()
     if contact is None:
         raise Http404
     return contact

@@ -1,3 +1,4 @@
+import secrets
 from dataclasses import dataclass
 
 from django.core.validators import MinValueValidator
@@ -85,6 +86,11 @@ class Customer(TenantModel):
         return self.contacts.filter(is_primary=True).first()
 
 
+def new_public_id() -> str:
+    """A random, unguessable id for addressing a row in URLs (never the sequential primary key)."""
+    return secrets.token_urlsafe(9)  # 12 characters
+
+
 class PortalRole(models.TextChoices):
     ADMIN = "admin", _("Admin — manage contacts and access, and everything else")
     BILLING = "billing", _("Billing — pay, manage subscriptions and cards")
@@ -95,6 +101,7 @@ class ContactPerson(TenantModel):
     """A person at a customer. With portal access, they log in to the customer's portal."""
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="contacts")
+    public_id = models.CharField(max_length=16, unique=True, default=new_public_id, editable=False)
     first_name = models.CharField(_("first name"), max_length=100)
     last_name = models.CharField(_("last name"), max_length=100, blank=True)
     email = models.EmailField(_("email"))
