@@ -9,7 +9,7 @@ from portico.core.models import AuditEvent
 from portico.customers.models import ContactPerson, PortalRole
 from portico.portal.access import portal_view
 from tests.conftest import login, tenant_client
-from tests.factories import ContactFactory, portal_user
+from tests.factories import PASSWORD, ContactFactory, portal_user
 
 
 @pytest.fixture
@@ -300,5 +300,6 @@ def test_an_admin_inviting_a_new_person_sends_one_invitation_even_with_auto_invi
 
 def test_contacts_are_addressed_by_a_random_public_id_not_the_primary_key(contact, portal_client):
     assert contact.public_id and contact.public_id != str(contact.pk) and len(contact.public_id) >= 12
+    portal_client.post("/portal/account/reauthenticate/", {"password": PASSWORD})
     assert portal_client.get(f"/portal/profile/contacts/{contact.public_id}/").status_code == 200
     assert portal_client.get(f"/portal/profile/contacts/{contact.pk}/").status_code == 404
