@@ -37,6 +37,6 @@ def test_an_admin_corrects_the_company_address_and_reviews_sign_ins_and_activity
     page.get_by_role("cell", name="Signed in").first.wait_for()
     axe_check(page)
     page.get_by_role("link", name="Account activity").click()
-    page.get_by_text("customer.details_changed").wait_for()
+    page.get_by_text("Customer details changed").wait_for()
     axe_check(page)
     assert page.locator("main script").count() == 0
