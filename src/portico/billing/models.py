@@ -151,6 +151,13 @@ class Invoice(TenantModel):
         indexes = [
             models.Index(fields=["organization", "customer", "status", "due_date"]),
             models.Index(fields=["organization", "customer", "-issue_date"]),
+            # Statements: the currencies a customer has, and sums before a date, from the index alone
+            # (the INCLUDE columns are a PostgreSQL feature; elsewhere it is a plain index).
+            models.Index(
+                fields=["organization", "customer", "currency", "issue_date"],
+                include=["total_minor", "status", "voided_at"],
+                name="invoice_statement_idx",
+            ),
         ]
 
     def __str__(self) -> str:

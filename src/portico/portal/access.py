@@ -56,6 +56,7 @@ def portal_for(request) -> Portal | None:
     )
     if contact is None or not contact.has_portal_access:
         return None
+    contact.customer.organization = organization  # the same row: no query when a page reads it
     return Portal(organization=organization, customer=contact.customer, contact=contact, user=user)
 
 

@@ -92,6 +92,10 @@ def latest_invoices_panel(portal) -> list[dict]:
 # -- invoices ---------------------------------------------------------------------------------------------
 
 
+# What a list row and its status badge read: the rest of an invoice (snapshots, memo) stays unloaded.
+LIST_COLUMNS = ("number", "status", "currency", "issue_date", "due_date", "total_minor", "balance_minor")
+
+
 @portal_view(module="invoices")
 def invoice_list(request):
     portal = request.portal
@@ -107,7 +111,7 @@ def invoice_list(request):
             "sort": data["sort"] or "-issue_date",
         }
     invoices = q.filter_invoices(portal, **filters) if not form.errors else q.invoices_of(portal).none()
-    page = Paginator(invoices, PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(invoices.only(*LIST_COLUMNS), PAGE_SIZE).get_page(request.GET.get("page"))
     today = q.today_for(portal)
     for invoice in page.object_list:
         invoice.badge = q.badge_for(invoice, today)
