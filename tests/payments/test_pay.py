@@ -201,7 +201,9 @@ def test_the_card_number_and_cvc_are_never_stored_or_logged(portal_client, custo
         "4000 0000 0000 0002",
         "737",
     ):
-        assert secret not in everything, secret
+        # As a token of its own: a three-digit CVC also occurs by chance inside random session data,
+        # timestamps and ids, which is not the CVC being kept.
+        assert not re.search(rf"(?<![0-9A-Za-z]){re.escape(secret)}(?![0-9A-Za-z])", everything), secret
 
 
 def test_staff_see_their_organizations_payment_attempts_in_the_console(org, other_org, customer, invoices):
