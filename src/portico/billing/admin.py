@@ -310,8 +310,42 @@ class InvoiceForm(forms.ModelForm):
             self.fields["customer"].queryset = Customer.objects.filter(is_active=True)
 
 
+class DraftDocumentAdmin(StaffActionMixin, TenantAdmin):
+    """Invoices and credit notes: editable (through the services) while draft, read-only once issued.
+
+    Lines are added after the draft exists (they take its currency); issued documents are corrected
+    by credit notes or void, never edited or deleted.
+    """
+
+    issued_fields: list[str] = []
+    draft_readonly_fields: list[str] = []
+
+    @staticmethod
+    def _is_draft(obj) -> bool:
+        return obj.status == "draft"  # Invoice.Status.DRAFT == CreditNote.Status.DRAFT
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        return self.draft_readonly_fields if self._is_draft(obj) else self.issued_fields
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj is not None else []
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and (obj is None or self._is_draft(obj))
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and obj is not None and self._is_draft(obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+
 @admin.register(Invoice, site=console_site)
-class InvoiceAdmin(StaffActionMixin, TenantAdmin):
+class InvoiceAdmin(DraftDocumentAdmin):
     form = InvoiceForm
     inlines = [InvoiceLineInline]
     list_display = [
@@ -355,39 +389,14 @@ class InvoiceAdmin(StaffActionMixin, TenantAdmin):
         "credits_applied",
     ]
 
+    draft_readonly_fields = ["customer", "source", "total_display"]
+
     def get_fields(self, request, obj=None):
         if obj is None:
             return ["customer", "source", "payment_terms_days", "purchase_order", "memo"]
         if obj.status == Invoice.Status.DRAFT:
             return ["customer", "source", "payment_terms_days", "purchase_order", "memo", "total_display"]
         return self.issued_fields
-
-    def get_readonly_fields(self, request, obj=None):
-        if obj is None:
-            return []
-        if obj.status == Invoice.Status.DRAFT:
-            return ["customer", "source", "total_display"]
-        return self.issued_fields
-
-    def get_inlines(self, request, obj):
-        return self.inlines if obj is not None else []  # lines come after the draft exists (its currency)
-
-    def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and (
-            obj is None or obj.status == Invoice.Status.DRAFT
-        )
-
-    def has_delete_permission(self, request, obj=None):
-        return (
-            super().has_delete_permission(request, obj)
-            and obj is not None
-            and obj.status == Invoice.Status.DRAFT
-        )
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
     # saving drafts through the services
     def save_model(self, request, obj, form, change):
@@ -786,7 +795,7 @@ class RefundForm(AmountForm):
 
 
 @admin.register(CreditNote, site=console_site)
-class CreditNoteAdmin(StaffActionMixin, TenantAdmin):
+class CreditNoteAdmin(DraftDocumentAdmin):
     form = CreditNoteForm
     inlines = [CreditNoteLineInline]
     list_display = [
@@ -815,37 +824,12 @@ class CreditNoteAdmin(StaffActionMixin, TenantAdmin):
         "applications",
     ]
 
+    draft_readonly_fields = ["customer", "invoice", "total_display"]
+
     def get_fields(self, request, obj=None):
         if obj is None or obj.status == CreditNote.Status.DRAFT:
             return ["customer", "invoice", "reason"] + (["total_display"] if obj else [])
         return self.issued_fields
-
-    def get_readonly_fields(self, request, obj=None):
-        if obj is None:
-            return []
-        if obj.status == CreditNote.Status.DRAFT:
-            return ["customer", "invoice", "total_display"]
-        return self.issued_fields
-
-    def get_inlines(self, request, obj):
-        return self.inlines if obj is not None else []
-
-    def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) and (
-            obj is None or obj.status == CreditNote.Status.DRAFT
-        )
-
-    def has_delete_permission(self, request, obj=None):
-        return (
-            super().has_delete_permission(request, obj)
-            and obj is not None
-            and obj.status == CreditNote.Status.DRAFT
-        )
-
-    def get_actions(self, request):
-        actions = super().get_actions(request)
-        actions.pop("delete_selected", None)
-        return actions
 
     def save_model(self, request, obj, form, change):
         if change:
