@@ -22,6 +22,16 @@ def _changes(obj, data: dict) -> dict:
     }
 
 
+def _apply_changes(obj, data: dict) -> dict:
+    """Set and save only the fields whose value differs; return them as {field: {from, to}}."""
+    changes = _changes(obj, data)
+    if changes:
+        for field, change in changes.items():
+            setattr(obj, field, change["to"])
+        obj.save(update_fields=list(changes))
+    return changes
+
+
 def staff_addresses(organization) -> list[str]:
     from portico.accounts.models import User
 
@@ -57,12 +67,9 @@ def update_company(*, customer: Customer, data: dict, actor: Actor) -> Customer:
     """Update the customer's own details and addresses (validated by customers.forms.CompanyForm)."""
     with transaction.atomic():
         customer = Customer.all_tenants.select_for_update().get(pk=customer.pk)
-        changes = _changes(customer, data)
+        changes = _apply_changes(customer, data)
         if not changes:
             return customer
-        for field, change in changes.items():
-            setattr(customer, field, change["to"])
-        customer.save(update_fields=list(changes))
         audit(actor, "customer.details_changed", customer, changes=changes)
         notify_business(
             organization=customer.organization,
@@ -93,12 +100,9 @@ def add_contact(*, customer: Customer, data: dict, actor: Actor) -> ContactPerso
 def update_contact(*, contact: ContactPerson, data: dict, actor: Actor) -> ContactPerson:
     with transaction.atomic():
         contact = ContactPerson.all_tenants.select_for_update().get(pk=contact.pk)
-        changes = _changes(contact, data)
+        changes = _apply_changes(contact, data)
         if not changes:
             return contact
-        for field, change in changes.items():
-            setattr(contact, field, change["to"])
-        contact.save(update_fields=list(changes))
         audit(actor, "contact.changed", contact, changes=changes)
         notify_business(
             organization=contact.organization,
@@ -114,12 +118,9 @@ def update_own_details(*, user, data: dict, actor: Actor):
     """A portal user's own name and phone, kept the same on their login and their contact person."""
     with transaction.atomic():
         contact = ContactPerson.all_tenants.select_for_update().get(pk=user.contact_id)
-        changes = _changes(contact, data)
+        changes = _apply_changes(contact, data)
         if not changes:
             return contact
-        for field, change in changes.items():
-            setattr(contact, field, change["to"])
-        contact.save(update_fields=list(changes))
         user.first_name, user.last_name = contact.first_name, contact.last_name
         user.save(update_fields=["first_name", "last_name"])
         audit(actor, "contact.changed", contact, changes=changes)
