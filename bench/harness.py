@@ -57,30 +57,47 @@ class Harness:
             client.force_login(user, backend=BACKEND)
         return client
 
-    def measure(self, name: str, client: Client, path: str, n: int | None = None, warmup: int = 5) -> Result:
-        n = n or self.requests
-        for _ in range(warmup):
-            client.get(path)
+    def _timed_get(self, client: Client, path: str) -> tuple[float, object]:
+        start = time.perf_counter()
+        response = client.get(path)
+        if hasattr(response, "streaming_content"):
+            b"".join(response.streaming_content)
+        return (time.perf_counter() - start) * 1000, response
+
+    def _queries(self, client: Client, path: str) -> int:
         counter = QueryCounter()
         with connection.execute_wrapper(counter):
-            response = client.get(path)
-        times = []
-        for _ in range(n):
-            start = time.perf_counter()
-            response = client.get(path)
-            if hasattr(response, "streaming_content"):
-                b"".join(response.streaming_content)
-            times.append((time.perf_counter() - start) * 1000)
+            client.get(path)
+        return counter.count
+
+    def _result(self, name: str, times: list[float], queries: int, response) -> Result:
         if response.status_code != 200:
-            raise RuntimeError(f"{name}: {path} answered {response.status_code}")
+            raise RuntimeError(f"{name}: answered {response.status_code}")
         return Result(
-            name, statistics.median(times), percentile(times, 99), counter.count, response.status_code, n
+            name, statistics.median(times), percentile(times, 99), queries, response.status_code, len(times)
         )
 
     def compare(self, name: str, client: Client, path: str, n: int | None = None) -> tuple[Result, Result]:
-        """Measure a page and the floor view, interleaved in the same run, and keep both."""
-        page = self.measure(name, client, path, n)
-        floor = self.measure("floor", client, "/bench/floor/", n)
+        """Measure a page and the floor view, alternating request by request, and keep both.
+
+        Alternating means a slower or faster stretch of the machine (other tenants of the host,
+        frequency scaling) falls on both alike, so the ratio holds still where the times do not.
+        """
+        n = n or self.requests
+        floor_path = "/bench/floor/"
+        for _ in range(5):
+            client.get(path)
+            client.get(floor_path)
+        queries = (self._queries(client, path), self._queries(client, floor_path))
+        page_times, floor_times = [], []
+        page_response = floor_response = None
+        for _ in range(n):
+            elapsed, page_response = self._timed_get(client, path)
+            page_times.append(elapsed)
+            elapsed, floor_response = self._timed_get(client, floor_path)
+            floor_times.append(elapsed)
+        page = self._result(name, page_times, queries[0], page_response)
+        floor = self._result("floor", floor_times, queries[1], floor_response)
         self.rows.append((page, floor))
         return page, floor
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.db.models import Prefetch
+from django.db.models import Prefetch, prefetch_related_objects
 from django.dispatch import receiver
 from django.template.loader import render_to_string
 from django.utils import translation
@@ -31,19 +31,53 @@ log = logging.getLogger(__name__)
 # -- context --------------------------------------------------------------------------------------------
 
 
+def _allocations() -> Prefetch:
+    return Prefetch(
+        "allocations",
+        queryset=PaymentAllocation.all_tenants.select_related("payment")
+        .only("invoice_id", "amount_minor", "payment__number", "payment__received_on")
+        .order_by("allocated_at", "id"),
+    )
+
+
+def _applications() -> Prefetch:
+    return Prefetch(
+        "credit_applications",
+        queryset=CreditApplication.all_tenants.select_related("credit_note")
+        .only("invoice_id", "amount_minor", "credit_note__number")
+        .order_by("applied_at", "id"),
+    )
+
+
 def invoice_queryset():
     """Everything an invoice document shows, in a fixed number of queries."""
     return Invoice.all_tenants.select_related("organization", "customer").prefetch_related(
-        "lines",
-        Prefetch(
-            "allocations",
-            queryset=PaymentAllocation.all_tenants.select_related("payment").order_by("allocated_at", "id"),
-        ),
-        Prefetch(
-            "credit_applications",
-            queryset=CreditApplication.all_tenants.select_related("credit_note").order_by("applied_at", "id"),
-        ),
+        "lines", _allocations(), _applications()
     )
+
+
+def attach_parts(invoice: Invoice, *, organization=None, customer=None) -> Invoice:
+    """Load what an invoice document shows onto an invoice already fetched (the portal's, scoped).
+
+    The caller may hand over the organization and customer it already holds. Payments and credits
+    are looked for only when the invoice says some were applied (`paid_minor`, `credited_minor`
+    are the sums of its allocations and applications, and those are positive): an unpaid
+    invoice costs one query, for its lines.
+    """
+    if organization is not None:
+        invoice.organization = organization
+    if customer is not None:
+        invoice.customer = customer
+    lookups = ["lines"]
+    if invoice.paid_minor:
+        lookups.append(_allocations())
+    if invoice.credited_minor:
+        lookups.append(_applications())
+    prefetch_related_objects([invoice], *lookups)
+    cache = invoice._prefetched_objects_cache
+    cache.setdefault("allocations", PaymentAllocation.all_tenants.none())
+    cache.setdefault("credit_applications", CreditApplication.all_tenants.none())
+    return invoice
 
 
 def tax_summary(invoice: Invoice) -> list[dict]:

@@ -10,6 +10,7 @@ Totals are stored when a document is finalized and never edited in place afterwa
 
 import datetime as dt
 
+from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
@@ -17,12 +18,19 @@ from django.utils.translation import gettext_lazy as _
 from portico.core.fields import money_property
 from portico.core.tenancy import TenantModel
 
+# A document number is part of its portal address (/portal/invoices/INV-00042/), so a prefix keeps to
+# characters that read the same in a URL, a file name and a bank transfer reference.
+number_prefix_validator = RegexValidator(
+    r"^[A-Za-z0-9._-]*$",
+    _("Use letters, digits, dashes (-), dots (.) and underscores (_) only."),
+)
+
 
 class BillingSettings(models.Model):
     organization = models.OneToOneField("core.Organization", on_delete=models.CASCADE, related_name="billing")
-    invoice_prefix = models.CharField(max_length=20, default="INV-")
-    credit_note_prefix = models.CharField(max_length=20, default="CN-")
-    payment_prefix = models.CharField(max_length=20, default="PAY-")
+    invoice_prefix = models.CharField(max_length=20, default="INV-", validators=[number_prefix_validator])
+    credit_note_prefix = models.CharField(max_length=20, default="CN-", validators=[number_prefix_validator])
+    payment_prefix = models.CharField(max_length=20, default="PAY-", validators=[number_prefix_validator])
     number_digits = models.PositiveSmallIntegerField(default=5)
     auto_apply_credits = models.BooleanField(
         default=False, help_text=_("Apply unused credits and advances to new invoices automatically.")
@@ -249,6 +257,16 @@ class CreditNote(TenantModel):
                 name="credit_note_total_is_applied_remaining_refunded",
             ),
         ]
+        indexes = [
+            models.Index(fields=["organization", "customer", "-issue_date"]),
+            # Credit notes with money left to apply, as the dashboard and auto-apply look for them.
+            models.Index(
+                fields=["organization", "customer", "currency"],
+                include=["remaining_minor"],
+                condition=Q(status="open", remaining_minor__gt=0),
+                name="credit_note_remaining_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.number or f"Draft credit #{self.pk}"
@@ -320,7 +338,16 @@ class Payment(TenantModel):
                 name="payment_amount_is_allocated_unused_refunded",
             ),
         ]
-        indexes = [models.Index(fields=["organization", "customer", "-received_on"])]
+        indexes = [
+            models.Index(fields=["organization", "customer", "-received_on"]),
+            # Unused advances: the dashboard's "unused credits" and what auto-apply can spend.
+            models.Index(
+                fields=["organization", "customer", "currency"],
+                include=["unused_minor"],
+                condition=Q(unused_minor__gt=0),
+                name="payment_unused_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.number

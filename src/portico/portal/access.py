@@ -49,11 +49,12 @@ def portal_for(request) -> Portal | None:
         return None
     if user.contact_id is None:
         return None
-    contact = (
+    found = list(
         ContactPerson.objects.select_related("customer")
         .filter(pk=user.contact_id, organization=organization, customer__is_active=True)
-        .first()
+        .order_by()[:1]  # one row by primary key: no ORDER BY to build or run
     )
+    contact = found[0] if found else None
     if contact is None or not contact.has_portal_access:
         return None
     contact.customer.organization = organization  # the same row: no query when a page reads it

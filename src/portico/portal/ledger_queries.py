@@ -38,12 +38,12 @@ def invoices_of(portal) -> QuerySet[Invoice]:
     )
 
 
-def get_invoice_for(portal, number: str, queryset: QuerySet[Invoice] | None = None) -> Invoice:
-    qs = queryset if queryset is not None else invoices_of(portal)
-    invoice = qs.filter(organization=portal.organization, customer=portal.customer, number=number).first()
-    if invoice is None or invoice.status == Invoice.Status.DRAFT:
+def get_invoice_for(portal, number: str) -> Invoice:
+    """The customer's issued invoice with this number; anyone else's (or a draft) is not found."""
+    found = list(invoices_of(portal).filter(number=number).order_by()[:1])
+    if not found:
         raise Http404
-    return invoice
+    return found[0]
 
 
 def outstanding_invoices_of(portal) -> QuerySet[Invoice]:

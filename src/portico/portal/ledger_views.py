@@ -37,6 +37,7 @@ from portico.payments.services import PayOutcome, pay_invoices, plan_allocations
 from portico.portal import ledger_queries as q
 from portico.portal.access import portal_view
 from portico.portal.ledger_forms import CardForm, InvoiceFilterForm, StatementForm
+from portico.portal.paging import CountCappedPaginator
 
 PAGE_SIZE = 25
 STATEMENT_PAGE_SIZE = 100
@@ -111,7 +112,7 @@ def invoice_list(request):
             "sort": data["sort"] or "-issue_date",
         }
     invoices = q.filter_invoices(portal, **filters) if not form.errors else q.invoices_of(portal).none()
-    page = Paginator(invoices.only(*LIST_COLUMNS), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CountCappedPaginator(invoices.only(*LIST_COLUMNS), PAGE_SIZE).get_page(request.GET.get("page"))
     today = q.today_for(portal)
     for invoice in page.object_list:
         invoice.badge = q.badge_for(invoice, today)
@@ -139,10 +140,16 @@ def invoice_list(request):
     )
 
 
+def portal_invoice(portal, number: str):
+    """The customer's invoice with everything its document shows (404 for anyone else's)."""
+    invoice = q.get_invoice_for(portal, number)
+    return documents.attach_parts(invoice, organization=portal.organization, customer=portal.customer)
+
+
 @portal_view(module="invoices")
 def invoice_detail(request, number):
     portal = request.portal
-    invoice = q.get_invoice_for(portal, number, documents.invoice_queryset())
+    invoice = portal_invoice(portal, number)
     context = documents.invoice_context(invoice, live=True)
     context.update(
         {
@@ -156,7 +163,7 @@ def invoice_detail(request, number):
 
 @portal_view(module="invoices")
 def invoice_print(request, number):
-    invoice = q.get_invoice_for(request.portal, number, documents.invoice_queryset())
+    invoice = portal_invoice(request.portal, number)
     context = documents.invoice_context(invoice, live=True)
     context.update({"print_actions": True, "back_url": reverse("portal:invoice", args=[invoice.number])})
     return render(request, "billing/documents/invoice.html", context)
@@ -180,7 +187,7 @@ def invoice_pdf(request, number):
 
 @portal_view(module="payments")
 def payment_list(request):
-    page = Paginator(q.payments_of(request.portal), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = CountCappedPaginator(q.payments_of(request.portal), PAGE_SIZE).get_page(request.GET.get("page"))
     for payment in page.object_list:
         q.attach_amounts(payment.allocations.all(), payment.currency)
     return render(request, "portal/ledger/payment_list.html", {"page": page})

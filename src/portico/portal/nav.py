@@ -1,6 +1,9 @@
 """The portal's navigation: one entry per module, shown only where the page exists and is allowed."""
 
-from django.urls import NoReverseMatch, reverse
+from functools import lru_cache
+
+from django.conf import settings
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.translation import gettext_lazy as _
 
 # (label, url name, module or None for always)
@@ -24,6 +27,15 @@ SECURITY_PAGES = (
 )
 
 
+@lru_cache(maxsize=256)
+def _url(name: str, urlconf: str, prefix: str) -> str | None:
+    """A nav entry's URL, reversed once per process (and URL configuration, and script prefix)."""
+    try:
+        return reverse(name, urlconf=urlconf)
+    except NoReverseMatch:
+        return None
+
+
 def portal_nav(request) -> list[dict]:
     portal = getattr(request, "portal", None)
     if portal is None:
@@ -32,9 +44,8 @@ def portal_nav(request) -> list[dict]:
     for label, name, module in ENTRIES:
         if module is not None and not portal.allows(module):
             continue
-        try:
-            url = reverse(name)
-        except NoReverseMatch:
+        url = _url(name, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
+        if url is None:
             continue
         current = request.path == url if url == "/portal/" else request.path.startswith(url)
         current = current or (name == "portal:security" and request.path.startswith(SECURITY_PAGES))

@@ -7,332 +7,705 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('core', '0002_initial'),
-        ('customers', '0001_initial'),
+        ("core", "0002_initial"),
+        ("customers", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='BillingSettings',
+            name="BillingSettings",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('invoice_prefix', models.CharField(default='INV-', max_length=20)),
-                ('credit_note_prefix', models.CharField(default='CN-', max_length=20)),
-                ('payment_prefix', models.CharField(default='PAY-', max_length=20)),
-                ('number_digits', models.PositiveSmallIntegerField(default=5)),
-                ('auto_apply_credits', models.BooleanField(default=False, help_text='Apply unused credits and advances to new invoices automatically.')),
-                ('organization', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='billing', to='core.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("invoice_prefix", models.CharField(default="INV-", max_length=20)),
+                ("credit_note_prefix", models.CharField(default="CN-", max_length=20)),
+                ("payment_prefix", models.CharField(default="PAY-", max_length=20)),
+                ("number_digits", models.PositiveSmallIntegerField(default=5)),
+                (
+                    "auto_apply_credits",
+                    models.BooleanField(
+                        default=False,
+                        help_text="Apply unused credits and advances to new invoices automatically.",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="billing",
+                        to="core.organization",
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='CreditNote',
+            name="CreditNote",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(blank=True, max_length=40)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('open', 'Open'), ('closed', 'Fully used'), ('void', 'Void')], default='draft', max_length=20)),
-                ('currency', models.CharField(max_length=3)),
-                ('issue_date', models.DateField(blank=True, null=True)),
-                ('reason', models.CharField(blank=True, max_length=200)),
-                ('subtotal_minor', models.BigIntegerField(default=0)),
-                ('tax_minor', models.BigIntegerField(default=0)),
-                ('total_minor', models.BigIntegerField(default=0)),
-                ('applied_minor', models.BigIntegerField(default=0)),
-                ('refunded_minor', models.BigIntegerField(default=0)),
-                ('remaining_minor', models.BigIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('finalized_at', models.DateTimeField(blank=True, null=True)),
-                ('pdf', models.FileField(blank=True, upload_to='credit-notes/%Y/%m/')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='credit_notes', to='customers.customer')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(blank=True, max_length=40)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("open", "Open"),
+                            ("closed", "Fully used"),
+                            ("void", "Void"),
+                        ],
+                        default="draft",
+                        max_length=20,
+                    ),
+                ),
+                ("currency", models.CharField(max_length=3)),
+                ("issue_date", models.DateField(blank=True, null=True)),
+                ("reason", models.CharField(blank=True, max_length=200)),
+                ("subtotal_minor", models.BigIntegerField(default=0)),
+                ("tax_minor", models.BigIntegerField(default=0)),
+                ("total_minor", models.BigIntegerField(default=0)),
+                ("applied_minor", models.BigIntegerField(default=0)),
+                ("refunded_minor", models.BigIntegerField(default=0)),
+                ("remaining_minor", models.BigIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("finalized_at", models.DateTimeField(blank=True, null=True)),
+                ("pdf", models.FileField(blank=True, upload_to="credit-notes/%Y/%m/")),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="credit_notes",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-issue_date', '-id'],
+                "ordering": ["-issue_date", "-id"],
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('all_tenants', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("all_tenants", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='CreditNoteLine',
+            name="CreditNoteLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('description', models.CharField(max_length=500)),
-                ('quantity', models.DecimalField(decimal_places=4, default=1, max_digits=14)),
-                ('unit_price_minor', models.BigIntegerField()),
-                ('discount_percent', models.DecimalField(decimal_places=4, default=0, max_digits=7)),
-                ('tax_name', models.CharField(blank=True, max_length=64)),
-                ('tax_rate', models.DecimalField(decimal_places=4, default=0, help_text='Percent, e.g. 8.25', max_digits=7)),
-                ('tax_inclusive', models.BooleanField(default=False)),
-                ('period_start', models.DateField(blank=True, null=True)),
-                ('period_end', models.DateField(blank=True, null=True)),
-                ('discount_minor', models.BigIntegerField(default=0)),
-                ('net_minor', models.BigIntegerField(default=0, help_text='After discount, before tax')),
-                ('tax_minor', models.BigIntegerField(default=0)),
-                ('total_minor', models.BigIntegerField(default=0, help_text='After discount, with tax')),
-                ('credit_note', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='billing.creditnote')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(default=0)),
+                ("description", models.CharField(max_length=500)),
+                ("quantity", models.DecimalField(decimal_places=4, default=1, max_digits=14)),
+                ("unit_price_minor", models.BigIntegerField()),
+                ("discount_percent", models.DecimalField(decimal_places=4, default=0, max_digits=7)),
+                ("tax_name", models.CharField(blank=True, max_length=64)),
+                (
+                    "tax_rate",
+                    models.DecimalField(
+                        decimal_places=4, default=0, help_text="Percent, e.g. 8.25", max_digits=7
+                    ),
+                ),
+                ("tax_inclusive", models.BooleanField(default=False)),
+                ("period_start", models.DateField(blank=True, null=True)),
+                ("period_end", models.DateField(blank=True, null=True)),
+                ("discount_minor", models.BigIntegerField(default=0)),
+                ("net_minor", models.BigIntegerField(default=0, help_text="After discount, before tax")),
+                ("tax_minor", models.BigIntegerField(default=0)),
+                ("total_minor", models.BigIntegerField(default=0, help_text="After discount, with tax")),
+                (
+                    "credit_note",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="lines",
+                        to="billing.creditnote",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position', 'id'],
-                'abstract': False,
+                "ordering": ["position", "id"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='Invoice',
+            name="Invoice",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(blank=True, help_text='Assigned when finalized', max_length=40)),
-                ('status', models.CharField(choices=[('draft', 'Draft'), ('open', 'Open'), ('partially_paid', 'Partially paid'), ('paid', 'Paid'), ('void', 'Void')], default='draft', max_length=20)),
-                ('source', models.CharField(choices=[('one_time', 'One-time'), ('subscription', 'Subscription'), ('project', 'Project')], default='one_time', max_length=20)),
-                ('currency', models.CharField(max_length=3)),
-                ('issue_date', models.DateField(blank=True, null=True)),
-                ('due_date', models.DateField(blank=True, null=True)),
-                ('payment_terms_days', models.PositiveSmallIntegerField(default=30)),
-                ('purchase_order', models.CharField(blank=True, max_length=64)),
-                ('memo', models.TextField(blank=True)),
-                ('subtotal_minor', models.BigIntegerField(default=0, help_text='Σ line net, before discount')),
-                ('discount_minor', models.BigIntegerField(default=0)),
-                ('tax_minor', models.BigIntegerField(default=0)),
-                ('total_minor', models.BigIntegerField(default=0)),
-                ('paid_minor', models.BigIntegerField(default=0)),
-                ('credited_minor', models.BigIntegerField(default=0)),
-                ('balance_minor', models.BigIntegerField(default=0)),
-                ('bill_to_name', models.CharField(blank=True, max_length=200)),
-                ('bill_to_address', models.JSONField(blank=True, default=dict)),
-                ('bill_to_tax_id', models.CharField(blank=True, max_length=64)),
-                ('bill_to_email', models.EmailField(blank=True, max_length=254)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('finalized_at', models.DateTimeField(blank=True, null=True)),
-                ('sent_at', models.DateTimeField(blank=True, null=True)),
-                ('paid_at', models.DateTimeField(blank=True, null=True)),
-                ('voided_at', models.DateTimeField(blank=True, null=True)),
-                ('void_reason', models.CharField(blank=True, max_length=200)),
-                ('pdf', models.FileField(blank=True, upload_to='invoices/%Y/%m/')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='invoices', to='customers.customer')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(blank=True, help_text="Assigned when finalized", max_length=40)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("draft", "Draft"),
+                            ("open", "Open"),
+                            ("partially_paid", "Partially paid"),
+                            ("paid", "Paid"),
+                            ("void", "Void"),
+                        ],
+                        default="draft",
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "source",
+                    models.CharField(
+                        choices=[
+                            ("one_time", "One-time"),
+                            ("subscription", "Subscription"),
+                            ("project", "Project"),
+                        ],
+                        default="one_time",
+                        max_length=20,
+                    ),
+                ),
+                ("currency", models.CharField(max_length=3)),
+                ("issue_date", models.DateField(blank=True, null=True)),
+                ("due_date", models.DateField(blank=True, null=True)),
+                ("payment_terms_days", models.PositiveSmallIntegerField(default=30)),
+                ("purchase_order", models.CharField(blank=True, max_length=64)),
+                ("memo", models.TextField(blank=True)),
+                (
+                    "subtotal_minor",
+                    models.BigIntegerField(default=0, help_text="Σ line net, before discount"),
+                ),
+                ("discount_minor", models.BigIntegerField(default=0)),
+                ("tax_minor", models.BigIntegerField(default=0)),
+                ("total_minor", models.BigIntegerField(default=0)),
+                ("paid_minor", models.BigIntegerField(default=0)),
+                ("credited_minor", models.BigIntegerField(default=0)),
+                ("balance_minor", models.BigIntegerField(default=0)),
+                ("bill_to_name", models.CharField(blank=True, max_length=200)),
+                ("bill_to_address", models.JSONField(blank=True, default=dict)),
+                ("bill_to_tax_id", models.CharField(blank=True, max_length=64)),
+                ("bill_to_email", models.EmailField(blank=True, max_length=254)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("finalized_at", models.DateTimeField(blank=True, null=True)),
+                ("sent_at", models.DateTimeField(blank=True, null=True)),
+                ("paid_at", models.DateTimeField(blank=True, null=True)),
+                ("voided_at", models.DateTimeField(blank=True, null=True)),
+                ("void_reason", models.CharField(blank=True, max_length=200)),
+                ("pdf", models.FileField(blank=True, upload_to="invoices/%Y/%m/")),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="invoices",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-issue_date', '-id'],
+                "ordering": ["-issue_date", "-id"],
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('all_tenants', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("all_tenants", django.db.models.manager.Manager()),
             ],
         ),
         migrations.AddField(
-            model_name='creditnote',
-            name='invoice',
-            field=models.ForeignKey(blank=True, help_text='The invoice this credit note corrects, if any', null=True, on_delete=django.db.models.deletion.PROTECT, related_name='credit_notes', to='billing.invoice'),
+            model_name="creditnote",
+            name="invoice",
+            field=models.ForeignKey(
+                blank=True,
+                help_text="The invoice this credit note corrects, if any",
+                null=True,
+                on_delete=django.db.models.deletion.PROTECT,
+                related_name="credit_notes",
+                to="billing.invoice",
+            ),
         ),
         migrations.CreateModel(
-            name='CreditApplication',
+            name="CreditApplication",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount_minor', models.BigIntegerField()),
-                ('applied_at', models.DateTimeField()),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
-                ('credit_note', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='applications', to='billing.creditnote')),
-                ('invoice', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='credit_applications', to='billing.invoice')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("amount_minor", models.BigIntegerField()),
+                ("applied_at", models.DateTimeField()),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+                    ),
+                ),
+                (
+                    "credit_note",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="applications",
+                        to="billing.creditnote",
+                    ),
+                ),
+                (
+                    "invoice",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="credit_applications",
+                        to="billing.invoice",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['applied_at', 'id'],
+                "ordering": ["applied_at", "id"],
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('all_tenants', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("all_tenants", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='InvoiceLine',
+            name="InvoiceLine",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveIntegerField(default=0)),
-                ('description', models.CharField(max_length=500)),
-                ('quantity', models.DecimalField(decimal_places=4, default=1, max_digits=14)),
-                ('unit_price_minor', models.BigIntegerField()),
-                ('discount_percent', models.DecimalField(decimal_places=4, default=0, max_digits=7)),
-                ('tax_name', models.CharField(blank=True, max_length=64)),
-                ('tax_rate', models.DecimalField(decimal_places=4, default=0, help_text='Percent, e.g. 8.25', max_digits=7)),
-                ('tax_inclusive', models.BooleanField(default=False)),
-                ('period_start', models.DateField(blank=True, null=True)),
-                ('period_end', models.DateField(blank=True, null=True)),
-                ('discount_minor', models.BigIntegerField(default=0)),
-                ('net_minor', models.BigIntegerField(default=0, help_text='After discount, before tax')),
-                ('tax_minor', models.BigIntegerField(default=0)),
-                ('total_minor', models.BigIntegerField(default=0, help_text='After discount, with tax')),
-                ('invoice', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='lines', to='billing.invoice')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveIntegerField(default=0)),
+                ("description", models.CharField(max_length=500)),
+                ("quantity", models.DecimalField(decimal_places=4, default=1, max_digits=14)),
+                ("unit_price_minor", models.BigIntegerField()),
+                ("discount_percent", models.DecimalField(decimal_places=4, default=0, max_digits=7)),
+                ("tax_name", models.CharField(blank=True, max_length=64)),
+                (
+                    "tax_rate",
+                    models.DecimalField(
+                        decimal_places=4, default=0, help_text="Percent, e.g. 8.25", max_digits=7
+                    ),
+                ),
+                ("tax_inclusive", models.BooleanField(default=False)),
+                ("period_start", models.DateField(blank=True, null=True)),
+                ("period_end", models.DateField(blank=True, null=True)),
+                ("discount_minor", models.BigIntegerField(default=0)),
+                ("net_minor", models.BigIntegerField(default=0, help_text="After discount, before tax")),
+                ("tax_minor", models.BigIntegerField(default=0)),
+                ("total_minor", models.BigIntegerField(default=0, help_text="After discount, with tax")),
+                (
+                    "invoice",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="lines",
+                        to="billing.invoice",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['position', 'id'],
-                'abstract': False,
+                "ordering": ["position", "id"],
+                "abstract": False,
             },
         ),
         migrations.CreateModel(
-            name='NumberSequence',
+            name="NumberSequence",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('kind', models.CharField(choices=[('invoice', 'Invoice'), ('credit_note', 'Credit note'), ('payment', 'Payment')], max_length=20)),
-                ('next_value', models.PositiveBigIntegerField(default=1)),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "kind",
+                    models.CharField(
+                        choices=[
+                            ("invoice", "Invoice"),
+                            ("credit_note", "Credit note"),
+                            ("payment", "Payment"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("next_value", models.PositiveBigIntegerField(default=1)),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+                    ),
+                ),
             ],
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('all_tenants', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("all_tenants", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='Payment',
+            name="Payment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=40)),
-                ('currency', models.CharField(max_length=3)),
-                ('amount_minor', models.BigIntegerField()),
-                ('allocated_minor', models.BigIntegerField(default=0)),
-                ('unused_minor', models.BigIntegerField(default=0)),
-                ('refunded_minor', models.BigIntegerField(default=0)),
-                ('method', models.CharField(choices=[('card', 'Card'), ('bank_transfer', 'Bank transfer'), ('cash', 'Cash'), ('check', 'Check'), ('other', 'Other')], max_length=20)),
-                ('channel', models.CharField(choices=[('offline', 'Recorded by staff'), ('online', 'Paid online')], default='offline', max_length=10)),
-                ('gateway', models.CharField(blank=True, max_length=20)),
-                ('gateway_reference', models.CharField(blank=True, max_length=100)),
-                ('card_brand', models.CharField(blank=True, max_length=20)),
-                ('card_last4', models.CharField(blank=True, max_length=4)),
-                ('reference', models.CharField(blank=True, help_text='Cheque or transfer reference', max_length=100)),
-                ('received_on', models.DateField()),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('idempotency_key', models.CharField(blank=True, max_length=100, null=True)),
-                ('notes', models.TextField(blank=True)),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='payments', to='customers.customer')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("number", models.CharField(max_length=40)),
+                ("currency", models.CharField(max_length=3)),
+                ("amount_minor", models.BigIntegerField()),
+                ("allocated_minor", models.BigIntegerField(default=0)),
+                ("unused_minor", models.BigIntegerField(default=0)),
+                ("refunded_minor", models.BigIntegerField(default=0)),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            ("card", "Card"),
+                            ("bank_transfer", "Bank transfer"),
+                            ("cash", "Cash"),
+                            ("check", "Check"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[("offline", "Recorded by staff"), ("online", "Paid online")],
+                        default="offline",
+                        max_length=10,
+                    ),
+                ),
+                ("gateway", models.CharField(blank=True, max_length=20)),
+                ("gateway_reference", models.CharField(blank=True, max_length=100)),
+                ("card_brand", models.CharField(blank=True, max_length=20)),
+                ("card_last4", models.CharField(blank=True, max_length=4)),
+                (
+                    "reference",
+                    models.CharField(blank=True, help_text="Cheque or transfer reference", max_length=100),
+                ),
+                ("received_on", models.DateField()),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("idempotency_key", models.CharField(blank=True, max_length=100, null=True)),
+                ("notes", models.TextField(blank=True)),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="payments",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-received_on', '-id'],
+                "ordering": ["-received_on", "-id"],
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('all_tenants', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("all_tenants", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='PaymentAllocation',
+            name="PaymentAllocation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('amount_minor', models.BigIntegerField()),
-                ('allocated_at', models.DateTimeField()),
-                ('invoice', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='allocations', to='billing.invoice')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
-                ('payment', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='allocations', to='billing.payment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("amount_minor", models.BigIntegerField()),
+                ("allocated_at", models.DateTimeField()),
+                (
+                    "invoice",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="allocations",
+                        to="billing.invoice",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+                    ),
+                ),
+                (
+                    "payment",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="allocations",
+                        to="billing.payment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['allocated_at', 'id'],
+                "ordering": ["allocated_at", "id"],
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('all_tenants', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("all_tenants", django.db.models.manager.Manager()),
             ],
         ),
         migrations.CreateModel(
-            name='Refund',
+            name="Refund",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('currency', models.CharField(max_length=3)),
-                ('amount_minor', models.BigIntegerField()),
-                ('refunded_on', models.DateField()),
-                ('method', models.CharField(choices=[('card', 'Card'), ('bank_transfer', 'Bank transfer'), ('cash', 'Cash'), ('check', 'Check'), ('other', 'Other')], max_length=20)),
-                ('gateway_reference', models.CharField(blank=True, max_length=100)),
-                ('reason', models.CharField(blank=True, max_length=200)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('credit_note', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='refunds', to='billing.creditnote')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='refunds', to='customers.customer')),
-                ('organization', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='core.organization')),
-                ('payment', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='refunds', to='billing.payment')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("currency", models.CharField(max_length=3)),
+                ("amount_minor", models.BigIntegerField()),
+                ("refunded_on", models.DateField()),
+                (
+                    "method",
+                    models.CharField(
+                        choices=[
+                            ("card", "Card"),
+                            ("bank_transfer", "Bank transfer"),
+                            ("cash", "Cash"),
+                            ("check", "Check"),
+                            ("other", "Other"),
+                        ],
+                        max_length=20,
+                    ),
+                ),
+                ("gateway_reference", models.CharField(blank=True, max_length=100)),
+                ("reason", models.CharField(blank=True, max_length=200)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "credit_note",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="refunds",
+                        to="billing.creditnote",
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="refunds",
+                        to="customers.customer",
+                    ),
+                ),
+                (
+                    "organization",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="core.organization"
+                    ),
+                ),
+                (
+                    "payment",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="refunds",
+                        to="billing.payment",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-refunded_on', '-id'],
+                "ordering": ["-refunded_on", "-id"],
             },
             managers=[
-                ('objects', django.db.models.manager.Manager()),
-                ('all_tenants', django.db.models.manager.Manager()),
+                ("objects", django.db.models.manager.Manager()),
+                ("all_tenants", django.db.models.manager.Manager()),
             ],
         ),
         migrations.AddIndex(
-            model_name='invoice',
-            index=models.Index(fields=['organization', 'customer', 'status', 'due_date'], name='billing_inv_organiz_2b10e5_idx'),
+            model_name="invoice",
+            index=models.Index(
+                fields=["organization", "customer", "status", "due_date"],
+                name="billing_inv_organiz_2b10e5_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='invoice',
-            index=models.Index(fields=['organization', 'customer', '-issue_date'], name='billing_inv_organiz_94c32d_idx'),
+            model_name="invoice",
+            index=models.Index(
+                fields=["organization", "customer", "-issue_date"], name="billing_inv_organiz_94c32d_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.UniqueConstraint(condition=models.Q(('number', ''), _negated=True), fields=('organization', 'number'), name='invoice_number_unique'),
+            model_name="invoice",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("number", ""), _negated=True),
+                fields=("organization", "number"),
+                name="invoice_number_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.CheckConstraint(condition=models.Q(('balance_minor__gte', 0)), name='invoice_balance_not_negative'),
+            model_name="invoice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("balance_minor__gte", 0)), name="invoice_balance_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.CheckConstraint(condition=models.Q(('balance_minor', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('total_minor'), '-', models.F('paid_minor')), '-', models.F('credited_minor'))), ('status', 'draft'), ('status', 'void'), _connector='OR'), name='invoice_balance_is_total_less_payments_and_credits'),
+            model_name="invoice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "balance_minor",
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.expressions.CombinedExpression(
+                                models.F("total_minor"), "-", models.F("paid_minor")
+                            ),
+                            "-",
+                            models.F("credited_minor"),
+                        ),
+                    ),
+                    ("status", "draft"),
+                    ("status", "void"),
+                    _connector="OR",
+                ),
+                name="invoice_balance_is_total_less_payments_and_credits",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='creditnote',
-            constraint=models.UniqueConstraint(condition=models.Q(('number', ''), _negated=True), fields=('organization', 'number'), name='credit_note_number_unique'),
+            model_name="creditnote",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("number", ""), _negated=True),
+                fields=("organization", "number"),
+                name="credit_note_number_unique",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='creditnote',
-            constraint=models.CheckConstraint(condition=models.Q(('remaining_minor__gte', 0)), name='credit_note_remaining_not_negative'),
+            model_name="creditnote",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("remaining_minor__gte", 0)), name="credit_note_remaining_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='creditnote',
-            constraint=models.CheckConstraint(condition=models.Q(('total_minor', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('applied_minor'), '+', models.F('remaining_minor')), '+', models.F('refunded_minor'))), ('status', 'draft'), ('status', 'void'), _connector='OR'), name='credit_note_total_is_applied_remaining_refunded'),
+            model_name="creditnote",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "total_minor",
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.expressions.CombinedExpression(
+                                models.F("applied_minor"), "+", models.F("remaining_minor")
+                            ),
+                            "+",
+                            models.F("refunded_minor"),
+                        ),
+                    ),
+                    ("status", "draft"),
+                    ("status", "void"),
+                    _connector="OR",
+                ),
+                name="credit_note_total_is_applied_remaining_refunded",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='creditapplication',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_minor__gt', 0)), name='credit_application_positive'),
+            model_name="creditapplication",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount_minor__gt", 0)), name="credit_application_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='numbersequence',
-            constraint=models.UniqueConstraint(fields=('organization', 'kind'), name='one_sequence_per_kind'),
+            model_name="numbersequence",
+            constraint=models.UniqueConstraint(fields=("organization", "kind"), name="one_sequence_per_kind"),
         ),
         migrations.AddIndex(
-            model_name='payment',
-            index=models.Index(fields=['organization', 'customer', '-received_on'], name='billing_pay_organiz_6cc752_idx'),
+            model_name="payment",
+            index=models.Index(
+                fields=["organization", "customer", "-received_on"], name="billing_pay_organiz_6cc752_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.UniqueConstraint(fields=('organization', 'number'), name='payment_number_unique'),
+            model_name="payment",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "number"), name="payment_number_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.UniqueConstraint(fields=('organization', 'idempotency_key'), name='payment_idempotency_key_unique'),
+            model_name="payment",
+            constraint=models.UniqueConstraint(
+                fields=("organization", "idempotency_key"), name="payment_idempotency_key_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_minor__gt', 0)), name='payment_amount_positive'),
+            model_name="payment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount_minor__gt", 0)), name="payment_amount_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.CheckConstraint(condition=models.Q(('unused_minor__gte', 0)), name='payment_unused_not_negative'),
+            model_name="payment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("unused_minor__gte", 0)), name="payment_unused_not_negative"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_minor', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('allocated_minor'), '+', models.F('unused_minor')), '+', models.F('refunded_minor')))), name='payment_amount_is_allocated_unused_refunded'),
+            model_name="payment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    (
+                        "amount_minor",
+                        django.db.models.expressions.CombinedExpression(
+                            django.db.models.expressions.CombinedExpression(
+                                models.F("allocated_minor"), "+", models.F("unused_minor")
+                            ),
+                            "+",
+                            models.F("refunded_minor"),
+                        ),
+                    )
+                ),
+                name="payment_amount_is_allocated_unused_refunded",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='paymentallocation',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_minor__gt', 0)), name='allocation_positive'),
+            model_name="paymentallocation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount_minor__gt", 0)), name="allocation_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='refund',
-            constraint=models.CheckConstraint(condition=models.Q(('amount_minor__gt', 0)), name='refund_positive'),
+            model_name="refund",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("amount_minor__gt", 0)), name="refund_positive"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='refund',
-            constraint=models.CheckConstraint(condition=models.Q(models.Q(('payment__isnull', False), ('credit_note__isnull', True)), models.Q(('payment__isnull', True), ('credit_note__isnull', False)), _connector='OR'), name='refund_has_exactly_one_source'),
+            model_name="refund",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    models.Q(("payment__isnull", False), ("credit_note__isnull", True)),
+                    models.Q(("payment__isnull", True), ("credit_note__isnull", False)),
+                    _connector="OR",
+                ),
+                name="refund_has_exactly_one_source",
+            ),
         ),
     ]

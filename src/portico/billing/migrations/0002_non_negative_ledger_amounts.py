@@ -4,24 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0001_initial'),
-        ('core', '0002_initial'),
-        ('customers', '0001_initial'),
+        ("billing", "0001_initial"),
+        ("core", "0002_initial"),
+        ("customers", "0001_initial"),
     ]
 
     operations = [
         migrations.AddConstraint(
-            model_name='creditnote',
-            constraint=models.CheckConstraint(condition=models.Q(('applied_minor__gte', 0), ('refunded_minor__gte', 0)), name='credit_note_amounts_not_negative'),
+            model_name="creditnote",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("applied_minor__gte", 0), ("refunded_minor__gte", 0)),
+                name="credit_note_amounts_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='invoice',
-            constraint=models.CheckConstraint(condition=models.Q(('total_minor__gte', 0), ('paid_minor__gte', 0), ('credited_minor__gte', 0)), name='invoice_amounts_not_negative'),
+            model_name="invoice",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("total_minor__gte", 0), ("paid_minor__gte", 0), ("credited_minor__gte", 0)
+                ),
+                name="invoice_amounts_not_negative",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='payment',
-            constraint=models.CheckConstraint(condition=models.Q(('allocated_minor__gte', 0), ('refunded_minor__gte', 0)), name='payment_amounts_not_negative'),
+            model_name="payment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("allocated_minor__gte", 0), ("refunded_minor__gte", 0)),
+                name="payment_amounts_not_negative",
+            ),
         ),
     ]

@@ -4,16 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('billing', '0002_non_negative_ledger_amounts'),
-        ('core', '0002_initial'),
-        ('customers', '0004_contactperson_public_id_required'),
+        ("billing", "0002_non_negative_ledger_amounts"),
+        ("core", "0002_initial"),
+        ("customers", "0004_contactperson_public_id_required"),
     ]
 
     operations = [
         migrations.AddIndex(
-            model_name='invoice',
-            index=models.Index(fields=['organization', 'customer', 'currency', 'issue_date'], include=('total_minor', 'status', 'voided_at'), name='invoice_statement_idx'),
+            model_name="invoice",
+            index=models.Index(
+                fields=["organization", "customer", "currency", "issue_date"],
+                include=("total_minor", "status", "voided_at"),
+                name="invoice_statement_idx",
+            ),
         ),
     ]
