@@ -245,6 +245,21 @@ def test_credits_page_shows_remaining_and_where_applied(portal_client, customer,
     html = text(portal_client.get("/portal/credits/"))
     assert note.number in html and "$20.00" in html and f"{invoice.number}</a>: $10.00" in html
     assert advance.number in html and "$40.00" in html
+    assert "Credit available to apply to your invoices: <strong>$60.00</strong>" in html
+
+
+def test_credits_page_pages_each_list_and_keeps_the_others_place(portal_client, customer, clock):
+    notes = [credit_note(customer, 100 + n) for n in range(27)]
+    advances = [pay(customer, 500 + n) for n in range(26)]
+    first = portal_client.get("/portal/credits/").content.decode()
+    assert sum(note.number in first for note in notes) == 25
+    assert sum(advance.number in first for advance in advances) == 25
+    assert 'href="?notes=2#credit-notes"' in first and 'href="?advances=2#advances"' in first
+    later = portal_client.get("/portal/credits/?notes=2&advances=2").content.decode()
+    # Newest first: the two oldest credit notes and the oldest advance are on the second pages.
+    assert {n.number for n in notes if n.number in later} == {notes[0].number, notes[1].number}
+    assert {a.number for a in advances if a.number in later} == {advances[0].number}
+    assert 'href="?advances=2&amp;notes=1#credit-notes"' in later
 
 
 def test_statement_page_csv_and_bad_period(portal_client, customer, clock):

@@ -128,6 +128,13 @@ class Gateway:
         """Charge `source` (a one-off or saved card token). A retry with the same key has no second effect."""
         raise NotImplementedError
 
+    def find_charge(self, *, idempotency_key: str) -> ChargeResult | None:
+        """The outcome of the charge asked for under this key, or None if the gateway never got it.
+
+        Reconciliation asks this about attempts a crash left pending (`payments.services.reconcile`).
+        """
+        raise NotImplementedError
+
 
 # -- card checks ------------------------------------------------------------------------------------
 
@@ -236,6 +243,14 @@ class TestGateway(Gateway):
                 result = ChargeResult(ChargeStatus.DECLINED, decline_code=outcome)
             self._charges[request] = result
             return result
+
+    def find_charge(self, *, idempotency_key: str) -> ChargeResult | None:
+        # Like Stripe's idempotency cache, this one lives with the gateway: here, in this process.
+        with self._lock:
+            for (key, _source, _amount), result in self._charges.items():
+                if key == idempotency_key:
+                    return result
+        return None
 
 
 def _outcome_of(token: str) -> DeclineCode | None:

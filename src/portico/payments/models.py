@@ -24,6 +24,9 @@ class PaymentAttempt(TenantModel):
         PENDING = "pending", _("Processing")
         SUCCEEDED = "succeeded", _("Succeeded")
         DECLINED = "declined", _("Declined")
+        # Found pending long after the request that started it (a crashed worker) and the gateway
+        # has no charge under its key: nothing was charged, nothing is booked.
+        EXPIRED = "expired", _("Not completed")
 
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.PROTECT, related_name="payment_attempts"
@@ -71,7 +74,15 @@ class PaymentAttempt(TenantModel):
                 condition=models.Q(amount_minor__gt=0), name="payment_attempt_amount_positive"
             ),
         ]
-        indexes = [models.Index(fields=["organization", "customer", "-created_at"])]
+        indexes = [
+            models.Index(fields=["organization", "customer", "-created_at"]),
+            # What the reconciliation looks for, across organizations: pending, oldest first.
+            models.Index(
+                fields=["created_at"],
+                condition=models.Q(status="pending"),
+                name="payment_attempt_pending_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.idempotency_key or f"Payment attempt {self.pk}"

@@ -11,6 +11,7 @@ The order of events is what makes a double submission, a retry or a crash safe:
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from portico.billing import errors as billing_errors
 from portico.billing.models import Invoice, Payment
-from portico.core import clock
+from portico.core import clock, tenancy
 from portico.core.audit import Actor, audit
 from portico.core.money import Money
 from portico.payments.gateways import CardToken, Gateway, get_gateway
@@ -236,3 +237,82 @@ def _mark_succeeded(attempt: PaymentAttempt, payment: Payment, reference: str, n
         decline_reason=note[:300],
         completed_at=clock.now(),
     )
+
+
+# -- reconciliation -----------------------------------------------------------------------------------
+
+# A pay request finishes in seconds; an attempt still pending after this was left by a crash.
+STALE_AFTER = dt.timedelta(minutes=15)
+
+
+@dataclass
+class ReconcileReport:
+    booked: int = 0
+    declined: int = 0
+    expired: int = 0
+    failed: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"{self.booked} booked, {self.declined} declined, {self.expired} not charged, "
+            f"{self.failed} could not be checked"
+        )
+
+
+def reconcile_attempt(attempt: PaymentAttempt, *, gateway: Gateway | None = None) -> PaymentAttempt:
+    """Settle one pending attempt from what its gateway says happened under its key.
+
+    Charged → booked as the request would have booked it (the ledger's idempotency key makes a race
+    with the original request book once); declined → declined; never received → expired, as
+    nothing was charged. An attempt no longer pending is left as it is.
+    """
+    actor = Actor.system("payment reconciliation")
+    gateway = gateway or get_gateway(attempt.gateway)
+    with tenancy.for_tenant(attempt.organization):
+        result = gateway.find_charge(idempotency_key=attempt.idempotency_key)
+        if result is None:
+            with transaction.atomic():
+                if PaymentAttempt.objects.filter(pk=attempt.pk, status=PaymentAttempt.Status.PENDING).update(
+                    status=PaymentAttempt.Status.EXPIRED, completed_at=clock.now()
+                ):
+                    audit(actor, "payment_attempt.expired", attempt, amount=attempt.amount)
+        elif result.succeeded:
+            payment = _book(attempt, result.reference, actor)
+            audit(actor, "payment_attempt.reconciled", attempt, payment=payment.number, amount=payment.amount)
+        else:
+            with transaction.atomic():
+                if PaymentAttempt.objects.filter(pk=attempt.pk, status=PaymentAttempt.Status.PENDING).update(
+                    status=PaymentAttempt.Status.DECLINED,
+                    decline_code=result.decline_code,
+                    decline_reason=result.decline_message[:300],
+                    completed_at=clock.now(),
+                ):
+                    audit(actor, "payment_attempt.declined", attempt, code=result.decline_code)
+    attempt.refresh_from_db()
+    return attempt
+
+
+def reconcile_pending_attempts(*, older_than: dt.timedelta = STALE_AFTER) -> ReconcileReport:
+    """Every organization's attempts left pending longer than `older_than`, oldest first."""
+    report = ReconcileReport()
+    cutoff = clock.now() - older_than
+    stale = (
+        PaymentAttempt.all_tenants.filter(status=PaymentAttempt.Status.PENDING, created_at__lt=cutoff)
+        .select_related("organization", "customer")
+        .order_by("created_at", "pk")
+    )
+    for attempt in stale:
+        try:
+            attempt = reconcile_attempt(attempt)
+        except Exception:  # one gateway's outage must not stop the others' reconciliation
+            log.exception("could not reconcile payment attempt %s", attempt.pk)
+            report.failed += 1
+            continue
+        status = attempt.status
+        if status == PaymentAttempt.Status.SUCCEEDED:
+            report.booked += 1
+        elif status == PaymentAttempt.Status.DECLINED:
+            report.declined += 1
+        elif status == PaymentAttempt.Status.EXPIRED:
+            report.expired += 1
+    return report

@@ -205,13 +205,32 @@ def payment_receipt(request, number):
 @portal_view(module="credits")
 def credits(request):
     portal = request.portal
-    credit_notes = list(q.credit_notes_of(portal)[:200])
-    for credit_note in credit_notes:
+    notes, notes_query = _paged(request, q.credit_notes_of(portal), "notes")
+    for credit_note in notes.object_list:
         q.attach_amounts(credit_note.applications.all(), credit_note.currency)
-    advances = list(q.advances_of(portal)[:200])
-    for payment in advances:
+    advances, advances_query = _paged(request, q.advances_of(portal), "advances")
+    for payment in advances.object_list:
         q.attach_amounts(payment.allocations.all(), payment.currency)
-    return render(request, "portal/ledger/credits.html", {"credit_notes": credit_notes, "advances": advances})
+    summaries = [s for s in q.account_summaries(portal) if s.unused_credits]
+    return render(
+        request,
+        "portal/ledger/credits.html",
+        {
+            "unused": [s.unused_credits for s in summaries],
+            "notes": notes,
+            "notes_query": notes_query,
+            "advances": advances,
+            "advances_query": advances_query,
+        },
+    )
+
+
+def _paged(request, queryset, param: str):
+    """One of several paged lists on a page: its page, and the query string without its parameter."""
+    page = CountCappedPaginator(queryset, PAGE_SIZE).get_page(request.GET.get(param))
+    query = request.GET.copy()
+    query.pop(param, None)
+    return page, query.urlencode()
 
 
 # -- statements -------------------------------------------------------------------------------------------

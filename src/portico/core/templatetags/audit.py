@@ -11,6 +11,8 @@ LABELS = {
     "logout": _("Signed out"),
     "session.ended_others": _("Signed out other sessions"),
     "payment_attempt.declined": _("Card payment declined"),
+    "payment_attempt.expired": _("Card payment not completed (nothing was charged)"),
+    "payment_attempt.reconciled": _("Card payment booked after an interruption"),
 }
 
 
