@@ -172,6 +172,8 @@ ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_LOGIN_ON_PASSWORD_RESET = False
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_PASSWORD_RESET_BY_CODE_ENABLED = False
+ACCOUNT_PASSWORD_RESET_TOKEN_GENERATOR = "portico.accounts.tokens.ClockPasswordResetTokenGenerator"
+PASSWORD_RESET_TIMEOUT = 24 * 60 * 60  # a reset link works for a day (Django's default is three)
 ACCOUNT_PREVENT_ENUMERATION = True
 # Failed sign-ins are counted in the database by accounts/lockout.py (shared by every worker, timed
 # by core.clock); allauth's per-process cache limiter for them is off. Its other limits stay on.
@@ -182,6 +184,7 @@ MFA_ADAPTER = "portico.accounts.adapters.PortalMFAAdapter"
 MFA_FORMS = {
     "authenticate": "portico.accounts.forms.LimitedAuthenticateForm",
     "reauthenticate": "portico.accounts.forms.LimitedReauthenticateForm",
+    "activate_totp": "portico.accounts.forms.SingleUseActivateTOTPForm",
 }
 MFA_RECOVERY_CODES_SHOW_ONCE = True  # shown (and downloadable) right after they are made, then never
 MFA_TOTP_TOLERANCE = 1  # accept the code of the previous/next 30 s step (clock drift of phones)

@@ -104,6 +104,23 @@ def test_setting_up_an_authenticator_app_from_the_security_page(
     assert "On" in client.get("/portal/security/").content.decode()
 
 
+def test_the_code_that_turned_the_app_on_cannot_sign_in_again(org, portal_login):
+    client = tenant_client(org)
+    login(client, "maria@acme.example")
+    setup = client.get("/portal/account/2fa/totp/activate/", follow=True)
+    if setup.redirect_chain:
+        _reauthenticate(client)
+        setup = client.get("/portal/account/2fa/totp/activate/")
+    code = oathtool_code(setup.context["form"].secret)
+    assert client.post("/portal/account/2fa/totp/activate/", {"code": code}).status_code == 302
+
+    replay = tenant_client(org)
+    login(replay, "maria@acme.example")
+    refused = replay.post(AUTHENTICATE, {"code": code})
+    assert refused.status_code == 200 and "Incorrect code" in refused.content.decode()
+    assert replay.get("/portal/").status_code == 302
+
+
 def test_turning_off_the_authenticator_app_asks_for_the_password_again(
     org, portal_login, clock, mailbox, django_capture_on_commit_callbacks
 ):

@@ -34,6 +34,21 @@ def test_password_reset_by_email_follows_the_link_from_the_received_message(
     assert AuditEvent.all_tenants.filter(action="password.reset").exists()
 
 
+def test_a_reset_link_works_for_a_day_then_no_longer(
+    org, portal_login, mailbox, clock, django_capture_on_commit_callbacks
+):
+    client = tenant_client(org)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/portal/account/password/reset/", {"email": "maria@acme.example"})
+    [link] = [u for u in links_in(mailbox.body(mailbox.to("maria@acme.example")[0])) if "/key/" in u]
+    clock.advance(hours=23)
+    assert 'name="password1"' in tenant_client(org).get(path_of(link), follow=True).content.decode()
+    clock.advance(hours=2)
+    late = tenant_client(org).get(path_of(link), follow=True)
+    assert "invalid" in late.content.decode().lower()
+    assert 'name="password1"' not in late.content.decode()
+
+
 def test_password_reset_does_not_reveal_whether_an_address_has_a_login(
     org, portal_login, mailbox, django_capture_on_commit_callbacks
 ):

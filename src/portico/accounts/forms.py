@@ -6,6 +6,7 @@ from __future__ import annotations
 from allauth.account.forms import ResetPasswordForm
 from allauth.core import context as allauth_context
 from allauth.mfa.base.forms import AuthenticateForm, ReauthenticateForm
+from allauth.mfa.totp.forms import ActivateTOTPForm
 from django.contrib.auth.forms import SetPasswordForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
@@ -87,3 +88,17 @@ class AcceptInvitationForm(SetPasswordForm):
 
     def save(self, commit=False):  # the service sets the password, in its transaction
         return self.user
+
+
+class SingleUseActivateTOTPForm(ActivateTOTPForm):
+    """Turning the authenticator app on uses up its code: the same code cannot then sign in."""
+
+    def clean_code(self):
+        from portico.accounts.totp import mark_user_code_used
+
+        code = super().clean_code()
+        if not mark_user_code_used(self.user.pk, code):
+            raise ValidationError(
+                _("This code was already used. Wait for the next code in your app."), code="code_used"
+            )
+        return code

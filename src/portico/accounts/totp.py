@@ -25,8 +25,12 @@ def _lifetime() -> dt.timedelta:
 
 def mark_code_used(totp: auth.TOTP, code: str) -> bool:
     """True the first time a code is used for a user, False for a replay."""
+    return mark_user_code_used(totp.instance.user_id, code)
+
+
+def mark_user_code_used(user_id: int, code: str) -> bool:
+    """As `mark_code_used`, for a code checked before the authenticator exists (turning the app on)."""
     now = clock.now()
-    user_id = totp.instance.user_id
     UsedTotpCode.objects.filter(user_id=user_id, used_at__lt=now - _lifetime()).delete()
     try:
         with transaction.atomic():
