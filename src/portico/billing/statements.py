@@ -160,53 +160,52 @@ def statement_for(customer, start: dt.date, end: dt.date, currency: str | None =
     begins, ends = _start_of_day(start, zone), _start_of_day(end + dt.timedelta(days=1), zone)
     scope = {"organization_id": organization.pk, "customer_id": customer.pk, "currency": currency}
 
-    invoices = Invoice.all_tenants.filter(**scope).exclude(status=Invoice.Status.DRAFT)
-    credit_notes = CreditNote.all_tenants.filter(**scope).exclude(
-        status__in=[CreditNote.Status.DRAFT, CreditNote.Status.VOID]
-    )
-    payments = Payment.all_tenants.filter(**scope)
-    refunds = Refund.all_tenants.filter(**scope)
-
-    before = invoices.aggregate(
-        issued=Sum("total_minor", filter=Q(issue_date__lt=start)),
-        voided=Sum("total_minor", filter=Q(status=Invoice.Status.VOID, voided_at__lt=begins)),
-    )
-    opening = (
-        (before["issued"] or 0)
-        - (before["voided"] or 0)
-        - (payments.filter(received_on__lt=start).aggregate(s=Sum("amount_minor"))["s"] or 0)
-        - (credit_notes.filter(issue_date__lt=start).aggregate(s=Sum("total_minor"))["s"] or 0)
-        + (refunds.filter(refunded_on__lt=start).aggregate(s=Sum("amount_minor"))["s"] or 0)
-    )
+    invoices, credit_notes, payments, refunds = _documents(scope)
+    # A statement that reaches today (this month, this year, the last twelve months: nearly all of
+    # them) fetches every movement from `start` on, and takes the opening balance back from the live
+    # balance, which the open documents hold: a few rows, where summing the whole history before
+    # `start` costs more the longer the account is. Older periods sum their history.
+    reaches_today = end >= clock.today(organization.time_zone)
+    last = None if reaches_today else end
 
     # (date, kind order, id, kind, reference, signed amount, detail)
     raw: list[tuple] = []
     invoice_order, void_order = KIND_ORDER[Kind.INVOICE], KIND_ORDER[Kind.VOID]
-    in_period = Q(issue_date__gte=start, issue_date__lte=end) | Q(
-        status=Invoice.Status.VOID, voided_at__gte=begins, voided_at__lt=ends
-    )
-    for pk, number, issued, due, total, status, voided_at in invoices.filter(in_period).values_list(
-        "id", "number", "issue_date", "due_date", "total_minor", "status", "voided_at"
-    ):
-        if issued and start <= issued <= end:
+    issued_in = Q(issue_date__gte=start) if last is None else Q(issue_date__gte=start, issue_date__lte=last)
+    voided_in = Q(status=Invoice.Status.VOID, voided_at__gte=begins)
+    if last is not None:
+        voided_in &= Q(voided_at__lt=ends)
+    for pk, number, issued, due, total, status, voided_at in invoices.filter(
+        issued_in | voided_in
+    ).values_list("id", "number", "issue_date", "due_date", "total_minor", "status", "voided_at"):
+        if issued and issued >= start:
             raw.append((issued, invoice_order, pk, Kind.INVOICE, number, total, (due,)))
-        if status == Invoice.Status.VOID and voided_at and begins <= voided_at < ends:
+        if status == Invoice.Status.VOID and voided_at and voided_at >= begins:
             raw.append((voided_at.astimezone(zone).date(), void_order, pk, Kind.VOID, number, -total, ()))
     order = KIND_ORDER[Kind.PAYMENT]
     for pk, number, received, amount, method, last4, reference in payments.filter(
-        received_on__gte=start, received_on__lte=end
+        _between("received_on", start, last)
     ).values_list("id", "number", "received_on", "amount_minor", "method", "card_last4", "reference"):
         raw.append((received, order, pk, Kind.PAYMENT, number, -amount, (method, last4, reference)))
     order = KIND_ORDER[Kind.CREDIT_NOTE]
     for pk, number, issued, total, reason in credit_notes.filter(
-        issue_date__gte=start, issue_date__lte=end
+        _between("issue_date", start, last)
     ).values_list("id", "number", "issue_date", "total_minor", "reason"):
         raw.append((issued, order, pk, Kind.CREDIT_NOTE, number, -total, (reason,)))
     order = KIND_ORDER[Kind.REFUND]
     for pk, refunded, amount, reason, payment_number, note_number in refunds.filter(
-        refunded_on__gte=start, refunded_on__lte=end
+        _between("refunded_on", start, last)
     ).values_list("id", "refunded_on", "amount_minor", "reason", "payment__number", "credit_note__number"):
         raw.append((refunded, order, pk, Kind.REFUND, payment_number or note_number or "", amount, (reason,)))
+
+    if reaches_today:
+        # live balance = Σ every movement, so opening = live − Σ movements from `start` on
+        opening = live_balance_minor(customer, currency) - sum(r[5] for r in raw)
+    else:
+        opening = opening_from_history(customer, start, currency)
+    # After `end`: future-dated documents (counted in the opening above), or an invoice of the
+    # period voided later (its void belongs to a later statement).
+    raw = [r for r in raw if r[0] <= end]
 
     raw.sort(key=lambda r: (r[0], r[1], r[2]))
     running, debits, credits = opening, 0, 0
@@ -231,12 +230,63 @@ def statement_for(customer, start: dt.date, end: dt.date, currency: str | None =
     )
 
 
+def _between(field: str, start: dt.date, last: dt.date | None) -> Q:
+    return (
+        Q(**{f"{field}__gte": start})
+        if last is None
+        else Q(**{f"{field}__gte": start, f"{field}__lte": last})
+    )
+
+
+def _documents(scope: dict):
+    """The customer's documents in one currency that move the balance (as the module docstring says)."""
+    invoices = Invoice.all_tenants.filter(**scope).exclude(status=Invoice.Status.DRAFT)
+    credit_notes = CreditNote.all_tenants.filter(**scope).exclude(
+        status__in=[CreditNote.Status.DRAFT, CreditNote.Status.VOID]
+    )
+    return invoices, credit_notes, Payment.all_tenants.filter(**scope), Refund.all_tenants.filter(**scope)
+
+
+def opening_from_history(customer, start: dt.date, currency: str) -> int:
+    """The balance before `start`, summed from every document dated before it (minor units)."""
+    organization = customer.organization
+    begins = _start_of_day(start, ZoneInfo(organization.time_zone))
+    scope = {"organization_id": organization.pk, "customer_id": customer.pk, "currency": currency}
+    invoices, credit_notes, payments, refunds = _documents(scope)
+    before = invoices.aggregate(
+        issued=Sum("total_minor", filter=Q(issue_date__lt=start)),
+        voided=Sum("total_minor", filter=Q(status=Invoice.Status.VOID, voided_at__lt=begins)),
+    )
+    return (
+        (before["issued"] or 0)
+        - (before["voided"] or 0)
+        - (payments.filter(received_on__lt=start).aggregate(s=Sum("amount_minor"))["s"] or 0)
+        - (credit_notes.filter(issue_date__lt=start).aggregate(s=Sum("total_minor"))["s"] or 0)
+        + (refunds.filter(refunded_on__lt=start).aggregate(s=Sum("amount_minor"))["s"] or 0)
+    )
+
+
+def live_balance_minor(customer, currency: str) -> int:
+    """Σ open invoice balances − Σ unused advances − Σ remaining credit, in one currency: what every
+    movement so far adds up to (the ledger's invariants). Three index lookups of open documents."""
+    scope = {"organization_id": customer.organization_id, "customer_id": customer.pk, "currency": currency}
+    owed = Invoice.all_tenants.filter(
+        **scope, status__in=[Invoice.Status.OPEN, Invoice.Status.PARTIALLY_PAID], balance_minor__gt=0
+    ).aggregate(s=Sum("balance_minor"))["s"]
+    advances = Payment.all_tenants.filter(**scope, unused_minor__gt=0).aggregate(s=Sum("unused_minor"))["s"]
+    credit = CreditNote.all_tenants.filter(
+        **scope, status=CreditNote.Status.OPEN, remaining_minor__gt=0
+    ).aggregate(s=Sum("remaining_minor"))["s"]
+    return (owed or 0) - (advances or 0) - (credit or 0)
+
+
 def statement_currencies(customer) -> list[str]:
     """The currencies a customer has documents in, the customer's own first. Only other currencies are
     looked for (an index range of the customer's rows), since nearly every account has just one."""
     others = set(
         Invoice.all_tenants.filter(organization_id=customer.organization_id, customer_id=customer.pk)
-        .exclude(currency=customer.currency)
+        # Two index ranges (before and after the customer's currency), not a scan of every row.
+        .filter(Q(currency__lt=customer.currency) | Q(currency__gt=customer.currency))
         .exclude(status=Invoice.Status.DRAFT)
         .order_by()  # no ordering columns in the DISTINCT, or every row comes back
         .values_list("currency", flat=True)

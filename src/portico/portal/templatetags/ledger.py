@@ -7,34 +7,21 @@ template would write; every value is escaped (`html.escape`, as Django's autoesc
 
 from __future__ import annotations
 
-import datetime as dt
-from functools import lru_cache
 from html import escape
 from urllib.parse import quote
 
 from django import template
 from django.urls import reverse
-from django.utils.formats import date_format
 from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language
 
+from portico.core.formatting import short_date
 from portico.core.templatetags.money import current_locale, format_money
 
 register = template.Library()
 
 _NUMBER_SLOT = "__number__"
 _URL_SAFE = RFC3986_SUBDELIMS + "/~:@"  # what django.urls.reverse leaves unquoted
-
-
-@lru_cache(maxsize=4096)
-def _date(value: dt.date, language: str | None) -> str:
-    return date_format(value, "DATE_FORMAT")
-
-
-def short_date(value: dt.date | None) -> str:
-    """`{{ value|date:"DATE_FORMAT" }}`, remembered per date and language."""
-    return _date(value, get_language()) if value else ""
 
 
 def _badge_html(badge) -> str:
