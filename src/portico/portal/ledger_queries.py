@@ -199,7 +199,10 @@ def payments_of(portal) -> QuerySet[Payment]:
         .prefetch_related(
             Prefetch(
                 "allocations",
-                queryset=PaymentAllocation.objects.select_related("invoice").order_by("allocated_at", "id"),
+                # Each allocation shows its invoice's number and nothing else of it.
+                queryset=PaymentAllocation.objects.select_related("invoice")
+                .only("payment_id", "invoice_id", "amount_minor", "invoice__number")
+                .order_by("allocated_at", "id"),
             )
         )
         .order_by("-received_on", "-id")
@@ -221,7 +224,9 @@ def credit_notes_of(portal) -> QuerySet[CreditNote]:
         .prefetch_related(
             Prefetch(
                 "applications",
-                queryset=CreditApplication.objects.select_related("invoice").order_by("applied_at", "id"),
+                queryset=CreditApplication.objects.select_related("invoice")
+                .only("credit_note_id", "invoice_id", "amount_minor", "invoice__number")
+                .order_by("applied_at", "id"),
             )
         )
         .order_by("-issue_date", "-id")
