@@ -295,12 +295,17 @@ def test_a_long_statement_is_paged_with_the_balance_brought_forward(portal_clien
     assert "period=this_year" in second and "page=2&amp;" not in second.split("Download CSV")[0]
 
 
-def test_a_statement_too_long_for_one_pdf_points_to_csv(
-    portal_client, customer, clock, settings, monkeypatch
+def test_a_statement_too_long_to_render_at_once_is_prepared_in_the_background(
+    portal_client, customer, clock, monkeypatch
 ):
+    from portico.billing.models import StatementExport
     from portico.portal import ledger_views
 
     history(customer, clock)
-    monkeypatch.setattr(ledger_views, "STATEMENT_PDF_MAX_LINES", 3)
+    monkeypatch.setattr(ledger_views, "STATEMENT_PDF_INLINE_LINES", 3)
     response = portal_client.get("/portal/statements/pdf/?period=this_year", follow=True)
-    assert "too many for one PDF" in text(response) and "Download CSV" in text(response)
+    assert response.redirect_chain == [("/portal/statements/?period=this_year", 302)]
+    html = text(response)
+    assert "Your PDF statement (8 lines) is being prepared." in html
+    assert "Prepared statements" in html and "Preparing…" in html and "Download CSV" in html
+    assert StatementExport.objects.get().line_count == 8  # five invoices, two payments, one void

@@ -33,6 +33,7 @@ from portico.billing.models import (
     Payment,
     PaymentAllocation,
     Refund,
+    StatementExport,
 )
 from portico.billing.services import LineInput
 from portico.catalog.models import Item, TaxRate
@@ -1171,6 +1172,47 @@ class CreditApplicationAdmin(ReadOnlyTenantAdmin):
 
     def has_module_permission(self, request):
         return False  # reached from credit notes and invoices
+
+
+@admin.register(StatementExport, site=console_site)
+class StatementExportAdmin(ReadOnlyTenantAdmin):
+    """Statement PDFs customers asked for in the portal: read only, so staff can see why one failed."""
+
+    list_display = [
+        "created_at",
+        "customer",
+        "start",
+        "end",
+        "currency",
+        "line_count",
+        "status",
+        "finished_at",
+    ]
+    list_filter = ["status", "created_at"]
+    search_fields = ["customer__display_name", "public_id", "requested_by__email"]
+    list_select_related = ["customer"]
+    fields = [
+        "customer",
+        "requested_by",
+        "public_id",
+        "start",
+        "end",
+        "currency",
+        "line_count",
+        "status",
+        "file_name",
+        "error",
+        "created_at",
+        "finished_at",
+    ]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description=gettext_lazy("File"))
+    def file_name(self, obj):
+        return obj.file.name or "—"
 
 
 @admin.register(BillingSettings, site=console_site)

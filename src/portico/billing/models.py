@@ -10,6 +10,7 @@ Totals are stored when a document is finalized and never edited in place afterwa
 
 import datetime as dt
 
+from django.conf import settings
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import F, Q
@@ -17,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portico.core.fields import money_property
 from portico.core.tenancy import TenantModel
+from portico.customers.models import new_public_id
 
 # A document number is part of its portal address (/portal/invoices/INV-00042/), so a prefix keeps to
 # characters that read the same in a URL, a file name and a bank transfer reference.
@@ -416,3 +418,53 @@ class Refund(TenantModel):
 
     def __str__(self) -> str:
         return f"Refund {self.amount_minor} {self.currency}"
+
+
+class StatementExport(TenantModel):
+    """A statement PDF too long to render in a request, prepared by a worker (`billing.exports`).
+
+    The portal addresses it by `public_id`; the file is written once, when it becomes ready, and
+    never replaced. Only a ready export has a file (a failed one keeps its error instead).
+    """
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Preparing")
+        READY = "ready", _("Ready")
+        FAILED = "failed", _("Could not be prepared")
+
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="statement_exports"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    public_id = models.CharField(max_length=16, unique=True, default=new_public_id, editable=False)
+    start = models.DateField()
+    end = models.DateField()
+    currency = models.CharField(max_length=3)
+    line_count = models.PositiveIntegerField(
+        help_text=_("Lines when requested; when ready, lines in the PDF")
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    file = models.FileField(upload_to="statements/%Y/%m/", blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(status="ready") & ~Q(file="")) | (~Q(status="ready") & Q(file="")),
+                name="statement_export_file_only_when_ready",
+            ),
+            models.CheckConstraint(condition=Q(end__gte=F("start")), name="statement_export_period_in_order"),
+        ]
+        indexes = [models.Index(fields=["organization", "customer", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"Statement {self.start} – {self.end} ({self.currency})"
+
+    @property
+    def filename(self) -> str:
+        return f"statement-{self.start}-{self.end}.pdf"

@@ -16,7 +16,14 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from portico.billing.models import CreditApplication, CreditNote, Invoice, Payment, PaymentAllocation
+from portico.billing.models import (
+    CreditApplication,
+    CreditNote,
+    Invoice,
+    Payment,
+    PaymentAllocation,
+    StatementExport,
+)
 from portico.core import clock
 from portico.core.money import Money
 
@@ -244,3 +251,33 @@ def attach_amounts(rows, currency: str) -> list:
     for row in rows:
         row.amount = Money(row.amount_minor, currency)
     return rows
+
+
+# -- statement exports ------------------------------------------------------------------------------------
+
+
+EXPORT_COLUMNS = ("public_id", "start", "end", "currency", "line_count", "status", "created_at")
+
+
+def statement_exports_of(portal, limit: int = 10) -> list[StatementExport]:
+    """The customer's latest prepared (and preparing) statement PDFs: one query."""
+    return list(
+        StatementExport.objects.filter(organization=portal.organization, customer=portal.customer)
+        .only(*EXPORT_COLUMNS)
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def get_statement_export_for(portal, public_id: str) -> StatementExport:
+    """The customer's ready statement PDF with this id; anyone else's, or one not ready, is not found."""
+    found = list(
+        StatementExport.objects.filter(
+            organization=portal.organization,
+            customer=portal.customer,
+            public_id=public_id,
+            status=StatementExport.Status.READY,
+        ).order_by()[:1]
+    )
+    if not found:
+        raise Http404
+    return found[0]

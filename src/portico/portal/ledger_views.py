@@ -19,8 +19,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from portico.billing import documents
+from portico.billing import documents, exports
 from portico.billing import errors as billing_errors
+from portico.billing.models import StatementExport
 from portico.billing.statements import (
     StatementPeriodError,
     period_bounds,
@@ -41,7 +42,9 @@ from portico.portal.paging import CountCappedPaginator
 
 PAGE_SIZE = 25
 STATEMENT_PAGE_SIZE = 100
-STATEMENT_PDF_MAX_LINES = 2500
+# WeasyPrint lays out a few milliseconds per line: a statement longer than this is prepared by a
+# worker (`billing.exports`) and listed on the statements page, never rendered in the request.
+STATEMENT_PDF_INLINE_LINES = 300
 
 
 # -- dashboard --------------------------------------------------------------------------------------------
@@ -271,6 +274,8 @@ def statements(request):
             "end": request.GET.get("end", ""),
             "currency": request.GET.get("currency", statement.currency if statement else ""),
         },
+        "exports": q.statement_exports_of(request.portal),
+        "zone": request.portal.organization.time_zone,
     }
     if statement is not None:
         # The page shows the lines a page at a time (the balance carried between pages); the PDF
@@ -291,25 +296,53 @@ def statements(request):
 
 @portal_view(module="statements")
 def statement_pdf(request):
+    """A short statement's PDF at once; a long one is queued for a worker and listed when ready."""
     _form, statement = _statement_from(request)
+    back = reverse("portal:statements") + "?" + request.GET.urlencode()
     if statement is None:
-        return redirect(reverse("portal:statements") + "?" + request.GET.urlencode())
-    if len(statement.lines) > STATEMENT_PDF_MAX_LINES:
-        # WeasyPrint lays out a few milliseconds per line: a ten-year PDF would outlast the request.
-        messages.error(
+        return redirect(back)
+    if len(statement.lines) <= STATEMENT_PDF_INLINE_LINES:
+        response = HttpResponse(documents.statement_pdf_bytes(statement), content_type="application/pdf")
+        response["Content-Disposition"] = (
+            f'attachment; filename="statement-{statement.start}-{statement.end}.pdf"'
+        )
+        return response
+    export, created = exports.request_statement_export(
+        customer=request.portal.customer,
+        start=statement.start,
+        end=statement.end,
+        currency=statement.currency,
+        line_count=len(statement.lines),
+        requested_by=request.user,
+        actor=Actor.from_request(request),
+    )
+    count = {"count": export.line_count}
+    if export.status == StatementExport.Status.READY:
+        messages.success(request, _("Your PDF statement (%(count)d lines) is ready below.") % count)
+    elif created or export.requested_by_id == request.user.pk:
+        messages.info(
             request,
             _(
-                "This statement has %(count)d lines, too many for one PDF. "
-                "Choose a shorter period, or download it as CSV."
+                "Your PDF statement (%(count)d lines) is being prepared. "
+                "It will be listed below when ready, and we will email you."
             )
-            % {"count": len(statement.lines)},
+            % count,
         )
-        return redirect(reverse("portal:statements") + "?" + request.GET.urlencode())
-    response = HttpResponse(documents.statement_pdf_bytes(statement), content_type="application/pdf")
-    response["Content-Disposition"] = (
-        f'attachment; filename="statement-{statement.start}-{statement.end}.pdf"'
+    else:  # someone else at the company asked first: they get the email
+        messages.info(
+            request,
+            _("Your PDF statement (%(count)d lines) is being prepared. It will be listed below when ready.")
+            % count,
+        )
+    return redirect(back)
+
+
+@portal_view(module="statements")
+def statement_export_download(request, public_id):
+    export = q.get_statement_export_for(request.portal, public_id)
+    return FileResponse(
+        export.file.open("rb"), as_attachment=True, filename=export.filename, content_type="application/pdf"
     )
-    return response
 
 
 @portal_view(module="statements")

@@ -17,5 +17,10 @@ urlpatterns = [
     path("statements/", ledger_views.statements, name="statements"),
     path("statements/pdf/", ledger_views.statement_pdf, name="statement_pdf"),
     path("statements/csv/", ledger_views.statement_csv_download, name="statement_csv"),
+    path(
+        "statements/exports/<str:public_id>/",
+        ledger_views.statement_export_download,
+        name="statement_export",
+    ),
     path("pay/", ledger_views.pay, name="pay"),
 ]
