@@ -37,9 +37,8 @@ run: $(STAMP)
 	@PORTICO_DEMO=true $(BIN)/python manage.py migrate --noinput
 	@PORTICO_DEMO=true $(BIN)/python manage.py collectstatic --noinput -v0
 	@PORTICO_DEMO=true PORTICO_PUBLIC_PORT=$(PORT) $(BIN)/python manage.py demo --port $(PORT)
-	@echo "Serving on http://127.0.0.1:$(PORT)  (Ctrl-C to stop)"
-	@PORTICO_DEMO=true PORTICO_PUBLIC_PORT=$(PORT) exec $(BIN)/gunicorn portico.wsgi:application \
-		--bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --graceful-timeout 10 --access-logfile -
+	@echo "Serving on http://127.0.0.1:$(PORT) with a background worker  (Ctrl-C to stop)"
+	@PORTICO_DEMO=true PORTICO_PUBLIC_PORT=$(PORT) BIN=$(BIN) PORT=$(PORT) exec bash scripts/serve.sh
 
 worker: $(STAMP)
 	PORTICO_DEMO=true $(BIN)/portico worker
