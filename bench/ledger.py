@@ -1,7 +1,7 @@
 """The ledger in the portal at scale: one customer with 10,000 invoices in an organization of
 1,000 customers. Server time (median, p99) of the dashboard, invoice list, invoice detail and a
-one-year statement page, each beside the floor view; then the time to render a 2,000-line
-statement PDF. Figures are printed, never asserted."""
+one-year statement page (and the payments and credits pages), each beside the floor view; then the
+time to render a 2,000-line statement PDF. Figures are printed, never asserted."""
 
 from __future__ import annotations
 
@@ -85,6 +85,8 @@ def run(h):
         "ledger: invoice list, overdue by total", client, "/portal/invoices/?status=overdue&sort=-total"
     )
     h.compare("ledger: invoice detail", client, f"/portal/invoices/{recent}/")
+    h.compare("ledger: payments (10k, with allocations)", client, "/portal/payments/")
+    h.compare("ledger: credits", client, "/portal/credits/")
     start = today - dt.timedelta(days=365)
     h.compare(
         "ledger: statement, one year",

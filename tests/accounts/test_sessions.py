@@ -35,6 +35,50 @@ def test_a_user_signs_out_all_other_sessions_at_once(org, portal_login):
     assert UserSession.objects.filter(user=portal_login).count() == 1
 
 
+def test_sessions_that_ended_elsewhere_leave_the_list_and_the_page_costs_the_same_for_many(
+    org, portal_login, clock
+):
+    from django.contrib.sessions.models import Session
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    here = tenant_client(org, HTTP_USER_AGENT=FIREFOX)
+    login(here, "maria@acme.example")
+    here.get("/portal/security/")
+
+    def queries(path):
+        with CaptureQueriesContext(connection) as captured:
+            assert here.get(path).status_code == 200
+        return len(captured)
+
+    few = {path: queries(path) for path in ("/portal/security/", "/portal/security/sessions/")}
+    others = [tenant_client(org, HTTP_USER_AGENT=f"Browser {n}") for n in range(5)]
+    for client in others:
+        login(client, "maria@acme.example")
+    assert UserSession.objects.filter(user=portal_login).count() == 6
+    clock.advance(minutes=2)  # session activity is written at most once a minute: let it write now
+    here.get("/portal/")
+    assert {path: queries(path) for path in few} == few
+
+    # Two sessions end without a word to the list: one's row is gone, one's user changed password.
+    gone, stale = UserSession.objects.filter(user=portal_login).exclude(session_key=here.session.session_key)[
+        :2
+    ]
+    Session.objects.filter(session_key=gone.session_key).delete()
+    store = Session.objects.get(session_key=stale.session_key)
+    decoded = store.get_decoded()
+    decoded["_auth_user_hash"] = "not-the-current-hash"
+    store.session_data = Session.objects.encode(decoded)
+    store.save()
+    page = here.get("/portal/security/sessions/").content.decode()
+    import re
+
+    assert len(set(re.findall(r"Browser \d", page))) == 3
+    assert set(UserSession.objects.filter(user=portal_login).values_list("pk", flat=True)).isdisjoint(
+        {gone.pk, stale.pk}
+    )
+
+
 def test_nobody_can_end_someone_elses_session(org, customer, portal_login):
     colleague = portal_user(ContactFactory(customer=customer, email="tom@acme.example"))
     theirs = tenant_client(org)

@@ -42,7 +42,7 @@ def security(request):
         "recovery_codes": recovery,
         "unused_recovery_codes": len(recovery.wrap().get_unused_codes()) if recovery else 0,
         "passkeys": passkeys,
-        "session_count": len(UserSession.objects.purge_and_list(user)),
+        "session_count": len(services.live_sessions_of(user)),
         "history": _with_browsers(_history_of(user)[:5]),
     }
     return render(request, "accounts/security.html", context)
@@ -75,7 +75,7 @@ def sessions(request):
             else:
                 messages.success(request, _("The session was signed out."))
         return redirect("portal:security_sessions")
-    rows = sorted(UserSession.objects.purge_and_list(user), key=lambda s: s.last_seen_at, reverse=True)
+    rows = sorted(services.live_sessions_of(user), key=lambda s: s.last_seen_at, reverse=True)
     for row in rows:
         row.current = row.session_key == request.session.session_key
         row.browser = describe_user_agent(row.user_agent)
