@@ -14,6 +14,7 @@ from django import template
 from django.urls import reverse
 from django.utils.http import RFC3986_SUBDELIMS
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext as _
 
 from portico.core.formatting import short_date
 from portico.core.templatetags.money import current_locale, format_money
@@ -40,13 +41,12 @@ def badge(badge) -> SafeString:
 @register.simple_tag
 def invoice_rows(invoices) -> SafeString:
     """The `<tr>`s of `_invoice_table.html`: number (a link), issue and due dates, total, balance, badge."""
-    # One reverse for the page; each number is quoted into it exactly as `reverse` quotes it.
-    link = reverse("portal:invoice", args=[_NUMBER_SLOT])
+    link = _slot_link("portal:invoice")
     locale = current_locale()
     rows = []
     for invoice in invoices:
         number = invoice.number
-        href = escape(link.replace(_NUMBER_SLOT, quote(number, safe=_URL_SAFE)))
+        href = link(number)
         total = escape(format_money(invoice.total_minor, invoice.currency, locale))
         balance = escape(format_money(invoice.balance_minor, invoice.currency, locale))
         rows.append(
@@ -54,5 +54,52 @@ def invoice_rows(invoices) -> SafeString:
             f"<td>{escape(short_date(invoice.issue_date))}</td><td>{escape(short_date(invoice.due_date))}</td>"
             f'<td class="num">{total}</td><td class="num">{balance}</td>'
             f"<td>{_badge_html(invoice.badge)}</td></tr>"
+        )
+    return mark_safe("\n".join(rows))  # every value escaped above
+
+
+def _slot_link(name: str):
+    """`number → URL` for a URL pattern taking one document number: one reverse, then each number
+    quoted into it exactly as `reverse` quotes it."""
+    link = reverse(name, args=[_NUMBER_SLOT])
+    return lambda number: escape(link.replace(_NUMBER_SLOT, quote(number, safe=_URL_SAFE)))
+
+
+@register.simple_tag
+def payment_rows(payments) -> SafeString:
+    """The `<tr>`s of the payments page: number, date, method (and card), amount, where the money
+    went (each invoice it paid, what is unused, what was refunded) and the receipt link.
+    Each payment's `allocations` are prefetched, each with its `amount` (ledger_queries.attach_amounts)."""
+    invoice_link = _slot_link("portal:invoice")
+    receipt_link = _slot_link("portal:payment_receipt")
+    locale = current_locale()
+    unused_label, refunded_label = escape(_("Unused credit")), escape(_("Refunded"))
+    rows = []
+    for payment in payments:
+        number = escape(payment.number)
+        currency = payment.currency
+        method = escape(str(payment.get_method_display()))
+        if payment.card_last4:
+            method += f" · {escape(payment.card_brand[:1].upper() + payment.card_brand[1:])} •••• {escape(payment.card_last4)}"
+        went = [
+            f'<li><a href="{invoice_link(a.invoice.number)}">{escape(a.invoice.number)}</a>: '
+            f"{escape(format_money(a.amount_minor, currency, locale))}</li>"
+            for a in payment.allocations.all()
+        ]
+        if payment.unused_minor:
+            went.append(
+                f"<li>{unused_label}: {escape(format_money(payment.unused_minor, currency, locale))}</li>"
+            )
+        if payment.refunded_minor:
+            went.append(
+                f"<li>{refunded_label}: {escape(format_money(payment.refunded_minor, currency, locale))}</li>"
+            )
+        receipt = _('Receipt (PDF)<span class="visually-hidden"> for %(number)s</span>') % {"number": number}
+        rows.append(
+            f'<tr id="payment-{number}"><th scope="row">{number}</th>'
+            f"<td>{escape(short_date(payment.received_on))}</td><td>{method}</td>"
+            f'<td class="num">{escape(format_money(payment.amount_minor, currency, locale))}</td>'
+            f'<td><ul class="plain">{"".join(went)}</ul></td>'
+            f'<td><a href="{receipt_link(payment.number)}">{receipt}</a></td></tr>'
         )
     return mark_safe("\n".join(rows))  # every value escaped above
