@@ -177,14 +177,7 @@ def complete_attempt(
         description=f"{attempt.customer} · {attempt.idempotency_key}",
     )
     if not result.succeeded:
-        with transaction.atomic():
-            PaymentAttempt.objects.filter(pk=attempt.pk, status=PaymentAttempt.Status.PENDING).update(
-                status=PaymentAttempt.Status.DECLINED,
-                decline_code=result.decline_code,
-                decline_reason=result.decline_message[:300],
-                completed_at=clock.now(),
-            )
-            audit(actor, "payment_attempt.declined", attempt, code=result.decline_code)
+        _decline(attempt, result, actor)
         attempt.refresh_from_db()
         log.info("payment attempt %s declined: %s", attempt.pk, result.decline_code)
         return PayOutcome(attempt)
@@ -193,6 +186,32 @@ def complete_attempt(
     attempt.refresh_from_db()
     log.info("payment attempt %s succeeded: payment %s", attempt.pk, payment.number)
     return PayOutcome(attempt)
+
+
+def _settle_pending(
+    attempt: PaymentAttempt, actor: Actor, status: str, action: str, details: dict, **fields
+) -> bool:
+    """Move an attempt that is still pending to `status` and audit it. A conditional update: when the
+    request and a reconciliation race, one of them settles the attempt and the other changes nothing."""
+    with transaction.atomic():
+        moved = PaymentAttempt.objects.filter(pk=attempt.pk, status=PaymentAttempt.Status.PENDING).update(
+            status=status, completed_at=clock.now(), **fields
+        )
+        if moved:
+            audit(actor, action, attempt, **details)
+    return bool(moved)
+
+
+def _decline(attempt: PaymentAttempt, result, actor: Actor) -> bool:
+    return _settle_pending(
+        attempt,
+        actor,
+        PaymentAttempt.Status.DECLINED,
+        "payment_attempt.declined",
+        {"code": result.decline_code},
+        decline_code=result.decline_code,
+        decline_reason=result.decline_message[:300],
+    )
 
 
 def _book(attempt: PaymentAttempt, reference: str, actor: Actor) -> Payment:
@@ -271,23 +290,18 @@ def reconcile_attempt(attempt: PaymentAttempt, *, gateway: Gateway | None = None
     with tenancy.for_tenant(attempt.organization):
         result = gateway.find_charge(idempotency_key=attempt.idempotency_key)
         if result is None:
-            with transaction.atomic():
-                if PaymentAttempt.objects.filter(pk=attempt.pk, status=PaymentAttempt.Status.PENDING).update(
-                    status=PaymentAttempt.Status.EXPIRED, completed_at=clock.now()
-                ):
-                    audit(actor, "payment_attempt.expired", attempt, amount=attempt.amount)
+            _settle_pending(
+                attempt,
+                actor,
+                PaymentAttempt.Status.EXPIRED,
+                "payment_attempt.expired",
+                {"amount": attempt.amount},
+            )
         elif result.succeeded:
             payment = _book(attempt, result.reference, actor)
             audit(actor, "payment_attempt.reconciled", attempt, payment=payment.number, amount=payment.amount)
         else:
-            with transaction.atomic():
-                if PaymentAttempt.objects.filter(pk=attempt.pk, status=PaymentAttempt.Status.PENDING).update(
-                    status=PaymentAttempt.Status.DECLINED,
-                    decline_code=result.decline_code,
-                    decline_reason=result.decline_message[:300],
-                    completed_at=clock.now(),
-                ):
-                    audit(actor, "payment_attempt.declined", attempt, code=result.decline_code)
+            _decline(attempt, result, actor)
     attempt.refresh_from_db()
     return attempt
 
