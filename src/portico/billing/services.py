@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from fractions import Fraction
@@ -381,28 +381,107 @@ def create_invoice(
             purchase_order=purchase_order,
             memo=memo,
         )
-        rows = []
-        for position, line in enumerate(lines, start=1):
-            row = InvoiceLine(invoice=invoice, position=position)
-            _write_line(row, line)
-            rows.append(row)
-        InvoiceLine.objects.bulk_create(rows)
-        _set_totals(invoice, rows)  # a draft owes nothing yet: its balance is set when it is finalized
-        invoice.save()
-        audit(actor, "invoice.created", invoice, lines=len(rows), total=invoice.total)
+        _write_lines(_INVOICE, invoice, lines)
+        invoice.save()  # a draft owes nothing yet: its balance is set when it is finalized
+        audit(actor, "invoice.created", invoice, lines=len(lines), total=invoice.total)
     return invoice
 
 
-def _lock_draft(invoice: Invoice) -> Invoice:
-    invoice = _lock_one(Invoice, invoice.pk)
-    if invoice.status != Invoice.Status.DRAFT:
-        raise errors.InvoiceNotEditable(invoice)
-    return invoice
+@dataclass(frozen=True)
+class _DraftKind:
+    """Invoices and credit notes are edited alike while they are drafts: this says how each differs."""
+
+    model: type
+    line_model: type
+    parent: str  # the line's foreign key to its document, and the audit events' prefix
+    not_editable: Callable[[object], Exception]
 
 
-def _retotal_draft(invoice: Invoice) -> None:
-    _set_totals(invoice, list(invoice.lines.all()))
-    invoice.save(update_fields=["subtotal_minor", "discount_minor", "tax_minor", "total_minor"])
+_INVOICE = _DraftKind(Invoice, InvoiceLine, "invoice", errors.InvoiceNotEditable)
+_CREDIT_NOTE = _DraftKind(
+    CreditNote,
+    CreditNoteLine,
+    "credit_note",
+    lambda _note: errors.InvalidStatus(_("This credit note is issued and can no longer be changed.")),
+)
+
+
+def _lock_draft(kind: _DraftKind, document):
+    document = _lock_one(kind.model, document.pk)
+    if document.status != kind.model.Status.DRAFT:
+        raise kind.not_editable(document)
+    return document
+
+
+def _retotal_draft(document) -> None:
+    _set_totals(document, list(document.lines.all()))
+    fields = ["subtotal_minor", "tax_minor", "total_minor"]
+    document.save(update_fields=fields + (["discount_minor"] if isinstance(document, Invoice) else []))
+
+
+def _write_lines(kind: _DraftKind, document, lines: Sequence[LineInput]) -> None:
+    """A new draft's lines, numbered from 1, and its totals (saved by the caller)."""
+    rows = []
+    for position, line in enumerate(lines, start=1):
+        row = kind.line_model(**{kind.parent: document}, position=position)
+        _write_line(row, line)
+        rows.append(row)
+    kind.line_model.objects.bulk_create(rows)
+    _set_totals(document, rows)
+
+
+def _add_line(kind: _DraftKind, document, line: LineInput, actor: Actor):
+    with transaction.atomic():
+        document = _lock_draft(kind, document)
+        check_line(line, document.currency)
+        last = document.lines.order_by("-position").values_list("position", flat=True).first() or 0
+        row = kind.line_model(**{kind.parent: document}, position=last + 1)
+        _write_line(row, line)
+        row.save()
+        _retotal_draft(document)
+        audit(
+            actor,
+            f"{kind.parent}.line_added",
+            document,
+            description=row.description,
+            total=Money(row.total_minor, document.currency),
+        )
+    return row
+
+
+def _update_line(kind: _DraftKind, line, data: LineInput, actor: Actor):
+    with transaction.atomic():
+        document = _lock_draft(kind, getattr(line, kind.parent))
+        row = kind.line_model.objects.get(pk=line.pk, **{kind.parent: document})
+        check_line(data, document.currency)
+        _write_line(row, data)
+        row.save()
+        _retotal_draft(document)
+        audit(
+            actor,
+            f"{kind.parent}.line_updated",
+            document,
+            description=row.description,
+            total=Money(row.total_minor, document.currency),
+        )
+    return row
+
+
+def _remove_line(kind: _DraftKind, line, actor: Actor):
+    with transaction.atomic():
+        document = _lock_draft(kind, getattr(line, kind.parent))
+        kind.line_model.objects.filter(pk=line.pk, **{kind.parent: document}).delete()
+        _retotal_draft(document)
+        audit(actor, f"{kind.parent}.line_removed", document, description=line.description)
+    return document
+
+
+def _delete_draft(kind: _DraftKind, document, actor: Actor) -> None:
+    """A draft was never issued, so it may disappear (issued documents are voided instead)."""
+    with transaction.atomic():
+        document = _lock_draft(kind, document)
+        audit(actor, f"{kind.parent}.draft_deleted", document, total=document.total)
+        document.delete()
 
 
 def update_draft_invoice(
@@ -415,7 +494,7 @@ def update_draft_invoice(
 ) -> Invoice:
     """Change a draft's terms, PO number or memo."""
     with transaction.atomic():
-        invoice = _lock_draft(invoice)
+        invoice = _lock_draft(_INVOICE, invoice)
         changes = {}
         if payment_terms_days is not None:
             if payment_terms_days < 0:
@@ -433,45 +512,19 @@ def update_draft_invoice(
 
 
 def add_invoice_line(*, invoice: Invoice, line: LineInput, actor: Actor) -> InvoiceLine:
-    with transaction.atomic():
-        invoice = _lock_draft(invoice)
-        check_line(line, invoice.currency)
-        last = invoice.lines.order_by("-position").values_list("position", flat=True).first() or 0
-        row = InvoiceLine(invoice=invoice, position=last + 1)
-        _write_line(row, line)
-        row.save()
-        _retotal_draft(invoice)
-        audit(actor, "invoice.line_added", invoice, description=row.description, total=row.total)
-    return row
+    return _add_line(_INVOICE, invoice, line, actor)
 
 
 def update_invoice_line(*, line: InvoiceLine, data: LineInput, actor: Actor) -> InvoiceLine:
-    with transaction.atomic():
-        invoice = _lock_draft(line.invoice)
-        row = InvoiceLine.objects.get(pk=line.pk, invoice=invoice)
-        check_line(data, invoice.currency)
-        _write_line(row, data)
-        row.save()
-        _retotal_draft(invoice)
-        audit(actor, "invoice.line_updated", invoice, description=row.description, total=row.total)
-    return row
+    return _update_line(_INVOICE, line, data, actor)
 
 
 def remove_invoice_line(*, line: InvoiceLine, actor: Actor) -> Invoice:
-    with transaction.atomic():
-        invoice = _lock_draft(line.invoice)
-        InvoiceLine.objects.filter(pk=line.pk, invoice=invoice).delete()
-        _retotal_draft(invoice)
-        audit(actor, "invoice.line_removed", invoice, description=line.description)
-    return invoice
+    return _remove_line(_INVOICE, line, actor)
 
 
 def delete_draft_invoice(*, invoice: Invoice, actor: Actor) -> None:
-    """A draft was never issued, so it may disappear (finalized invoices are voided instead)."""
-    with transaction.atomic():
-        invoice = _lock_draft(invoice)
-        audit(actor, "invoice.draft_deleted", invoice, total=invoice.total)
-        invoice.delete()
+    _delete_draft(_INVOICE, invoice, actor)
 
 
 def finalize_invoice(*, invoice: Invoice, actor: Actor, issue_date: dt.date | None = None) -> Invoice:
@@ -479,7 +532,7 @@ def finalize_invoice(*, invoice: Invoice, actor: Actor, issue_date: dt.date | No
     the customer, and set the due date from the payment terms in the organization's time zone."""
     with transaction.atomic():
         customer = _lock_customer(invoice.customer)
-        invoice = _lock_draft(invoice)
+        invoice = _lock_draft(_INVOICE, invoice)
         lines = list(invoice.lines.all())
         if not lines:
             raise errors.EmptyInvoice()
@@ -803,69 +856,26 @@ def create_credit_note(
             currency=customer.currency,
             reason=reason[:200],
         )
-        rows = []
-        for position, line in enumerate(lines, start=1):
-            row = CreditNoteLine(credit_note=credit_note, position=position)
-            _write_line(row, line)
-            rows.append(row)
-        CreditNoteLine.objects.bulk_create(rows)
-        _set_totals(credit_note, rows)
+        _write_lines(_CREDIT_NOTE, credit_note, lines)
         credit_note.save()
         audit(actor, "credit_note.created", credit_note, total=credit_note.total)
     return credit_note
 
 
-def _lock_draft_credit_note(credit_note: CreditNote) -> CreditNote:
-    credit_note = _lock_one(CreditNote, credit_note.pk)
-    if credit_note.status != CreditNote.Status.DRAFT:
-        raise errors.InvalidStatus(_("This credit note is issued and can no longer be changed."))
-    return credit_note
-
-
 def add_credit_note_line(*, credit_note: CreditNote, line: LineInput, actor: Actor) -> CreditNoteLine:
-    with transaction.atomic():
-        credit_note = _lock_draft_credit_note(credit_note)
-        check_line(line, credit_note.currency)
-        last = credit_note.lines.order_by("-position").values_list("position", flat=True).first() or 0
-        row = CreditNoteLine(credit_note=credit_note, position=last + 1)
-        _write_line(row, line)
-        row.save()
-        _retotal_draft_credit_note(credit_note)
-        audit(actor, "credit_note.line_added", credit_note, description=row.description)
-    return row
-
-
-def _retotal_draft_credit_note(credit_note: CreditNote) -> None:
-    _set_totals(credit_note, list(credit_note.lines.all()))
-    credit_note.save(update_fields=["subtotal_minor", "tax_minor", "total_minor"])
+    return _add_line(_CREDIT_NOTE, credit_note, line, actor)
 
 
 def update_credit_note_line(*, line: CreditNoteLine, data: LineInput, actor: Actor) -> CreditNoteLine:
-    with transaction.atomic():
-        credit_note = _lock_draft_credit_note(line.credit_note)
-        row = CreditNoteLine.objects.get(pk=line.pk, credit_note=credit_note)
-        check_line(data, credit_note.currency)
-        _write_line(row, data)
-        row.save()
-        _retotal_draft_credit_note(credit_note)
-        audit(actor, "credit_note.line_updated", credit_note, description=row.description)
-    return row
+    return _update_line(_CREDIT_NOTE, line, data, actor)
 
 
 def remove_credit_note_line(*, line: CreditNoteLine, actor: Actor) -> CreditNote:
-    with transaction.atomic():
-        credit_note = _lock_draft_credit_note(line.credit_note)
-        CreditNoteLine.objects.filter(pk=line.pk, credit_note=credit_note).delete()
-        _retotal_draft_credit_note(credit_note)
-        audit(actor, "credit_note.line_removed", credit_note, description=line.description)
-    return credit_note
+    return _remove_line(_CREDIT_NOTE, line, actor)
 
 
 def delete_draft_credit_note(*, credit_note: CreditNote, actor: Actor) -> None:
-    with transaction.atomic():
-        credit_note = _lock_draft_credit_note(credit_note)
-        audit(actor, "credit_note.draft_deleted", credit_note, total=credit_note.total)
-        credit_note.delete()
+    _delete_draft(_CREDIT_NOTE, credit_note, actor)
 
 
 def finalize_credit_note(
@@ -877,7 +887,7 @@ def finalize_credit_note(
         _lock_customer(credit_note.customer)
         if credit_note.invoice_id:
             invoice = _lock_one(Invoice, credit_note.invoice_id)
-        credit_note = _lock_draft_credit_note(credit_note)
+        credit_note = _lock_draft(_CREDIT_NOTE, credit_note)
         lines = list(credit_note.lines.all())
         if not lines:
             raise errors.EmptyInvoice()
