@@ -24,6 +24,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from portico.billing.models import CreditNote, Invoice, Payment, Refund
+from portico.billing.selectors import account_balance
 from portico.core import clock
 from portico.core.money import Money
 
@@ -200,7 +201,7 @@ def statement_for(customer, start: dt.date, end: dt.date, currency: str | None =
 
     if reaches_today:
         # live balance = Σ every movement, so opening = live − Σ movements from `start` on
-        opening = live_balance_minor(customer, currency) - sum(r[5] for r in raw)
+        opening = account_balance(customer, currency).minor - sum(r[5] for r in raw)
     else:
         opening = opening_from_history(customer, start, currency)
     # After `end`: future-dated documents (counted in the opening above), or an invoice of the
@@ -264,20 +265,6 @@ def opening_from_history(customer, start: dt.date, currency: str) -> int:
         - (credit_notes.filter(issue_date__lt=start).aggregate(s=Sum("total_minor"))["s"] or 0)
         + (refunds.filter(refunded_on__lt=start).aggregate(s=Sum("amount_minor"))["s"] or 0)
     )
-
-
-def live_balance_minor(customer, currency: str) -> int:
-    """Σ open invoice balances − Σ unused advances − Σ remaining credit, in one currency: what every
-    movement so far adds up to (the ledger's invariants). Three index lookups of open documents."""
-    scope = {"organization_id": customer.organization_id, "customer_id": customer.pk, "currency": currency}
-    owed = Invoice.all_tenants.filter(
-        **scope, status__in=[Invoice.Status.OPEN, Invoice.Status.PARTIALLY_PAID], balance_minor__gt=0
-    ).aggregate(s=Sum("balance_minor"))["s"]
-    advances = Payment.all_tenants.filter(**scope, unused_minor__gt=0).aggregate(s=Sum("unused_minor"))["s"]
-    credit = CreditNote.all_tenants.filter(
-        **scope, status=CreditNote.Status.OPEN, remaining_minor__gt=0
-    ).aggregate(s=Sum("remaining_minor"))["s"]
-    return (owed or 0) - (advances or 0) - (credit or 0)
 
 
 def statement_currencies(customer) -> list[str]:

@@ -24,6 +24,7 @@ from portico.billing.models import (
     PaymentAllocation,
     StatementExport,
 )
+from portico.billing.selectors import unused_credit_by_currency
 from portico.core import clock
 from portico.core.money import Money
 
@@ -162,21 +163,7 @@ def account_summaries(portal) -> list[AccountSummary]:
         )
         .order_by("currency")
     )
-    unused: dict[str, int] = {}
-    for row in (
-        Payment.objects.filter(**scope, unused_minor__gt=0)
-        .values("currency")
-        .annotate(s=Sum("unused_minor"))
-        .order_by()
-    ):
-        unused[row["currency"]] = unused.get(row["currency"], 0) + row["s"]
-    for row in (
-        CreditNote.objects.filter(**scope, status=CreditNote.Status.OPEN, remaining_minor__gt=0)
-        .values("currency")
-        .annotate(s=Sum("remaining_minor"))
-        .order_by()
-    ):
-        unused[row["currency"]] = unused.get(row["currency"], 0) + row["s"]
+    unused = unused_credit_by_currency(portal.customer)
     by_currency = {row["currency"]: row for row in invoice_rows}
     currencies = sorted(set(by_currency) | set(unused), key=lambda c: (c != portal.customer.currency, c))
     if not currencies:

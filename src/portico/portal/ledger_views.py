@@ -22,6 +22,7 @@ from django.views.decorators.http import require_http_methods
 from portico.billing import documents, exports
 from portico.billing import errors as billing_errors
 from portico.billing.models import StatementExport
+from portico.billing.selectors import unused_credit_by_currency
 from portico.billing.statements import (
     StatementPeriodError,
     period_bounds,
@@ -228,12 +229,13 @@ def credits(request):
     advances, advances_query = _paged(request, q.advances_of(portal), "advances")
     for payment in advances.object_list:
         q.attach_amounts(payment.allocations.all(), payment.currency)
-    summaries = [s for s in q.account_summaries(portal) if s.unused_credits]
+    unused = unused_credit_by_currency(portal.customer)
+    currencies = sorted(unused, key=lambda c: (c != portal.customer.currency, c))
     return render(
         request,
         "portal/ledger/credits.html",
         {
-            "unused": [s.unused_credits for s in summaries],
+            "unused": [Money(unused[c], c) for c in currencies],
             "notes": notes,
             "notes_query": notes_query,
             "advances": advances,
