@@ -61,6 +61,11 @@ def unused_credits_of(customer: Customer) -> list[UnusedCredit]:
     return credits
 
 
+def own_currency_first(customer: Customer, currencies) -> list[str]:
+    """Currencies as pages list them: the customer's own first, then the others alphabetically."""
+    return sorted(set(currencies), key=lambda c: (c != customer.currency, c))
+
+
 def _scope(customer: Customer, currency: str | None) -> dict:
     return {
         "organization_id": customer.organization_id,

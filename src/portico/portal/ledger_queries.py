@@ -24,7 +24,7 @@ from portico.billing.models import (
     PaymentAllocation,
     StatementExport,
 )
-from portico.billing.selectors import unused_credit_by_currency
+from portico.billing.selectors import own_currency_first, unused_credit_by_currency
 from portico.core import clock
 from portico.core.money import Money
 
@@ -165,7 +165,7 @@ def account_summaries(portal) -> list[AccountSummary]:
     )
     unused = unused_credit_by_currency(portal.customer)
     by_currency = {row["currency"]: row for row in invoice_rows}
-    currencies = sorted(set(by_currency) | set(unused), key=lambda c: (c != portal.customer.currency, c))
+    currencies = own_currency_first(portal.customer, [*by_currency, *unused])
     if not currencies:
         currencies = [portal.customer.currency]
     summaries = []

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods
 from portico.billing import documents, exports
 from portico.billing import errors as billing_errors
 from portico.billing.models import StatementExport
-from portico.billing.selectors import unused_credit_by_currency
+from portico.billing.selectors import own_currency_first, unused_credit_by_currency
 from portico.billing.statements import (
     StatementPeriodError,
     period_bounds,
@@ -230,7 +230,7 @@ def credits(request):
     for payment in advances.object_list:
         q.attach_amounts(payment.allocations.all(), payment.currency)
     unused = unused_credit_by_currency(portal.customer)
-    currencies = sorted(unused, key=lambda c: (c != portal.customer.currency, c))
+    currencies = own_currency_first(portal.customer, unused)
     return render(
         request,
         "portal/ledger/credits.html",
