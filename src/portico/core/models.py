@@ -97,3 +97,74 @@ class AuditEvent(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_repr}"
+
+
+class OutboxEvent(TenantModel):
+    """A domain event (`invoice.finalized`, `email.send`) written in the transaction of the change it
+    reports, so it exists exactly when the change does. Written by `core.outbox.emit`, never edited."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="outbox_events")
+    topic = models.CharField(max_length=64, db_index=True)
+    key = models.CharField(max_length=200, null=True, blank=True)
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(db_index=True)
+    # How many consumers it was handed to when emitted; 0 is an event stored for consumers to come.
+    delivery_count = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "key"],
+                condition=models.Q(key__isnull=False),
+                name="outbox_event_key_once_per_organization",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.topic} #{self.pk}"
+
+
+class OutboxDelivery(TenantModel):
+    """One event handed to one consumer, at least once: claimed under a lease, retried with backoff,
+    `failed` (with its last error) after too many attempts, until staff retry it."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        IN_PROGRESS = "in_progress", _("In progress")
+        DELIVERED = "delivered", _("Delivered")
+        FAILED = "failed", _("Failed")
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="outbox_deliveries")
+    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="deliveries")
+    consumer = models.CharField(max_length=200)
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    available_at = models.DateTimeField()
+    claimed_until = models.DateTimeField(null=True, blank=True)
+    lease_token = models.CharField(max_length=32, blank=True)
+    last_error = models.TextField(blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = _("outbox deliveries")
+        constraints = [
+            models.UniqueConstraint(fields=["event", "consumer"], name="outbox_delivery_once_per_consumer")
+        ]
+        indexes = [
+            # The sweeper's two questions: what is due, and whose lease has run out.
+            models.Index(
+                fields=["available_at"], condition=models.Q(status="pending"), name="outbox_delivery_due"
+            ),
+            models.Index(
+                fields=["claimed_until"],
+                condition=models.Q(status="in_progress"),
+                name="outbox_delivery_leased",
+            ),
+            models.Index(fields=["organization", "status", "-created_at"], name="outbox_delivery_by_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event.topic} → {self.consumer}"

@@ -5,3 +5,6 @@ class NotificationsConfig(AppConfig):
     name = "portico.notifications"
     label = "notifications"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from portico.notifications import email  # noqa: F401  registers the `email.send` consumer

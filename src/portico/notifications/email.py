@@ -1,4 +1,6 @@
-"""Outgoing email: one way to send, rendered from templates, leaving only when the transaction commits.
+"""Outgoing email: one way to send, rendered from templates, queued on the outbox (`email.send`)
+in the caller's transaction, so a rolled-back change sends nothing and a mail server that is down
+delays messages instead of losing them.
 
 A template `notifications/<name>` has three files: `<name>.subject.txt`, `<name>.txt` and
 optionally `<name>.html`. Every message carries the organization's name as sender name and
@@ -7,14 +9,23 @@ reply-to address when it has one.
 
 from __future__ import annotations
 
+import base64
+import secrets
 from collections.abc import Iterable, Sequence
 from email.utils import formataddr, parseaddr
 
 from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.core.mail import EmailMultiAlternatives
-from django.db import transaction
 from django.template import TemplateDoesNotExist
 from django.template.loader import render_to_string
+
+from portico.core import outbox
+
+EMAIL_TOPIC = "email.send"
+# Bigger attachments are kept in the media storage rather than in the event row.
+INLINE_ATTACHMENT_LIMIT = 256 * 1024
 
 
 def render_email(template: str, context: dict) -> tuple[str, str, str | None]:
@@ -36,7 +47,7 @@ def send_templated_email(
     attachments: Iterable[tuple[str, bytes, str]] = (),
     reply_to: Sequence[str] = (),
 ) -> None:
-    """Render now, send after commit (a rolled-back change sends nothing)."""
+    """Render now, send after commit (a rolled-back change sends nothing), through the outbox."""
     context = {"organization": organization, "portal_url": organization.portal_url, **(context or {})}
     subject, text, html = render_email(template, context)
     send_rendered_email(
@@ -60,17 +71,61 @@ def send_rendered_email(
     attachments: Iterable[tuple[str, bytes, str]] = (),
     reply_to: Sequence[str] = (),
 ) -> None:
-    """Send an already rendered message (allauth's own emails) the same way: after commit."""
+    """Queue an already rendered message (allauth's own emails too) on the outbox, in the current
+    transaction: it leaves after commit, and is retried until the mail server takes it."""
     _name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
-    message = EmailMultiAlternatives(
-        subject=subject,
-        body=text,
-        from_email=formataddr((organization.name, address)),
-        to=list(to),
-        reply_to=list(reply_to),
+    payload = {
+        "from": formataddr((organization.name, address)),
+        "to": [str(a) for a in to],
+        "reply_to": [str(a) for a in reply_to],
+        "subject": str(subject),
+        "text": str(text),
+        "html": str(html) if html else None,
+        "attachments": [_stored_attachment(f, c, m) for f, c, m in attachments],
+    }
+    outbox.emit(EMAIL_TOPIC, organization=organization, payload=payload)
+
+
+def _stored_attachment(filename: str, content: bytes | str, mimetype: str) -> dict:
+    """Small attachments travel inside the event; big ones (PDFs) in a file of the media storage."""
+    if isinstance(content, str):
+        content = content.encode()
+    if len(content) <= INLINE_ATTACHMENT_LIMIT:
+        return {"filename": filename, "mimetype": mimetype, "base64": base64.b64encode(content).decode()}
+    path = default_storage.save(
+        f"outbox/{secrets.token_hex(8)}/{default_storage.get_valid_name(filename)}", ContentFile(content)
     )
-    if html:
-        message.attach_alternative(html, "text/html")
-    for filename, content, mimetype in attachments:
-        message.attach(filename, content, mimetype)
-    transaction.on_commit(message.send)
+    return {"filename": filename, "mimetype": mimetype, "path": path}
+
+
+def _attachment_content(attachment: dict) -> bytes:
+    if "base64" in attachment:
+        return base64.b64decode(attachment["base64"])
+    with default_storage.open(attachment["path"], "rb") as file:
+        return file.read()
+
+
+def message_id(event) -> str:
+    """The same Message-ID for every delivery of one event, so a redelivered email is recognisable."""
+    _name, address = parseaddr(settings.DEFAULT_FROM_EMAIL)
+    domain = address.rpartition("@")[2] or "portico.localhost"
+    return f"<outbox.{event.pk}.{event.created_at:%Y%m%d%H%M%S}@{domain}>"
+
+
+@outbox.consumer(EMAIL_TOPIC, name="notifications.email")
+def deliver_email(event) -> None:
+    """Hand one queued message to Django's email backend (SMTP in production)."""
+    payload = event.payload
+    message = EmailMultiAlternatives(
+        subject=payload["subject"],
+        body=payload["text"],
+        from_email=payload["from"],
+        to=payload["to"],
+        reply_to=payload["reply_to"],
+        headers={"Message-ID": message_id(event)},
+    )
+    if payload.get("html"):
+        message.attach_alternative(payload["html"], "text/html")
+    for attachment in payload.get("attachments", []):
+        message.attach(attachment["filename"], _attachment_content(attachment), attachment["mimetype"])
+    message.send()
