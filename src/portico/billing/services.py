@@ -37,7 +37,7 @@ from portico.billing.models import (
     PaymentAllocation,
     Refund,
 )
-from portico.core import clock
+from portico.core import clock, outbox
 from portico.core.audit import Actor, audit
 from portico.core.money import Money, round_half_up
 from portico.customers.models import Customer
@@ -553,6 +553,7 @@ def finalize_invoice(*, invoice: Invoice, actor: Actor, issue_date: dt.date | No
         _settle(invoice)
         invoice.save()
         audit(actor, "invoice.finalized", invoice, number=invoice.number, total=invoice.total)
+        outbox.emit_for("invoice.finalized", invoice, number=invoice.number, total=invoice.total)
         if settings.auto_apply_credits and invoice.balance_minor:
             _auto_apply(customer, invoice, actor)
         _after_commit(signals.invoice_finalized, Invoice, invoice=invoice)
@@ -626,6 +627,7 @@ def send_invoice(*, invoice: Invoice, actor: Actor, to: Sequence[str] | None = N
         invoice.sent_at = clock.now()
         invoice.save(update_fields=["sent_at"])
         audit(actor, "invoice.sent", invoice, to=recipients)
+        outbox.emit_for("invoice.sent", invoice, once=False, number=invoice.number, to=recipients)
     return invoice
 
 
@@ -646,6 +648,7 @@ def void_invoice(*, invoice: Invoice, actor: Actor, reason: str = "") -> Invoice
         invoice.void_reason = reason[:200]
         invoice.save(update_fields=["status", "balance_minor", "voided_at", "void_reason"])
         audit(actor, "invoice.voided", invoice, reason=reason, total=invoice.total)
+        outbox.emit_for("invoice.voided", invoice, number=invoice.number, reason=reason)
     return invoice
 
 
@@ -917,6 +920,7 @@ def finalize_credit_note(
         credit_note.status = CreditNote.Status.OPEN
         credit_note.save()
         audit(actor, "credit_note.finalized", credit_note, number=credit_note.number, total=credit_note.total)
+        outbox.emit_for("credit_note.issued", credit_note, number=credit_note.number, total=credit_note.total)
         _after_commit(signals.credit_note_finalized, CreditNote, credit_note=credit_note)
     return credit_note
 

@@ -103,10 +103,11 @@ def emit(topic: str, *, organization: Organization, payload: dict, key: str | No
 
 
 def emit_for(topic: str, obj, *, once: bool = True, **data) -> OutboxEvent:
-    """A domain event about one object: its organization, model and id, and `data` as the payload.
-    `once` (the default) emits it once per object, for events that can happen only once."""
+    """A domain event about one object: its organization, model, id and customer, and `data`, as the
+    payload. `once` (the default) emits it once per object, for events that can happen only once."""
     key = f"{topic}:{obj._meta.label_lower}:{obj.pk}" if once else None
-    payload = {"object": obj._meta.label_lower, "id": obj.pk, **_jsonable(data)}
+    payload = {"object": obj._meta.label_lower, "id": obj.pk, "customer": getattr(obj, "customer_id", None)}
+    payload.update(_jsonable(data))
     return emit(topic, organization=obj.organization, payload=payload, key=key)
 
 
@@ -151,7 +152,9 @@ def backoff(attempts: int) -> dt.timedelta:
 
 
 def _due(now: dt.datetime) -> Q:
-    return Q(status=Status.PENDING, available_at__lte=now) | Q(status=Status.IN_PROGRESS, claimed_until__lt=now)
+    return Q(status=Status.PENDING, available_at__lte=now) | Q(
+        status=Status.IN_PROGRESS, claimed_until__lt=now
+    )
 
 
 def claim(*, ids: Iterable[int] | None = None, limit: int = BATCH) -> tuple[str, list[OutboxDelivery]]:
@@ -261,6 +264,12 @@ def retry_delivery(*, delivery: OutboxDelivery, actor: Actor) -> OutboxDelivery:
         )
         delivery.refresh_from_db()
         if changed:
-            audit(actor, "outbox.delivery_retried", delivery, topic=delivery.event.topic, consumer=delivery.consumer)
+            audit(
+                actor,
+                "outbox.delivery_retried",
+                delivery,
+                topic=delivery.event.topic,
+                consumer=delivery.consumer,
+            )
             transaction.on_commit(partial(_enqueue, [delivery.pk]))
     return delivery

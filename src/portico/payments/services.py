@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from portico.billing import errors as billing_errors
 from portico.billing.models import Invoice, Payment
-from portico.core import clock, tenancy
+from portico.core import clock, outbox, tenancy
 from portico.core.audit import Actor, audit
 from portico.core.money import Money
 from portico.payments.gateways import CardToken, Gateway, get_gateway
@@ -256,6 +256,7 @@ def _mark_succeeded(attempt: PaymentAttempt, payment: Payment, reference: str, n
         decline_reason=note[:300],
         completed_at=clock.now(),
     )
+    outbox.emit_for("payment.succeeded", payment, number=payment.number, amount=payment.amount)
 
 
 # -- reconciliation -----------------------------------------------------------------------------------
