@@ -133,6 +133,7 @@ class Mailbox:
     host: str
     port: int
     messages: list[email.message.EmailMessage] = field(default_factory=list)
+    _controller: object = field(default=None, repr=False)
 
     def to(self, address: str) -> list[email.message.EmailMessage]:
         return [m for m in self.messages if address.lower() in (m["To"] or "").lower()]
@@ -140,6 +141,20 @@ class Mailbox:
     def body(self, message) -> str:
         part = message.get_body(preferencelist=("plain", "html"))
         return part.get_content() if part is not None else ""
+
+    def stop(self) -> None:
+        """Take the server down (connections are refused) until `start()`."""
+        if self._controller is not None:
+            self._controller.stop()
+            self._controller = None
+
+    def start(self) -> None:
+        """(Re)start the server on the same port."""
+        from aiosmtpd.controller import Controller
+
+        if self._controller is None:
+            self._controller = Controller(_Collect(self), hostname=self.host, port=self.port)
+            self._controller.start()
 
 
 class _Collect:
@@ -162,13 +177,11 @@ def _free_port() -> int:
 
 @pytest.fixture
 def mailbox(settings):
-    """An aiosmtpd server on a free loopback port; Django's SMTP backend sends to it."""
-    from aiosmtpd.controller import Controller
-
+    """An aiosmtpd server on a free loopback port; Django's SMTP backend sends to it. Tests may
+    `stop()` and `start()` it again (same port) to see mail wait for it."""
     port = _free_port()
     box = Mailbox(host="127.0.0.1", port=port)
-    controller = Controller(_Collect(box), hostname="127.0.0.1", port=port)
-    controller.start()
+    box.start()
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
@@ -176,4 +189,4 @@ def mailbox(settings):
     try:
         yield box
     finally:
-        controller.stop()
+        box.stop()
