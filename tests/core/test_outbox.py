@@ -47,10 +47,9 @@ def emit(org, topic="test.thing_happened", **kwargs):
 
 
 def test_a_rolled_back_change_emits_nothing(org, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        with pytest.raises(RuntimeError), transaction.atomic():
-            emit(org)
-            raise RuntimeError("the change failed")
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), transaction.atomic():
+        emit(org)
+        raise RuntimeError("the change failed")
     assert not OutboxEvent.all_tenants.exists() and not OutboxDelivery.all_tenants.exists()
     assert outbox.deliver_all_due().claimed == 0
     assert received == []
@@ -193,6 +192,12 @@ def test_the_sweeper_command_delivers_what_is_due_and_says_so(
         emit(org, topic="test.flaky")
     failing["flaky"] = RuntimeError("down")
     call_command("deliver_outbox", "--once")
-    assert capsys.readouterr().out.strip() == "Outbox: 2 delivered, 1 to retry, 0 failed; 1 waiting, 0 failed in all"
+    assert (
+        capsys.readouterr().out.strip()
+        == "Outbox: 2 delivered, 1 to retry, 0 failed; 1 waiting, 0 failed in all"
+    )
     call_command("deliver_outbox", "--once")
-    assert capsys.readouterr().out.strip() == "Outbox: 0 delivered, 0 to retry, 0 failed; 1 waiting, 0 failed in all"
+    assert (
+        capsys.readouterr().out.strip()
+        == "Outbox: 0 delivered, 0 to retry, 0 failed; 1 waiting, 0 failed in all"
+    )

@@ -66,7 +66,9 @@ def test_a_hundred_emails_wait_for_a_mail_server_that_is_down_and_each_leaves_on
         "Outbox: 100 delivered, 0 to retry, 0 failed; 0 waiting, 0 failed in all"
     )
     assert sorted(m["To"] for m in mailbox.messages) == sorted(addresses)
-    assert sorted(m["Message-ID"] for m in mailbox.messages) == sorted(message_id(d.event) for d in deliveries)
+    assert sorted(m["Message-ID"] for m in mailbox.messages) == sorted(
+        message_id(d.event) for d in deliveries
+    )
     assert all("Hello Maria" in mailbox.body(m) for m in mailbox.messages)
     assert set(OutboxDelivery.all_tenants.values_list("status", "attempts")) == {(Status.DELIVERED, 2)}
 
@@ -76,10 +78,9 @@ def test_a_hundred_emails_wait_for_a_mail_server_that_is_down_and_each_leaves_on
 
 
 def test_a_rolled_back_change_queues_no_email(org, mailbox, django_capture_on_commit_callbacks):
-    with django_capture_on_commit_callbacks(execute=True):
-        with pytest.raises(RuntimeError), transaction.atomic():
-            send_rendered_email(organization=org, to=["a@example.com"], subject="Rolled back", text="no")
-            raise RuntimeError
+    with django_capture_on_commit_callbacks(execute=True), pytest.raises(RuntimeError), transaction.atomic():
+        send_rendered_email(organization=org, to=["a@example.com"], subject="Rolled back", text="no")
+        raise RuntimeError
     assert not OutboxEvent.all_tenants.exists()
     call_command("deliver_outbox", "--once")
     assert mailbox.messages == []
