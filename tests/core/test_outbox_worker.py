@@ -60,7 +60,9 @@ def test_a_worker_killed_while_delivering_leaves_the_email_to_be_delivered_once(
     # Nothing is delivered by this process at commit: only the worker process below may try.
     settings.TASKS = {"default": {"BACKEND": "django_tasks.backends.dummy.DummyBackend"}}
     organization = OrganizationFactory(slug="killed")
-    send_rendered_email(organization=organization, to=["a@example.com"], subject="Your receipt", text="Thanks")
+    send_rendered_email(
+        organization=organization, to=["a@example.com"], subject="Your receipt", text="Thanks"
+    )
     delivery = OutboxDelivery.all_tenants.get()
 
     stall = StallingServer()
