@@ -76,20 +76,21 @@ def emit(topic: str, *, organization: Organization, payload: dict, key: str | No
             if earlier is not None:
                 return earlier
         names = consumers_of(topic)
-        try:
-            with transaction.atomic():
-                event = OutboxEvent.all_tenants.create(
-                    organization=organization,
-                    topic=topic,
-                    key=key,
-                    payload=payload,
-                    created_at=now,
-                    delivery_count=len(names),
-                )
-        except IntegrityError:
-            if key is None:
-                raise
-            return OutboxEvent.all_tenants.get(organization=organization, key=key)
+        fields = {
+            "topic": topic,
+            "key": key,
+            "payload": payload,
+            "created_at": now,
+            "delivery_count": len(names),
+        }
+        if key is None:
+            event = OutboxEvent.all_tenants.create(organization=organization, **fields)
+        else:
+            try:  # a concurrent emit with the same key may win between our check and our insert
+                with transaction.atomic():
+                    event = OutboxEvent.all_tenants.create(organization=organization, **fields)
+            except IntegrityError:
+                return OutboxEvent.all_tenants.get(organization=organization, key=key)
         deliveries = OutboxDelivery.all_tenants.bulk_create(
             OutboxDelivery(
                 organization=organization, event=event, consumer=name, available_at=now, created_at=now
