@@ -132,7 +132,9 @@ class CreditUse(TenantModel):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["organization", "form_token"], name="credit_use_form_token_unique")
+            models.UniqueConstraint(
+                fields=["organization", "form_token"], name="credit_use_form_token_unique"
+            )
         ]
 
     def __str__(self) -> str:

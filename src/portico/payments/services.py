@@ -275,7 +275,9 @@ def _start_attempt(*, organization, customer, form_token, allocations, total, ca
     attempt.save(update_fields=["idempotency_key"])
     attempt.invoices.set([invoice for invoice, _part in allocations])
     PaymentReservation.objects.bulk_create(
-        PaymentReservation(organization=organization, attempt=attempt, invoice=invoice, amount_minor=part.minor)
+        PaymentReservation(
+            organization=organization, attempt=attempt, invoice=invoice, amount_minor=part.minor
+        )
         for invoice, part in allocations
     )
     audit(

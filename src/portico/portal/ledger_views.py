@@ -414,7 +414,9 @@ def pay(request):
     if not numbers:
         if request.method == "POST":
             messages.error(request, _("Choose at least one invoice to pay."))
-        return render(request, "portal/ledger/pay_select.html", _pay_select_context(portal, outstanding, payable))
+        return render(
+            request, "portal/ledger/pay_select.html", _pay_select_context(portal, outstanding, payable)
+        )
     return _checkout(request, numbers, allow_amount=False, action=reverse("portal:pay"))
 
 
