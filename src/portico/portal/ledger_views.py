@@ -247,6 +247,9 @@ def credits(request):
             "notes_query": notes_query,
             "advances": advances,
             "advances_query": advances_query,
+            "can_apply": bool(unused)
+            and portal.allows("credits", "apply")
+            and portal.can(PortalRole.BILLING),
         },
     )
 
@@ -436,6 +439,11 @@ def _pay_select_context(portal, outstanding, payable) -> dict:
         "due_total": totals[0] if totals and totals[0].currency == portal.customer.currency else None,
         "totals": [t for t in totals if t.minor],
         "locale": portal.organization.locale.replace("_", "-"),
+        "unused_credit": [
+            Money(minor, c) for c, minor in unused_credit_by_currency(portal.customer).items() if minor
+        ]
+        if portal.allows("credits", "apply")
+        else [],
     }
 
 
