@@ -5,3 +5,6 @@ class NotificationsConfig(AppConfig):
     name = "portico.notifications"
     label = "notifications"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from portico.notifications import receipts  # noqa: F401  (connects the receipt receiver)
