@@ -272,3 +272,13 @@ def test_another_tenants_portal_user_cannot_reach_this_customers_credit(org, oth
     assert response.status_code in (302, 404)  # no credit of theirs: nothing to apply
     assert not CreditApplication.objects.exists()
     assert Payment.objects.filter(customer=customer).count() == 1
+
+
+def test_a_flood_of_invoice_numbers_is_refused_with_a_message(portal_client, customer, ledger):
+    key = f"credit_note:{ledger['note'].number}"
+    html = form(portal_client, key)
+    response = portal_client.post(
+        URL, {"form_token": form_token(html), "credit": key, "invoices": [f"INV-{n}" for n in range(500)]}
+    )
+    assert response.status_code == 400 and "at most 200 invoices" in text(response)
+    assert not CreditUse.objects.exists()

@@ -55,7 +55,10 @@ def apply_credit(request):
     if request.method == "POST":
         # An invoice is chosen by its box, or by typing an amount for it (a hurried customer's way).
         typed = [k.removeprefix("amount_") for k, v in data.items() if k.startswith("amount_") and v.strip()]
-        numbers = dict.fromkeys(data.getlist("invoices") + typed)
+        numbers = list(dict.fromkeys(data.getlist("invoices") + typed))
+        if len(numbers) > BULK_PAY_LIMIT:
+            numbers = []
+            errors.append(_("Choose at most %(count)d invoices at a time.") % {"count": BULK_PAY_LIMIT})
         invoices = [q.get_invoice_for(portal, number) for number in numbers]
         allocations = []
         for invoice in invoices:
@@ -64,7 +67,7 @@ def apply_credit(request):
                 allocations.append((invoice, _parse_amount(text, invoice.currency) if text else None))
             except billing_errors.BillingError as error:
                 amount_errors[invoice.number] = error.message
-        if not amount_errors:
+        if not amount_errors and not errors:
             try:
                 outcome = use_credit(
                     customer=portal.customer,
