@@ -8,3 +8,4 @@ class NotificationsConfig(AppConfig):
 
     def ready(self):
         from portico.notifications import email  # noqa: F401  registers the `email.send` consumer
+        from portico.notifications import receipts  # noqa: F401  (connects the receipt receiver)

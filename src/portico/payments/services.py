@@ -1,12 +1,18 @@
 """Paying invoices online: one gateway charge, one `Payment` allocated across the chosen invoices.
 
-The order of events is what makes a double submission, a retry or a crash safe:
+The order of events is what makes a double submission, a retry, a second tab or a crash safe:
 1. check everything (the invoices are the customer's own, open, in one currency, amounts fit) —
    a refused request writes nothing and charges nothing;
-2. write a `PaymentAttempt` with its idempotency key (`payment_attempt:<id>`) and commit;
-   the pay form's one-time token is unique, so the same form submitted twice finds this attempt;
+2. under the customer's and the invoices' row locks (the ledger's lock order), check again what is
+   still free to pay — each invoice's balance less what other pending attempts have *reserved* —
+   then write a `PaymentAttempt` with its idempotency key (`payment_attempt:<id>`) and one
+   `PaymentReservation` per invoice, and commit. Another checkout of the same invoices now sees the
+   amounts as taken and is refused; the pay form's one-time token is unique, so the same form
+   submitted twice finds this attempt;
 3. charge the gateway under that key, outside any transaction (no row lock is held over the network);
-4. record the payment through the ledger (`billing.services.record_payment`, same key), in one transaction.
+4. record the payment through the ledger (`billing.services.record_payment`, same key), in one
+   transaction. A reservation holds while its attempt is pending and younger than `STALE_AFTER`:
+   booked, declined or expired, it holds nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from portico.billing import errors as billing_errors
@@ -24,16 +31,38 @@ from portico.billing.models import Invoice, Payment
 from portico.core import clock, outbox, tenancy
 from portico.core.audit import Actor, audit
 from portico.core.money import Money
+from portico.customers.models import Customer
 from portico.payments.gateways import CardToken, Gateway, get_gateway
-from portico.payments.models import PaymentAttempt
+from portico.payments.models import PaymentAttempt, PaymentReservation
 
 log = logging.getLogger(__name__)
+
+
+# A pay request finishes in seconds; an attempt still pending after this was left by a crash: the
+# reconciliation settles it, and its reservation no longer holds.
+STALE_AFTER = dt.timedelta(minutes=15)
 
 
 class PaymentRefused(billing_errors.BillingError):
     """A pay request we will not send to the gateway; nothing was written."""
 
     code = "payment_refused"
+
+
+class PaymentInProgress(PaymentRefused):
+    """Another checkout (a second tab, a retrying client) has reserved this invoice's balance."""
+
+    code = "payment_in_progress"
+    field = "invoices"
+
+    def __init__(self, invoice, reserved: Money):
+        super().__init__(
+            _(
+                "A payment of %(amount)s for invoice %(number)s is already being processed; "
+                "your card was not charged. Refresh this page in a moment."
+            )
+            % {"amount": reserved, "number": invoice.number}
+        )
 
 
 @dataclass(frozen=True)
@@ -67,8 +96,40 @@ def resolve_invoices(*, organization, customer, numbers: Sequence[str]) -> list[
     return [found[n] for n in wanted]
 
 
-def plan_allocations(invoices: Sequence[Invoice], amount: Money | None = None) -> list[tuple[Invoice, Money]]:
-    """What to charge for each invoice: its whole balance, or (one invoice) a part of it."""
+def reserved_amounts(invoice_ids) -> dict[int, int]:
+    """Minor units of each invoice that pending attempts are about to charge: taken for everyone else.
+    Attempts older than `STALE_AFTER` hold nothing (the reconciliation settles them)."""
+    rows = (
+        PaymentReservation.all_tenants.filter(
+            invoice_id__in=list(invoice_ids),
+            attempt__status=PaymentAttempt.Status.PENDING,
+            attempt__created_at__gte=clock.now() - STALE_AFTER,
+        )
+        .values("invoice_id")
+        .annotate(total=Sum("amount_minor"))
+        .order_by()
+    )
+    return {row["invoice_id"]: row["total"] for row in rows}
+
+
+def available_to_pay(invoice: Invoice, reserved: dict[int, int]) -> Money:
+    """What a new checkout (or a credit) may still put on an invoice: its balance less reservations."""
+    return Money(max(invoice.balance_minor - reserved.get(invoice.pk, 0), 0), invoice.currency)
+
+
+def payable_amounts(invoices: Sequence[Invoice]) -> list[tuple[Invoice, Money]]:
+    """The open invoices among these with what can still be paid of each (the pay pages show this)."""
+    reserved = reserved_amounts(i.pk for i in invoices)
+    pairs = [(i, available_to_pay(i, reserved)) for i in invoices if i.is_open and i.balance_minor > 0]
+    return [(i, a) for i, a in pairs if a.minor > 0]
+
+
+def plan_allocations(
+    invoices: Sequence[Invoice], amount: Money | None = None, reserved: dict[int, int] | None = None
+) -> list[tuple[Invoice, Money]]:
+    """What to charge for each invoice: all that is free of it, or (one invoice) a part of that.
+    `reserved` is what other pending attempts hold of each invoice (see `reserved_amounts`)."""
+    reserved = reserved or {}
     currencies = {invoice.currency for invoice in invoices}
     if len(currencies) > 1:
         raise PaymentRefused(
@@ -79,8 +140,10 @@ def plan_allocations(invoices: Sequence[Invoice], amount: Money | None = None) -
     for invoice in invoices:
         if not invoice.is_open or invoice.balance_minor <= 0:
             raise billing_errors.InvoiceNotPayable(invoice)
+        if available_to_pay(invoice, reserved).minor <= 0:
+            raise PaymentInProgress(invoice, Money(reserved[invoice.pk], invoice.currency))
     if amount is None:
-        return [(invoice, invoice.balance) for invoice in invoices]
+        return [(invoice, available_to_pay(invoice, reserved)) for invoice in invoices]
     if len(invoices) != 1:
         raise PaymentRefused(_("An amount can be chosen only when paying one invoice."), field="amount")
     invoice = invoices[0]
@@ -88,9 +151,36 @@ def plan_allocations(invoices: Sequence[Invoice], amount: Money | None = None) -
         raise billing_errors.CurrencyMismatch(invoice.currency, amount.currency)
     if amount.minor <= 0:
         raise billing_errors.InvalidAmount(_("Enter an amount greater than zero."))
-    if amount > invoice.balance:
+    available = available_to_pay(invoice, reserved)
+    if amount > available:
+        if available != invoice.balance:
+            raise PaymentRefused(
+                _(
+                    "Only %(available)s of invoice %(number)s can be paid now: %(reserved)s is already "
+                    "being processed."
+                )
+                % {
+                    "available": available,
+                    "number": invoice.number,
+                    "reserved": Money(reserved[invoice.pk], invoice.currency),
+                },
+                field="amount",
+            )
         raise billing_errors.AmountExceedsBalance(invoice, invoice.balance)
     return [(invoice, amount)]
+
+
+def _lock_for_checkout(customer: Customer, invoices: Sequence[Invoice]) -> list[Invoice]:
+    """The customer row, then the invoices by primary key (billing.services' lock order); the invoices
+    are returned fresh, in the order given."""
+    Customer.all_tenants.select_for_update(of=("self",)).get(pk=customer.pk)
+    locked = {
+        invoice.pk: invoice
+        for invoice in Invoice.all_tenants.filter(pk__in=[i.pk for i in invoices])
+        .order_by("pk")
+        .select_for_update(of=("self",))
+    }
+    return [locked[i.pk] for i in invoices]
 
 
 def pay_invoices(
@@ -121,40 +211,38 @@ def pay_invoices(
 
     gateway = gateway or get_gateway()
     invoices = resolve_invoices(organization=organization, customer=customer, numbers=invoice_numbers)
-    allocations = plan_allocations(invoices, amount)
-    currency = invoices[0].currency
-    total = Money.sum((a for _invoice, a in allocations), currency)
-    if expected_total is not None and expected_total != total:
-        raise PaymentRefused(
-            _(
-                "The amount due has changed to %(total)s since this page was shown; please review and try again."
-            )
-            % {"total": total.format(organization.locale)},
-            field="invoices",
-        )
+    plan_allocations(invoices, amount, reserved_amounts(i.pk for i in invoices))  # refuse early, unlocked
 
     try:
         with transaction.atomic():
-            attempt = PaymentAttempt.objects.create(
+            invoices = _lock_for_checkout(customer, invoices)
+            existing = PaymentAttempt.objects.filter(
+                organization=organization, customer=customer, form_token=form_token
+            ).first()
+            if existing is not None:  # the same form, whose first submission held the lock before us
+                return PayOutcome(existing, repeated=True)
+            # Under the locks, what other attempts hold is final until we commit our reservation.
+            allocations = plan_allocations(invoices, amount, reserved_amounts(i.pk for i in invoices))
+            currency = invoices[0].currency
+            total = Money.sum((a for _invoice, a in allocations), currency)
+            if expected_total is not None and expected_total != total:
+                raise PaymentRefused(
+                    _(
+                        "The amount due has changed to %(total)s since this page was shown; "
+                        "please review and try again."
+                    )
+                    % {"total": total.format(organization.locale)},
+                    field="invoices",
+                )
+            attempt = _start_attempt(
                 organization=organization,
                 customer=customer,
                 form_token=form_token,
-                currency=currency,
-                amount_minor=total.minor,
-                allocations=[[invoice.pk, part.minor] for invoice, part in allocations],
-                gateway=gateway.name,
-                card_brand=card.brand,
-                card_last4=card.last4,
-                card_exp_month=card.exp_month,
-                card_exp_year=card.exp_year,
-                created_by=actor.user if getattr(actor.user, "pk", None) else None,
-                created_at=clock.now(),
-            )
-            attempt.idempotency_key = f"payment_attempt:{attempt.pk}"
-            attempt.save(update_fields=["idempotency_key"])
-            attempt.invoices.set([invoice for invoice, _part in allocations])
-            audit(
-                actor, "payment_attempt.started", attempt, amount=total, invoices=[i.number for i in invoices]
+                allocations=allocations,
+                total=total,
+                card=card,
+                gateway=gateway,
+                actor=actor,
             )
     except IntegrityError:
         # The same form, submitted twice at once: the other request owns the charge.
@@ -164,6 +252,42 @@ def pay_invoices(
         return PayOutcome(existing, repeated=True)
 
     return complete_attempt(attempt, card_token=card.token, actor=actor, gateway=gateway)
+
+
+def _start_attempt(*, organization, customer, form_token, allocations, total, card, gateway, actor):
+    """The attempt, its key and its reservations; the caller holds the invoices' locks."""
+    attempt = PaymentAttempt.objects.create(
+        organization=organization,
+        customer=customer,
+        form_token=form_token,
+        currency=total.currency,
+        amount_minor=total.minor,
+        allocations=[[invoice.pk, part.minor] for invoice, part in allocations],
+        gateway=gateway.name,
+        card_brand=card.brand,
+        card_last4=card.last4,
+        card_exp_month=card.exp_month,
+        card_exp_year=card.exp_year,
+        created_by=actor.user if getattr(actor.user, "pk", None) else None,
+        created_at=clock.now(),
+    )
+    attempt.idempotency_key = f"payment_attempt:{attempt.pk}"
+    attempt.save(update_fields=["idempotency_key"])
+    attempt.invoices.set([invoice for invoice, _part in allocations])
+    PaymentReservation.objects.bulk_create(
+        PaymentReservation(
+            organization=organization, attempt=attempt, invoice=invoice, amount_minor=part.minor
+        )
+        for invoice, part in allocations
+    )
+    audit(
+        actor,
+        "payment_attempt.started",
+        attempt,
+        amount=total,
+        invoices=[invoice.number for invoice, _part in allocations],
+    )
+    return attempt
 
 
 def complete_attempt(
@@ -260,9 +384,6 @@ def _mark_succeeded(attempt: PaymentAttempt, payment: Payment, reference: str, n
 
 
 # -- reconciliation -----------------------------------------------------------------------------------
-
-# A pay request finishes in seconds; an attempt still pending after this was left by a crash.
-STALE_AFTER = dt.timedelta(minutes=15)
 
 
 @dataclass

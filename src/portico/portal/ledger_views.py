@@ -31,11 +31,18 @@ from portico.billing.statements import (
     statement_for,
 )
 from portico.core.audit import Actor
-from portico.core.money import Money
+from portico.core.money import Money, minor_exponent
 from portico.customers.models import PortalRole
 from portico.payments.gateways import CardError, online_gateway
 from portico.payments.models import PaymentAttempt, new_form_token
-from portico.payments.services import PayOutcome, pay_invoices, plan_allocations, resolve_invoices
+from portico.payments.services import (
+    PayOutcome,
+    pay_invoices,
+    payable_amounts,
+    plan_allocations,
+    reserved_amounts,
+    resolve_invoices,
+)
 from portico.portal import ledger_queries as q
 from portico.portal.access import portal_view
 from portico.portal.ledger_forms import CardForm, InvoiceFilterForm, StatementForm
@@ -240,6 +247,9 @@ def credits(request):
             "notes_query": notes_query,
             "advances": advances,
             "advances_query": advances_query,
+            "can_apply": bool(unused)
+            and portal.allows("credits", "apply")
+            and portal.can(PortalRole.BILLING),
         },
     )
 
@@ -394,13 +404,11 @@ def pay(request):
     if online_gateway() is None:
         raise Http404
     source = request.POST if request.method == "POST" else request.GET
+    outstanding = list(q.outstanding_invoices_of(portal).order_by("due_date", "id")[:BULK_PAY_LIMIT])
+    payable = payable_amounts(outstanding)  # balances less what other checkouts are paying right now
+    due_now = [(i, a) for i, a in payable if i.currency == portal.customer.currency]
     if source.get("all") == "due":
-        numbers = list(
-            q.outstanding_invoices_of(portal)
-            .filter(currency=portal.customer.currency)
-            .order_by("due_date", "id")
-            .values_list("number", flat=True)[:BULK_PAY_LIMIT]
-        )
+        numbers = [invoice.number for invoice, _amount in due_now]
         if not numbers:
             messages.info(request, _("Nothing is due right now."))
             return redirect("portal:invoices")
@@ -409,12 +417,34 @@ def pay(request):
     if not numbers:
         if request.method == "POST":
             messages.error(request, _("Choose at least one invoice to pay."))
-        today = q.today_for(portal)
-        outstanding = list(q.outstanding_invoices_of(portal).order_by("due_date", "id")[:BULK_PAY_LIMIT])
-        for invoice in outstanding:
-            invoice.badge = q.badge_for(invoice, today)
-        return render(request, "portal/ledger/pay_select.html", {"outstanding": outstanding})
+        return render(
+            request, "portal/ledger/pay_select.html", _pay_select_context(portal, outstanding, payable)
+        )
     return _checkout(request, numbers, allow_amount=False, action=reverse("portal:pay"))
+
+
+def _pay_select_context(portal, outstanding, payable) -> dict:
+    """The rows to choose from (each with what can be paid of it now) and the server-computed totals:
+    what "pay all due" charges, and what is payable per currency."""
+    today = q.today_for(portal)
+    amounts = {invoice.pk: amount for invoice, amount in payable}
+    for invoice in outstanding:
+        invoice.badge = q.badge_for(invoice, today)
+        invoice.payable = amounts.get(invoice.pk)  # None: another checkout is paying it right now
+        invoice.digits = minor_exponent(invoice.currency)  # for the live total (pay_select.js)
+    currencies = sorted({i.currency for i in outstanding}, key=lambda c: (c != portal.customer.currency, c))
+    totals = [Money.sum((a for i, a in payable if i.currency == c), c) for c in currencies]
+    return {
+        "outstanding": outstanding,
+        "due_total": totals[0] if totals and totals[0].currency == portal.customer.currency else None,
+        "totals": [t for t in totals if t.minor],
+        "locale": portal.organization.locale.replace("_", "-"),
+        "unused_credit": [
+            Money(minor, c) for c, minor in unused_credit_by_currency(portal.customer).items() if minor
+        ]
+        if portal.allows("credits", "apply")
+        else [],
+    }
 
 
 @portal_view(module="invoices", action="pay", role=PortalRole.BILLING)
@@ -449,12 +479,15 @@ def _checkout(request, numbers: list[str], *, allow_amount: bool, action: str):
             response = _after_attempt(request, PayOutcome(earlier, repeated=True))
             if response is not None:
                 return response
+    back = redirect("portal:pay") if not allow_amount else redirect("portal:invoice", number=numbers[0])
     try:
         invoices = resolve_invoices(organization=organization, customer=customer, numbers=numbers)
-        plan_allocations(invoices)  # refuses void, paid and mixed currencies before any card is asked for
+        # Refuses void, paid, mixed currencies and balances another checkout holds, before any card
+        # is asked for.
+        plan_allocations(invoices, reserved=reserved_amounts(i.pk for i in invoices))
     except billing_errors.BillingError as error:
         messages.error(request, error.message)
-        return redirect("portal:pay") if not allow_amount else redirect("portal:invoice", number=numbers[0])
+        return back
 
     currency = invoices[0].currency
     amount_error = None
@@ -498,9 +531,11 @@ def _checkout(request, numbers: list[str], *, allow_amount: bool, action: str):
                 card_form.add_error(None, error.message)
         invoices = resolve_invoices(organization=organization, customer=customer, numbers=numbers)
 
-    allocations = [
-        (invoice, invoice.balance) for invoice in invoices if invoice.is_open and invoice.balance_minor > 0
-    ]
+    allocations = payable_amounts(invoices)  # what can still be paid: balances less other checkouts'
+    if not allocations:  # paid or taken by another checkout meanwhile: nothing left to ask a card for
+        for error in card_form.non_field_errors() or [_("Nothing is left to pay on these invoices.")]:
+            messages.error(request, error)
+        return back
     total = Money.sum((a for _i, a in allocations), currency)
     return render(
         request,

@@ -8,7 +8,7 @@ from portico.core.tenancy import related_setting
 MODULES: dict[str, tuple[str, ...]] = {
     "invoices": ("view", "pay", "download"),
     "payments": ("view",),
-    "credits": ("view",),
+    "credits": ("view", "apply"),
     "statements": ("view",),
     "subscriptions": ("view", "change", "cancel"),
     "projects": ("view",),

@@ -1,6 +1,6 @@
 from django.urls import include, path
 
-from portico.portal import ledger_views, views
+from portico.portal import credit_views, ledger_views, views
 
 app_name = "portal"
 urlpatterns = [
@@ -14,6 +14,7 @@ urlpatterns = [
     path("payments/", ledger_views.payment_list, name="payments"),
     path("payments/<str:number>/receipt/", ledger_views.payment_receipt, name="payment_receipt"),
     path("credits/", ledger_views.credits, name="credits"),
+    path("credits/apply/", credit_views.apply_credit, name="apply_credit"),
     path("statements/", ledger_views.statements, name="statements"),
     path("statements/pdf/", ledger_views.statement_pdf, name="statement_pdf"),
     path("statements/csv/", ledger_views.statement_csv_download, name="statement_csv"),
