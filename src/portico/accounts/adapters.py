@@ -169,6 +169,23 @@ class PortalMFAAdapter(DefaultMFAAdapter):
         organization = self._organization()
         return organization.display_title if organization is not None else super().get_totp_issuer()
 
+    def generate_authenticator_name(self, user, type):
+        # allauth suggests "Master key"; people recognise a passkey by the browser and the day.
+        from allauth.mfa.models import Authenticator
+        from django.utils.formats import date_format
+
+        from portico.accounts.portal_views import describe_user_agent
+        from portico.core import clock
+
+        if type != Authenticator.Type.WEBAUTHN:
+            return super().generate_authenticator_name(user, type)
+        request = allauth_context.request
+        agent = request.META.get("HTTP_USER_AGENT", "") if request is not None else ""
+        return _("Passkey (%(browser)s, %(date)s)") % {
+            "browser": describe_user_agent(agent),
+            "date": date_format(clock.today(), "DATE_FORMAT"),
+        }
+
     def get_public_key_credential_rp_entity(self):
         entity = super().get_public_key_credential_rp_entity()
         organization = self._organization()
