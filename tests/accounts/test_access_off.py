@@ -90,3 +90,25 @@ def test_cancelling_the_confirmation_keeps_access_on(org, customer, portal_clien
     tom.refresh_from_db()
     assert tom.has_portal_access
     assert not AuditEvent.all_tenants.filter(action="access.revoked").exists()
+
+
+def test_a_sign_in_without_a_password_is_refused_too_when_access_is_off(org, contact, portal_login, rf):
+    """Passkey sign-ins skip the password check; allauth's login flow refuses them at pre_login."""
+    from allauth.account.utils import perform_login
+    from allauth.core import context as allauth_context
+    from django.contrib.auth.models import AnonymousUser
+    from django.contrib.messages.storage.fallback import FallbackStorage
+    from django.contrib.sessions.backends.db import SessionStore
+
+    from portico.core import tenancy
+
+    ContactPerson.objects.filter(pk=contact.pk).update(has_portal_access=False)
+    portal_login.refresh_from_db()
+    request = rf.get("/portal/account/login/", HTTP_HOST=org.host)
+    request.organization, request.session, request.user = org, SessionStore(), AnonymousUser()
+    request._messages = FallbackStorage(request)
+    with tenancy.for_tenant(org), allauth_context.request_context(request):
+        response = perform_login(request, portal_login)
+    assert response.status_code == 302 and response["Location"] == "/portal/account/login/"
+    assert "_auth_user_id" not in request.session
+    assert any(TURNED_OFF in str(m) for m in request._messages)
