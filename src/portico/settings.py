@@ -183,7 +183,10 @@ ACCOUNT_PREVENT_ENUMERATION = True
 # Failed sign-ins are counted in the database by accounts/lockout.py (shared by every worker, timed
 # by core.clock); allauth's per-process cache limiter for them is off. Its other limits stay on.
 ACCOUNT_RATE_LIMITS = {"login_failed": False, "reset_password": "20/m/ip"}
-ACCOUNT_FORMS = {"reset_password": "portico.accounts.forms.LimitedResetPasswordForm"}
+ACCOUNT_FORMS = {
+    "login": "portico.accounts.forms.PortalLoginForm",
+    "reset_password": "portico.accounts.forms.LimitedResetPasswordForm",
+}
 ACCOUNT_EMAIL_NOTIFICATIONS = True  # password changed/reset, second factor added/removed
 MFA_ADAPTER = "portico.accounts.adapters.PortalMFAAdapter"
 MFA_FORMS = {

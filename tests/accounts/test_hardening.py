@@ -39,9 +39,12 @@ def test_over_https_cookies_are_secure_and_hsts_is_sent():
     assert json.loads(out.strip().splitlines()[-1]) == [True, True, 31536000]
 
 
-def test_the_login_page_offers_remember_me_and_passkeys_with_labels(org):
+def test_the_login_page_offers_keep_me_signed_in_and_passkeys_with_labels(org):
     page = tenant_client(org).get("/portal/account/login/").content.decode()
-    assert 'name="remember"' in page and "Remember" in page
+    assert re.search(
+        r'<input type="checkbox" name="remember"[^>]*id="id_remember"> <label for="id_remember">Keep me signed in</label>',
+        page,
+    )
     assert re.search(r'<label[^>]*for="id_login"', page) and re.search(r'<label[^>]*for="id_password"', page)
     assert "Sign in with a passkey" in page
 

@@ -42,7 +42,7 @@ def test_a_customer_adds_a_passkey_and_signs_in_with_it(page, tenant_url):
         page.get_by_label("Password").fill("portico-demo")
         page.get_by_role("button", name="Confirm").click()
     page.get_by_label("Name").fill("Laptop")
-    page.get_by_label("Passwordless").check()
+    page.get_by_label("Also sign in with it without a password").check()
     axe_check(page)
     screenshot(page, "accounts-passkey-add")
     page.get_by_role("button", name="Add").click()

@@ -3,7 +3,16 @@ from allauth.core import context as allauth_context
 from allauth.mfa.adapter import DefaultMFAAdapter
 from django.utils.translation import gettext_lazy as _
 
-from portico.core.audit import client_ip
+ACCESS_OFF_MESSAGE = _(
+    "Your access to this portal has been turned off. If you think it should be on, ask your "
+    "company's portal administrator or the business that bills you."
+)
+
+
+def portal_access_is_off(user) -> bool:
+    """A contact's login whose portal access was switched off (by their company or by staff)."""
+    contact = getattr(user, "contact", None) if getattr(user, "contact_id", None) else None
+    return contact is not None and not contact.has_portal_access
 
 
 class PortalAccountAdapter(DefaultAccountAdapter):
@@ -37,19 +46,19 @@ class PortalAccountAdapter(DefaultAccountAdapter):
             url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
         ) and bool(host_without_port(request))
 
-    # -- lockout: counted in the database, timed by core.clock (accounts/lockout.py) ---------------
+    # -- throttling: counted in the database before each check, timed by core.clock (lockout.py) ---
 
     def pre_authenticate(self, request, **credentials):
+        from django.core.exceptions import ValidationError
+        from django.utils.translation import ngettext
+
         from portico.accounts import lockout
-        from portico.accounts.models import AuthFailure
 
         key = (credentials.get("email") or credentials.get("username") or "").lower()
         organization = getattr(request, "organization", None)
-        if lockout.is_locked(
-            kind=AuthFailure.Kind.LOGIN, organization=organization, key=key, ip_address=client_ip(request)
-        ):
-            from django.core.exceptions import ValidationError
-
+        attempt = lockout.begin_attempt(request, organization=organization, email=key)
+        request._portico_sign_in_attempt = attempt
+        if not attempt.admitted:
             if organization is not None:
                 from dataclasses import replace
 
@@ -57,27 +66,55 @@ class PortalAccountAdapter(DefaultAccountAdapter):
 
                 actor = replace(Actor.from_request(request), kind="system", label=key[:254])
                 audit(actor, "login.locked", organization=organization, email=key[:254])
-
             raise ValidationError(
-                _(
-                    "Too many failed sign-in attempts. For your security, signing in to this account is "
-                    "paused for %(minutes)d minutes. Try again later, or reset your password by email."
+                ngettext(
+                    "Too many failed sign-in attempts. For your security, the next attempt to sign in "
+                    "to this account from this browser is possible in %(minutes)d minute. Try again "
+                    "then, or reset your password by email.",
+                    "Too many failed sign-in attempts. For your security, the next attempt to sign in "
+                    "to this account from this browser is possible in %(minutes)d minutes. Try again "
+                    "then, or reset your password by email.",
+                    attempt.minutes,
                 )
-                % {"minutes": lockout.minutes_of(AuthFailure.Kind.LOGIN)},
+                % {"minutes": attempt.minutes},
                 code="too_many_login_attempts",
             )
-        super().pre_authenticate(request, **credentials)
+
+    def authenticate(self, request, **credentials):
+        from portico.accounts import lockout
+
+        user = super().authenticate(request, **credentials)
+        attempt = getattr(request, "_portico_sign_in_attempt", None)
+        if user is not None and attempt is not None:
+            lockout.attempt_succeeded(attempt)
+        if user is not None and portal_access_is_off(user):
+            # Said only once the password was right: it tells nothing to someone guessing.
+            from django.core.exceptions import ValidationError
+
+            raise ValidationError(ACCESS_OFF_MESSAGE, code="portal_access_off")
+        return user
 
     def authentication_failed(self, request, **credentials):
-        from portico.accounts import lockout
-        from portico.accounts.models import AuthFailure
+        pass  # already counted by pre_authenticate, before the password was checked
 
-        lockout.record_failure(
-            kind=AuthFailure.Kind.LOGIN,
-            organization=getattr(request, "organization", None),
-            key=(credentials.get("email") or credentials.get("username") or "").lower(),
-            ip_address=client_ip(request),
-        )
+    def pre_login(self, request, user, **kwargs):
+        # Passkey sign-ins do not pass through authenticate(): refuse them here too.
+        if portal_access_is_off(user):
+            from allauth.account.internal.stagekit import clear_login
+            from django.contrib import messages
+            from django.shortcuts import redirect
+
+            clear_login(request)
+            messages.error(request, ACCESS_OFF_MESSAGE)
+            return redirect("account_login")
+        return super().pre_login(request, user, **kwargs)
+
+    def post_login(self, request, user, **kwargs):
+        from portico.accounts import lockout
+
+        response = super().post_login(request, user, **kwargs)
+        lockout.remember_device(request, response, getattr(request, "organization", None), user.email)
+        return response
 
     def reauthenticate(self, user, password):
         # Our users' address lives on the user (allauth's EmailAddress rows are optional here).
@@ -131,6 +168,23 @@ class PortalMFAAdapter(DefaultMFAAdapter):
     def get_totp_issuer(self):
         organization = self._organization()
         return organization.display_title if organization is not None else super().get_totp_issuer()
+
+    def generate_authenticator_name(self, user, type):
+        # allauth suggests "Master key"; people recognise a passkey by the browser and the day.
+        from allauth.mfa.models import Authenticator
+        from django.utils.formats import date_format
+
+        from portico.accounts.portal_views import describe_user_agent
+        from portico.core import clock
+
+        if type != Authenticator.Type.WEBAUTHN:
+            return super().generate_authenticator_name(user, type)
+        request = allauth_context.request
+        agent = request.META.get("HTTP_USER_AGENT", "") if request is not None else ""
+        return _("Passkey (%(browser)s, %(date)s)") % {
+            "browser": describe_user_agent(agent),
+            "date": date_format(clock.today(), "DATE_FORMAT"),
+        }
 
     def get_public_key_credential_rp_entity(self):
         entity = super().get_public_key_credential_rp_entity()

@@ -3,7 +3,7 @@ around allauth's own forms (ACCOUNT_FORMS / MFA_FORMS in settings)."""
 
 from __future__ import annotations
 
-from allauth.account.forms import ResetPasswordForm
+from allauth.account.forms import LoginForm, ResetPasswordForm
 from allauth.core import context as allauth_context
 from allauth.mfa.base.forms import AuthenticateForm, ReauthenticateForm
 from allauth.mfa.totp.forms import ActivateTOTPForm
@@ -18,6 +18,17 @@ from portico.core.audit import client_ip
 
 def _organization():
     return getattr(allauth_context.request, "organization", None)
+
+
+class PortalLoginForm(LoginForm):
+    """allauth's sign-in form in the portal's words."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["login"].label = _("Email")
+        if "remember" in self.fields:
+            self.fields["remember"].label = _("Keep me signed in")
+            self.fields["remember"].help_text = _("Not on a shared or public computer.")
 
 
 class LimitedResetPasswordForm(ResetPasswordForm):

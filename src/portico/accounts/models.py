@@ -239,3 +239,24 @@ class UsedTotpCode(models.Model):
 
     def __str__(self) -> str:
         return f"TOTP code used by {self.user_id}"
+
+
+class SignInThrottle(TenantModel):
+    """Password attempts of one bucket: an account from unknown browsers, an account from one known
+    device, or one client address across accounts (accounts/lockout.py).
+
+    One row per bucket, changed only by conditional `UPDATE`s, so concurrent attempts cannot all
+    read the same count: each attempt is counted before its password is checked.
+    """
+
+    # Null for sign-ins on the platform host (platform admins), which has no organization.
+    organization = models.ForeignKey(
+        "core.Organization", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    # "<organization id or ->|account|<email>|<client>" or "<organization id or ->|ip|<address>".
+    key = models.CharField(max_length=400, unique=True)
+    failures = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.failures}"

@@ -19,6 +19,7 @@ from portico.accounts import services
 from portico.accounts.decorators import sensitive
 from portico.accounts.errors import AccessError
 from portico.accounts.models import Invitation, User
+from portico.core import clock
 from portico.core.audit import Actor
 from portico.core.models import AuditEvent
 from portico.customers import services as customer_services
@@ -243,6 +244,12 @@ def _contact_for(request, contact_id) -> ContactPerson:
     return contact
 
 
+def _has_active_login(contact: ContactPerson) -> bool:
+    """The contact has set a password (accepted an invitation): they sign in, nobody invites them."""
+    login = User.objects.filter(contact=contact).first()
+    return login is not None and login.has_usable_password()
+
+
 @portal_view(module="contacts", role=PortalRole.ADMIN)
 def contacts(request):
     customer = request.portal.customer
@@ -307,6 +314,10 @@ def edit_contact(request, contact_id):
             "contact": contact,
             "roles": PortalRole.choices,
             "is_self": contact.pk == request.portal.contact.pk,
+            "has_active_login": _has_active_login(contact),
+            "has_pending_invitation": Invitation.objects.filter(
+                contact=contact, accepted_at=None, revoked_at=None, expires_at__gt=clock.now()
+            ).exists(),
         },
     )
 
@@ -319,8 +330,17 @@ def contact_access(request, contact_id):
     contact = _contact_for(request, contact_id)
     actor = Actor.from_request(request)
     operation = request.POST.get("operation", "")
+    if operation == "disable" and request.POST.get("confirmed") != "yes" and contact.has_portal_access:
+        # Signing someone out of the portal is not undone by a click: ask first (no JavaScript).
+        return render(request, "accounts/contact_access_off.html", {"contact": contact})
     try:
-        if operation in ("invite", "resend"):
+        if operation in ("invite", "resend") and _has_active_login(contact):
+            messages.error(
+                request,
+                _("%(name)s already signs in to the portal; an invitation would only replace their password.")
+                % {"name": contact.full_name},
+            )
+        elif operation in ("invite", "resend"):
             services.invite_contact(contact=contact, actor=actor)
             messages.success(request, _("An invitation was sent to %(email)s.") % {"email": contact.email})
         elif operation == "revoke_invitation":

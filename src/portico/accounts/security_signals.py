@@ -57,14 +57,12 @@ def _password_set(sender, request, user, **kwargs):
 
 @receiver(password_reset)
 def _password_reset(sender, request, user, **kwargs):
-    from portico.accounts.models import AuthFailure
+    from portico.accounts import lockout
     from portico.accounts.services import end_all_sessions
 
     end_all_sessions(user)
-    # Proving control of the mailbox lifts a sign-in lockout of the address (as allauth does).
-    AuthFailure.all_tenants.filter(
-        kind=AuthFailure.Kind.LOGIN, organization_id=user.organization_id, key=user.email
-    ).delete()
+    # Proving control of the mailbox lifts the sign-in throttles of the address (as allauth does).
+    lockout.forget_account(organization_id=user.organization_id, email=user.email)
     _audit_user(request, "password.reset", user)
 
 
