@@ -37,7 +37,7 @@ from portico.billing.models import (
 )
 from portico.billing.services import LineInput
 from portico.catalog.models import Item, TaxRate
-from portico.console.site import TenantAdmin, console_site
+from portico.console.site import ConsoleModelAdmin, TenantAdmin, console_site
 from portico.core import clock
 from portico.core.audit import Actor
 from portico.core.money import Money
@@ -1216,7 +1216,7 @@ class StatementExportAdmin(ReadOnlyTenantAdmin):
 
 
 @admin.register(BillingSettings, site=console_site)
-class BillingSettingsAdmin(admin.ModelAdmin):
+class BillingSettingsAdmin(ConsoleModelAdmin):
     """Numbering prefixes and auto-apply, for the staff's own organization only."""
 
     fields = ["invoice_prefix", "credit_note_prefix", "payment_prefix", "number_digits", "auto_apply_credits"]

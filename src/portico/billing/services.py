@@ -195,7 +195,7 @@ def _set_totals(document, lines) -> None:
 
 
 def billing_settings(organization) -> BillingSettings:
-    settings, _created = BillingSettings.objects.get_or_create(organization=organization)
+    settings, _created = BillingSettings.all_tenants.get_or_create(organization=organization)
     return settings
 
 

@@ -4,14 +4,14 @@ from django.utils.translation import gettext_lazy as _
 
 from portico.accounts.admin import invite_contacts, revoke_access
 from portico.accounts.models import User
-from portico.console.site import TenantAdmin, TenantInline, console_site
+from portico.console.site import ConsoleModelAdmin, TenantAdmin, TenantInline, console_site
 from portico.core.models import AuditEvent, Organization
 from portico.customers.models import ContactPerson, Customer
 from portico.portal.models import PortalPreferences
 
 
 @admin.register(Organization, site=console_site)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(ConsoleModelAdmin):
     """Superusers manage every organization; an organization's staff edit their own branding."""
 
     list_display = ["name", "slug", "custom_domain", "domain_verified_at", "is_active"]
@@ -147,7 +147,16 @@ class AuditEventAdmin(TenantAdmin):
 
 @admin.register(PortalPreferences, site=console_site)
 class PortalPreferencesAdmin(TenantAdmin):
+    """The organization's own preferences only (the row is scoped by the tenant manager)."""
+
     list_display = ["organization", "disabled"]
+
+    def get_queryset(self, request):
+        if getattr(request, "organization", None) is not None:
+            from portico.portal.models import preferences_of
+
+            preferences_of(request.organization)  # there is always one to edit
+        return super().get_queryset(request)
 
     def has_add_permission(self, request):
         return False
