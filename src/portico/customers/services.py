@@ -47,9 +47,7 @@ def currency_fixed_by(model) -> None:
 
 
 def has_documents(customer: Customer) -> bool:
-    return any(
-        model._base_manager.filter(customer_id=customer.pk).exists() for model in CURRENCY_DOCUMENTS
-    )
+    return any(model._base_manager.filter(customer_id=customer.pk).exists() for model in CURRENCY_DOCUMENTS)
 
 
 def check_currency_change(customer: Customer, currency: str) -> None:
