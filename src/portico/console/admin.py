@@ -3,7 +3,8 @@
 Staff edits of customers and contacts go through the same services as the portal's
 (`customers.services`, `accounts.services`): the currency lock, the last-admin guard, the audit,
 ending sessions and the notices apply whoever makes the change. A refusal is a form error; one
-that only shows under the lock (someone else saved first) is a message, with nothing saved.
+that only shows under the lock (someone else saved first) is an error message, and the refused
+change is not saved.
 """
 
 from django import forms
@@ -73,7 +74,8 @@ class OrganizationAdmin(ConsoleModelAdmin):
 
 
 def _refused(request, message) -> None:
-    """A refusal found only while saving (under the service's lock): say so, and save nothing."""
+    """A refusal found only while saving (under the service's lock): the service wrote nothing for
+    it; say so, and go back to the form instead of reporting success."""
     request._console_refused = True
     messages.error(request, message)
 
