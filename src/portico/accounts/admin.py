@@ -29,13 +29,19 @@ def invite_contacts(modeladmin, request, queryset):
 
 @admin.action(description=_("Turn off portal access of selected contacts (signs them out)"))
 def revoke_access(modeladmin, request, queryset):
+    from portico.customers.models import PortalRole
+
     actor = Actor.from_request(request)
-    for contact in queryset:
+    turned_off = 0
+    # admins last: a customer keeps an admin while any of its other contacts still has access
+    for contact in sorted(queryset, key=lambda c: (c.portal_role == PortalRole.ADMIN, c.pk)):
         try:
             services.set_portal_access(contact=contact, enabled=False, actor=actor)
+            turned_off += 1
         except AccessError as error:
             modeladmin.message_user(request, f"{contact}: {error.message}", messages.ERROR)
-    modeladmin.message_user(request, _("Portal access turned off."), messages.SUCCESS)
+    if turned_off:
+        modeladmin.message_user(request, _("Portal access turned off."), messages.SUCCESS)
 
 
 @admin.register(Invitation, site=console_site)

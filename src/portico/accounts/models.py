@@ -7,7 +7,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from portico.core import tenancy
-from portico.core.tenancy import TenantModel
+from portico.core.tenancy import TenantModel, TenantSettingsModel
 
 
 class UserManager(BaseUserManager):
@@ -105,7 +105,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         return self.is_superuser and self.organization_id is None
 
 
-class AccessPolicy(models.Model):
+class AccessPolicy(TenantSettingsModel):
     """How one organization's logins are run: invitations, auto-invite and required second factors."""
 
     organization = models.OneToOneField(
@@ -128,7 +128,7 @@ class AccessPolicy(models.Model):
     )
     staff_mfa_required = models.BooleanField(_("require a second factor for console staff"), default=False)
 
-    class Meta:
+    class Meta(TenantSettingsModel.Meta):
         verbose_name = _("access policy")
         verbose_name_plural = _("access policies")
 

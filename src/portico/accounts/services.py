@@ -18,7 +18,8 @@ from portico.accounts.errors import EmailTaken, InvitationInvalid, LastAdmin, No
 from portico.accounts.models import Invitation, User, access_policy_of
 from portico.core import clock
 from portico.core.audit import Actor, audit
-from portico.customers.models import ContactPerson, PortalRole
+from portico.core.models import AuditEvent
+from portico.customers.models import ContactPerson, Customer, PortalRole
 from portico.notifications.email import send_templated_email
 
 
@@ -218,19 +219,47 @@ def _admins_with_access(customer):
     )
 
 
-def _guard_admins(contact: ContactPerson, actor: Actor, *, keeps_admin: bool) -> None:
-    """Portal admins may not lock themselves or their company out; staff may do anything."""
-    if actor.kind != "portal":
-        return
-    if getattr(actor.user, "contact_id", None) == contact.pk:
+def _lock_customer_and_contact(contact: ContactPerson) -> ContactPerson:
+    """Lock the contact's customer, then the contact (the ledger's order: customer first). Every
+    change of access or role of one customer's contacts is serialized by the customer row, so two
+    edits at once cannot both take away the last admin."""
+    Customer.all_tenants.select_for_update(of=("self",)).get(pk=contact.customer_id)
+    return _lock_contact(contact)
+
+
+def _guard_admins(contact: ContactPerson, actor: Actor, *, keeps_access: bool, keeps_admin: bool) -> None:
+    """A customer whose contacts use the portal keeps at least one portal admin with access, whoever
+    acts (a portal admin or staff); portal admins may also not change their own access or role.
+    Called under `_lock_customer_and_contact`."""
+    if actor.kind == AuditEvent.ActorKind.PORTAL and getattr(actor.user, "contact_id", None) == contact.pk:
         raise OwnAccess
     is_admin_with_access = contact.has_portal_access and contact.portal_role == PortalRole.ADMIN
-    if (
-        not keeps_admin
-        and is_admin_with_access
-        and not _admins_with_access(contact.customer).exclude(pk=contact.pk).exists()
-    ):
-        raise LastAdmin
+    if keeps_admin or not is_admin_with_access:
+        return
+    others = ContactPerson.all_tenants.filter(
+        customer_id=contact.customer_id, has_portal_access=True
+    ).exclude(pk=contact.pk)
+    if others.filter(portal_role=PortalRole.ADMIN).exists():
+        return
+    if keeps_access or others.exists():
+        if actor.kind == AuditEvent.ActorKind.PORTAL:
+            raise LastAdmin
+        raise LastAdmin(
+            _(
+                "%(name)s is this customer's last portal admin with access. Make another contact "
+                "with portal access an admin first."
+            )
+            % {"name": contact.full_name}
+        )
+
+
+def check_access_change(*, contact: ContactPerson, enabled: bool, role: str, actor: Actor) -> None:
+    """The refusal that `set_portal_access` and `set_portal_role` would give for this end state,
+    for a form to show before saving (they check again, under the customer's lock)."""
+    current = ContactPerson.all_tenants.get(pk=contact.pk)
+    if (current.has_portal_access, current.portal_role) == (enabled, role):
+        return
+    _guard_admins(current, actor, keeps_access=enabled, keeps_admin=enabled and role == PortalRole.ADMIN)
 
 
 def _notify_access(contact: ContactPerson, template: str, **context) -> None:
@@ -245,10 +274,10 @@ def _notify_access(contact: ContactPerson, template: str, **context) -> None:
 def set_portal_access(*, contact: ContactPerson, enabled: bool, actor: Actor) -> ContactPerson:
     """Switch a contact's portal access; disabling also ends their sessions at once."""
     with transaction.atomic():
-        contact = _lock_contact(contact)
+        contact = _lock_customer_and_contact(contact)
         if contact.has_portal_access == enabled:
             return contact
-        _guard_admins(contact, actor, keeps_admin=enabled)
+        _guard_admins(contact, actor, keeps_access=enabled, keeps_admin=enabled)
         contact.has_portal_access = enabled
         contact.save(update_fields=["has_portal_access"])
         user = User.all_tenants.filter(contact=contact).first()
@@ -265,10 +294,12 @@ def set_portal_access(*, contact: ContactPerson, enabled: bool, actor: Actor) ->
 def set_portal_role(*, contact: ContactPerson, role: str, actor: Actor) -> ContactPerson:
     role = PortalRole(role)
     with transaction.atomic():
-        contact = _lock_contact(contact)
+        contact = _lock_customer_and_contact(contact)
         if contact.portal_role == role:
             return contact
-        _guard_admins(contact, actor, keeps_admin=role == PortalRole.ADMIN)
+        _guard_admins(
+            contact, actor, keeps_access=contact.has_portal_access, keeps_admin=role == PortalRole.ADMIN
+        )
         previous = contact.portal_role
         contact.portal_role = role
         contact.save(update_fields=["portal_role"])

@@ -37,7 +37,7 @@ from portico.billing.models import (
 )
 from portico.billing.services import LineInput
 from portico.catalog.models import Item, TaxRate
-from portico.console.site import TenantAdmin, console_site
+from portico.console.site import ConsoleModelAdmin, TenantAdmin, console_site
 from portico.core import clock
 from portico.core.audit import Actor
 from portico.core.money import Money
@@ -273,10 +273,15 @@ class StaffActionMixin:
                 return HttpResponseRedirect(self._change_url(obj))
         return self._render_form(request, title=title, form=form, submit=submit, obj=obj, intro=intro)
 
-    def _run(self, request, obj, call, success: str):
-        """POST-only one-click actions (finalize, send)."""
-        if request.method != "POST":
-            return HttpResponseNotAllowed(["POST"])
+    def _run(self, request, obj, call, success: str, *, title: str, intro: str, submit: str):
+        """Actions without a form (finalize, send, void a credit note): GET asks for confirmation
+        (a page saying what will happen), POST does it."""
+        if request.method not in ("GET", "POST"):
+            return HttpResponseNotAllowed(["GET", "POST"])
+        if request.method == "GET":
+            return self._render_form(
+                request, title=title, form=forms.Form(), submit=submit, obj=obj, intro=intro
+            )
         try:
             call()
         except errors.BillingError as exc:
@@ -543,12 +548,12 @@ class InvoiceAdmin(DraftDocumentAdmin):
             name = self.admin_site.name
             if invoice.status == Invoice.Status.DRAFT:
                 tools.append(
-                    (_("Finalize"), reverse(f"{name}:billing_invoice_finalize", args=[invoice.pk]), True)
+                    (_("Finalize"), reverse(f"{name}:billing_invoice_finalize", args=[invoice.pk]), False)
                 )
             else:
                 if invoice.status != Invoice.Status.VOID:
                     tools.append(
-                        (_("Send"), reverse(f"{name}:billing_invoice_send", args=[invoice.pk]), True)
+                        (_("Send"), reverse(f"{name}:billing_invoice_send", args=[invoice.pk]), False)
                     )
                 if invoice.is_open:
                     pay_url = reverse(f"{name}:billing_invoice_record_payment")
@@ -578,13 +583,30 @@ class InvoiceAdmin(DraftDocumentAdmin):
             invoice,
             lambda: services.finalize_invoice(invoice=invoice, actor=actor),
             _("Invoice finalized."),
+            title=_("Finalize this invoice?"),
+            intro=_(
+                "Finalizing gives the invoice the next number and freezes its lines and totals: it can "
+                "then only be corrected with a credit note or voided. The customer sees it in the portal."
+            ),
+            submit=_("Yes, finalize"),
         )
 
     def send_view(self, request, pk):
         invoice = self._own(request, Invoice, pk)
         actor = Actor.from_request(request)
+        to = invoice.bill_to_email or invoice.customer.email
         return self._run(
-            request, invoice, lambda: services.send_invoice(invoice=invoice, actor=actor), _("Invoice sent.")
+            request,
+            invoice,
+            lambda: services.send_invoice(invoice=invoice, actor=actor),
+            _("Invoice sent."),
+            title=_("Send invoice %(number)s?") % {"number": invoice.number},
+            intro=(
+                _("The invoice will be emailed to %(email)s, with its PDF.") % {"email": to}
+                if to
+                else _("This customer has no email address; add one first.")
+            ),
+            submit=_("Yes, send"),
         )
 
     def void_view(self, request, pk):
@@ -901,7 +923,7 @@ class CreditNoteAdmin(DraftDocumentAdmin):
             name = self.admin_site.name
             if note.status == CreditNote.Status.DRAFT:
                 tools.append(
-                    (_("Finalize"), reverse(f"{name}:billing_creditnote_finalize", args=[note.pk]), True)
+                    (_("Finalize"), reverse(f"{name}:billing_creditnote_finalize", args=[note.pk]), False)
                 )
             if note.status == CreditNote.Status.OPEN:
                 tools.append(
@@ -917,7 +939,7 @@ class CreditNoteAdmin(DraftDocumentAdmin):
             if note.status in (CreditNote.Status.DRAFT, CreditNote.Status.OPEN) and not (
                 note.applied_minor or note.refunded_minor
             ):
-                tools.append((_("Void"), reverse(f"{name}:billing_creditnote_void", args=[note.pk]), True))
+                tools.append((_("Void"), reverse(f"{name}:billing_creditnote_void", args=[note.pk]), False))
         return super().change_view(
             request, object_id, form_url, {**(extra_context or {}), **_tools(request, note, tools)}
         )
@@ -930,6 +952,12 @@ class CreditNoteAdmin(DraftDocumentAdmin):
             note,
             lambda: services.finalize_credit_note(credit_note=note, actor=actor),
             _("Credit note issued."),
+            title=_("Finalize this credit note?"),
+            intro=_(
+                "Finalizing gives the credit note the next number and freezes its lines and totals; "
+                "its credit can then be applied or refunded. The customer sees it in the portal."
+            ),
+            submit=_("Yes, finalize"),
         )
 
     def void_view(self, request, pk):
@@ -940,6 +968,11 @@ class CreditNoteAdmin(DraftDocumentAdmin):
             note,
             lambda: services.void_credit_note(credit_note=note, actor=actor),
             _("Credit note voided."),
+            title=_("Void this credit note?"),
+            intro=_(
+                "A voided credit note keeps its number but no longer gives any credit. This cannot be undone."
+            ),
+            submit=_("Yes, void"),
         )
 
     def apply_view(self, request, pk):
@@ -1216,7 +1249,7 @@ class StatementExportAdmin(ReadOnlyTenantAdmin):
 
 
 @admin.register(BillingSettings, site=console_site)
-class BillingSettingsAdmin(admin.ModelAdmin):
+class BillingSettingsAdmin(ConsoleModelAdmin):
     """Numbering prefixes and auto-apply, for the staff's own organization only."""
 
     fields = ["invoice_prefix", "credit_note_prefix", "payment_prefix", "number_digits", "auto_apply_credits"]

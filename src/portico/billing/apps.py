@@ -8,3 +8,8 @@ class BillingConfig(AppConfig):
 
     def ready(self):
         from portico.billing import documents  # noqa: F401  (connects the PDF renderer to invoice_finalized)
+        from portico.billing.models import CreditNote, Invoice, Payment
+        from portico.customers.services import currency_fixed_by
+
+        for model in (Invoice, CreditNote, Payment):
+            currency_fixed_by(model)

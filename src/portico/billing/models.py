@@ -17,7 +17,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from portico.core.fields import money_property
-from portico.core.tenancy import TenantModel
+from portico.core.tenancy import TenantModel, TenantSettingsModel
 from portico.customers.models import new_public_id
 
 # A document number is part of its portal address (/portal/invoices/INV-00042/), so a prefix keeps to
@@ -28,7 +28,7 @@ number_prefix_validator = RegexValidator(
 )
 
 
-class BillingSettings(models.Model):
+class BillingSettings(TenantSettingsModel):
     organization = models.OneToOneField("core.Organization", on_delete=models.CASCADE, related_name="billing")
     invoice_prefix = models.CharField(max_length=20, default="INV-", validators=[number_prefix_validator])
     credit_note_prefix = models.CharField(max_length=20, default="CN-", validators=[number_prefix_validator])
@@ -37,6 +37,10 @@ class BillingSettings(models.Model):
     auto_apply_credits = models.BooleanField(
         default=False, help_text=_("Apply unused credits and advances to new invoices automatically.")
     )
+
+    class Meta(TenantSettingsModel.Meta):
+        verbose_name = _("billing settings")
+        verbose_name_plural = _("billing settings")
 
     def __str__(self) -> str:
         return f"Billing settings of {self.organization}"

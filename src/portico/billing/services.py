@@ -195,12 +195,21 @@ def _set_totals(document, lines) -> None:
 
 
 def billing_settings(organization) -> BillingSettings:
-    settings, _created = BillingSettings.objects.get_or_create(organization=organization)
+    settings, _created = BillingSettings.all_tenants.get_or_create(organization=organization)
     return settings
 
 
 def _lock_customer(customer: Customer) -> Customer:
     return Customer.all_tenants.select_for_update(of=("self",)).get(pk=customer.pk)
+
+
+def _lock_customer_in(customer: Customer, currency: str) -> Customer:
+    """Lock the customer before its first document is written: its currency is fixed from then on
+    (customers.services.update_company checks under the same lock), so it must still be `currency`."""
+    locked = _lock_customer(customer)
+    if locked.currency != currency:
+        raise errors.CurrencyMismatch(locked.currency, currency)
+    return locked
 
 
 def _lock(model, pks: Iterable[int]) -> list:
@@ -370,6 +379,7 @@ def create_invoice(
     if payment_terms_days is not None and payment_terms_days < 0:
         raise errors.BillingError(_("Payment terms cannot be negative."), field="payment_terms_days")
     with transaction.atomic():
+        _lock_customer_in(customer, customer.currency)
         invoice = Invoice.all_tenants.create(
             organization_id=customer.organization_id,
             customer=customer,
@@ -852,6 +862,7 @@ def create_credit_note(
                 _("A credit note can only correct an issued invoice that is not void.")
             )
     with transaction.atomic():
+        _lock_customer_in(customer, customer.currency)
         credit_note = CreditNote.all_tenants.create(
             organization_id=customer.organization_id,
             customer=customer,

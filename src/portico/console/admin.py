@@ -1,17 +1,39 @@
-from django.contrib import admin
+"""The console's pages of organizations, customers, contacts, users and the audit trail.
+
+Staff edits of customers and contacts go through the same services as the portal's
+(`customers.services`, `accounts.services`): the currency lock, the last-admin guard, the audit,
+ending sessions and the notices apply whoever makes the change. A refusal is a form error; one
+that only shows under the lock (someone else saved first) is an error message, and the refused
+change is not saved.
+"""
+
+from django import forms
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
+from portico.accounts import services as access
 from portico.accounts.admin import invite_contacts, revoke_access
+from portico.accounts.errors import AccessError
 from portico.accounts.models import User
-from portico.console.site import TenantAdmin, TenantInline, console_site
+from portico.console.site import ConsoleModelAdmin, TenantAdmin, TenantInline, console_site
+from portico.core.audit import Actor
 from portico.core.models import AuditEvent, Organization
-from portico.customers.models import ContactPerson, Customer
+from portico.customers import services as customer_services
+from portico.customers.errors import CustomerError
+from portico.customers.models import ContactPerson, Customer, PortalRole
 from portico.portal.models import PortalPreferences
+
+STAFF = Actor(kind=AuditEvent.ActorKind.STAFF)  # who the console's forms check a change for
+ACCESS_FIELDS = ("has_portal_access", "portal_role")
+CONTACT_DETAILS = ("first_name", "last_name", "email", "phone", "is_primary")
 
 
 @admin.register(Organization, site=console_site)
-class OrganizationAdmin(admin.ModelAdmin):
+class OrganizationAdmin(ConsoleModelAdmin):
     """Superusers manage every organization; an organization's staff edit their own branding."""
 
     list_display = ["name", "slug", "custom_domain", "domain_verified_at", "is_active"]
@@ -51,13 +73,103 @@ class OrganizationAdmin(admin.ModelAdmin):
         return fields
 
 
+def _refused(request, message) -> None:
+    """A refusal found only while saving (under the service's lock): the service wrote nothing for
+    it; say so, and go back to the form instead of reporting success."""
+    request._console_refused = True
+    messages.error(request, message)
+
+
+class RefusalRedirectMixin:
+    """After a refusal in `save_model`/`save_formset`, back to the form instead of "saved"."""
+
+    def response_change(self, request, obj):
+        if getattr(request, "_console_refused", False):
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
+
+def _end_state(cleaned: dict, contact: ContactPerson) -> tuple[bool, str]:
+    return (
+        cleaned.get("has_portal_access", contact.has_portal_access),
+        cleaned.get("portal_role", contact.portal_role) or contact.portal_role,
+    )
+
+
+def save_contact(request, contact: ContactPerson, cleaned: dict, changed: list[str]) -> ContactPerson:
+    """A staff edit of an existing contact: details, then access, then role, each by its service."""
+    actor = Actor.from_request(request)
+    details = {field: cleaned[field] for field in changed if field in CONTACT_DETAILS}
+    if details:
+        customer_services.update_contact(contact=contact, data=details, actor=actor)
+    if "has_portal_access" in changed:
+        access.set_portal_access(contact=contact, enabled=cleaned["has_portal_access"], actor=actor)
+    if "portal_role" in changed:
+        access.set_portal_role(contact=contact, role=cleaned["portal_role"], actor=actor)
+    return contact
+
+
+def add_contact(request, customer: Customer, cleaned: dict) -> ContactPerson:
+    data = {field: cleaned[field] for field in (*CONTACT_DETAILS, *ACCESS_FIELDS) if field in cleaned}
+    return customer_services.add_contact(customer=customer, data=data, actor=Actor.from_request(request))
+
+
+class ContactFormSet(BaseInlineFormSet):
+    """A customer's contacts, edited together: the customer must keep a portal admin with access
+    if any contact keeps portal access (what the services check one change at a time)."""
+
+    def clean(self):
+        super().clean()
+        if any(self.errors) or not any(
+            set(form.changed_data) & {*ACCESS_FIELDS} or self._should_delete_form(form)
+            for form in self.forms
+            if form.instance.pk
+        ):
+            return
+        end = [
+            _end_state(form.cleaned_data, form.instance)
+            for form in self.forms
+            if form.cleaned_data and not self._should_delete_form(form)
+        ]
+        if any(enabled for enabled, _role in end) and not any(
+            enabled and role == PortalRole.ADMIN for enabled, role in end
+        ):
+            raise ValidationError(
+                _(
+                    "At least one contact with portal access must be a portal admin: make one an "
+                    "admin before changing the others."
+                )
+            )
+
+    def save(self, commit=True):
+        """Saved by `CustomerAdmin.save_formset` through the services."""
+        raise NotImplementedError
+
+
 class ContactInline(TenantInline):
     model = ContactPerson
+    formset = ContactFormSet
     fields = ["first_name", "last_name", "email", "phone", "is_primary", "has_portal_access", "portal_role"]
 
 
+class CustomerForm(forms.ModelForm):
+    def clean_currency(self):
+        currency = self.cleaned_data["currency"]
+        try:
+            customer_services.check_currency_change(self.instance_before, currency)
+        except CustomerError as error:
+            raise ValidationError(error.message, code=error.code) from error
+        return currency
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # the instance as stored: the form writes the new values into `instance` while cleaning
+        self.instance_before = Customer(pk=self.instance.pk, currency=self.instance.currency)
+
+
 @admin.register(Customer, site=console_site)
-class CustomerAdmin(TenantAdmin):
+class CustomerAdmin(RefusalRedirectMixin, TenantAdmin):
+    form = CustomerForm
     list_display = ["display_name", "company_name", "email", "currency", "payment_terms_days", "is_active"]
     search_fields = ["display_name", "company_name", "email"]
     list_filter = ["is_active", "currency"]
@@ -97,15 +209,82 @@ class CustomerAdmin(TenantAdmin):
         ),
     ]
 
+    def save_model(self, request, obj, form, change):
+        if not change:
+            return super().save_model(request, obj, form, change)
+        data = {field: form.cleaned_data[field] for field in form.changed_data}
+        try:
+            customer_services.update_company(customer=obj, data=data, actor=Actor.from_request(request))
+        except CustomerError as error:
+            _refused(request, error.message)
+        obj.refresh_from_db()
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not ContactPerson:
+            return super().save_formset(request, form, formset, change)
+        if getattr(request, "_console_refused", False):
+            return  # the customer's own change was refused: nothing else is saved
+        formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
+        touched = [
+            f for f in formset.forms if f.has_changed() or (f.instance.pk and formset._should_delete_form(f))
+        ]
+        # grants and promotions first, so that no step on the way leaves the customer without admin
+        touched.sort(key=lambda f: _end_state(f.cleaned_data, f.instance) != (True, PortalRole.ADMIN))
+        for contact_form in touched:
+            contact, cleaned = contact_form.instance, contact_form.cleaned_data
+            try:
+                if contact.pk and formset._should_delete_form(contact_form):
+                    contact.delete()
+                    formset.deleted_objects.append(contact)
+                elif contact.pk:
+                    save_contact(request, contact, cleaned, contact_form.changed_data)
+                    formset.changed_objects.append((contact, contact_form.changed_data))
+                else:
+                    formset.new_objects.append(add_contact(request, form.instance, cleaned))
+            except (AccessError, CustomerError) as error:
+                _refused(request, f"{contact}: {error.message}")
+
+
+class ContactPersonForm(forms.ModelForm):
+    """Portal access and role are checked as the accounts services will check them (last admin)."""
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.instance.pk and set(self.changed_data) & set(ACCESS_FIELDS) and not self.errors:
+            stored = ContactPerson.all_tenants.get(pk=self.instance.pk)
+            enabled, role = _end_state(cleaned, stored)
+            try:
+                access.check_access_change(contact=stored, enabled=enabled, role=role, actor=STAFF)
+            except AccessError as error:
+                raise ValidationError(error.message) from error
+        return cleaned
+
 
 @admin.register(ContactPerson, site=console_site)
-class ContactPersonAdmin(TenantAdmin):
+class ContactPersonAdmin(RefusalRedirectMixin, TenantAdmin):
+    form = ContactPersonForm
     list_display = ["full_name", "email", "customer", "is_primary", "has_portal_access", "portal_role"]
     search_fields = ["first_name", "last_name", "email", "customer__display_name"]
     list_filter = ["has_portal_access", "portal_role"]
     list_select_related = ["customer"]
     autocomplete_fields = ["customer"]
     actions = [invite_contacts, revoke_access]
+
+    def get_readonly_fields(self, request, obj=None):
+        fields = list(super().get_readonly_fields(request, obj))
+        # a contact (and their login) stays with its customer: add a new contact to another one
+        return [*fields, "customer"] if obj is not None else fields
+
+    def save_model(self, request, obj, form, change):
+        try:
+            if change:
+                save_contact(request, obj, form.cleaned_data, form.changed_data)
+            else:
+                obj.pk = add_contact(request, form.cleaned_data["customer"], form.cleaned_data).pk
+        except (AccessError, CustomerError) as error:
+            _refused(request, error.message)
+        if obj.pk:
+            obj.refresh_from_db()
 
 
 @admin.register(User, site=console_site)
@@ -147,7 +326,16 @@ class AuditEventAdmin(TenantAdmin):
 
 @admin.register(PortalPreferences, site=console_site)
 class PortalPreferencesAdmin(TenantAdmin):
+    """The organization's own preferences only (the row is scoped by the tenant manager)."""
+
     list_display = ["organization", "disabled"]
+
+    def get_queryset(self, request):
+        if getattr(request, "organization", None) is not None:
+            from portico.portal.models import preferences_of
+
+            preferences_of(request.organization)  # there is always one to edit
+        return super().get_queryset(request)
 
     def has_add_permission(self, request):
         return False

@@ -6,6 +6,7 @@ the organization from the host, never from a form. Platform superusers use the p
 """
 
 from django.contrib import admin
+from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 
 
@@ -42,7 +43,19 @@ class ConsoleSite(admin.AdminSite):
 console_site = ConsoleSite(name="console")
 
 
-class TenantAdmin(admin.ModelAdmin):
+class ConsoleModelAdmin(admin.ModelAdmin):
+    """Every admin of the console: an id that is not among the rows staff may see (another
+    organization's, or none) answers 404 on its change, delete and history pages, as everywhere in
+    Portico, instead of Django's redirect to the index."""
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            raise Http404
+        return obj
+
+
+class TenantAdmin(ConsoleModelAdmin):
     """Tenant data: visible and editable by the organization's staff on its host, nowhere else."""
 
     tenant_field = "organization"

@@ -34,7 +34,7 @@ def related_setting(organization, related_name: str, model):
     try:
         return getattr(organization, related_name)
     except model.DoesNotExist:
-        row, _created = model.objects.get_or_create(organization=organization)
+        row, _created = model.all_tenants.get_or_create(organization=organization)
         setattr(organization, related_name, row)
         return row
 
@@ -91,3 +91,15 @@ class TenantModel(models.Model):
         if self.organization_id is None and _current.get() is not None:
             self.organization = _current.get()
         super().save(*args, **kwargs)
+
+
+class TenantSettingsModel(TenantModel):
+    """One settings row per organization, scoped like every tenant row.
+
+    The subclass declares `organization` as a `OneToOneField` with the related name through which
+    `related_setting` reaches it. Its default manager is the tenant manager all the same, so a
+    query (or the console) on one organization's host never finds another organization's settings.
+    """
+
+    class Meta(TenantModel.Meta):
+        abstract = True

@@ -1,5 +1,6 @@
-"""Changes customers make to their own records from the portal: company details, contact persons,
-their own name, phone and email. Each one is audited and sent to the business as a change notice."""
+"""Changes to customers' records, from the portal and the console alike: company details, contact
+persons, a portal user's own name, phone and email. Each one is audited; a change a customer makes
+is also sent to the business as a change notice (staff do not get notices of their own edits)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from django.db import transaction
 
 from portico.core import clock
 from portico.core.audit import Actor, audit
+from portico.core.models import AuditEvent
+from portico.customers.errors import CurrencyLocked
 from portico.customers.models import ContactPerson, Customer
 
 EMAIL_CHANGE_SALT = "portico.profile.email-change"
@@ -32,6 +35,27 @@ def _apply_changes(obj, data: dict) -> dict:
     return changes
 
 
+# Models whose rows are in their customer's currency (invoices, credit notes, payments, payment
+# attempts). The apps that own them register them in `AppConfig.ready()` (they sit above this one);
+# once a customer has one such row, its currency is fixed.
+CURRENCY_DOCUMENTS: list = []
+
+
+def currency_fixed_by(model) -> None:
+    if model not in CURRENCY_DOCUMENTS:
+        CURRENCY_DOCUMENTS.append(model)
+
+
+def has_documents(customer: Customer) -> bool:
+    return any(model._base_manager.filter(customer_id=customer.pk).exists() for model in CURRENCY_DOCUMENTS)
+
+
+def check_currency_change(customer: Customer, currency: str) -> None:
+    """Refuse a new currency for a customer that already has documents (CurrencyLocked)."""
+    if customer.pk and currency != customer.currency and has_documents(customer):
+        raise CurrencyLocked
+
+
 def staff_addresses(organization) -> list[str]:
     from portico.accounts.models import User
 
@@ -43,9 +67,12 @@ def staff_addresses(organization) -> list[str]:
 
 
 def notify_business(*, organization, customer: Customer, actor: Actor, subject: str, changes: dict) -> None:
-    """A change notice to the business's staff: who changed what, from what to what."""
+    """A change notice to the business's staff: who changed what, from what to what (only for
+    changes customers make: staff know what they changed in the console)."""
     from portico.notifications.email import send_templated_email
 
+    if actor.kind != AuditEvent.ActorKind.PORTAL:
+        return
     to = staff_addresses(organization)
     if not to:
         return
@@ -64,9 +91,13 @@ def notify_business(*, organization, customer: Customer, actor: Actor, subject: 
 
 
 def update_company(*, customer: Customer, data: dict, actor: Actor) -> Customer:
-    """Update the customer's own details and addresses (validated by customers.forms.CompanyForm)."""
+    """Update the customer's details and addresses (validated by customers.forms.CompanyForm in the
+    portal, the customer's form in the console). The currency is fixed once a document exists:
+    documents lock the customer row first, so none can appear between the check and the change."""
     with transaction.atomic():
         customer = Customer.all_tenants.select_for_update().get(pk=customer.pk)
+        if "currency" in data:
+            check_currency_change(customer, data["currency"])
         changes = _apply_changes(customer, data)
         if not changes:
             return customer

@@ -5,3 +5,9 @@ class PaymentsConfig(AppConfig):
     name = "portico.payments"
     label = "payments"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from portico.customers.services import currency_fixed_by
+        from portico.payments.models import PaymentAttempt
+
+        currency_fixed_by(PaymentAttempt)

@@ -1,7 +1,7 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from portico.core.tenancy import related_setting
+from portico.core.tenancy import TenantSettingsModel, related_setting
 
 # What a business may switch on or off for its customers: module → actions.
 # A module's "view" action is what shows it at all; other actions are what customers may do there.
@@ -18,7 +18,7 @@ MODULES: dict[str, tuple[str, ...]] = {
 }
 
 
-class PortalPreferences(models.Model):
+class PortalPreferences(TenantSettingsModel):
     """What one organization's customers may see and do in the portal. Enforced on the server."""
 
     organization = models.OneToOneField(
@@ -31,7 +31,7 @@ class PortalPreferences(models.Model):
         help_text=_('Capabilities customers may not use, as "module" or "module.action".'),
     )
 
-    class Meta:
+    class Meta(TenantSettingsModel.Meta):
         verbose_name = _("portal preferences")
         verbose_name_plural = _("portal preferences")
 
