@@ -7,7 +7,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0004_access_policy_invitations_lockout'),
+        ('accounts', '0005_sign_in_throttle'),
     ]
 
     operations = [
