@@ -45,11 +45,16 @@ def percentile(values: list[float], pct: float) -> float:
 
 
 class Harness:
-    def __init__(self, database: str, requests: int = 200):
+    def __init__(self, database: str, requests: int = 200, match: list[str] | None = None):
         self.database = database
         self.requests = requests
+        self.match = match or []
         self.rows: list[tuple[Result, Result]] = []
         self.notes: list[str] = []
+
+    def wants(self, name: str) -> bool:
+        """Whether a figure is to be measured (`--match`: only those whose name contains the text)."""
+        return not self.match or any(text in name for text in self.match)
 
     def client(self, organization, user=None) -> Client:
         client = Client(HTTP_HOST=organization.host)
@@ -77,12 +82,16 @@ class Harness:
             name, statistics.median(times), percentile(times, 99), queries, response.status_code, len(times)
         )
 
-    def compare(self, name: str, client: Client, path: str, n: int | None = None) -> tuple[Result, Result]:
+    def compare(
+        self, name: str, client: Client, path: str, n: int | None = None
+    ) -> tuple[Result, Result] | None:
         """Measure a page and the floor view, alternating request by request, and keep both.
 
         Alternating means a slower or faster stretch of the machine (other tenants of the host,
         frequency scaling) falls on both alike, so the ratio holds still where the times do not.
         """
+        if not self.wants(name):
+            return None
         n = n or self.requests
         floor_path = "/bench/floor/"
         for _ in range(5):
@@ -101,8 +110,10 @@ class Harness:
         self.rows.append((page, floor))
         return page, floor
 
-    def timed(self, name: str, fn, n: int = 5) -> float:
+    def timed(self, name: str, fn, n: int = 5) -> float | None:
         """Median milliseconds of a callable (e.g. rendering a PDF)."""
+        if not self.wants(name):
+            return None
         times = []
         for _ in range(n):
             start = time.perf_counter()
