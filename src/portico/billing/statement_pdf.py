@@ -317,7 +317,6 @@ class StatementDrawing:
         return pages
 
     def render(self) -> bytes:
-        s = self.statement
         out = io.BytesIO()
         c = canvas.Canvas(out, pagesize=A4, pageCompression=1, invariant=1)
         c.setTitle(" · ".join([_("Account statement"), self.customer.display_name, self.organization.name]))
