@@ -70,7 +70,9 @@ def main() -> None:
     databases = args.db or ["sqlite", "postgres"]
     failed = False
     for database in databases:
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        # This checkout's code, whatever the virtualenv's editable install points to (a shared one).
+        paths = [str(ROOT), str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in paths if p))
         if database == "sqlite":
             path = ROOT / "var" / "bench" / "bench.sqlite3"
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -37,14 +37,15 @@ from portico.core.templatetags.money import current_locale, format_money
 INK, MUTED, RULE = HexColor("#1b1f24"), HexColor("#59636e"), HexColor("#d5dae0")
 PAGE_WIDTH, PAGE_HEIGHT = A4
 TOP, SIDE, BOTTOM = 16 * mm, 14 * mm, 18 * mm  # @page margin: 16mm 14mm 18mm
-CONTENT = PAGE_WIDTH - 2 * SIDE
+BODY_MARGIN = 6.0  # the body's own margin (8px), inside the page's
+LEFT = SIDE + BODY_MARGIN
+CONTENT = PAGE_WIDTH - 2 * LEFT
 # .col-date 15%, .col-description 43%, .col-amount 14% ×3
 COLUMNS = [0.15 * CONTENT, 0.43 * CONTENT, 0.14 * CONTENT, 0.14 * CONTENT, 0.14 * CONTENT]
 PAD_X, PAD_Y = 4.8, 2.4  # padding: .2rem .4rem
 BODY, SMALL = 9.0, 8.5  # table font-size 9pt; th 8.5pt
 LINE = BODY * 1.3  # line-height 1.3
 HAIR, HEAVY = 0.75, 1.5  # 1px rule under rows, 2px rule over the closing row
-NOTE_ROOM = 12 + 2 * 9 * 1.45  # the note below the table: margins and two lines
 
 REGULAR, BOLD = "PorticoSans", "PorticoSans-Bold"
 
@@ -188,15 +189,15 @@ class StatementDrawing:
         c.setFont(BOLD, 18)
         for text in wrap(_("Account statement"), BOLD, 18, left_room):
             y -= 18 * 1.45
-            c.drawString(SIDE, y + 18 * 0.45, text)
+            c.drawString(LEFT, _baseline(y, 18 * 1.45, 18), text)
         y -= 10.5  # the paragraph's top margin (1em)
         c.setFont(REGULAR, size)
         for text in wrap(self.customer.display_name, REGULAR, size, left_room):
             y -= leading
-            c.drawString(SIDE, y + size * 0.45, text)
+            c.drawString(LEFT, _baseline(y, leading, size), text)
         left_bottom = y - 10.5
         y = top
-        x = PAGE_WIDTH - SIDE - fact_width
+        x = PAGE_WIDTH - LEFT - fact_width
         for label, value in facts:
             label = f"{label}: "
             for n, text in enumerate(wrap(value, BOLD, size, fact_width - width(label, REGULAR, size))):
@@ -204,10 +205,10 @@ class StatementDrawing:
                 if n == 0:
                     c.setFillColor(MUTED)
                     c.setFont(REGULAR, size)
-                    c.drawString(x, y + size * 0.45, label)
+                    c.drawString(x, _baseline(y, leading, size), label)
                 c.setFillColor(INK)
                 c.setFont(BOLD, size)
-                c.drawString(x + width(label, REGULAR, size), y + size * 0.45, text)
+                c.drawString(x + width(label, REGULAR, size), _baseline(y, leading, size), text)
         return min(left_bottom, y) - 18  # margin-bottom: 1.5rem
 
     def draw_caption(self, c: canvas.Canvas, y: float) -> float:
@@ -216,12 +217,12 @@ class StatementDrawing:
             "start": short_date(s.start),
             "end": short_date(s.end),
         }
-        y -= 6  # the table's margin-top: .5rem
+        # The table's margin-top (.5rem) collapses into the heading's margin-bottom (1.5rem).
         c.setFillColor(INK)
         c.setFont(BOLD, BODY)
         for part in wrap(text, BOLD, BODY, CONTENT):
             y -= BODY * 1.45 + 6
-            c.drawString(SIDE, y + 3 + BODY * 0.4, part)
+            c.drawString(LEFT, _baseline(y + 3, BODY * 1.45, BODY), part)
         return y
 
     # -- the table --------------------------------------------------------------------------------
@@ -243,7 +244,7 @@ class StatementDrawing:
         date, _text, *amounts = row.cells
         c.setFillColor(INK)
         c.setFont(BOLD if row.total else REGULAR, BODY)
-        x = SIDE
+        x = LEFT
         c.drawString(x + PAD_X, _baseline(bottom, LINE, BODY), date)
         x += COLUMNS[0]
         if row.heading:
@@ -265,7 +266,7 @@ class StatementDrawing:
         return y
 
     def _cells(self, c: canvas.Canvas, top: float, texts: list[str], line: float, size: float) -> None:
-        x, baseline = SIDE, _baseline(top, line, size)
+        x, baseline = LEFT, _baseline(top, line, size)
         for n, text in enumerate(texts):
             if n < 2:
                 c.drawString(x + PAD_X, baseline, text)
@@ -277,16 +278,22 @@ class StatementDrawing:
     def _rule(c: canvas.Canvas, y: float, thickness: float, color) -> None:
         c.setStrokeColor(color)
         c.setLineWidth(thickness)
-        c.line(SIDE, y, SIDE + CONTENT, y)
+        c.line(LEFT, y, LEFT + CONTENT, y)
+
+    def note(self) -> list[str]:
+        text = _("A positive balance is owed to us; a negative balance is credit in your favour.")
+        return wrap(text, REGULAR, 9, CONTENT)
+
+    def note_height(self) -> float:
+        return 12 + len(self.note()) * 9 * 1.45
 
     def draw_note(self, c: canvas.Canvas, y: float) -> float:
-        text = _("A positive balance is owed to us; a negative balance is credit in your favour.")
         y -= 12  # the table's margin-bottom (1rem), into which the paragraph's (1em) collapses
         c.setFillColor(MUTED)
         c.setFont(REGULAR, 9)
-        for part in wrap(text, REGULAR, 9, CONTENT):
+        for part in self.note():
             y -= 9 * 1.45
-            c.drawString(SIDE, y + 9 * 0.4, part)
+            c.drawString(LEFT, _baseline(y, 9 * 1.45, 9), part)
         return y
 
     def draw_folio(self, c: canvas.Canvas, page: int, pages: int) -> None:
@@ -324,16 +331,16 @@ class StatementDrawing:
         rows = self.rows()
         # The head is drawn once aside to know where the table starts, then on the real first page.
         probe = canvas.Canvas(io.BytesIO(), pagesize=A4)
-        first_top = self.draw_caption(probe, self.draw_head(probe, PAGE_HEIGHT - TOP))
+        first_top = self.draw_caption(probe, self.draw_head(probe, PAGE_HEIGHT - TOP - BODY_MARGIN))
         pages = self.paginate(rows, first_top)
         last_top = first_top if len(pages) == 1 else PAGE_HEIGHT - TOP
         end = last_top - (SMALL * 1.3 + 2 * PAD_Y + HAIR) - sum(r.height for r in pages[-1])
-        note_apart = end - NOTE_ROOM < BOTTOM  # the note does not fit under the table
+        note_apart = end - self.note_height() < BOTTOM  # the note does not fit under the table
         total = len(pages) + note_apart
         for number, page_rows in enumerate(pages, start=1):
             y = PAGE_HEIGHT - TOP
             if number == 1:
-                y = self.draw_caption(c, self.draw_head(c, y))
+                y = self.draw_caption(c, self.draw_head(c, y - BODY_MARGIN))
             y = self.draw_column_heads(c, y)
             for row in page_rows:
                 y = self.draw_row(c, y, row)
