@@ -101,7 +101,7 @@ def run(h):
     # The period whose statement has (about) 2,000 lines: from the date of the 2,000th line from the end.
     period = statement_for(busy, everything.lines[-2000].date, today)
     h.timed(
-        f"ledger: statement PDF of {len(period.lines)} lines (WeasyPrint)",
+        f"ledger: statement PDF of {len(period.lines)} lines",
         lambda: documents.statement_pdf_bytes(period),
         n=3,
     )

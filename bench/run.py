@@ -2,7 +2,8 @@
 
 Each database runs in its own process on a fresh database (var/bench/bench.sqlite3, or the
 `portico_bench` database on the PostgreSQL server of TEST_DATABASE_URL). Figures are printed,
-never asserted. `--only NAME` runs one module; `--db sqlite|postgres` one database.
+never asserted. `--only NAME` runs one module; `--db sqlite|postgres` one database; `--match TEXT`
+only the figures whose name contains TEXT (e.g. `--only ledger --match "statement PDF"`).
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ MODULES = [
 ]
 
 
-def _child(database: str, only: list[str], requests: int) -> None:
+def _child(database: str, only: list[str], requests: int, match: list[str]) -> None:
     import django
 
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
@@ -33,7 +34,7 @@ def _child(database: str, only: list[str], requests: int) -> None:
     from bench.harness import Harness
 
     call_command("migrate", verbosity=0, interactive=False)
-    harness = Harness(database, requests=requests)
+    harness = Harness(database, requests=requests, match=match)
     for name in only or MODULES:
         importlib.import_module(f"bench.{name}").run(harness)
     print(harness.report(), flush=True)
@@ -60,15 +61,18 @@ def main() -> None:
     parser.add_argument("--db", choices=["sqlite", "postgres"], action="append")
     parser.add_argument("--only", action="append", default=[])
     parser.add_argument("--requests", type=int, default=int(os.environ.get("BENCH_REQUESTS", "200")))
+    parser.add_argument("--match", action="append", default=[], help="run only figures named so")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        _child(args.child, args.only, args.requests)
+        _child(args.child, args.only, args.requests, args.match)
         return
     databases = args.db or ["sqlite", "postgres"]
     failed = False
     for database in databases:
-        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        # This checkout's code, whatever the virtualenv's editable install points to (a shared one).
+        paths = [str(ROOT), str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in paths if p))
         if database == "sqlite":
             path = ROOT / "var" / "bench" / "bench.sqlite3"
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -83,6 +87,8 @@ def main() -> None:
         cmd = [sys.executable, "-m", "bench.run", "--child", database, "--requests", str(args.requests)]
         for name in args.only:
             cmd += ["--only", name]
+        for text in args.match:
+            cmd += ["--match", text]
         failed |= subprocess.call(cmd, cwd=ROOT, env=env) != 0
     sys.exit(1 if failed else 0)
 

@@ -5,9 +5,10 @@ set -euo pipefail
 need=()
 command -v oathtool >/dev/null || need+=(oathtool)
 command -v pdftotext >/dev/null || need+=(poppler-utils)
+# The documents' font: WeasyPrint asks fontconfig for it, long statements embed it (billing.statement_pdf).
+fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core)
 if [ "${1:-}" = "--browser" ]; then
   command -v chromium >/dev/null || need+=(chromium)
-  fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core)
 fi
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null; then

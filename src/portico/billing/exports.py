@@ -1,9 +1,9 @@
 """Statement PDFs too long to render in a request, prepared by a worker instead.
 
-WeasyPrint lays out a few milliseconds per statement line, so a statement of thousands of lines would
-outlast any web request. The portal asks for it (`request_statement_export`), a task renders it
-(`prepare_statement_export`) and stores the file, and whoever asked gets an email pointing to the
-statements page, where the file is listed for download. Asking again for the same statement while it
+Even drawn directly (`billing.statement_pdf`, about half a millisecond a line), a statement of many
+thousands of lines would hold a web request for seconds. The portal asks for it
+(`request_statement_export`), a task renders it (`prepare_statement_export`) and stores the file, and
+whoever asked gets an email pointing to the statements page, where the file is listed for download. Asking again for the same statement while it
 is being prepared, or soon after it was, hands back the same export: one render per statement.
 """
 

@@ -50,9 +50,10 @@ from portico.portal.paging import CountCappedPaginator
 
 PAGE_SIZE = 25
 STATEMENT_PAGE_SIZE = 100
-# WeasyPrint lays out a few milliseconds per line: a statement longer than this is prepared by a
-# worker (`billing.exports`) and listed on the statements page, never rendered in the request.
-STATEMENT_PDF_INLINE_LINES = 300
+# A long statement's PDF is drawn at about half a millisecond a line (`billing.statement_pdf`): up to
+# this many lines (about a second) it is rendered in the request; a longer one is prepared by a worker
+# (`billing.exports`) and listed on the statements page.
+STATEMENT_PDF_INLINE_LINES = 2000
 
 
 # -- dashboard --------------------------------------------------------------------------------------------
