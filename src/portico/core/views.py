@@ -53,13 +53,13 @@ def platform_home_context(request) -> dict:
 
 
 def public_port(request) -> int | None:
-    """The port people reach Portico on: `PORTICO_PUBLIC_PORT`, else the one this request came to."""
+    """The port people reach Portico on: `PORTICO_PUBLIC_PORT`, else the one in the address this page
+    was asked for (the Host header, as typed in the browser), else none (the scheme's default)."""
     if settings.PORTICO_PUBLIC_PORT:
         return settings.PORTICO_PUBLIC_PORT
-    try:
-        return int(request.get_port())
-    except (TypeError, ValueError):
-        return None
+    host = request.META.get("HTTP_HOST", "")
+    port = host.rsplit("]", 1)[-1].rpartition(":")[2] if ":" in host.rsplit("]", 1)[-1] else ""
+    return int(port) if port.isdigit() else None
 
 
 @cache_control(max_age=86400, public=True)
