@@ -9,6 +9,7 @@ import pytest
 from portico.billing import documents, services
 from portico.billing.models import Invoice
 from portico.billing.statements import statement_for
+from portico.core.money import Money
 from tests.billing.factories import ACTOR, credit_note, pay, taxed
 
 
@@ -260,7 +261,9 @@ def test_receipt_pdf_shows_what_the_payment_paid(customer, clock, portal_client)
         invoice=services.create_invoice(customer=customer, lines=[taxed(7000, "0")], actor=ACTOR), actor=ACTOR
     )
     payment = pay(customer, 9000, (a, 7000))
-    text = pdf_text(portal_client.get(f"/portal/payments/{payment.number}/receipt/").content)
+    text = pdf_text(
+        b"".join(portal_client.get(f"/portal/payments/{payment.number}/receipt/").streaming_content)
+    )
     assert f"Receipt for payment {payment.number}" in text and a.number in text
     assert "$70.00" in text and "$20.00" in text and "$90.00" in text
 
@@ -272,3 +275,28 @@ def test_documents_never_fetch_from_the_network():
         documents._check_url("file:///etc/passwd")
     html = '<p>Hello</p><img src="http://127.0.0.1:9/x.png"><img src="file:///etc/hostname">'
     assert "Hello" in pdf_text(documents.html_to_pdf(html))
+
+
+def test_a_receipt_is_rendered_once_per_change_and_shows_where_the_money_went_since(
+    customer, clock, portal_client, media
+):
+    a = services.finalize_invoice(
+        invoice=services.create_invoice(customer=customer, lines=[taxed(7000, "0")], actor=ACTOR), actor=ACTOR
+    )
+    b = services.finalize_invoice(
+        invoice=services.create_invoice(customer=customer, lines=[taxed(1500, "0")], actor=ACTOR), actor=ACTOR
+    )
+    payment = pay(customer, 9000, (a, 7000))
+    url = f"/portal/payments/{payment.number}/receipt/"
+    first = b"".join(portal_client.get(url).streaming_content)
+    [stored] = stored_files(media)
+    mtime = stored.stat().st_mtime_ns
+    assert b"".join(portal_client.get(url).streaming_content) == first
+    assert stored_files(media) == [stored] and stored.stat().st_mtime_ns == mtime  # not rendered again
+    assert "Kept as credit on your account $20.00" in pdf_rows(first)
+
+    services.allocate_payment(payment=payment, allocations=[(b, Money(1500, "USD"))], actor=ACTOR)
+    rows = pdf_rows(b"".join(portal_client.get(url).streaming_content))
+    assert f"{b.number} $15.00" in rows and "Kept as credit on your account $5.00" in rows
+    [replaced] = stored_files(media)
+    assert replaced != stored and not stored.exists()

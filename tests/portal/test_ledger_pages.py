@@ -231,7 +231,8 @@ def test_payments_page_shows_allocations_and_a_receipt(portal_client, customer, 
         and "Unused credit: $20.00" in html
     )
     receipt = portal_client.get(f"/portal/payments/{payment.number}/receipt/")
-    assert receipt["Content-Type"] == "application/pdf" and receipt.content.startswith(b"%PDF")
+    assert receipt["Content-Type"] == "application/pdf"
+    assert b"".join(receipt.streaming_content).startswith(b"%PDF")
 
 
 def test_credits_page_shows_remaining_and_where_applied(portal_client, customer, clock):

@@ -337,4 +337,47 @@ def receipt_html(payment, allocations, *, request=None) -> str:
 
 
 def receipt_pdf_bytes(payment, allocations) -> bytes:
-    return html_to_pdf(receipt_html(payment, allocations))
+    with translation.override(settings.LANGUAGE_CODE):  # one stored file serves every reader
+        return html_to_pdf(receipt_html(payment, allocations))
+
+
+def receipt_version(payment, allocations) -> str:
+    """What a receipt shows that can change after the payment: how it was applied, kept or refunded."""
+    organization = payment.organization
+    state = [
+        DOCUMENT_LAYOUT,
+        payment.number,
+        payment.received_on,
+        payment.amount_minor,
+        payment.unused_minor,
+        payment.refunded_minor,
+        payment.method,
+        payment.card_brand,
+        payment.card_last4,
+        payment.customer.display_name,
+        [(a.invoice.number, a.amount_minor) for a in allocations],
+        [organization.name, organization.locale],
+    ]
+    return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()[:16]
+
+
+def current_receipt_pdf(payment, allocations) -> InvoicePdf:
+    """A payment's receipt as it stands now, rendered once per receipt version. The file's name is
+    the version (no row records it): a download finds it, or renders it and stores it; of two
+    renders racing, storage keeps the first under that name and the second removes its copy."""
+    from django.core.files.storage import default_storage
+
+    version = receipt_version(payment, allocations)
+    folder = f"receipts/{payment.organization_id}"
+    name = f"{folder}/{payment.pk}-{version}.pdf"
+    if default_storage.exists(name):
+        return InvoicePdf(name)
+    content = receipt_pdf_bytes(payment, allocations)
+    saved = default_storage.save(name, ContentFile(content))
+    if saved != name:  # another request stored it first
+        default_storage.delete(saved)
+    _, files = default_storage.listdir(folder)
+    for stale in files:  # the same payment's receipts of earlier versions
+        if stale.startswith(f"{payment.pk}-") and stale != Path(name).name:
+            default_storage.delete(f"{folder}/{stale}")
+    return InvoicePdf(name, content)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
@@ -234,9 +235,14 @@ def payment_list(request):
 def payment_receipt(request, number):
     payment = q.get_payment_for(request.portal, number)
     allocations = q.attach_amounts(payment.allocations.all(), payment.currency)
-    response = HttpResponse(documents.receipt_pdf_bytes(payment, allocations), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="receipt-{payment.number}.pdf"'
-    return response
+    pdf = documents.current_receipt_pdf(payment, allocations)
+    try:
+        content = pdf.open(default_storage)
+    except FileNotFoundError:  # replaced by a newer version between the check and the open
+        content = documents.current_receipt_pdf(payment, allocations).open(default_storage)
+    return FileResponse(
+        content, as_attachment=True, filename=f"receipt-{payment.number}.pdf", content_type="application/pdf"
+    )
 
 
 @portal_view(module="credits")
