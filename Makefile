@@ -37,7 +37,7 @@ run: $(STAMP)
 	@PORTICO_DEMO=true $(BIN)/python manage.py migrate --noinput
 	@PORTICO_DEMO=true $(BIN)/python manage.py collectstatic --noinput -v0
 	@PORTICO_DEMO=true PORTICO_PUBLIC_PORT=$(PORT) $(BIN)/python manage.py demo --port $(PORT)
-	@echo "Serving on http://127.0.0.1:$(PORT) with a background worker  (Ctrl-C to stop)"
+	@echo "Serving on port $(PORT) with a background worker: open a portal address above (http://127.0.0.1:$(PORT)/ lists them). Ctrl-C stops."
 	@PORTICO_DEMO=true PORTICO_PUBLIC_PORT=$(PORT) BIN=$(BIN) PORT=$(PORT) exec bash scripts/serve.sh
 
 worker: $(STAMP)

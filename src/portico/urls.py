@@ -8,6 +8,7 @@ from portico.core import views as core_views
 urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
+    path("favicon.ico", core_views.favicon, name="favicon"),
     path("tls/ask", core_views.tls_ask, name="tls-ask"),
     path("portal/account/", include("portico.accounts.urls")),
     path("portal/account/", include("allauth.urls")),

@@ -1,15 +1,24 @@
 """Invoice, statement and receipt documents: one HTML template each, three outputs (the portal page
 includes its body, the print view and the PDF render the whole document).
 
-An invoice's PDF is rendered once, when the invoice is finalized (`billing.signals.invoice_finalized`,
-sent after commit), stored in `Invoice.pdf` and never changed: what the customer downloads next year is
-what was issued. An old invoice without a file gets one rendered on first download, then stored.
+An invoice's PDF always says what its page says (balance, payments, credits applied, paid or void),
+yet is not rendered on every download. Its stored file is keyed by a *document version*, a fingerprint
+of everything the document shows that can change after it is issued (`document_version`); the file
+name carries it. A download serves the stored file when its version is the invoice's current one,
+otherwise renders once, stores the new file and swaps it in with a conditional update (two downloads
+racing never write the same file: each renders to its own name, the first swap wins, the other serves
+what it rendered and removes its copy). The file is first rendered when the invoice is finalized
+(`billing.signals.invoice_finalized`, after commit) so the first download is instant.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
+import json
 import logging
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
@@ -24,6 +33,7 @@ from portico.billing.models import CreditApplication, Invoice, PaymentAllocation
 from portico.billing.signals import invoice_finalized
 from portico.core import tenancy
 from portico.core.money import Money
+from portico.customers.addresses import address_lines
 
 log = logging.getLogger(__name__)
 
@@ -98,45 +108,69 @@ def tax_summary(invoice: Invoice) -> list[dict]:
     ]
 
 
-def invoice_context(invoice: Invoice, *, live: bool) -> dict:
-    """`live` adds what happened since it was issued (payments, credits, balance); the PDF is as issued."""
+def invoice_context(invoice: Invoice, *, live: bool = True) -> dict:
+    """What the page, the print view and the PDF show: the invoice as issued and what happened since
+    (payments, credits, balance, void). `live` is kept for callers; every output is live."""
     lines = list(invoice.lines.all())
     for line in lines:
         line.invoice = invoice  # the line's Money properties read the invoice's currency without a query
         line.unit_price_amount = Money(line.unit_price_minor, invoice.currency)
         line.discount_amount = Money(line.discount_minor, invoice.currency)
-    context = {
+    organization = invoice.organization
+    return {
         "invoice": invoice,
-        "organization": invoice.organization,
+        "organization": organization,
         "lines": lines,
         "taxes": tax_summary(invoice),
-        "live": live,
-        "bill_to_lines": _address_lines(invoice.bill_to_address),
-    }
-    if live:
-        context["allocations"] = [
+        "live": True,
+        # Each address names its country only for a reader abroad: the customer's for the seller's.
+        "seller_lines": address_lines(
+            organization.address,
+            home_country=(invoice.bill_to_address or {}).get("country") or organization.address_country,
+            locale=organization.locale,
+        ),
+        "bill_to_lines": address_lines(
+            invoice.bill_to_address or {},
+            home_country=organization.address_country,
+            locale=organization.locale,
+        ),
+        "is_paid": invoice.status == Invoice.Status.PAID,
+        "allocations": [
             {"payment": a.payment, "amount": Money(a.amount_minor, invoice.currency)}
             for a in invoice.allocations.all()
-        ]
-        context["credit_applications"] = [
+        ],
+        "credit_applications": [
             {"credit_note": c.credit_note, "amount": Money(c.amount_minor, invoice.currency)}
             for c in invoice.credit_applications.all()
-        ]
-    return context
+        ],
+    }
 
 
-def _address_lines(address: dict) -> list[str]:
-    if not address:
-        return []
-    locality = " ".join(p for p in (address.get("postal_code", ""), address.get("city", "")) if p)
-    parts = (
-        address.get("line1"),
-        address.get("line2"),
-        locality,
-        address.get("region"),
-        address.get("country"),
-    )
-    return [p for p in parts if p]
+# Bump when the invoice template changes what it prints: every stored PDF is then re-rendered once.
+DOCUMENT_LAYOUT = 2
+
+
+def document_version(invoice: Invoice) -> str:
+    """A fingerprint of what an issued invoice's document shows that may change: its status and
+    amounts, each payment and credit applied, the void reason, and the seller's printed details.
+    The invoice must carry its allocations and applications (`attach_parts`)."""
+    organization = invoice.organization
+    state = [
+        DOCUMENT_LAYOUT,
+        invoice.status,
+        invoice.due_date,
+        invoice.total_minor,
+        invoice.paid_minor,
+        invoice.credited_minor,
+        invoice.balance_minor,
+        invoice.void_reason,
+        invoice.voided_at,
+        invoice.memo,
+        [(a.payment.number, a.payment.received_on, a.amount_minor) for a in invoice.allocations.all()],
+        [(c.credit_note.number, c.amount_minor) for c in invoice.credit_applications.all()],
+        [organization.name, organization.locale, organization.tax_id, sorted(organization.address.items())],
+    ]
+    return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()[:16]
 
 
 # -- rendering ------------------------------------------------------------------------------------------
@@ -186,36 +220,75 @@ def render_document(template: str, context: dict, organization, request=None) ->
         return render_to_string(template, context, request=request)
 
 
-def invoice_html(invoice: Invoice, *, live: bool, request=None) -> str:
+def invoice_html(invoice: Invoice, *, live: bool = True, request=None) -> str:
     return render_document(
         "billing/documents/invoice.html", invoice_context(invoice, live=live), invoice.organization, request
     )
 
 
 def invoice_pdf_bytes(invoice: Invoice) -> bytes:
-    return html_to_pdf(invoice_html(invoice, live=False))
+    with translation.override(settings.LANGUAGE_CODE):  # one stored file serves every reader
+        return html_to_pdf(invoice_html(invoice, live=True))
 
 
-def pdf_filename(invoice: Invoice) -> str:
-    return f"{invoice.organization.slug}-{invoice.number}.pdf"
+def pdf_filename(invoice: Invoice, version: str) -> str:
+    return f"{invoice.organization.slug}-{invoice.number}-{version}.pdf"
+
+
+def stored_version(invoice: Invoice) -> str:
+    """The document version the stored file was rendered for ("" when there is none).
+    Storage may add a suffix to keep names unique (`…-<version>_Ab12Cd3.pdf`); it is ignored."""
+    if not invoice.pdf:
+        return ""
+    prefix = f"{invoice.organization.slug}-{invoice.number}-"
+    stem = Path(invoice.pdf.name).stem
+    if not stem.startswith(prefix):
+        return ""
+    return stem[len(prefix) :].split("_", 1)[0]
+
+
+@dataclass
+class InvoicePdf:
+    """A download: the stored file's name, and the bytes when this request rendered them."""
+
+    name: str
+    content: bytes | None = None
+
+    def open(self, storage):
+        return io.BytesIO(self.content) if self.content is not None else storage.open(self.name, "rb")
+
+
+def current_invoice_pdf(invoice: Invoice) -> InvoicePdf:
+    """The PDF for the invoice as it stands now: the stored file if it is of the current document
+    version, else rendered once and stored in its place (the old file is removed).
+    The invoice must carry its parts (`attach_parts` or `invoice_queryset`)."""
+    if invoice.status == Invoice.Status.DRAFT:
+        raise ValueError("A draft has no document yet.")
+    storage = invoice.pdf.storage
+    version = document_version(invoice)
+    if stored_version(invoice) == version and storage.exists(invoice.pdf.name):
+        return InvoicePdf(invoice.pdf.name)
+    content = invoice_pdf_bytes(invoice)
+    name = storage.save(
+        invoice.pdf.field.generate_filename(invoice, pdf_filename(invoice, version)), ContentFile(content)
+    )
+    previous = invoice.pdf.name or ""
+    # Swap in our file only if nobody else did meanwhile: two renders racing keep the first file.
+    if Invoice.all_tenants.filter(pk=invoice.pk, pdf=previous).update(pdf=name) == 1:
+        invoice.pdf.name = name
+        if previous and previous != name:
+            storage.delete(previous)
+        return InvoicePdf(name, content)
+    storage.delete(name)
+    invoice.refresh_from_db(fields=["pdf"])
+    return InvoicePdf(invoice.pdf.name if stored_version(invoice) == version else "", content)
 
 
 def store_invoice_pdf(invoice_id: int) -> Invoice:
-    """Render and store an invoice's PDF unless it has one. Idempotent; a stored file is never replaced."""
+    """Make sure the invoice's stored PDF is of its current document version. Idempotent."""
     invoice = invoice_queryset().get(pk=invoice_id)
-    if invoice.pdf or invoice.status == Invoice.Status.DRAFT:
-        return invoice
-    with translation.override(settings.LANGUAGE_CODE):
-        content = invoice_pdf_bytes(invoice)
-    name = invoice.pdf.storage.save(
-        invoice.pdf.field.generate_filename(invoice, pdf_filename(invoice)), ContentFile(content)
-    )
-    # Claim the field only if it is still empty: two renders racing keep the first file.
-    if Invoice.all_tenants.filter(pk=invoice.pk, pdf="").update(pdf=name) == 0:
-        invoice.pdf.storage.delete(name)
-        invoice.refresh_from_db(fields=["pdf"])
-    else:
-        invoice.pdf.name = name
+    if invoice.status != Invoice.Status.DRAFT:
+        current_invoice_pdf(invoice)
     return invoice
 
 
@@ -274,4 +347,47 @@ def receipt_html(payment, allocations, *, request=None) -> str:
 
 
 def receipt_pdf_bytes(payment, allocations) -> bytes:
-    return html_to_pdf(receipt_html(payment, allocations))
+    with translation.override(settings.LANGUAGE_CODE):  # one stored file serves every reader
+        return html_to_pdf(receipt_html(payment, allocations))
+
+
+def receipt_version(payment, allocations) -> str:
+    """What a receipt shows that can change after the payment: how it was applied, kept or refunded."""
+    organization = payment.organization
+    state = [
+        DOCUMENT_LAYOUT,
+        payment.number,
+        payment.received_on,
+        payment.amount_minor,
+        payment.unused_minor,
+        payment.refunded_minor,
+        payment.method,
+        payment.card_brand,
+        payment.card_last4,
+        payment.customer.display_name,
+        [(a.invoice.number, a.amount_minor) for a in allocations],
+        [organization.name, organization.locale],
+    ]
+    return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()[:16]
+
+
+def current_receipt_pdf(payment, allocations) -> InvoicePdf:
+    """A payment's receipt as it stands now, rendered once per receipt version. The file's name is
+    the version (no row records it): a download finds it, or renders it and stores it; of two
+    renders racing, storage keeps the first under that name and the second removes its copy."""
+    from django.core.files.storage import default_storage
+
+    version = receipt_version(payment, allocations)
+    folder = f"receipts/{payment.organization_id}"
+    name = f"{folder}/{payment.pk}-{version}.pdf"
+    if default_storage.exists(name):
+        return InvoicePdf(name)
+    content = receipt_pdf_bytes(payment, allocations)
+    saved = default_storage.save(name, ContentFile(content))
+    if saved != name:  # another request stored it first
+        default_storage.delete(saved)
+    _, files = default_storage.listdir(folder)
+    for stale in files:  # the same payment's receipts of earlier versions
+        if stale.startswith(f"{payment.pk}-") and stale != Path(name).name:
+            default_storage.delete(f"{folder}/{stale}")
+    return InvoicePdf(name, content)

@@ -19,6 +19,7 @@ from portico.customers.models import ContactPerson, Customer, PortalRole
 
 DEMO_PASSWORD = "portico-demo"
 NORTHWIND_PASSWORD = "northwind-demo"
+DEMO_SLUGS = ("renotech", "northwind")
 PORTAL_EMAIL = "maria@acme.example"
 STAFF_EMAIL = "owner@renotech.example"
 
@@ -124,7 +125,24 @@ def _user(organization, email, password, *, contact=None, is_staff=False, first=
     return user
 
 
-def _customers(demo: Demo, organization, rows, password) -> None:
+US_ADDRESS = dict(
+    billing_line1="100 Main Street",
+    billing_city="Springfield",
+    billing_region="IL",
+    billing_postal_code="62701",
+    billing_country="US",
+)
+GB_ADDRESS = dict(
+    billing_line1="221 Deansgate",
+    billing_line2="",
+    billing_city="Manchester",
+    billing_region="",
+    billing_postal_code="M3 4EN",
+    billing_country="GB",
+)
+
+
+def _customers(demo: Demo, organization, rows, password, address=US_ADDRESS) -> None:
     for key, name, company, email, currency, terms, contacts in rows:
         customer, _ = Customer.all_tenants.update_or_create(
             organization=organization,
@@ -135,11 +153,7 @@ def _customers(demo: Demo, organization, rows, password) -> None:
                 currency=currency,
                 payment_terms_days=terms,
                 phone="+1 555 0100",
-                billing_line1="100 Main Street",
-                billing_city="Springfield",
-                billing_region="IL",
-                billing_postal_code="62701",
-                billing_country="US",
+                **address,
             ),
         )
         demo.customers[key] = customer
@@ -173,6 +187,13 @@ def load_demo() -> Demo:
             locale="en_US",
             portal_title="RenoTech Customer Portal",
             brand_colour="#0f6cbd",
+            address_line1="1200 Commerce Drive",
+            address_line2="Suite 300",
+            address_city="Springfield",
+            address_region="IL",
+            address_postal_code="62704",
+            address_country="US",
+            tax_id="EIN 12-3456789",
         )
         northwind = _organization(
             "northwind",
@@ -182,6 +203,11 @@ def load_demo() -> Demo:
             locale="en_GB",
             portal_title="Northwind Studio Portal",
             brand_colour="#7a3e9d",
+            address_line1="14 Canal Street",
+            address_city="Manchester",
+            address_postal_code="M1 3HU",
+            address_country="GB",
+            tax_id="VAT GB 123 4567 89",
         )
         demo = Demo(renotech=renotech, northwind=northwind)
         _user(renotech, STAFF_EMAIL, DEMO_PASSWORD, is_staff=True, first="Riley", last="Owner")
@@ -191,7 +217,7 @@ def load_demo() -> Demo:
         )
         demo.logins.append(("northwind", "console staff", "owner@northwind.example", NORTHWIND_PASSWORD))
         _customers(demo, renotech, RENOTECH_CUSTOMERS, DEMO_PASSWORD)
-        _customers(demo, northwind, NORTHWIND_CUSTOMERS, NORTHWIND_PASSWORD)
+        _customers(demo, northwind, NORTHWIND_CUSTOMERS, NORTHWIND_PASSWORD, GB_ADDRESS)
         for config in apps.get_app_configs():
             if not config.name.startswith("portico."):
                 continue

@@ -64,4 +64,4 @@ class TenantMiddleware:
 
 
 def _always_served(path: str) -> bool:
-    return path in ("/healthz", "/tls/ask") or path.startswith(settings.STATIC_URL)
+    return path in ("/healthz", "/tls/ask", "/favicon.ico") or path.startswith(settings.STATIC_URL)

@@ -35,6 +35,17 @@ class Organization(models.Model):
     domain_verified_at = models.DateTimeField(null=True, blank=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    # The seller's details printed on every invoice (the country also decides whether a customer's
+    # address needs its country line).
+    address_line1 = models.CharField(_("address"), max_length=200, blank=True)
+    address_line2 = models.CharField(_("address line 2"), max_length=200, blank=True)
+    address_city = models.CharField(_("city"), max_length=100, blank=True)
+    address_region = models.CharField(_("state or region"), max_length=100, blank=True)
+    address_postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
+    address_country = models.CharField(
+        _("country"), max_length=2, blank=True, help_text=_("ISO code, e.g. US")
+    )
+    tax_id = models.CharField(_("tax id"), max_length=64, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -48,6 +59,18 @@ class Organization(models.Model):
         super().save(*args, **kwargs)
 
     @property
+    def address(self) -> dict:
+        """The address parts, named as `customers.models.Address` names them."""
+        return {
+            "line1": self.address_line1,
+            "line2": self.address_line2,
+            "city": self.address_city,
+            "region": self.address_region,
+            "postal_code": self.address_postal_code,
+            "country": self.address_country,
+        }
+
+    @property
     def display_title(self) -> str:
         return self.portal_title or self.name
 
@@ -59,9 +82,15 @@ class Organization(models.Model):
 
     @property
     def portal_url(self) -> str:
+        return self.public_url("/portal/")
+
+    def public_url(self, path: str = "/portal/", *, port: int | None = None) -> str:
+        """An absolute address on this organization's host; the port is `PORTICO_PUBLIC_PORT` unless given."""
         scheme = "https" if settings.PORTICO_HTTPS else "http"
-        port = f":{settings.PORTICO_PUBLIC_PORT}" if settings.PORTICO_PUBLIC_PORT else ""
-        return f"{scheme}://{self.host}{port}/portal/"
+        port = port or settings.PORTICO_PUBLIC_PORT
+        default_port = 443 if settings.PORTICO_HTTPS else 80
+        suffix = f":{port}" if port and int(port) != default_port else ""
+        return f"{scheme}://{self.host}{suffix}{path}"
 
 
 class AuditEvent(TenantModel):

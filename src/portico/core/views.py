@@ -1,7 +1,14 @@
+from pathlib import Path
+
+from django.conf import settings
 from django.db import connection
-from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.http import FileResponse, Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import render
-from django.views.decorators.cache import never_cache
+from django.views.decorators.cache import cache_control, never_cache
+
+from portico.core.models import Organization
+
+FAVICON = Path(__file__).resolve().parent / "static" / "portico" / "favicon.ico"
 
 
 @never_cache
@@ -20,8 +27,45 @@ def home(request):
     if getattr(request, "organization", None) is not None:
         return HttpResponseRedirect("/portal/")
     if getattr(request, "is_platform_host", False):
-        return render(request, "core/platform_home.html")
+        return render(request, "core/platform_home.html", platform_home_context(request))
     raise Http404
+
+
+def platform_home_context(request) -> dict:
+    """The real addresses of the demo organizations' portals and consoles (a platform address such as
+    127.0.0.1 cannot carry a tenant's subdomain), and an example of the address pattern."""
+    from portico.core.demo import DEMO_SLUGS
+
+    port = public_port(request)
+    organizations = Organization.objects.filter(slug__in=DEMO_SLUGS, is_active=True).order_by("name")
+    suffix = f":{port}" if port and port not in (80, 443) else ""
+    return {
+        "demo_organizations": [
+            {
+                "name": organization.name,
+                "portal_url": organization.public_url("/portal/", port=port),
+                "console_url": organization.public_url("/console/", port=port),
+            }
+            for organization in organizations
+        ],
+        "example_host": f"<slug>.{settings.PORTICO_BASE_DOMAIN}{suffix}",
+    }
+
+
+def public_port(request) -> int | None:
+    """The port people reach Portico on: `PORTICO_PUBLIC_PORT`, else the one in the address this page
+    was asked for (the Host header, as typed in the browser), else none (the scheme's default)."""
+    if settings.PORTICO_PUBLIC_PORT:
+        return settings.PORTICO_PUBLIC_PORT
+    host = request.META.get("HTTP_HOST", "")
+    port = host.rsplit("]", 1)[-1].rpartition(":")[2] if ":" in host.rsplit("]", 1)[-1] else ""
+    return int(port) if port.isdigit() else None
+
+
+@cache_control(max_age=86400, public=True)
+def favicon(request):
+    """Browsers ask every host for /favicon.ico whatever the page links to."""
+    return FileResponse(FAVICON.open("rb"), content_type="image/x-icon")
 
 
 def csrf_failure(request, reason=""):

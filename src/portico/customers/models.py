@@ -22,9 +22,11 @@ class Address:
     def __bool__(self) -> bool:
         return any((self.line1, self.city, self.postal_code, self.country))
 
-    def lines(self) -> list[str]:
-        locality = " ".join(p for p in (self.postal_code, self.city) if p)
-        return [p for p in (self.line1, self.line2, locality, self.region, self.country) if p]
+    def lines(self, *, home_country: str = "") -> list[str]:
+        """Laid out for its country (`customers.addresses`); `home_country` is the sender's."""
+        from portico.customers.addresses import address_lines
+
+        return address_lines(self, home_country=home_country)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)

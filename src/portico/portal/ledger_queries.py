@@ -140,7 +140,8 @@ class AccountSummary:
     overdue: Money
     overdue_count: int
     unused_credits: Money
-    next_due_date: dt.date | None
+    next_due_date: dt.date | None  # the earliest due date of the open invoices: in the past when overdue
+    next_upcoming_due_date: dt.date | None = None  # the earliest one from today on
 
     @property
     def balance(self) -> Money:
@@ -159,7 +160,8 @@ def account_summaries(portal) -> list[AccountSummary]:
             outstanding=Sum("balance_minor"),
             overdue=Sum("balance_minor", filter=Q(due_date__lt=today)),
             overdue_count=Count("id", filter=Q(due_date__lt=today)),
-            next_due=Min("due_date", filter=Q(due_date__gte=today)),
+            next_due=Min("due_date"),
+            next_upcoming_due=Min("due_date", filter=Q(due_date__gte=today)),
         )
         .order_by("currency")
     )
@@ -179,6 +181,7 @@ def account_summaries(portal) -> list[AccountSummary]:
                 overdue_count=row.get("overdue_count") or 0,
                 unused_credits=Money(unused.get(currency, 0), currency),
                 next_due_date=row.get("next_due"),
+                next_upcoming_due_date=row.get("next_upcoming_due"),
             )
         )
     return summaries

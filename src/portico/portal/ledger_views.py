@@ -9,13 +9,14 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from django.contrib import messages
+from django.core.files.storage import default_storage
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.formats import date_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
@@ -60,30 +61,44 @@ STATEMENT_PDF_INLINE_LINES = 2000
 
 
 def ledger_cards(portal) -> list[dict]:
-    """The dashboard's account figures (registered in `portal.views.DASHBOARD_CARDS`)."""
+    """The dashboard's account figures (registered in `portal.views.DASHBOARD_CARDS`). They come from
+    one aggregate per currency, so they cannot contradict each other: the next due date is the
+    earliest due date of the invoices making up the outstanding total, "overdue since" when past."""
+    from portico.core.formatting import local_date
     from portico.core.templatetags.money import money
 
     if not portal.allows("invoices"):
         return []
+    today = q.today_for(portal)
     cards = []
     for summary in q.account_summaries(portal):
         suffix = f" ({summary.currency})" if summary.currency != portal.customer.currency else ""
         cards.append({"label": _("Total outstanding") + suffix, "value": money(summary.outstanding)})
         note = ""
         if summary.overdue_count:
-            note = _("%(count)d invoice(s) overdue") % {"count": summary.overdue_count}
+            note = ngettext(
+                "%(count)d invoice overdue", "%(count)d invoices overdue", summary.overdue_count
+            ) % {"count": summary.overdue_count}
         cards.append({"label": _("Overdue") + suffix, "value": money(summary.overdue), "note": note})
         if portal.allows("credits"):
             cards.append({"label": _("Unused credits") + suffix, "value": money(summary.unused_credits)})
-        cards.append(
-            {
-                "label": _("Next due date") + suffix,
-                "value": date_format(summary.next_due_date, "DATE_FORMAT")
-                if summary.next_due_date
-                else _("Nothing due"),
-            }
-        )
+        cards.append({"label": _("Next due date") + suffix, **_next_due(summary, today, local_date)})
     return cards
+
+
+def _next_due(summary, today, local_date) -> dict:
+    due = summary.next_due_date
+    if not summary.outstanding:
+        return {"value": _("Nothing due")}
+    if due is None:
+        return {"value": _("Due on receipt")}
+    if due >= today:
+        return {"value": local_date(due)}
+    upcoming = summary.next_upcoming_due_date
+    return {
+        "value": _("Overdue since %(date)s") % {"date": local_date(due)},
+        "note": _("Next due date after that: %(date)s") % {"date": local_date(upcoming)} if upcoming else "",
+    }
 
 
 def latest_invoices_panel(portal) -> list[dict]:
@@ -183,11 +198,16 @@ def invoice_print(request, number):
 
 @portal_view(module="invoices", action="download")
 def invoice_pdf(request, number):
-    invoice = q.get_invoice_for(request.portal, number)
-    if not invoice.pdf:  # an invoice finalized before PDFs were stored: render it once, keep it
-        invoice = documents.store_invoice_pdf(invoice.pk)
+    """The stored PDF when it is of the invoice's current state, else rendered once and stored."""
+    invoice = portal_invoice(request.portal, number)
+    pdf = documents.current_invoice_pdf(invoice)
+    try:
+        content = pdf.open(invoice.pdf.storage)
+    except FileNotFoundError:  # replaced by a newer render between the check and the open
+        invoice = portal_invoice(request.portal, number)
+        content = documents.current_invoice_pdf(invoice).open(invoice.pdf.storage)
     return FileResponse(
-        invoice.pdf.open("rb"),
+        content,
         as_attachment=True,
         filename=f"{invoice.number}.pdf",
         content_type="application/pdf",
@@ -223,9 +243,14 @@ def payment_list(request):
 def payment_receipt(request, number):
     payment = q.get_payment_for(request.portal, number)
     allocations = q.attach_amounts(payment.allocations.all(), payment.currency)
-    response = HttpResponse(documents.receipt_pdf_bytes(payment, allocations), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="receipt-{payment.number}.pdf"'
-    return response
+    pdf = documents.current_receipt_pdf(payment, allocations)
+    try:
+        content = pdf.open(default_storage)
+    except FileNotFoundError:  # replaced by a newer version between the check and the open
+        content = documents.current_receipt_pdf(payment, allocations).open(default_storage)
+    return FileResponse(
+        content, as_attachment=True, filename=f"receipt-{payment.number}.pdf", content_type="application/pdf"
+    )
 
 
 @portal_view(module="credits")

@@ -15,10 +15,11 @@ class Command(BaseCommand):
         port = options.get("port") or settings.PORTICO_PUBLIC_PORT or 8000
         base = settings.PORTICO_BASE_DOMAIN
         self.stdout.write(self.style.SUCCESS("Demo data is ready."))
+        # Each portal is on its organization's own host: 127.0.0.1 shows only the platform's page.
         for organization in (demo.renotech, demo.northwind):
             self.stdout.write(f"\n{organization.name}")
-            self.stdout.write(f"  portal:  http://{organization.slug}.{base}:{port}/portal/")
-            self.stdout.write(f"  console: http://{organization.slug}.{base}:{port}/console/")
+            self.stdout.write(f"  portal:  {organization.public_url('/portal/', port=port)}")
+            self.stdout.write(f"  console: {organization.public_url('/console/', port=port)}")
             for slug, role, email, password in demo.logins:
                 if slug == organization.slug and (email == PORTAL_EMAIL or "staff" in role):
                     self.stdout.write(f"  {role:<40} {email} / {password}")
