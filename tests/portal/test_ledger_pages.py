@@ -289,8 +289,7 @@ def test_a_long_statement_is_paged_with_the_balance_brought_forward(portal_clien
     carried = statement.lines[99].balance.format()
     assert (
         'Balance brought forward</th><td class="num"></td><td class="num"></td>'
-        f'<td class="num" data-label="Balance">{carried}'
-        in second
+        f'<td class="num" data-label="Balance">{carried}' in second
     )
     assert statement.closing_balance.format() in second
     assert "period=this_year" in second and "page=2&amp;" not in second.split("Download CSV")[0]
