@@ -49,7 +49,7 @@ def test_staff_work_on_a_draft_never_shows_and_the_issued_invoice_is_shown_as_th
     assert (
         "Invoice created" not in html and "Invoice line added" not in html and "Invoice updated" not in html
     )
-    assert "Invoice issued" in html and "Invoice voided" in html and invoice.number in html
+    assert "Invoice finalized" in html and "Invoice voided" in html and invoice.number in html
     assert "riley.finance@renotech.example" not in html and STAFF_IP not in html
     assert all("RenoTech Solutions" in row for row in rows(html))
 

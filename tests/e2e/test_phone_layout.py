@@ -215,7 +215,7 @@ def test_no_portal_page_scrolls_sideways_on_a_phone_in_light_or_dark(browser, te
     html = page.content()
     assert "riley.finance@renotech.example" not in html and "203.0.113.77" not in html
     assert "Draft #" not in html and "Invoice line added" not in html
-    assert page.get_by_text("Invoice issued").first.is_visible()
+    assert page.get_by_text("Invoice finalized").first.is_visible()
     context.close()
 
 
