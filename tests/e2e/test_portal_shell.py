@@ -28,6 +28,9 @@ def test_the_phone_layout_keeps_the_menu_reachable(page, tenant_url):
     page.set_viewport_size({"width": 390, "height": 844})
     sign_in(page, tenant_url(demo.renotech, "/portal/account/login/"), "maria@acme.example", "portico-demo")
     page.get_by_role("heading", name="Welcome, Acme Interiors").wait_for()
-    page.get_by_role("link", name="Overview").focus()
+    overview = page.get_by_role("navigation", name="Portal").get_by_role("link", name="Overview")
+    assert not overview.is_visible()  # the menu starts collapsed on a phone
+    page.get_by_text("Menu", exact=True).click()
+    overview.focus()
     assert page.evaluate("document.activeElement.textContent.trim()") == "Overview"
     axe_check(page)

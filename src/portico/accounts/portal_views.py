@@ -20,12 +20,13 @@ from portico.accounts.decorators import sensitive
 from portico.accounts.errors import AccessError
 from portico.accounts.models import Invitation, User
 from portico.core import clock
-from portico.core.audit import Actor
+from portico.core.audit import CUSTOMER_FACING_ACTIONS, Actor
 from portico.core.models import AuditEvent
 from portico.customers import services as customer_services
 from portico.customers.forms import CompanyForm, ContactForm, EmailChangeForm, PersonalDetailsForm
 from portico.customers.models import ContactPerson, PortalRole
 from portico.portal.access import portal_view
+from portico.portal.paging import CountCappedPaginator
 
 # -- security ----------------------------------------------------------------------------------
 
@@ -142,14 +143,49 @@ def login_history(request):
     return render(request, "accounts/login_history.html", {"events": events})
 
 
+ACTIVITY_PAGE_SIZE = 50
+
+
 @portal_view()
 def activity(request):
-    """What happened to the customer's account: admins see everyone's actions, others their own."""
+    """What happened to the customer's account that concerns them (`CUSTOMER_FACING_ACTIONS`: never
+    drafts or internal work), newest first: admins see everyone's, others their own. The business
+    acts under its own name: staff emails and addresses stay in the business's audit trail."""
     portal = request.portal
-    events = AuditEvent.objects.filter(customer=portal.customer).select_related("actor_user")
+    events = (
+        AuditEvent.objects.filter(customer=portal.customer, action__in=CUSTOMER_FACING_ACTIONS)
+        .select_related("actor_user__contact")
+        .only(
+            "at",
+            "action",
+            "object_repr",
+            "actor_kind",
+            "actor_label",
+            "actor_user__id",
+            "actor_user__contact__id",
+            "actor_user__contact__customer",
+        )
+        .order_by("-at", "-id")
+    )
     if not portal.can(PortalRole.ADMIN):
         events = events.filter(actor_user=request.user)
-    return render(request, "accounts/activity.html", {"events": events.order_by("-at", "-id")[:200]})
+    page = CountCappedPaginator(events, ACTIVITY_PAGE_SIZE).get_page(request.GET.get("page"))
+    business = request.organization.name
+    for event in page.object_list:
+        event.who = _actor_shown_to(event, portal.customer, business)
+    return render(request, "accounts/activity.html", {"page": page})
+
+
+def _actor_shown_to(event, customer, business: str) -> str:
+    """The customer's own people by their sign-in email; the business, its staff, API keys and
+    automatic work by the business's name."""
+    user = event.actor_user
+    if event.actor_kind == AuditEvent.ActorKind.PORTAL:
+        if user is not None and user.contact_id and user.contact.customer_id == customer.pk:
+            return event.actor_label
+        if user is None:
+            return _("A former contact of yours")
+    return business
 
 
 # -- profile -----------------------------------------------------------------------------------

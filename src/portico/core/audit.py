@@ -13,6 +13,58 @@ from portico.core import clock
 from portico.core.models import AuditEvent, Organization
 from portico.core.money import Money
 
+# The events a customer sees on their account's activity page: what the business did that concerns
+# them once it is issued (never drafts, internal edits or exports), payments, and their own
+# account, profile and security events. Anything not listed stays in the business's audit trail.
+CUSTOMER_FACING_ACTIONS = frozenset(
+    {
+        # documents, once issued
+        "invoice.finalized",
+        "invoice.sent",
+        "invoice.voided",
+        "credit_note.finalized",
+        "credit_note.voided",
+        "credit_note.refunded",
+        "credit.applied",
+        # payments
+        "payment.recorded",
+        "payment.allocated",
+        "payment.refunded",
+        "payment_attempt.declined",
+        "payment_attempt.expired",
+        "payment_attempt.reconciled",
+        "statement_export.ready",
+        # the customer's account and people
+        "customer.details_changed",
+        "contact.added",
+        "contact.changed",
+        "invitation.sent",
+        "invitation.revoked",
+        "invitation.accepted",
+        "access.granted",
+        "access.revoked",
+        "access.role_changed",
+        # sign-in and security of the customer's own logins
+        "login.succeeded",
+        "logout",
+        "session.ended",
+        "session.ended_others",
+        "email.change_requested",
+        "email.changed",
+        "password.changed",
+        "password.set",
+        "password.reset",
+        "mfa.totp.enabled",
+        "mfa.totp.disabled",
+        "mfa.passkey.enabled",
+        "mfa.passkey.disabled",
+        "mfa.recovery_codes.enabled",
+        "mfa.recovery_codes.disabled",
+        "mfa.recovery_codes.regenerated",
+        "mfa.code_failed",
+    }
+)
+
 
 @dataclass(frozen=True)
 class Actor:

@@ -13,6 +13,19 @@ LABELS = {
     "payment_attempt.declined": _("Card payment declined"),
     "payment_attempt.expired": _("Card payment not completed (nothing was charged)"),
     "payment_attempt.reconciled": _("Card payment booked after an interruption"),
+    "credit.applied": _("Credit applied to an invoice"),
+    "payment.recorded": _("Payment received"),
+    "payment.allocated": _("Payment applied to an invoice"),
+    "statement_export.ready": _("Statement PDF prepared"),
+    "session.ended": _("Signed out a session"),
+    "mfa.totp.enabled": _("Authenticator app turned on"),
+    "mfa.totp.disabled": _("Authenticator app turned off"),
+    "mfa.passkey.enabled": _("Passkey added"),
+    "mfa.passkey.disabled": _("Passkey removed"),
+    "mfa.recovery_codes.enabled": _("Recovery codes created"),
+    "mfa.recovery_codes.disabled": _("Recovery codes removed"),
+    "mfa.recovery_codes.regenerated": _("New recovery codes made"),
+    "mfa.code_failed": _("Wrong two-factor code entered"),
 }
 
 
