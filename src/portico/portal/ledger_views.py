@@ -272,10 +272,10 @@ def _statement_from(request):
         return form, None
     try:
         first, last = period_bounds(period, q.today_for(portal), start, end)
+        return form, statement_for(portal.customer, first, last, currency)
     except StatementPeriodError as error:
         form.add_error(error.field if error.field in form.fields else None, error.message)
         return form, None
-    return form, statement_for(portal.customer, first, last, currency)
 
 
 @portal_view(module="statements")
