@@ -83,6 +83,7 @@ def test_a_signed_in_response_outside_the_portal_is_private(portal_client):
     assert_private(portal_client.get("/"))
 
 
-def test_public_pages_stay_cacheable(org):
-    response = tenant_client(org).get("/healthz")
+def test_an_anonymous_response_outside_the_portal_is_left_to_its_view(org):
+    response = tenant_client(org).get("/")  # the redirect to the portal
+    assert response.status_code == 302
     assert "no-store" not in response.get("Cache-Control", "")
