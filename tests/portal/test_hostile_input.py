@@ -174,3 +174,11 @@ def test_a_form_that_names_utf_8_is_read(admin_client, world):
         content_type="application/x-www-form-urlencoded; charset=UTF-8",
     )
     assert page.status_code == response.status_code == 200
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_nul_character_in_any_field_is_refused_with_400(admin_client, world, method):
+    url = f"/portal/invoices/{world.open_invoice.number}/pay/"
+    response = getattr(admin_client, method)(url, {"form_token": "a\x00b", "invoices": "INV\x00"})
+    assert response.status_code == 400
+    assert "NUL character" in response.content.decode()

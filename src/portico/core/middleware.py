@@ -76,10 +76,12 @@ FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data"
 ACCEPTED_CHARSETS = ("utf-8", "ascii")
 
 
-class FormCharsetMiddleware:
-    """Form bodies are read as UTF-8, the charset of every page we serve. A form that says it is in
+class FormInputMiddleware:
+    """Form bodies are read as UTF-8, the charset of every page we serve: a form that says it is in
     another charset (utf-16, or a name no codec has) is refused with 400 before anything reads it,
-    rather than decoded into garbage or failing deep inside the request."""
+    rather than decoded into garbage or failing deep inside the request. A NUL character, in the
+    query string or a form, is never part of what a person types (and PostgreSQL refuses it in any
+    text): refused with 400 too, before a view passes it to a query."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -96,7 +98,16 @@ class FormCharsetMiddleware:
                     _("Forms must be sent as UTF-8, not %(charset)s.") % {"charset": charset[:40]},
                     content_type="text/plain; charset=utf-8",
                 )
+        if _has_nul(request.GET) or (request.method == "POST" and _has_nul(request.POST)):
+            return HttpResponseBadRequest(
+                _("The request contains a NUL character, which no field accepts."),
+                content_type="text/plain; charset=utf-8",
+            )
         return self.get_response(request)
+
+
+def _has_nul(data) -> bool:
+    return any("\x00" in key or any("\x00" in value for value in values) for key, values in data.lists())
 
 
 PRIVATE_PATHS = ("/portal/", "/console/")
