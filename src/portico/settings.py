@@ -92,6 +92,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portico.core.middleware.TenantMiddleware",
+    "portico.core.middleware.FormInputMiddleware",
+    "portico.core.middleware.PrivateCacheMiddleware",  # outside auth: sees request.user on the way out
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -40,21 +40,13 @@ from portico.catalog.models import Item, TaxRate
 from portico.console.site import ConsoleModelAdmin, TenantAdmin, console_site
 from portico.core import clock
 from portico.core.audit import Actor
+from portico.core.formfields import MoneyField
 from portico.core.money import Money
 from portico.customers.models import Customer
 
 
 def _money(value: Money, organization) -> str:
     return value.format(organization.locale)
-
-
-def _parse_money(value: Decimal, currency: str) -> Money:
-    try:
-        return Money.from_decimal(value, currency)
-    except ValueError:
-        raise forms.ValidationError(
-            _("Too many decimal places for %(currency)s.") % {"currency": currency}
-        ) from None
 
 
 def _add_domain_error(form: forms.Form, error: errors.BillingError) -> None:
@@ -70,9 +62,8 @@ class LineForm(forms.ModelForm):
 
     item = forms.ModelChoiceField(queryset=Item.objects.none(), required=False, label=gettext_lazy("Item"))
     description = forms.CharField(label=gettext_lazy("Description"), max_length=500, required=False)
-    unit_price = forms.DecimalField(
-        label=gettext_lazy("Unit price"), max_digits=16, decimal_places=4, required=False
-    )
+    # Negative prices are the service's to refuse (`check_line`), with its message.
+    unit_price = MoneyField(label=gettext_lazy("Unit price"), required=False, allow_negative=True)
     catalog_tax = forms.ModelChoiceField(
         queryset=TaxRate.objects.none(), required=False, label=gettext_lazy("Tax")
     )
@@ -92,11 +83,12 @@ class LineForm(forms.ModelForm):
     def __init__(self, *args, currency: str = "USD", **kwargs):
         super().__init__(*args, **kwargs)
         self.currency = currency
+        self.fields["unit_price"].currency = currency
         self.fields["item"].queryset = Item.objects.filter(is_active=True, currency=currency)
         self.fields["catalog_tax"].queryset = TaxRate.objects.filter(is_active=True)
         line = self.instance
         if line.pk:
-            self.initial["unit_price"] = Money(line.unit_price_minor, currency).decimal
+            self.initial["unit_price"] = Money(line.unit_price_minor, currency)
             if line.tax_name:
                 self.initial["catalog_tax"] = (
                     TaxRate.objects.filter(
@@ -114,11 +106,7 @@ class LineForm(forms.ModelForm):
         description = cleaned.get("description") or (item and (item.description or item.name)) or ""
         tax = cleaned.get("catalog_tax") or (item.tax_rate if item else None)
         if cleaned.get("unit_price") is not None:
-            try:
-                price = _parse_money(cleaned["unit_price"], self.currency)
-            except forms.ValidationError as exc:
-                self.add_error("unit_price", exc)
-                return cleaned
+            price = cleaned["unit_price"]
         elif item is not None:
             price = item.unit_price
         else:
@@ -699,10 +687,9 @@ class ChooseCustomerForm(forms.Form):
         self.fields["customer"].queryset = Customer.objects.filter(is_active=True)
 
 
-def _amount_field(label, required=False, **kwargs):
-    return forms.DecimalField(
-        label=label, required=required, min_value=Decimal(0), max_digits=16, decimal_places=4, **kwargs
-    )
+def _amount_field(label, required=False, currency=None, **kwargs):
+    """An amount in the organization's locale (`Money.parse`); forms set `currency` when they know it."""
+    return MoneyField(label=label, required=required, currency=currency, **kwargs)
 
 
 class AllocationFieldsMixin:
@@ -713,7 +700,8 @@ class AllocationFieldsMixin:
         for invoice in invoices:
             self.fields[f"invoice_{invoice.pk}"] = _amount_field(
                 _("%(number)s — due %(due)s, balance %(balance)s")
-                % {"number": invoice.number, "due": invoice.due_date, "balance": invoice.balance}
+                % {"number": invoice.number, "due": invoice.due_date, "balance": invoice.balance},
+                currency=currency,
             )
 
     def clean_allocations(self):
@@ -721,10 +709,7 @@ class AllocationFieldsMixin:
         for invoice in self.invoices:
             value = self.cleaned_data.get(f"invoice_{invoice.pk}")
             if value:
-                try:
-                    self.allocations.append((invoice, _parse_money(value, self.currency)))
-                except forms.ValidationError as exc:
-                    self.add_error(f"invoice_{invoice.pk}", exc)
+                self.allocations.append((invoice, value))
         return self.allocations
 
 
@@ -748,19 +733,14 @@ class RecordPaymentForm(AllocationFieldsMixin, forms.Form):
             idempotency_key=uuid.uuid4().hex,
             received_on=clock.today(customer.organization.time_zone),
         )
+        self.fields["amount"].currency = customer.currency
         self.add_invoice_fields(invoices, customer.currency)
 
     def clean(self):
         cleaned = super().clean()
         allocations = self.clean_allocations()
-        amount = cleaned.get("amount")
-        if amount is None:
+        if cleaned.get("amount") is None and "amount" not in self.errors:
             cleaned["amount"] = Money.sum((a for _i, a in allocations), self.currency)
-        else:
-            try:
-                cleaned["amount"] = _parse_money(amount, self.currency)
-            except forms.ValidationError as exc:
-                self.add_error("amount", exc)
         if "amount" in cleaned and not cleaned["amount"]:
             self.add_error("amount", _("Enter the amount received."))
         return cleaned
@@ -798,9 +778,7 @@ class AmountForm(forms.Form):
     def __init__(self, *args, currency, **kwargs):
         super().__init__(*args, **kwargs)
         self.currency = currency
-
-    def clean_amount(self):
-        return _parse_money(self.cleaned_data["amount"], self.currency)
+        self.fields["amount"].currency = currency
 
 
 class ApplyCreditForm(AmountForm):

@@ -38,6 +38,25 @@ class StatementPeriodError(ValueError):
         self.field = field
 
 
+# A statement's dates stay where every time zone can take the start of the day after `end` (so not
+# 9999-12-31) and the start of `start` in UTC (so not 0001-01-01): far beyond any real account.
+EARLIEST_DATE = dt.date(1900, 1, 1)
+LATEST_DATE = dt.date(2999, 12, 31)
+
+
+def check_period(start: dt.date, end: dt.date) -> None:
+    """Refuse a period that cannot be a statement's, before anything is computed from it."""
+    for field, day in (("start", start), ("end", end)):
+        if not EARLIEST_DATE <= day <= LATEST_DATE:
+            raise StatementPeriodError(
+                _("Choose a date between %(earliest)s and %(latest)s.")
+                % {"earliest": EARLIEST_DATE.isoformat(), "latest": LATEST_DATE.isoformat()},
+                field=field,
+            )
+    if end < start:
+        raise StatementPeriodError(_("The end date must be on or after the start date."))
+
+
 PERIODS = {
     "this_month": gettext_lazy("This month"),
     "last_month": gettext_lazy("Last month"),
@@ -66,8 +85,7 @@ def period_bounds(
             raise StatementPeriodError(
                 _("Choose a start and an end date."), field="start" if start is None else "end"
             )
-        if end < start:
-            raise StatementPeriodError(_("The end date must be on or after the start date."))
+        check_period(start, end)
         return start, end
     raise StatementPeriodError(_("Choose a period."), field="period")
 
@@ -153,8 +171,7 @@ def _start_of_day(day: dt.date, zone: ZoneInfo) -> dt.datetime:
 
 def statement_for(customer, start: dt.date, end: dt.date, currency: str | None = None) -> Statement:
     """The statement of one customer's account in one currency, `start` to `end` inclusive."""
-    if end < start:
-        raise StatementPeriodError(_("The end date must be on or after the start date."))
+    check_period(start, end)
     organization = customer.organization
     currency = currency or customer.currency
     zone = ZoneInfo(organization.time_zone)

@@ -2,22 +2,56 @@
 
 Arithmetic refuses to mix currencies. Allocation splits an amount into parts that always
 sum exactly to the original (largest-remainder method), so no cent is ever lost.
+
+`Money.parse` is the one place where text typed by a person becomes money (DESIGN.md "Money and
+ledger invariants"): read in the organization's locale by Babel's strict parser, and refused with a
+message (never guessed) when it is ambiguous, malformed, more precise than the currency or too large.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Sequence
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from functools import lru_cache, total_ordering
 
-from babel.numbers import format_currency, get_currency_precision
+from babel.core import Locale, UnknownLocaleError
+from babel.numbers import (
+    NumberFormatError,
+    format_currency,
+    get_currency_precision,
+    get_decimal_symbol,
+    get_group_symbol,
+    parse_decimal,
+)
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+
+# The largest amount a person may type, in minor units: far beyond any invoice, and well inside the
+# database's 64-bit integers even once summed over many documents.
+MAX_TYPED_MINOR = 10**15 - 1
+MAX_TYPED_LENGTH = 40
+_SPACES = re.compile(r"[\s\xa0\u2007\u202f]")
+_BIDI_MARKS = re.compile("[\u200e\u200f\u061c]")
+_MINUS_SIGNS = ("\u2212", "\u2012", "\u2013", "\ufe63", "\uff0d")
 
 
 class CurrencyMismatch(ValueError):
     def __init__(self, a: str, b: str):
         super().__init__(f"Cannot combine amounts in {a} and {b}.")
         self.currencies = (a, b)
+
+
+class AmountError(ValueError):
+    """Text that is not an amount of the currency; `message` is fit to show the person who typed it."""
+
+    code = "invalid_amount"
+
+    def __init__(self, message: str, field: str = "amount"):
+        super().__init__(message)
+        self.message = message
+        self.field = field
 
 
 @lru_cache(maxsize=256)
@@ -64,6 +98,17 @@ class Money:
         if scaled != scaled.to_integral_value():
             raise ValueError(f"{amount} has more than {exponent} decimal places for {currency}")
         return cls(int(scaled), currency)
+
+    @classmethod
+    def parse(cls, text: str, currency: str, locale: str, *, allow_negative: bool = False) -> Money:
+        """An amount typed by a person, read in `locale` ("1.234,56" in de_DE, "1,234.56" in en_US).
+
+        Babel's strict parser decides what the separators mean; anything it finds ambiguous or
+        malformed, any character that is not a digit, sign or separator of the locale (so no
+        `Infinity`, `NaN`, exponents or other scripts' digits), more decimals than the currency has,
+        a negative amount where none is allowed and an amount beyond `MAX_TYPED_MINOR` are refused.
+        """
+        return parse_amount(text, currency, locale, allow_negative=allow_negative)
 
     @classmethod
     def sum(cls, amounts: Iterable[Money], currency: str) -> Money:
@@ -168,8 +213,90 @@ class Money:
     def format(self, locale: str = "en_US") -> str:
         return format_currency(self.decimal, self.currency, locale=locale)
 
+    def format_input(self, locale: str = "en_US") -> str:
+        """The amount as a person would type it in `locale`, without a symbol ("1.234,50" in de_DE);
+        `Money.parse` reads it back to the same amount."""
+        parsed = _locale(locale)
+        return parsed.decimal_formats[None].apply(
+            self.decimal, parsed, currency=self.currency, currency_digits=True
+        )
+
     def __str__(self) -> str:
         return self.format()
 
     def __repr__(self) -> str:
         return f"Money({self.minor}, {self.currency!r})"
+
+
+# -- parsing typed amounts ------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=64)
+def _locale(locale: str) -> Locale:
+    try:
+        return Locale.parse(locale or "en_US")
+    except (UnknownLocaleError, ValueError, TypeError):
+        return Locale.parse("en_US")
+
+
+def amount_example(currency: str, locale: str) -> str:
+    """What an amount looks like in the locale, for messages: "1.234,56" (EUR, de_DE), "1,234" (JPY)."""
+    return Money(123456 if minor_exponent(currency) else 1234, currency).format_input(locale)
+
+
+def parse_amount(text: str, currency: str, locale: str, *, allow_negative: bool = False) -> Money:
+    """See `Money.parse`."""
+    parsed_locale = _locale(locale)
+    example = amount_example(currency, locale)
+    malformed = AmountError(_("Enter an amount like %(example)s.") % {"example": example})
+    if not isinstance(text, str):
+        raise malformed
+    text = _BIDI_MARKS.sub("", text).strip()
+    if not text:
+        raise AmountError(_("Enter an amount."))
+    if len(text) > MAX_TYPED_LENGTH:
+        raise malformed
+    group = get_group_symbol(parsed_locale)
+    decimal_symbol = get_decimal_symbol(parsed_locale)
+    if _SPACES.fullmatch(group):
+        # Nobody can type U+202F: any space between digits stands for the locale's (space) separator.
+        text = _SPACES.sub(group, text)
+    elif group == "\u2019":
+        text = text.replace("'", group)
+    for minus in _MINUS_SIGNS:
+        text = text.replace(minus, "-")
+    negative = text.startswith("-")
+    digits = text[1:] if text[:1] in "-+" else text
+    allowed = set("0123456789") | {group, decimal_symbol}
+    if not digits or not set(digits) <= allowed or not (digits[0].isdigit() or digits[0] == decimal_symbol):
+        raise malformed
+    try:
+        value = parse_decimal(digits, locale=parsed_locale, strict=True)
+    except NumberFormatError:
+        raise malformed from None
+    if not value.is_finite():  # cannot happen with the characters allowed above; kept as a guard
+        raise malformed
+    exponent = minor_exponent(currency)
+    if -value.as_tuple().exponent > exponent:
+        if exponent == 0:
+            message = _("Too many decimal places for %(currency)s: its amounts are whole numbers.") % {
+                "currency": currency
+            }
+        else:
+            message = ngettext(
+                "Too many decimal places for %(currency)s: at most %(count)d.",
+                "Too many decimal places for %(currency)s: at most %(count)d.",
+                exponent,
+            ) % {"currency": currency, "count": exponent}
+        raise AmountError(message)
+    minor = int(value.scaleb(exponent))
+    if minor > MAX_TYPED_MINOR:
+        raise AmountError(
+            _("Enter an amount of at most %(maximum)s.")
+            % {"maximum": Money(MAX_TYPED_MINOR, currency).format_input(locale)}
+        )
+    if negative:
+        minor = -minor
+        if minor < 0 and not allow_negative:
+            raise AmountError(_("Enter an amount that is not negative."))
+    return Money(minor, currency)

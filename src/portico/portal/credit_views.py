@@ -64,7 +64,12 @@ def apply_credit(request):
         for invoice in invoices:
             text = data.get(f"amount_{invoice.number}", "").strip()
             try:
-                allocations.append((invoice, _parse_amount(text, invoice.currency) if text else None))
+                allocations.append(
+                    (
+                        invoice,
+                        _parse_amount(text, invoice.currency, portal.organization.locale) if text else None,
+                    )
+                )
             except billing_errors.BillingError as error:
                 amount_errors[invoice.number] = error.message
         if not amount_errors and not errors:

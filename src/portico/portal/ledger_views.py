@@ -6,7 +6,7 @@ object is reached through a `portal.ledger_queries` helper scoped to the organiz
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
 
 from django.contrib import messages
 from django.core.files.storage import default_storage
@@ -32,7 +32,7 @@ from portico.billing.statements import (
     statement_for,
 )
 from portico.core.audit import Actor
-from portico.core.money import Money, minor_exponent
+from portico.core.money import AmountError, Money, minor_exponent
 from portico.customers.models import PortalRole
 from portico.payments.gateways import CardError, online_gateway
 from portico.payments.models import PaymentAttempt, new_form_token
@@ -308,10 +308,10 @@ def _statement_from(request):
         return form, None
     try:
         first, last = period_bounds(period, q.today_for(portal), start, end)
+        return form, statement_for(portal.customer, first, last, currency)
     except StatementPeriodError as error:
         form.add_error(error.field if error.field in form.fields else None, error.message)
         return form, None
-    return form, statement_for(portal.customer, first, last, currency)
 
 
 @portal_view(module="statements")
@@ -419,6 +419,7 @@ def can_pay_online(portal) -> bool:
 
 
 BULK_PAY_LIMIT = 200
+EXPECTED_TOTAL = re.compile(r"[0-9]{1,15}")
 
 
 @portal_view(module="invoices", action="pay", role=PortalRole.BILLING)
@@ -486,11 +487,12 @@ def pay_invoice(request, number):
     )
 
 
-def _parse_amount(raw: str, currency: str) -> Money:
+def _parse_amount(raw: str, currency: str, locale: str) -> Money:
+    """The typed part payment, in the organization's locale (`Money.parse`, the one parser)."""
     try:
-        return Money.from_decimal(Decimal(raw.strip().replace(",", "")), currency)
-    except (InvalidOperation, ValueError):
-        raise billing_errors.InvalidAmount(_("Enter an amount like 125.50.")) from None
+        return Money.parse(raw, currency, locale)
+    except AmountError as error:
+        raise billing_errors.InvalidAmount(error.message) from None
 
 
 def _checkout(request, numbers: list[str], *, allow_amount: bool, action: str):
@@ -524,9 +526,10 @@ def _checkout(request, numbers: list[str], *, allow_amount: bool, action: str):
         amount = None
         try:
             if allow_amount and amount_text.strip():
-                amount = _parse_amount(amount_text, currency)
+                amount = _parse_amount(amount_text, currency, organization.locale)
             expected = request.POST.get("expected_total", "")
-            expected_total = Money(int(expected), currency) if expected.isdigit() else None
+            # ASCII digits only ("²".isdigit() is true), and no more than a bigint holds.
+            expected_total = Money(int(expected), currency) if EXPECTED_TOTAL.fullmatch(expected) else None
             if card_form.is_valid():
                 try:
                     token = gateway.tokenize(card_form.card())
@@ -573,7 +576,7 @@ def _checkout(request, numbers: list[str], *, allow_amount: bool, action: str):
             "form_token": new_form_token(),  # a fresh token for each rendering: each form pays once
             "action": action,
             "allow_amount": allow_amount,
-            "amount_text": amount_text or (str(total.decimal) if allow_amount else ""),
+            "amount_text": amount_text or (total.format_input(organization.locale) if allow_amount else ""),
             "amount_error": amount_error,
             "numbers": [invoice.number for invoice, _a in allocations],
             "gateway": online_gateway(),

@@ -1,0 +1,65 @@
+"""Form fields shared by the portal and the console."""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from portico.core.money import AmountError, Money, amount_example
+
+
+def current_locale() -> str:
+    from portico.core.templatetags.money import current_locale as locale_of_request
+
+    return locale_of_request()
+
+
+class MoneyField(forms.Field):
+    """An amount typed in the organization's locale, cleaned to `Money` by `Money.parse` (the one
+    parser). The currency is often known only when the form is built: set `field.currency` then.
+
+    `locale` defaults to the active organization's (as the `money` filter does)."""
+
+    widget = forms.TextInput
+    default_error_messages = {"required": _("Enter an amount.")}
+
+    def __init__(
+        self, *, currency: str | None = None, locale: str | None = None, allow_negative=False, **kwargs
+    ):
+        self.currency = currency
+        self.locale = locale
+        self.allow_negative = allow_negative
+        super().__init__(**kwargs)
+
+    def widget_attrs(self, widget):
+        attrs = super().widget_attrs(widget)
+        # Not type=number: a browser's number input would refuse "125,50" in a German form.
+        attrs.setdefault("inputmode", "decimal")
+        attrs.setdefault("autocomplete", "off")
+        return attrs
+
+    def get_locale(self) -> str:
+        return self.locale or current_locale()
+
+    def prepare_value(self, value):
+        if isinstance(value, Money):
+            return value.format_input(self.get_locale())
+        return value
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, Money):
+            return value
+        if self.currency is None:
+            raise TypeError("MoneyField needs its currency before it can clean a value")
+        try:
+            return Money.parse(
+                str(value), self.currency, self.get_locale(), allow_negative=self.allow_negative
+            )
+        except AmountError as error:
+            raise forms.ValidationError(error.message, code=error.code) from None
+
+    @property
+    def example(self) -> str:
+        return amount_example(self.currency or "USD", self.get_locale())
