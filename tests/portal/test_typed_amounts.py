@@ -6,7 +6,7 @@ import pytest
 
 from portico.billing.models import Payment
 from portico.payments.models import PaymentAttempt
-from tests.billing.factories import open_invoice
+from tests.billing.factories import credit_note, open_invoice
 from tests.conftest import tenant_client
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, portal_user
 from tests.portal.test_ledger_pages import CARD, form_token
@@ -106,3 +106,23 @@ def test_a_tampered_expected_total_is_ignored_not_a_server_error(portal_client, 
     )
     assert response.status_code < 500
     assert Payment.objects.get().amount_minor == 15000
+
+
+def test_a_german_customer_applies_125_comma_50_of_credit(german_client):
+    invoice = open_invoice(german_client.customer, 20000)
+    note = credit_note(german_client.customer, 30000)
+    key = f"credit_note:{note.number}"
+    html = german_client.get("/portal/credits/apply/", {"credit": key}).content.decode()
+    response = german_client.post(
+        "/portal/credits/apply/",
+        {
+            "form_token": form_token(html),
+            "credit": key,
+            "invoices": [invoice.number],
+            f"amount_{invoice.number}": "125,50",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()[:2000]
+    invoice.refresh_from_db()
+    note.refresh_from_db()
+    assert (invoice.balance_minor, note.remaining_minor) == (20000 - 12550, 30000 - 12550)
