@@ -61,3 +61,15 @@ def test_a_customers_address_object_lays_out_the_same_way():
     address = Address(**SPRINGFIELD, country="US")
     assert address.lines(home_country="US") == ["100 Main Street", "Springfield, IL 62701"]
     assert address.lines(home_country="FR")[-1] == "United States"
+
+
+def test_the_country_list_renders_as_one_select_that_keeps_the_chosen_country_and_escapes_labels():
+    from portico.core.formfields import LongSelect
+
+    html = LongSelect(choices=[("", "—"), ("DE", "Germany"), ("X", '<b>"x"</b>')]).render(
+        "billing_country", "DE", attrs={"id": "id_billing_country", "aria-invalid": "true"}
+    )
+    assert html.startswith('<select name="billing_country" id="id_billing_country" aria-invalid="true">')
+    assert '<option value="DE" selected>Germany</option>' in html
+    assert '<option value="">—</option>' in html
+    assert "&lt;b&gt;&quot;x&quot;&lt;/b&gt;" in html and "<b>" not in html

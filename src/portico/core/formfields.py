@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from django import forms
+from django.forms.utils import flatatt
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from portico.core.money import AmountError, Money, amount_example
@@ -63,3 +66,18 @@ class MoneyField(forms.Field):
     @property
     def example(self) -> str:
         return amount_example(self.currency or "USD", self.get_locale())
+
+
+class LongSelect(forms.Select):
+    """A `<select>` with hundreds of flat options (countries) written in Python: Django renders each
+    option through its own template, which made the company page take over a second. Same markup,
+    escaped; no option groups."""
+
+    def render(self, name, value, attrs=None, renderer=None):
+        final = self.build_attrs(self.attrs, attrs)
+        chosen = {str(v) for v in self.format_value(value)}
+        options = "".join(
+            f'<option value="{escape(option)}"{" selected" if str(option) in chosen else ""}>{escape(label)}</option>'
+            for option, label in self.choices
+        )
+        return mark_safe(f'<select name="{escape(name)}"{flatatt(final)}>{options}</select>')  # noqa: S308

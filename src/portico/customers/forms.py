@@ -5,6 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from portico.core.formfields import LongSelect
 from portico.customers.models import ADDRESS_PARTS, ContactPerson, Customer, PortalRole
 from portico.customers.validation import clean_address, country_choices, validate_phone
 
@@ -30,7 +31,10 @@ class CompanyForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         for prefix in ("billing", "shipping"):
             self.fields[f"{prefix}_country"] = forms.ChoiceField(
-                label=_("Country"), required=False, choices=[("", "—"), *country_choices()]
+                label=_("Country"),
+                required=False,
+                choices=[("", "—"), *country_choices()],
+                widget=LongSelect,
             )
         self.fields["billing_line1"].label = _("Street address")
         self.fields["shipping_line1"].label = _("Street address")
