@@ -69,7 +69,7 @@ def test_the_country_list_renders_as_one_select_that_keeps_the_chosen_country_an
     html = LongSelect(choices=[("", "—"), ("DE", "Germany"), ("X", '<b>"x"</b>')]).render(
         "billing_country", "DE", attrs={"id": "id_billing_country", "aria-invalid": "true"}
     )
-    assert html.startswith('<select name="billing_country" id="id_billing_country" aria-invalid="true">')
+    assert html.startswith('<select name="billing_country" aria-invalid="true" id="id_billing_country">')
     assert '<option value="DE" selected>Germany</option>' in html
     assert '<option value="">—</option>' in html
     assert "&lt;b&gt;&quot;x&quot;&lt;/b&gt;" in html and "<b>" not in html

@@ -80,4 +80,4 @@ class LongSelect(forms.Select):
             f'<option value="{escape(option)}"{" selected" if str(option) in chosen else ""}>{escape(label)}</option>'
             for option, label in self.choices
         )
-        return mark_safe(f'<select name="{escape(name)}"{flatatt(final)}>{options}</select>')  # noqa: S308
+        return mark_safe(f'<select name="{escape(name)}"{flatatt(final)}>{options}</select>')
