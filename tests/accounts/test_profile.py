@@ -126,7 +126,12 @@ def test_the_profile_obeys_the_organizations_portal_preferences(org, portal_logi
     client = signed_in(org)
     assert client.get("/portal/profile/").status_code == 200
     assert client.post("/portal/profile/", {"first_name": "X"}).status_code == 404
+    assert client.get("/portal/profile/company/").status_code == 200  # its own capability now
+
+    PortalPreferences.objects.filter(organization=org).update(disabled=["profile.company"])
     assert client.get("/portal/profile/company/").status_code == 404
+    assert client.post("/portal/profile/company/", {"company_name": "Hacked"}).status_code == 404
+    assert client.get("/portal/profile/email/").status_code == 200
 
 
 def test_changing_the_email_is_confirmed_from_the_new_address(

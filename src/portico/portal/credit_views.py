@@ -25,7 +25,7 @@ from portico.portal.ledger_views import BULK_PAY_LIMIT, _parse_amount
 
 
 def can_apply_credit(portal) -> bool:
-    return portal.allows("credits", "apply") and portal.can(PortalRole.BILLING)
+    return portal.may("credits", "apply")
 
 
 def _source_for(sources: list[CreditSource], key: str) -> CreditSource:
@@ -36,7 +36,7 @@ def _source_for(sources: list[CreditSource], key: str) -> CreditSource:
     raise Http404
 
 
-@portal_view(module="credits", action="apply", role=PortalRole.BILLING)
+@portal_view(module="credits", action="apply")
 @require_http_methods(["GET", "POST"])
 def apply_credit(request):
     portal = request.portal

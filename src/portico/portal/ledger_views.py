@@ -274,8 +274,7 @@ def credits(request):
             "advances": advances,
             "advances_query": advances_query,
             "can_apply": bool(unused)
-            and portal.allows("credits", "apply")
-            and portal.can(PortalRole.BILLING),
+            and portal.may("credits", "apply"),
         },
     )
 
@@ -414,14 +413,14 @@ def statement_csv_download(request):
 
 def can_pay_online(portal) -> bool:
     return (
-        portal.allows("invoices", "pay") and portal.can(PortalRole.BILLING) and online_gateway() is not None
+        portal.may("invoices", "pay") and online_gateway() is not None
     )
 
 
 BULK_PAY_LIMIT = 200
 
 
-@portal_view(module="invoices", action="pay", role=PortalRole.BILLING)
+@portal_view(module="invoices", action="pay")
 @sensitive_post_parameters("number", "cvc")
 @require_http_methods(["GET", "POST"])
 def pay(request):
@@ -473,7 +472,7 @@ def _pay_select_context(portal, outstanding, payable) -> dict:
     }
 
 
-@portal_view(module="invoices", action="pay", role=PortalRole.BILLING)
+@portal_view(module="invoices", action="pay")
 @sensitive_post_parameters("number", "cvc")
 @require_http_methods(["GET", "POST"])
 def pay_invoice(request, number):
