@@ -64,10 +64,15 @@ def _sample_url(route: str) -> str:
 
 
 def test_every_portal_page_above_viewer_refuses_a_viewer_with_403(org, people):
-    gated = [route for route, capability in _portal_patterns() if not capability.allows_role(PortalRole.VIEWER)]
-    assert {"portal/pay/", "portal/credits/apply/", "portal/profile/company/", "portal/profile/contacts/"} <= set(
-        gated
-    ), "the capabilities declared for billing and admin roles gate their pages"
+    gated = [
+        route for route, capability in _portal_patterns() if not capability.allows_role(PortalRole.VIEWER)
+    ]
+    assert {
+        "portal/pay/",
+        "portal/credits/apply/",
+        "portal/profile/company/",
+        "portal/profile/contacts/",
+    } <= set(gated), "the capabilities declared for billing and admin roles gate their pages"
     viewer = signed_in(org, "vera@acme.example")
     for route in gated:
         url = _sample_url(route)

@@ -7,5 +7,7 @@ from portico.customers.models import PortalRole
 
 PORTAL_CAPABILITIES = [
     Capability("cards", "view", _("Cards: see saved cards")),
-    Capability("cards", "change", _("Cards: add and remove cards"), roles=(PortalRole.BILLING, PortalRole.ADMIN)),
+    Capability(
+        "cards", "change", _("Cards: add and remove cards"), roles=(PortalRole.BILLING, PortalRole.ADMIN)
+    ),
 ]

@@ -190,12 +190,18 @@ def gate_problems() -> list[str]:
                     f"/{route} is gated by {gate['module']}.{gate['action']}, which no app declares"
                 )
         elif name not in PUBLIC_PAGES:
-            problems.append(f"/{route} ({name or 'unnamed'}) has no @portal_view gate and is not listed public")
+            problems.append(
+                f"/{route} ({name or 'unnamed'}) has no @portal_view gate and is not listed public"
+            )
     return problems
 
 
 def check_portal_gates(app_configs=None, **kwargs):
     return [
-        checks.Error(problem, hint="Declare the capability, or list the page in PUBLIC_PAGES with why.", id="portal.E001")
+        checks.Error(
+            problem,
+            hint="Declare the capability, or list the page in PUBLIC_PAGES with why.",
+            id="portal.E001",
+        )
         for problem in gate_problems()
     ]

@@ -15,7 +15,6 @@ from django.views.decorators.http import require_http_methods
 
 from portico.billing import errors as billing_errors
 from portico.core.audit import Actor
-from portico.customers.models import PortalRole
 from portico.payments.credits import CreditSource, credit_sources_of, earlier_use, use_credit
 from portico.payments.models import new_form_token
 from portico.payments.services import payable_amounts

@@ -33,7 +33,6 @@ from portico.billing.statements import (
 )
 from portico.core.audit import Actor
 from portico.core.money import Money, minor_exponent
-from portico.customers.models import PortalRole
 from portico.payments.gateways import CardError, online_gateway
 from portico.payments.models import PaymentAttempt, new_form_token
 from portico.payments.services import (
@@ -273,8 +272,7 @@ def credits(request):
             "notes_query": notes_query,
             "advances": advances,
             "advances_query": advances_query,
-            "can_apply": bool(unused)
-            and portal.may("credits", "apply"),
+            "can_apply": bool(unused) and portal.may("credits", "apply"),
         },
     )
 
@@ -412,9 +410,7 @@ def statement_csv_download(request):
 
 
 def can_pay_online(portal) -> bool:
-    return (
-        portal.may("invoices", "pay") and online_gateway() is not None
-    )
+    return portal.may("invoices", "pay") and online_gateway() is not None
 
 
 BULK_PAY_LIMIT = 200

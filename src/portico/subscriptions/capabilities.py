@@ -9,7 +9,12 @@ from portico.customers.models import PortalRole
 PORTAL_CAPABILITIES = [
     Capability("subscriptions", "view", _("Subscriptions: see them")),
     Capability(
-        "subscriptions", "change", _("Subscriptions: change plan and add-ons"), roles=(PortalRole.BILLING, PortalRole.ADMIN)
+        "subscriptions",
+        "change",
+        _("Subscriptions: change plan and add-ons"),
+        roles=(PortalRole.BILLING, PortalRole.ADMIN),
     ),
-    Capability("subscriptions", "cancel", _("Subscriptions: cancel"), roles=(PortalRole.BILLING, PortalRole.ADMIN)),
+    Capability(
+        "subscriptions", "cancel", _("Subscriptions: cancel"), roles=(PortalRole.BILLING, PortalRole.ADMIN)
+    ),
 ]
