@@ -185,8 +185,12 @@ def test_organizations_that_switched_off_profile_changes_keep_company_changes_of
     org, untouched = OrganizationFactory(slug="before"), OrganizationFactory(slug="untouched")
     executor = MigrationExecutor(connection)
     executor.migrate([("portal", "0002_settings_scoped_by_tenant")])
-    old = MigrationExecutor(connection).loader.project_state(("portal", "0002_settings_scoped_by_tenant")).apps
-    old.get_model("portal", "PortalPreferences").objects.create(organization_id=org.pk, disabled=["profile.change"])
+    old = (
+        MigrationExecutor(connection).loader.project_state(("portal", "0002_settings_scoped_by_tenant")).apps
+    )
+    old.get_model("portal", "PortalPreferences").objects.create(
+        organization_id=org.pk, disabled=["profile.change"]
+    )
     old.get_model("portal", "PortalPreferences").objects.create(organization_id=untouched.pk, disabled=[])
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
