@@ -126,7 +126,14 @@ def test_the_profile_obeys_the_organizations_portal_preferences(org, portal_logi
     client = signed_in(org)
     assert client.get("/portal/profile/").status_code == 200
     assert client.post("/portal/profile/", {"first_name": "X"}).status_code == 404
+    assert client.get("/portal/profile/company/").status_code == 200  # its own capability now
+
+    PortalPreferences.objects.filter(organization=org).update(disabled=["profile.company"])
     assert client.get("/portal/profile/company/").status_code == 404
+    assert client.post("/portal/profile/company/", {"company_name": "Hacked"}).status_code == 404
+    assert client.post("/portal/profile/", {"first_name": "Mary", "last_name": "Lopez"}).status_code == 302
+    portal_login.contact.refresh_from_db()
+    assert portal_login.contact.first_name == "Mary"  # own details stay changeable
 
 
 def test_changing_the_email_is_confirmed_from_the_new_address(

@@ -31,7 +31,7 @@ from portico.portal.paging import CountCappedPaginator
 # -- security ----------------------------------------------------------------------------------
 
 
-@portal_view()
+@portal_view(module="security")
 def security(request):
     user = request.user
     authenticators = {a.type: a for a in Authenticator.objects.filter(user=user).exclude(type="webauthn")}
@@ -50,7 +50,7 @@ def security(request):
     return render(request, "accounts/security.html", context)
 
 
-@portal_view()
+@portal_view(module="security")
 def sessions(request):
     user = request.user
     actor = Actor.from_request(request)
@@ -137,7 +137,7 @@ def _with_browsers(events):
     return events
 
 
-@portal_view()
+@portal_view(module="security")
 def login_history(request):
     events = _with_browsers(_history_of(request.user)[:100])
     return render(request, "accounts/login_history.html", {"events": events})
@@ -146,7 +146,7 @@ def login_history(request):
 ACTIVITY_PAGE_SIZE = 50
 
 
-@portal_view()
+@portal_view(module="security")
 def activity(request):
     """What happened to the customer's account that concerns them (`CUSTOMER_FACING_ACTIONS`: never
     drafts or internal work), newest first: admins see everyone's, others their own. The business
@@ -253,7 +253,7 @@ def confirm_email(request, token):
     return render(request, "accounts/confirm_email.html", {"token": token})
 
 
-@portal_view(module="profile", action="change", role=PortalRole.ADMIN)
+@portal_view(module="profile", action="company")
 def company(request):
     customer = request.portal.customer
     form = CompanyForm(request.POST or None, instance=customer)
@@ -286,7 +286,7 @@ def _has_active_login(contact: ContactPerson) -> bool:
     return login is not None and login.has_usable_password()
 
 
-@portal_view(module="contacts", role=PortalRole.ADMIN)
+@portal_view(module="contacts")
 def contacts(request):
     customer = request.portal.customer
     rows = list(ContactPerson.objects.filter(customer=customer).order_by("-is_primary", "first_name", "id"))
@@ -305,7 +305,7 @@ def contacts(request):
     return render(request, "accounts/contacts.html", {"contacts": rows})
 
 
-@portal_view(module="contacts", action="change", role=PortalRole.ADMIN)
+@portal_view(module="contacts", action="change")
 def add_contact(request):
     customer = request.portal.customer
     form = ContactForm(request.POST or None, customer=customer)
@@ -326,7 +326,7 @@ def add_contact(request):
     return render(request, "accounts/contact_form.html", {"form": form, "contact": None})
 
 
-@portal_view(module="contacts", action="change", role=PortalRole.ADMIN)
+@portal_view(module="contacts", action="change")
 @sensitive
 def edit_contact(request, contact_id):
     contact = _contact_for(request, contact_id)
@@ -359,7 +359,7 @@ def edit_contact(request, contact_id):
 
 
 @require_POST
-@portal_view(module="contacts", action="change", role=PortalRole.ADMIN)
+@portal_view(module="contacts", action="change")
 @sensitive
 def contact_access(request, contact_id):
     """Invite, resend, revoke an invitation, switch access on or off, or set the portal role."""

@@ -25,6 +25,8 @@ from portico.core.models import AuditEvent, Organization
 from portico.customers import services as customer_services
 from portico.customers.errors import CustomerError
 from portico.customers.models import ContactPerson, Customer, PortalRole
+from portico.portal import services as portal_services
+from portico.portal.capabilities import registry
 from portico.portal.models import PortalPreferences
 
 STAFF = Actor(kind=AuditEvent.ActorKind.STAFF)  # who the console's forms check a change for
@@ -324,11 +326,59 @@ class AuditEventAdmin(TenantAdmin):
         return False
 
 
+class PortalPreferencesForm(forms.ModelForm):
+    """The declared capabilities as labelled checkboxes; the lists stored are what departs from
+    each capability's default."""
+
+    capabilities = forms.MultipleChoiceField(
+        label=_("Customers may"), required=False, widget=forms.CheckboxSelectMultiple
+    )
+
+    class Meta:
+        model = PortalPreferences
+        fields = []
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        declared = registry().switchable()
+        self.fields["capabilities"].choices = [(c.key, c.label) for c in declared]
+        self.fields["capabilities"].initial = [c.key for c in declared if self.instance.is_switched_on(c)]
+
+    def clean(self):
+        cleaned = super().clean()
+        chosen = set(cleaned.get("capabilities") or ())
+        declared = registry().switchable()
+        disabled = [c.key for c in declared if c.default and c.key not in chosen]
+        enabled = [c.key for c in declared if not c.default and c.key in chosen]
+        problems = registry().check_choices(disabled=disabled, enabled=enabled)
+        if problems:
+            raise ValidationError({"capabilities": problems})
+        self.instance.disabled, self.instance.enabled = disabled, enabled
+        return cleaned
+
+
 @admin.register(PortalPreferences, site=console_site)
-class PortalPreferencesAdmin(TenantAdmin):
+class PortalPreferencesAdmin(RefusalRedirectMixin, TenantAdmin):
     """The organization's own preferences only (the row is scoped by the tenant manager)."""
 
-    list_display = ["organization", "disabled"]
+    form = PortalPreferencesForm
+    list_display = ["organization", "switched_off"]
+
+    @admin.display(description=_("switched off"))
+    def switched_off(self, obj):
+        off = [c.label for c in registry().switchable() if not obj.is_switched_on(c)]
+        return ", ".join(str(label) for label in off) or "—"
+
+    def save_model(self, request, obj, form, change):
+        try:
+            portal_services.set_portal_preferences(
+                organization=obj.organization,
+                disabled=obj.disabled,
+                enabled=obj.enabled,
+                actor=Actor.from_request(request),
+            )
+        except portal_services.PortalPreferencesRefused as error:
+            _refused(request, error.message)
 
     def get_queryset(self, request):
         if getattr(request, "organization", None) is not None:

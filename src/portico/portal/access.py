@@ -1,11 +1,12 @@
 """Who may use a portal page: the gate every portal view declares.
 
-`@portal_view(module=..., action=..., role=...)` refuses, on the server:
+`@portal_view(module=..., action=...)` names a capability declared by the app that owns it
+(`portal/capabilities.py`) and refuses, on the server:
 - anonymous visitors (→ login), users of another organization (never even loaded: see
   accounts.UserManager) and staff without a contact (→ 403);
 - contacts whose portal access was revoked (→ 403);
 - capabilities the organization switched off (→ 404, as if the page did not exist);
-- actions above the contact's portal role (→ 403).
+- contacts whose portal role the capability's declaration does not list (→ 403).
 It sets `request.portal`, the one place views take organization and customer from.
 """
 
@@ -14,11 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import wraps
 
+from django.apps import apps
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import Http404
 
 from portico.customers.models import ContactPerson, Customer, PortalRole
+from portico.portal.capabilities import registry
 from portico.portal.models import preferences_of
 
 ROLE_RANK = {PortalRole.VIEWER: 0, PortalRole.BILLING: 1, PortalRole.ADMIN: 2}
@@ -41,6 +44,10 @@ class Portal:
     def allows(self, module: str, action: str = "view") -> bool:
         return preferences_of(self.organization).allows(module, action)
 
+    def may(self, module: str, action: str = "view") -> bool:
+        """Switched on for the organization, and open to this contact's role by its declaration."""
+        return self.allows(module, action) and declared(module, action).allows_role(self.role)
+
 
 def portal_for(request) -> Portal | None:
     user = request.user
@@ -61,8 +68,20 @@ def portal_for(request) -> Portal | None:
     return Portal(organization=organization, customer=contact.customer, contact=contact, user=user)
 
 
-def portal_view(*, module: str | None = None, action: str = "view", role: str = PortalRole.VIEWER):
+def declared(module: str, action: str):
+    capability = registry().get(module, action)
+    if capability is None:
+        raise ImproperlyConfigured(
+            f"@portal_view(module={module!r}, action={action!r}): no app declares this portal capability"
+        )
+    return capability
+
+
+def portal_view(*, module: str, action: str = "view"):
     def decorator(view):
+        if apps.models_ready:
+            declared(module, action)  # a misspelt gate fails at import (and in the system check)
+
         @wraps(view)
         def wrapper(request, *args, **kwargs):
             if getattr(request, "organization", None) is None:
@@ -72,14 +91,14 @@ def portal_view(*, module: str | None = None, action: str = "view", role: str = 
             portal = portal_for(request)
             if portal is None:
                 raise PermissionDenied("This sign-in has no access to this portal.")
-            if module is not None and not portal.allows(module, action):
+            if not portal.allows(module, action):
                 raise Http404
-            if not portal.can(role):
+            if not declared(module, action).allows_role(portal.role):
                 raise PermissionDenied("Your portal role does not allow this.")
             request.portal = portal
             return view(request, *args, **kwargs)
 
-        wrapper.portal_gate = {"module": module, "action": action, "role": role}
+        wrapper.portal_gate = {"module": module, "action": action}
         return wrapper
 
     return decorator

@@ -10,6 +10,11 @@ class PortalConfig(AppConfig):
         from portico.core.tenancy import load_with_organization
 
         load_with_organization("portal_preferences")
+        from django.core import checks
+
+        from portico.portal.capabilities import check_portal_gates
+
+        checks.register(check_portal_gates, checks.Tags.urls)
         from portico.portal import ledger_views, views
 
         if ledger_views.ledger_cards not in views.DASHBOARD_CARDS:

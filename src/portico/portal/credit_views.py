@@ -15,7 +15,6 @@ from django.views.decorators.http import require_http_methods
 
 from portico.billing import errors as billing_errors
 from portico.core.audit import Actor
-from portico.customers.models import PortalRole
 from portico.payments.credits import CreditSource, credit_sources_of, earlier_use, use_credit
 from portico.payments.models import new_form_token
 from portico.payments.services import payable_amounts
@@ -25,7 +24,7 @@ from portico.portal.ledger_views import BULK_PAY_LIMIT, _parse_amount
 
 
 def can_apply_credit(portal) -> bool:
-    return portal.allows("credits", "apply") and portal.can(PortalRole.BILLING)
+    return portal.may("credits", "apply")
 
 
 def _source_for(sources: list[CreditSource], key: str) -> CreditSource:
@@ -36,7 +35,7 @@ def _source_for(sources: list[CreditSource], key: str) -> CreditSource:
     raise Http404
 
 
-@portal_view(module="credits", action="apply", role=PortalRole.BILLING)
+@portal_view(module="credits", action="apply")
 @require_http_methods(["GET", "POST"])
 def apply_credit(request):
     portal = request.portal

@@ -33,7 +33,6 @@ from portico.billing.statements import (
 )
 from portico.core.audit import Actor
 from portico.core.money import AmountError, Money, minor_exponent
-from portico.customers.models import PortalRole
 from portico.payments.gateways import CardError, online_gateway
 from portico.payments.models import PaymentAttempt, new_form_token
 from portico.payments.services import (
@@ -273,9 +272,7 @@ def credits(request):
             "notes_query": notes_query,
             "advances": advances,
             "advances_query": advances_query,
-            "can_apply": bool(unused)
-            and portal.allows("credits", "apply")
-            and portal.can(PortalRole.BILLING),
+            "can_apply": bool(unused) and portal.may("credits", "apply"),
         },
     )
 
@@ -413,16 +410,14 @@ def statement_csv_download(request):
 
 
 def can_pay_online(portal) -> bool:
-    return (
-        portal.allows("invoices", "pay") and portal.can(PortalRole.BILLING) and online_gateway() is not None
-    )
+    return portal.may("invoices", "pay") and online_gateway() is not None
 
 
 BULK_PAY_LIMIT = 200
 EXPECTED_TOTAL = re.compile(r"[0-9]{1,15}")
 
 
-@portal_view(module="invoices", action="pay", role=PortalRole.BILLING)
+@portal_view(module="invoices", action="pay")
 @sensitive_post_parameters("number", "cvc")
 @require_http_methods(["GET", "POST"])
 def pay(request):
@@ -474,7 +469,7 @@ def _pay_select_context(portal, outstanding, payable) -> dict:
     }
 
 
-@portal_view(module="invoices", action="pay", role=PortalRole.BILLING)
+@portal_view(module="invoices", action="pay")
 @sensitive_post_parameters("number", "cvc")
 @require_http_methods(["GET", "POST"])
 def pay_invoice(request, number):

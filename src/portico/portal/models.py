@@ -1,25 +1,17 @@
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from portico.core.tenancy import TenantSettingsModel, related_setting
-
-# What a business may switch on or off for its customers: module → actions.
-# A module's "view" action is what shows it at all; other actions are what customers may do there.
-MODULES: dict[str, tuple[str, ...]] = {
-    "invoices": ("view", "pay", "download"),
-    "payments": ("view",),
-    "credits": ("view", "apply"),
-    "statements": ("view",),
-    "subscriptions": ("view", "change", "cancel"),
-    "projects": ("view",),
-    "profile": ("view", "change"),
-    "contacts": ("view", "change"),
-    "cards": ("view", "change"),
-}
+from portico.portal.capabilities import registry
 
 
 class PortalPreferences(TenantSettingsModel):
-    """What one organization's customers may see and do in the portal. Enforced on the server."""
+    """What one organization's customers may see and do in the portal. Enforced on the server.
+
+    What there is to choose, and each choice's default, is declared by the apps
+    (`portal/capabilities.py`); these lists only record where the organization departs from it.
+    """
 
     organization = models.OneToOneField(
         "core.Organization", on_delete=models.CASCADE, related_name="portal_preferences"
@@ -30,6 +22,12 @@ class PortalPreferences(TenantSettingsModel):
         blank=True,
         help_text=_('Capabilities customers may not use, as "module" or "module.action".'),
     )
+    enabled = models.JSONField(
+        _("switched on"),
+        default=list,
+        blank=True,
+        help_text=_('Capabilities that are off by default and that customers may use, as "module.action".'),
+    )
 
     class Meta(TenantSettingsModel.Meta):
         verbose_name = _("portal preferences")
@@ -38,10 +36,26 @@ class PortalPreferences(TenantSettingsModel):
     def __str__(self) -> str:
         return f"Portal preferences of {self.organization}"
 
+    def clean(self):
+        super().clean()
+        problems = registry().check_choices(disabled=self.disabled, enabled=self.enabled)
+        if problems:
+            raise ValidationError({"disabled": problems})
+
+    def is_switched_on(self, capability) -> bool:
+        """This capability itself (not its module's "view") is on for the organization."""
+        if not capability.switchable:
+            return True
+        if capability.module in self.disabled or capability.key in self.disabled:
+            return False
+        return capability.default or capability.key in self.enabled
+
     def allows(self, module: str, action: str = "view") -> bool:
-        if module not in MODULES or action not in MODULES[module]:
+        """The capability is switched on, and so is its module's "view" (what shows it at all)."""
+        capability = registry().get(module, action)
+        if capability is None:
             raise ValueError(f"Unknown portal capability {module}.{action}")
-        return module not in self.disabled and f"{module}.{action}" not in self.disabled
+        return self.is_switched_on(registry().get(module, "view")) and self.is_switched_on(capability)
 
 
 def preferences_of(organization) -> PortalPreferences:

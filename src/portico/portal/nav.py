@@ -6,9 +6,9 @@ from django.conf import settings
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.translation import gettext_lazy as _
 
-# (label, url name, module or None for always)
+# (label, url name, module: shown where the organization and the contact's role allow its "view")
 ENTRIES = [
-    (_("Overview"), "portal:dashboard", None),
+    (_("Overview"), "portal:dashboard", "overview"),
     (_("Invoices"), "portal:invoices", "invoices"),
     (_("Payments"), "portal:payments", "payments"),
     (_("Credits"), "portal:credits", "credits"),
@@ -16,7 +16,7 @@ ENTRIES = [
     (_("Subscriptions"), "portal:subscriptions", "subscriptions"),
     (_("Projects"), "portal:projects", "projects"),
     (_("Profile"), "portal:profile", "profile"),
-    (_("Security"), "portal:security", None),
+    (_("Security"), "portal:security", "security"),
 ]
 
 # allauth's pages that belong to "Security" (second factors, password, sessions, reauthentication).
@@ -42,7 +42,7 @@ def portal_nav(request) -> list[dict]:
         return []
     items = []
     for label, name, module in ENTRIES:
-        if module is not None and not portal.allows(module):
+        if not portal.may(module):
             continue
         url = _url(name, get_urlconf() or settings.ROOT_URLCONF, get_script_prefix())
         if url is None:

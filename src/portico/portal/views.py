@@ -3,7 +3,7 @@ from django.shortcuts import render
 from portico.portal.access import portal_view
 
 
-@portal_view()
+@portal_view(module="overview")
 def dashboard(request):
     return render(
         request,
