@@ -22,7 +22,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from portico.billing import errors, selectors, services
+from portico.billing import selectors, services
 from portico.billing.models import (
     BillingSettings,
     CreditApplication,
@@ -40,6 +40,7 @@ from portico.catalog.models import Item, TaxRate
 from portico.console.site import ConsoleModelAdmin, TenantAdmin, console_site
 from portico.core import clock
 from portico.core.audit import Actor
+from portico.core.errors import DomainError, add_domain_error, domain_error_message
 from portico.core.money import Money
 from portico.customers.models import Customer
 
@@ -55,10 +56,6 @@ def _parse_money(value: Decimal, currency: str) -> Money:
         raise forms.ValidationError(
             _("Too many decimal places for %(currency)s.") % {"currency": currency}
         ) from None
-
-
-def _add_domain_error(form: forms.Form, error: errors.BillingError) -> None:
-    form.add_error(error.field if error.field in form.fields else None, error.message)
 
 
 # -- lines --------------------------------------------------------------------------------------------
@@ -134,8 +131,8 @@ class LineForm(forms.ModelForm):
         ).taxed(tax)
         try:
             services.check_line(line, self.currency)
-        except errors.BillingError as exc:
-            _add_domain_error(self, exc)
+        except DomainError as exc:
+            add_domain_error(self, exc)
         self.line_input = line
         return cleaned
 
@@ -266,8 +263,8 @@ class StaffActionMixin:
         if request.method == "POST" and form.is_valid():
             try:
                 perform(form.cleaned_data, Actor.from_request(request))
-            except errors.BillingError as exc:
-                _add_domain_error(form, exc)
+            except DomainError as exc:
+                add_domain_error(form, exc)
             else:
                 self.message_user(request, success, messages.SUCCESS)
                 return HttpResponseRedirect(self._change_url(obj))
@@ -284,8 +281,8 @@ class StaffActionMixin:
             )
         try:
             call()
-        except errors.BillingError as exc:
-            self.message_user(request, exc.message, messages.ERROR)
+        except DomainError as exc:
+            domain_error_message(request, exc)
         else:
             self.message_user(request, success, messages.SUCCESS)
         return HttpResponseRedirect(self._change_url(obj))
@@ -501,8 +498,8 @@ class InvoiceAdmin(DraftDocumentAdmin):
             try:
                 call(invoice)
                 ok += 1
-            except errors.BillingError as exc:
-                self.message_user(request, f"{invoice}: {exc.message}", messages.ERROR)
+            except DomainError as exc:
+                domain_error_message(request, exc, about=invoice)
         if ok:
             self.message_user(request, done % {"count": ok}, messages.SUCCESS)
 
@@ -662,8 +659,8 @@ class InvoiceAdmin(DraftDocumentAdmin):
                     actor=Actor.from_request(request),
                     idempotency_key=f"console:{data['idempotency_key']}",
                 )
-            except errors.BillingError as exc:
-                _add_domain_error(form, exc)
+            except DomainError as exc:
+                add_domain_error(form, exc)
             else:
                 self.message_user(
                     request,

@@ -13,11 +13,7 @@ from functools import lru_cache, total_ordering
 
 from babel.numbers import format_currency, get_currency_precision
 
-
-class CurrencyMismatch(ValueError):
-    def __init__(self, a: str, b: str):
-        super().__init__(f"Cannot combine amounts in {a} and {b}.")
-        self.currencies = (a, b)
+from portico.core.errors import CurrencyMismatch  # one class for the ledger and arithmetic
 
 
 @lru_cache(maxsize=256)
