@@ -371,3 +371,22 @@ def test_check_ledger_command_reports_a_broken_invariant(customer):
     with pytest.raises(CommandError, match="ledger invariant"):
         call_command("check_ledger", organization=customer.organization.slug)
     Invoice.all_tenants.filter(pk=invoice.pk).update(paid_minor=0, balance_minor=1000)
+
+
+def test_a_refused_list_action_names_the_invoice_and_says_why(customer, staff):
+    from portico.billing import services
+    from tests.billing.factories import ACTOR
+
+    empty = services.create_invoice(customer=customer, lines=[], actor=ACTOR)
+    filled = draft_invoice(customer, 1000)
+    response = staff.post(
+        "/console/billing/invoice/",
+        {"action": "finalize_selected", "_selected_action": [empty.pk, filled.pk]},
+        follow=True,
+    )
+    html = response.content.decode()
+    assert f"{empty}: Add at least one line before finalizing." in html
+    assert "1 finalized." in html
+    empty.refresh_from_db()
+    filled.refresh_from_db()
+    assert (empty.status, filled.status) == (Invoice.Status.DRAFT, Invoice.Status.OPEN)

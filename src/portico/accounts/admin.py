@@ -9,6 +9,7 @@ from portico.accounts.errors import AccessError
 from portico.accounts.models import AccessPolicy, Invitation
 from portico.console.site import TenantAdmin, console_site
 from portico.core.audit import Actor
+from portico.core.errors import domain_error_message
 
 
 @admin.action(description=_("Invite selected contacts to the portal (sends a new link)"))
@@ -20,7 +21,7 @@ def invite_contacts(modeladmin, request, queryset):
             services.invite_contact(contact=contact, actor=actor)
             sent += 1
         except AccessError as error:
-            modeladmin.message_user(request, f"{contact}: {error.message}", messages.ERROR)
+            domain_error_message(request, error, about=contact)
     if sent:
         modeladmin.message_user(
             request, ngettext("%d invitation sent.", "%d invitations sent.", sent) % sent, messages.SUCCESS
@@ -39,7 +40,7 @@ def revoke_access(modeladmin, request, queryset):
             services.set_portal_access(contact=contact, enabled=False, actor=actor)
             turned_off += 1
         except AccessError as error:
-            modeladmin.message_user(request, f"{contact}: {error.message}", messages.ERROR)
+            domain_error_message(request, error, about=contact)
     if turned_off:
         modeladmin.message_user(request, _("Portal access turned off."), messages.SUCCESS)
 

@@ -21,6 +21,7 @@ from portico.accounts.errors import AccessError
 from portico.accounts.models import Invitation, User
 from portico.core import clock
 from portico.core.audit import CUSTOMER_FACING_ACTIONS, Actor
+from portico.core.errors import domain_error_message
 from portico.core.models import AuditEvent
 from portico.customers import services as customer_services
 from portico.customers.forms import CompanyForm, ContactForm, EmailChangeForm, PersonalDetailsForm
@@ -240,13 +241,8 @@ def confirm_email(request, token):
             customer_services.confirm_email_change(
                 user=request.user, token=token, actor=Actor.from_request(request)
             )
-        except customer_services.EmailChangeInvalid:
-            messages.error(
-                request,
-                _(
-                    "This link is no longer valid: it has expired, was already used, or is for another sign-in."
-                ),
-            )
+        except customer_services.EmailChangeInvalid as error:
+            domain_error_message(request, error)
             return redirect("portal:profile")
         messages.success(request, _("Your email address was changed. Use it to sign in from now on."))
         return redirect("portal:profile")
@@ -317,7 +313,7 @@ def add_contact(request):
             try:
                 services.invite_contact(contact=contact, actor=actor)
             except AccessError as error:
-                messages.error(request, error.message)
+                domain_error_message(request, error)
                 return redirect("portal:contacts")
             messages.success(request, _("%(name)s was added and invited.") % {"name": contact.full_name})
         else:
@@ -404,5 +400,5 @@ def contact_access(request, contact_id):
         else:
             messages.error(request, _("Unknown action."))
     except AccessError as error:
-        messages.error(request, error.message)
+        domain_error_message(request, error)
     return redirect("portal:contacts")

@@ -22,7 +22,7 @@ from django.urls import path, reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from portico.billing import errors, selectors, services
+from portico.billing import selectors, services
 from portico.billing.models import (
     BillingSettings,
     CreditApplication,
@@ -40,6 +40,7 @@ from portico.catalog.models import Item, TaxRate
 from portico.console.site import ConsoleModelAdmin, TenantAdmin, console_site
 from portico.core import clock
 from portico.core.audit import Actor
+from portico.core.errors import DomainError, add_domain_error, domain_error_message
 from portico.core.formfields import MoneyField
 from portico.core.money import Money
 from portico.customers.models import Customer
@@ -47,10 +48,6 @@ from portico.customers.models import Customer
 
 def _money(value: Money, organization) -> str:
     return value.format(organization.locale)
-
-
-def _add_domain_error(form: forms.Form, error: errors.BillingError) -> None:
-    form.add_error(error.field if error.field in form.fields else None, error.message)
 
 
 # -- lines --------------------------------------------------------------------------------------------
@@ -122,8 +119,8 @@ class LineForm(forms.ModelForm):
         ).taxed(tax)
         try:
             services.check_line(line, self.currency)
-        except errors.BillingError as exc:
-            _add_domain_error(self, exc)
+        except DomainError as exc:
+            add_domain_error(self, exc)
         self.line_input = line
         return cleaned
 
@@ -254,8 +251,8 @@ class StaffActionMixin:
         if request.method == "POST" and form.is_valid():
             try:
                 perform(form.cleaned_data, Actor.from_request(request))
-            except errors.BillingError as exc:
-                _add_domain_error(form, exc)
+            except DomainError as exc:
+                add_domain_error(form, exc)
             else:
                 self.message_user(request, success, messages.SUCCESS)
                 return HttpResponseRedirect(self._change_url(obj))
@@ -272,8 +269,8 @@ class StaffActionMixin:
             )
         try:
             call()
-        except errors.BillingError as exc:
-            self.message_user(request, exc.message, messages.ERROR)
+        except DomainError as exc:
+            domain_error_message(request, exc)
         else:
             self.message_user(request, success, messages.SUCCESS)
         return HttpResponseRedirect(self._change_url(obj))
@@ -489,8 +486,8 @@ class InvoiceAdmin(DraftDocumentAdmin):
             try:
                 call(invoice)
                 ok += 1
-            except errors.BillingError as exc:
-                self.message_user(request, f"{invoice}: {exc.message}", messages.ERROR)
+            except DomainError as exc:
+                domain_error_message(request, exc, about=invoice)
         if ok:
             self.message_user(request, done % {"count": ok}, messages.SUCCESS)
 
@@ -650,8 +647,8 @@ class InvoiceAdmin(DraftDocumentAdmin):
                     actor=Actor.from_request(request),
                     idempotency_key=f"console:{data['idempotency_key']}",
                 )
-            except errors.BillingError as exc:
-                _add_domain_error(form, exc)
+            except DomainError as exc:
+                add_domain_error(form, exc)
             else:
                 self.message_user(
                     request,

@@ -1,52 +1,59 @@
-"""Domain errors of the ledger. Each carries a message fit to show a customer or staff member,
-a stable `code` for the API, and the form `field` it concerns when there is one.
+"""Domain errors of the ledger: `DomainError`s (see `core/errors.py`), each with a message fit to
+show a customer or staff member, a stable `code` from `Code` below for the API, and the form
+`field` it concerns when there is one.
 
 A service raises one of these before it writes anything, so a refused request changes nothing.
 """
 
 from __future__ import annotations
 
+from django.db import models
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from portico.core.errors import CurrencyMismatch as CurrencyMismatch  # the one class, from core
+from portico.core.errors import DomainError
 
 
-class BillingError(Exception):
-    code = "billing_error"
-    field: str | None = None
+class Code(models.TextChoices):
+    """The codes of billing's errors (the ledger's and statements')."""
 
-    def __init__(self, message: str, *, field: str | None = None):
-        super().__init__(message)
-        self.message = message
-        if field is not None:
-            self.field = field
+    BILLING_ERROR = "billing_error"
+    INVALID_AMOUNT = "invalid_amount"
+    INVALID_LINE = "invalid_line"
+    INVOICE_NOT_FOUND = "invoice_not_found"
+    INVOICE_NOT_EDITABLE = "invoice_not_editable"
+    INVOICE_NOT_PAYABLE = "invoice_not_payable"
+    AMOUNT_EXCEEDS_BALANCE = "amount_exceeds_balance"
+    ALLOCATION_EXCEEDS_PAYMENT = "allocation_exceeds_payment"
+    EMPTY_DOCUMENT = "empty_document"
+    INVALID_STATUS = "invalid_status"
+    CREDIT_TOO_LARGE = "credit_too_large"
+    REFUND_TOO_LARGE = "refund_too_large"
+    VOID_REFUSED = "void_refused"
+    STATEMENT_PERIOD_INVALID = "statement_period_invalid"
 
-    def __str__(self) -> str:
-        return self.message
+
+class BillingError(DomainError):
+    code = Code.BILLING_ERROR
+    message = gettext_lazy("This change to the account is not possible.")
 
 
 class InvalidAmount(BillingError):
-    code = "invalid_amount"
+    code = Code.INVALID_AMOUNT
     field = "amount"
+    message = gettext_lazy("Enter a valid amount.")
 
 
 class InvalidLine(BillingError):
-    code = "invalid_line"
-
-
-class CurrencyMismatch(BillingError):
-    code = "currency_mismatch"
-    field = "currency"
-
-    def __init__(self, expected: str, got: str):
-        super().__init__(
-            _("This account is billed in %(expected)s; an amount in %(got)s cannot be used here.")
-            % {"expected": expected, "got": got}
-        )
+    code = Code.INVALID_LINE
+    message = gettext_lazy("This line cannot be saved; check its description, quantity and price.")
 
 
 class InvoiceNotFound(BillingError):
     """Another customer's (or organization's) invoice: worded as if it did not exist."""
 
-    code = "invoice_not_found"
+    code = Code.INVOICE_NOT_FOUND
     field = "invoice"
 
     def __init__(self):
@@ -54,7 +61,7 @@ class InvoiceNotFound(BillingError):
 
 
 class InvoiceNotEditable(BillingError):
-    code = "invoice_not_editable"
+    code = Code.INVOICE_NOT_EDITABLE
 
     def __init__(self, invoice):
         super().__init__(
@@ -64,7 +71,7 @@ class InvoiceNotEditable(BillingError):
 
 
 class InvoiceNotPayable(BillingError):
-    code = "invoice_not_payable"
+    code = Code.INVOICE_NOT_PAYABLE
     field = "invoice"
 
     def __init__(self, invoice):
@@ -78,7 +85,7 @@ class InvoiceNotPayable(BillingError):
 
 
 class AmountExceedsBalance(BillingError):
-    code = "amount_exceeds_balance"
+    code = Code.AMOUNT_EXCEEDS_BALANCE
     field = "amount"
 
     def __init__(self, invoice, available):
@@ -89,7 +96,7 @@ class AmountExceedsBalance(BillingError):
 
 
 class AllocationExceedsPayment(BillingError):
-    code = "allocation_exceeds_payment"
+    code = Code.ALLOCATION_EXCEEDS_PAYMENT
     field = "amount"
 
     def __init__(self, available):
@@ -100,18 +107,19 @@ class AllocationExceedsPayment(BillingError):
 
 
 class EmptyInvoice(BillingError):
-    code = "empty_document"
+    code = Code.EMPTY_DOCUMENT
 
     def __init__(self):
         super().__init__(_("Add at least one line before finalizing."))
 
 
 class InvalidStatus(BillingError):
-    code = "invalid_status"
+    code = Code.INVALID_STATUS
+    message = gettext_lazy("This document's status does not allow that.")
 
 
 class CreditTooLarge(BillingError):
-    code = "credit_too_large"
+    code = Code.CREDIT_TOO_LARGE
     field = "amount"
 
     def __init__(self, available):
@@ -121,7 +129,7 @@ class CreditTooLarge(BillingError):
 
 
 class RefundTooLarge(BillingError):
-    code = "refund_too_large"
+    code = Code.REFUND_TOO_LARGE
     field = "amount"
 
     def __init__(self, available):
@@ -132,7 +140,7 @@ class RefundTooLarge(BillingError):
 
 
 class VoidRefused(BillingError):
-    code = "void_refused"
+    code = Code.VOID_REFUSED
 
     def __init__(self, invoice):
         super().__init__(

@@ -23,19 +23,19 @@ from django.db.models import Q, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from portico.billing.errors import BillingError, Code
 from portico.billing.models import CreditNote, Invoice, Payment, Refund
 from portico.billing.selectors import account_balance
 from portico.core import clock
 from portico.core.money import Money
 
 
-class StatementPeriodError(ValueError):
+class StatementPeriodError(BillingError):
     """A period that cannot be a statement's (end before start, unknown name)."""
 
-    def __init__(self, message: str, field: str = "end"):
-        super().__init__(message)
-        self.message = message
-        self.field = field
+    code = Code.STATEMENT_PERIOD_INVALID
+    field = "end"
+    message = gettext_lazy("Choose a valid period.")
 
 
 # A statement's dates stay where every time zone can take the start of the day after `end` (so not

@@ -8,7 +8,7 @@ change is not saved.
 """
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
@@ -21,6 +21,7 @@ from portico.accounts.errors import AccessError
 from portico.accounts.models import User
 from portico.console.site import ConsoleModelAdmin, TenantAdmin, TenantInline, console_site
 from portico.core.audit import Actor
+from portico.core.errors import DomainError, domain_error_message
 from portico.core.models import AuditEvent, Organization
 from portico.customers import services as customer_services
 from portico.customers.errors import CustomerError
@@ -75,11 +76,11 @@ class OrganizationAdmin(ConsoleModelAdmin):
         return fields
 
 
-def _refused(request, message) -> None:
+def _refused(request, error: DomainError, *, about=None) -> None:
     """A refusal found only while saving (under the service's lock): the service wrote nothing for
     it; say so, and go back to the form instead of reporting success."""
     request._console_refused = True
-    messages.error(request, message)
+    domain_error_message(request, error, about=about)
 
 
 class RefusalRedirectMixin:
@@ -218,7 +219,7 @@ class CustomerAdmin(RefusalRedirectMixin, TenantAdmin):
         try:
             customer_services.update_company(customer=obj, data=data, actor=Actor.from_request(request))
         except CustomerError as error:
-            _refused(request, error.message)
+            _refused(request, error)
         obj.refresh_from_db()
 
     def save_formset(self, request, form, formset, change):
@@ -244,7 +245,7 @@ class CustomerAdmin(RefusalRedirectMixin, TenantAdmin):
                 else:
                     formset.new_objects.append(add_contact(request, form.instance, cleaned))
             except (AccessError, CustomerError) as error:
-                _refused(request, f"{contact}: {error.message}")
+                _refused(request, error, about=contact)
 
 
 class ContactPersonForm(forms.ModelForm):
@@ -258,7 +259,7 @@ class ContactPersonForm(forms.ModelForm):
             try:
                 access.check_access_change(contact=stored, enabled=enabled, role=role, actor=STAFF)
             except AccessError as error:
-                raise ValidationError(error.message) from error
+                raise ValidationError(error.message, code=error.code) from error
         return cleaned
 
 
@@ -284,7 +285,7 @@ class ContactPersonAdmin(RefusalRedirectMixin, TenantAdmin):
             else:
                 obj.pk = add_contact(request, form.cleaned_data["customer"], form.cleaned_data).pk
         except (AccessError, CustomerError) as error:
-            _refused(request, error.message)
+            _refused(request, error)
         if obj.pk:
             obj.refresh_from_db()
 

@@ -28,6 +28,8 @@ from babel.numbers import (
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from portico.core.errors import CurrencyMismatch  # one class for the ledger and arithmetic
+
 # The largest amount a person may type, in minor units: far beyond any invoice, and well inside the
 # database's 64-bit integers even once summed over many documents.
 MAX_TYPED_MINOR = 10**15 - 1
@@ -35,12 +37,6 @@ MAX_TYPED_LENGTH = 40
 _SPACES = re.compile(r"[\s\xa0\u2007\u202f]")
 _BIDI_MARKS = re.compile("[\u200e\u200f\u061c]")
 _MINUS_SIGNS = ("\u2212", "\u2012", "\u2013", "\ufe63", "\uff0d")
-
-
-class CurrencyMismatch(ValueError):
-    def __init__(self, a: str, b: str):
-        super().__init__(f"Cannot combine amounts in {a} and {b}.")
-        self.currencies = (a, b)
 
 
 class AmountError(ValueError):

@@ -10,7 +10,7 @@ from django.db import transaction
 from portico.core import clock
 from portico.core.audit import Actor, audit
 from portico.core.models import AuditEvent
-from portico.customers.errors import CurrencyLocked
+from portico.customers.errors import CurrencyLocked, EmailChangeInvalid
 from portico.customers.models import ContactPerson, Customer
 
 EMAIL_CHANGE_SALT = "portico.profile.email-change"
@@ -189,10 +189,6 @@ def request_email_change(*, user, new_email: str, actor: Actor, confirm_url) -> 
         context={"user": user, "url": confirm_url(token), "new_email": new_email},
     )
     return token
-
-
-class EmailChangeInvalid(Exception):
-    pass
 
 
 def _customer_of(user):

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from portico.billing import errors as billing_errors
 from portico.billing import services as ledger
@@ -24,6 +25,7 @@ from portico.core import clock
 from portico.core.audit import Actor
 from portico.core.money import Money
 from portico.customers.models import Customer
+from portico.payments.errors import Code
 from portico.payments.models import CreditUse
 from portico.payments.services import PaymentRefused, available_to_pay, reserved_amounts
 
@@ -33,7 +35,8 @@ CREDIT_NOTE, PAYMENT = "credit_note", "payment"
 class CreditRefused(billing_errors.BillingError):
     """A use of credit we will not make; nothing was written."""
 
-    code = "credit_refused"
+    code = Code.CREDIT_REFUSED
+    message = _lazy("This credit cannot be used here.")
 
 
 @dataclass(frozen=True)

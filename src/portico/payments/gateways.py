@@ -21,7 +21,9 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from portico.core import clock
+from portico.core.errors import DomainError
 from portico.core.money import Money
+from portico.payments.errors import Code
 
 
 class ChargeStatus(StrEnum):
@@ -53,13 +55,12 @@ DECLINE_MESSAGES = {
 }
 
 
-class CardError(ValueError):
+class CardError(DomainError):
     """Card details that cannot be a card (checked before anything is charged or written)."""
 
-    def __init__(self, message, field: str = "number"):
-        super().__init__(str(message))
-        self.message = message
-        self.field = field
+    code = Code.CARD_INVALID
+    field = "number"
+    message = _("Your card details are incorrect. Please check them and try again.")
 
 
 @dataclass(frozen=True)

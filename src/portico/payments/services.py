@@ -25,13 +25,16 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 
 from portico.billing import errors as billing_errors
 from portico.billing.models import Invoice, Payment
 from portico.core import clock, outbox, tenancy
 from portico.core.audit import Actor, audit
+from portico.core.errors import DomainError
 from portico.core.money import Money
 from portico.customers.models import Customer
+from portico.payments.errors import Code
 from portico.payments.gateways import CardToken, Gateway, get_gateway
 from portico.payments.models import PaymentAttempt, PaymentReservation
 
@@ -46,13 +49,14 @@ STALE_AFTER = dt.timedelta(minutes=15)
 class PaymentRefused(billing_errors.BillingError):
     """A pay request we will not send to the gateway; nothing was written."""
 
-    code = "payment_refused"
+    code = Code.PAYMENT_REFUSED
+    message = _lazy("This payment cannot be made.")
 
 
 class PaymentInProgress(PaymentRefused):
     """Another checkout (a second tab, a retrying client) has reserved this invoice's balance."""
 
-    code = "payment_in_progress"
+    code = Code.PAYMENT_IN_PROGRESS
     field = "invoices"
 
     def __init__(self, invoice, reserved: Money):
@@ -362,7 +366,7 @@ def _book(attempt: PaymentAttempt, reference: str, actor: Actor) -> Payment:
         with transaction.atomic():
             payment = record_payment(allocations=allocations, **common)
             _mark_succeeded(attempt, payment, reference)
-    except billing_errors.BillingError as error:
+    except DomainError as error:
         log.warning(
             "attempt %s: invoices changed before booking (%s); keeping the money as credit", attempt.pk, error
         )

@@ -13,8 +13,8 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
 
-from portico.billing import errors as billing_errors
 from portico.core.audit import Actor
+from portico.core.errors import DomainError
 from portico.payments.credits import CreditSource, credit_sources_of, earlier_use, use_credit
 from portico.payments.models import new_form_token
 from portico.payments.services import payable_amounts
@@ -69,7 +69,7 @@ def apply_credit(request):
                         _parse_amount(text, invoice.currency, portal.organization.locale) if text else None,
                     )
                 )
-            except billing_errors.BillingError as error:
+            except DomainError as error:
                 amount_errors[invoice.number] = error.message
         if not amount_errors and not errors:
             try:
@@ -80,7 +80,7 @@ def apply_credit(request):
                     form_token=data.get("form_token", ""),
                     actor=Actor.from_request(request),
                 )
-            except billing_errors.BillingError as error:
+            except DomainError as error:
                 errors.append(error.message)
             else:
                 return _after_use(request, outcome)

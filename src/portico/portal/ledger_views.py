@@ -32,6 +32,7 @@ from portico.billing.statements import (
     statement_for,
 )
 from portico.core.audit import Actor
+from portico.core.errors import DomainError, add_domain_error, domain_error_message
 from portico.core.money import AmountError, Money, minor_exponent
 from portico.payments.gateways import CardError, online_gateway
 from portico.payments.models import PaymentAttempt, new_form_token
@@ -307,7 +308,7 @@ def _statement_from(request):
         first, last = period_bounds(period, q.today_for(portal), start, end)
         return form, statement_for(portal.customer, first, last, currency)
     except StatementPeriodError as error:
-        form.add_error(error.field if error.field in form.fields else None, error.message)
+        add_domain_error(form, error)
         return form, None
 
 
@@ -508,8 +509,8 @@ def _checkout(request, numbers: list[str], *, allow_amount: bool, action: str):
         # Refuses void, paid, mixed currencies and balances another checkout holds, before any card
         # is asked for.
         plan_allocations(invoices, reserved=reserved_amounts(i.pk for i in invoices))
-    except billing_errors.BillingError as error:
-        messages.error(request, error.message)
+    except DomainError as error:
+        domain_error_message(request, error)
         return back
 
     currency = invoices[0].currency
@@ -529,9 +530,7 @@ def _checkout(request, numbers: list[str], *, allow_amount: bool, action: str):
                 try:
                     token = gateway.tokenize(card_form.card())
                 except CardError as error:
-                    card_form.add_error(
-                        error.field if error.field in card_form.fields else None, error.message
-                    )
+                    add_domain_error(card_form, error)
                 else:
                     outcome = pay_invoices(
                         organization=organization,
@@ -548,11 +547,11 @@ def _checkout(request, numbers: list[str], *, allow_amount: bool, action: str):
                     if response is not None:
                         return response
                     card_form.add_error(None, outcome.attempt.decline_reason)
-        except billing_errors.BillingError as error:
+        except DomainError as error:
             if error.field == "amount" and allow_amount:
-                amount_error = error.message
+                amount_error = str(error.message)
             else:
-                card_form.add_error(None, error.message)
+                add_domain_error(card_form, error)
         invoices = resolve_invoices(organization=organization, customer=customer, numbers=numbers)
 
     allocations = payable_amounts(invoices)  # what can still be paid: balances less other checkouts'
