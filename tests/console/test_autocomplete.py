@@ -100,3 +100,11 @@ def test_credit_and_payment_forms_list_the_invoices_due_first_and_accept_any_ope
     page = staff.get(f"/console/billing/payment/{payment.pk}/allocate/").content.decode()
     assert f'name="invoice_{first.pk}"' in page and f'name="invoice_{third.pk}"' not in page
     assert "Only the 2 invoices due first are listed" in page
+
+
+def test_the_customer_chooser_of_a_payment_searches_instead_of_listing_everyone(org, customer, staff):
+    CustomerFactory(organization=org, display_name="Bluebird Cafe")
+    page = staff.get("/console/billing/invoice/record-payment/").content.decode()
+    assert 'data-ajax--url="/console/autocomplete/"' in page and 'data-model-name="payment"' in page
+    assert "admin/js/autocomplete.js" in page
+    assert "Acme Interiors" not in page and "Bluebird Cafe" not in page
