@@ -1,5 +1,6 @@
 from django.test import RequestFactory
 
+from portico.billing.models import Invoice
 from portico.core.audit import Actor, audit
 from portico.core.models import AuditEvent
 from portico.core.money import Money
@@ -24,3 +25,23 @@ def test_audit_actions_read_as_sentences():
     assert action_label("invoice.finalized") == "Invoice finalized"
     assert action_label("credit_note.refunded") == "Credit note refunded"
     assert str(action_label("login.succeeded")) == "Signed in"
+
+
+def test_auditing_a_loop_of_objects_inserts_one_row_each_and_reads_nothing(org, customer, clock):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.billing.factories import ACTOR, draft_invoice
+
+    for _ in range(5):
+        draft_invoice(customer)
+    invoices = list(Invoice.all_tenants.filter(customer=customer))  # neither organization nor customer loaded
+    with CaptureQueriesContext(connection) as queries:
+        for invoice in invoices:
+            audit(ACTOR, "invoice.reviewed", invoice)
+    statements = [q["sql"].lstrip().split()[0].upper() for q in queries]
+    assert statements == ["INSERT"] * len(invoices)
+    events = AuditEvent.all_tenants.filter(action="invoice.reviewed")
+    assert sorted(events.values_list("organization_id", "customer_id", "object_id")) == sorted(
+        (org.pk, customer.pk, str(i.pk)) for i in invoices
+    )

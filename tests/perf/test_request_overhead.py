@@ -34,3 +34,19 @@ def test_organization_settings_come_with_the_tenant_in_one_query(portal_client):
     sql = [q["sql"] for q in queries]
     assert not any(s.startswith('SELECT "accounts_accesspolicy"') for s in sql)
     assert not any(s.startswith('SELECT "portal_portalpreferences"') for s in sql)
+
+
+def test_billing_settings_come_with_the_tenant_and_cost_no_query(org, portal_client):
+    from portico.billing.models import BillingSettings
+    from portico.billing.services import billing_settings
+    from portico.core.middleware import resolve_organization
+
+    BillingSettings.all_tenants.create(organization=org, invoice_prefix="RT-")
+    with CaptureQueriesContext(connection) as queries:
+        portal_client.get("/portal/")
+    assert not any(q["sql"].startswith('SELECT "billing_billingsettings"') for q in queries)
+
+    organization = resolve_organization(org.host)  # as the middleware loads it for each request
+    with CaptureQueriesContext(connection) as queries:
+        assert billing_settings(organization).invoice_prefix == "RT-"
+    assert len(queries) == 0

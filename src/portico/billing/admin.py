@@ -13,6 +13,7 @@ from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import PermissionDenied
 from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpResponseNotAllowed, HttpResponseRedirect
@@ -350,6 +351,7 @@ class InvoiceAdmin(DraftDocumentAdmin):
     ]
     list_filter = ["status", "source", "issue_date"]
     search_fields = ["number", "customer__display_name", "bill_to_name", "purchase_order"]
+    autocomplete_fields = ["customer"]
     list_select_related = ["customer", "organization"]
     date_hierarchy = "issue_date"
     actions = ["finalize_selected", "send_selected", "void_selected"]
@@ -632,7 +634,7 @@ class InvoiceAdmin(DraftDocumentAdmin):
         customer = get_object_or_404(
             Customer.all_tenants.filter(organization=request.organization), pk=customer_id
         )
-        invoices = list(selectors.open_invoices_of(customer))
+        invoices, more = _listed(selectors.open_invoices_of(customer))
         form = RecordPaymentForm(request.POST or None, customer=customer, invoices=invoices)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
@@ -668,7 +670,8 @@ class InvoiceAdmin(DraftDocumentAdmin):
                 "Balance: %(balance)s. Enter what was received and how much of it goes to each invoice; "
                 "anything left stays on the account as an advance."
             )
-            % {"balance": selectors.account_balance(customer)},
+            % {"balance": selectors.account_balance(customer)}
+            + (f" {more}" if more else ""),
         )
 
 
@@ -677,11 +680,32 @@ class VoidForm(forms.Form):
 
 
 class ChooseCustomerForm(forms.Form):
-    customer = forms.ModelChoiceField(queryset=Customer.objects.none(), label=gettext_lazy("Customer"))
+    customer = forms.ModelChoiceField(
+        queryset=Customer.objects.none(),
+        label=gettext_lazy("Customer"),
+        widget=AutocompleteSelect(Payment._meta.get_field("customer"), console_site),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["customer"].queryset = Customer.objects.filter(is_active=True)
+
+
+# The customer's open invoices a payment or credit form lists, the oldest due first: a customer with
+# years of unpaid invoices still gets a page of bounded size.
+LISTED_INVOICES = 50
+
+
+def _listed(invoices) -> tuple[list[Invoice], str]:
+    """The open invoices a form lists, and a note when some are left for a next round."""
+    listed = list(invoices[:LISTED_INVOICES])
+    more = (
+        _("Only the %(count)s invoices due first are listed; apply the rest afterwards.")
+        % {"count": LISTED_INVOICES}
+        if len(listed) == LISTED_INVOICES
+        else ""
+    )
+    return listed, more
 
 
 def _amount_field(label, required=False, currency=None, **kwargs):
@@ -784,7 +808,12 @@ class ApplyCreditForm(AmountForm):
 
     def __init__(self, *args, invoices, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["invoice"].queryset = invoices
+        field = self.fields["invoice"]
+        field.queryset = invoices  # any open invoice of the customer is accepted; the due first are listed
+        field.widget.choices = [
+            ("", field.empty_label),
+            *((i.pk, str(i)) for i in invoices[:LISTED_INVOICES]),
+        ]
 
 
 class RefundForm(AmountForm):
@@ -807,6 +836,7 @@ class CreditNoteAdmin(DraftDocumentAdmin):
     ]
     list_filter = ["status"]
     search_fields = ["number", "customer__display_name", "invoice__number"]
+    autocomplete_fields = ["customer", "invoice"]
     list_select_related = ["customer", "invoice", "organization"]
     issued_fields = [
         "number",
@@ -1003,6 +1033,9 @@ class AllocationInline(admin.TabularInline):
     readonly_fields = fields
     extra = 0
 
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("invoice", "payment")
+
     def has_view_permission(self, request, obj=None):
         return True
 
@@ -1052,6 +1085,7 @@ class PaymentAdmin(StaffActionMixin, ReadOnlyTenantAdmin):
     ]
     list_filter = ["method", "channel", "received_on"]
     search_fields = ["number", "customer__display_name", "reference", "gateway_reference"]
+    autocomplete_fields = ["customer"]  # the customer chooser of "Record a payment"
     list_select_related = ["customer", "organization"]
     inlines = [AllocationInline]
     fields = [
@@ -1120,7 +1154,7 @@ class PaymentAdmin(StaffActionMixin, ReadOnlyTenantAdmin):
 
     def allocate_view(self, request, pk):
         payment = self._own(request, Payment, pk)
-        invoices = list(selectors.open_invoices_of(payment.customer))
+        invoices, more = _listed(selectors.open_invoices_of(payment.customer))
         form = AllocateForm(request.POST or None, invoices=invoices, currency=payment.currency)
         return self._form_action(
             request,
@@ -1132,7 +1166,7 @@ class PaymentAdmin(StaffActionMixin, ReadOnlyTenantAdmin):
             success=_("Payment applied."),
             title=_("Apply %(number)s to invoices") % {"number": payment.number},
             submit=_("Apply"),
-            intro=_("Unused: %(unused)s.") % {"unused": payment.unused},
+            intro=_("Unused: %(unused)s.") % {"unused": payment.unused} + (f" {more}" if more else ""),
         )
 
     def refund_view(self, request, pk):

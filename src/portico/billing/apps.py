@@ -9,7 +9,10 @@ class BillingConfig(AppConfig):
     def ready(self):
         from portico.billing import documents  # noqa: F401  (connects the PDF renderer to invoice_finalized)
         from portico.billing.models import CreditNote, Invoice, Payment
+        from portico.core.tenancy import load_with_organization
         from portico.customers.services import currency_fixed_by
+
+        load_with_organization("billing")
 
         for model in (Invoice, CreditNote, Payment):
             currency_fixed_by(model)

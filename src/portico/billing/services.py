@@ -37,7 +37,7 @@ from portico.billing.models import (
     PaymentAllocation,
     Refund,
 )
-from portico.core import clock, outbox
+from portico.core import clock, outbox, tenancy
 from portico.core.audit import Actor, audit
 from portico.core.money import Money, round_half_up
 from portico.customers.models import Customer
@@ -195,8 +195,8 @@ def _set_totals(document, lines) -> None:
 
 
 def billing_settings(organization) -> BillingSettings:
-    settings, _created = BillingSettings.all_tenants.get_or_create(organization=organization)
-    return settings
+    """The organization's billing settings; loaded with the request's organization (no query)."""
+    return tenancy.related_setting(organization, "billing", BillingSettings)
 
 
 def _lock_customer(customer: Customer) -> Customer:

@@ -32,6 +32,11 @@ class ConsoleSite(admin.AdminSite):
         next_url = request.GET.get("next") or reverse("console:index")
         return redirect_to_login(next_url)
 
+    def autocomplete_view(self, request):
+        from portico.console.autocomplete import ConsoleAutocompleteJsonView
+
+        return ConsoleAutocompleteJsonView.as_view(admin_site=self)(request)
+
     def each_context(self, request):
         context = super().each_context(request)
         organization = getattr(request, "organization", None)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db import models
 
 from portico.core import clock
@@ -121,6 +122,19 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+def _customer_id_of(obj: models.Model) -> int | None:
+    from portico.customers.models import Customer
+
+    if isinstance(obj, Customer):
+        return obj.pk
+    try:
+        field = obj._meta.get_field("customer")
+    except FieldDoesNotExist:
+        customer = getattr(obj, "customer", None)  # a property (a login's customer, through its contact)
+        return customer.pk if customer is not None else None
+    return getattr(obj, field.attname, None) if field.is_relation else None
+
+
 def audit(
     actor: Actor,
     action: str,
@@ -130,20 +144,19 @@ def audit(
     customer=None,
     **data: Any,
 ) -> AuditEvent:
-    """Record one event. The organization and customer are taken from the object when it has them."""
-    if organization is None:
-        organization = getattr(obj, "organization", None) if obj is not None else None
-        if organization is None and isinstance(obj, Organization):
-            organization = obj
-    if organization is None:
+    """Record one event. The organization and customer are taken from the object when it has them,
+    by their ids: auditing each object of a loop costs its insert and nothing more."""
+    organization_id = organization.pk if organization is not None else None
+    if organization_id is None and obj is not None:
+        organization_id = obj.pk if isinstance(obj, Organization) else getattr(obj, "organization_id", None)
+    if organization_id is None:
         raise ValueError(f"audit({action!r}) needs an organization")
-    if customer is None and obj is not None:
-        from portico.customers.models import Customer
-
-        customer = obj if isinstance(obj, Customer) else getattr(obj, "customer", None)
+    customer_id = customer.pk if customer is not None else None
+    if customer_id is None and obj is not None:
+        customer_id = _customer_id_of(obj)
     user = actor.user if getattr(actor.user, "pk", None) else None
     return AuditEvent.all_tenants.create(
-        organization=organization,
+        organization_id=organization_id,
         at=clock.now(),
         actor_kind=actor.kind,
         actor_user=user,
@@ -152,7 +165,7 @@ def audit(
         object_type=obj._meta.label_lower if obj is not None else "",
         object_id=str(obj.pk) if obj is not None else "",
         object_repr=str(obj)[:200] if obj is not None else "",
-        customer=customer,
+        customer_id=customer_id,
         ip_address=actor.ip_address,
         user_agent=actor.user_agent,
         data=_jsonable(data),
