@@ -39,7 +39,7 @@ from portico.billing.models import (
 from portico.billing.services import LineInput
 from portico.catalog.models import Item, TaxRate
 from portico.console.site import ConsoleModelAdmin, TenantAdmin, console_site
-from portico.core import clock
+from portico.core import clock, formatting
 from portico.core.audit import Actor
 from portico.core.errors import DomainError, add_domain_error, domain_error_message
 from portico.core.formfields import MoneyField
@@ -721,7 +721,11 @@ class AllocationFieldsMixin:
         for invoice in invoices:
             self.fields[f"invoice_{invoice.pk}"] = _amount_field(
                 _("%(number)s — due %(due)s, balance %(balance)s")
-                % {"number": invoice.number, "due": invoice.due_date, "balance": invoice.balance},
+                % {
+                    "number": invoice.number,
+                    "due": formatting.local_date(invoice.due_date),
+                    "balance": invoice.balance,
+                },
                 currency=currency,
             )
 
