@@ -6,6 +6,12 @@ single row can state them; the services keep the sums across rows:
   payment.amount = allocated + unused + refunded
   credit_note.total = applied + remaining + refunded
 Totals are stored when a document is finalized and never edited in place afterwards.
+
+The ledger's rules are defined here, once: which invoices are open, outstanding and overdue
+(`Invoice` properties and the same rules as `Invoice.objects` queries and `Q` conditions), and what
+each document allows now (`can_*`, `allowed_actions()`), which the services' guards and the
+console's buttons both ask. (Longer than 500 lines for that reason: a document's rules sit beside
+its fields.)
 """
 
 from __future__ import annotations

@@ -401,11 +401,10 @@ _CREDIT_NOTE = _DraftKind(
 )
 
 
-def _lock_draft(kind: _DraftKind, document):
-    """Lock a draft to edit, finalize or delete it: what `can_edit`, `can_finalize` and `can_delete`
-    allow (the same rule, a draft)."""
+def _lock_draft(kind: _DraftKind, document, allows: str = "can_edit"):
+    """Lock a draft to edit it, or to finalize or delete it (`allows="can_finalize"`, `"can_delete"`)."""
     document = _lock_one(kind.model, document.pk)
-    if not document.can_edit():
+    if not getattr(document, allows)():
         raise kind.not_editable(document)
     return document
 
@@ -476,7 +475,7 @@ def _remove_line(kind: _DraftKind, line, actor: Actor):
 def _delete_draft(kind: _DraftKind, document, actor: Actor) -> None:
     """A draft was never issued, so it may disappear (issued documents are voided instead)."""
     with transaction.atomic():
-        document = _lock_draft(kind, document)
+        document = _lock_draft(kind, document, "can_delete")
         audit(actor, f"{kind.parent}.draft_deleted", document, total=document.total)
         document.delete()
 
@@ -529,7 +528,7 @@ def finalize_invoice(*, invoice: Invoice, actor: Actor, issue_date: dt.date | No
     the customer, and set the due date from the payment terms in the organization's time zone."""
     with transaction.atomic():
         customer = _lock_customer(invoice.customer)
-        invoice = _lock_draft(_INVOICE, invoice)
+        invoice = _lock_draft(_INVOICE, invoice, "can_finalize")
         lines = list(invoice.lines.all())
         if not lines:
             raise errors.EmptyInvoice()
@@ -890,7 +889,7 @@ def finalize_credit_note(
         _lock_customer(credit_note.customer)
         if credit_note.invoice_id:
             invoice = _lock_one(Invoice, credit_note.invoice_id)
-        credit_note = _lock_draft(_CREDIT_NOTE, credit_note)
+        credit_note = _lock_draft(_CREDIT_NOTE, credit_note, "can_finalize")
         lines = list(credit_note.lines.all())
         if not lines:
             raise errors.EmptyInvoice()
