@@ -153,7 +153,7 @@ class DraftLineInline(admin.TabularInline):
         return 1 if self._editable(request, obj) else 0
 
     def _editable(self, request, obj) -> bool:
-        return obj is not None and obj.status == "draft" and _is_tenant_staff(request)
+        return obj is not None and obj.can_edit() and _is_tenant_staff(request)
 
     def has_view_permission(self, request, obj=None):
         return True
@@ -314,7 +314,7 @@ class DraftDocumentAdmin(StaffActionMixin, TenantAdmin):
 
     @staticmethod
     def _is_draft(obj) -> bool:
-        return obj.status == "draft"  # Invoice.Status.DRAFT == CreditNote.Status.DRAFT
+        return obj.can_edit()  # Invoice.can_edit / CreditNote.can_edit: the services' rule
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -328,7 +328,7 @@ class DraftDocumentAdmin(StaffActionMixin, TenantAdmin):
         return super().has_change_permission(request, obj) and (obj is None or self._is_draft(obj))
 
     def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) and obj is not None and self._is_draft(obj)
+        return super().has_delete_permission(request, obj) and obj is not None and obj.can_delete()
 
     def get_actions(self, request):
         actions = super().get_actions(request)
@@ -533,31 +533,27 @@ class InvoiceAdmin(DraftDocumentAdmin):
         tools = []
         if invoice is not None and _is_tenant_staff(request):
             name = self.admin_site.name
-            if invoice.status == Invoice.Status.DRAFT:
+            # What the invoice allows (Invoice.can_*), the same checks the services make.
+            if invoice.can_finalize():
                 tools.append(
                     (_("Finalize"), reverse(f"{name}:billing_invoice_finalize", args=[invoice.pk]), False)
                 )
-            else:
-                if invoice.status != Invoice.Status.VOID:
-                    tools.append(
-                        (_("Send"), reverse(f"{name}:billing_invoice_send", args=[invoice.pk]), False)
+            if invoice.can_send():
+                tools.append((_("Send"), reverse(f"{name}:billing_invoice_send", args=[invoice.pk]), False))
+            if invoice.can_record_payment():
+                pay_url = reverse(f"{name}:billing_invoice_record_payment")
+                tools.append((_("Record payment"), f"{pay_url}?customer={invoice.customer_id}", False))
+            if invoice.can_credit():
+                credit_url = reverse(f"{name}:billing_creditnote_add")
+                tools.append(
+                    (
+                        _("Issue credit note"),
+                        f"{credit_url}?customer={invoice.customer_id}&invoice={invoice.pk}",
+                        False,
                     )
-                if invoice.is_open:
-                    pay_url = reverse(f"{name}:billing_invoice_record_payment")
-                    tools.append((_("Record payment"), f"{pay_url}?customer={invoice.customer_id}", False))
-                if invoice.status != Invoice.Status.VOID:
-                    credit_url = reverse(f"{name}:billing_creditnote_add")
-                    tools.append(
-                        (
-                            _("Issue credit note"),
-                            f"{credit_url}?customer={invoice.customer_id}&invoice={invoice.pk}",
-                            False,
-                        )
-                    )
-                if invoice.is_open and not (invoice.paid_minor or invoice.credited_minor):
-                    tools.append(
-                        (_("Void"), reverse(f"{name}:billing_invoice_void", args=[invoice.pk]), False)
-                    )
+                )
+            if invoice.can_void():
+                tools.append((_("Void"), reverse(f"{name}:billing_invoice_void", args=[invoice.pk]), False))
         return super().change_view(
             request, object_id, form_url, {**(extra_context or {}), **_tools(request, invoice, tools)}
         )
@@ -930,11 +926,12 @@ class CreditNoteAdmin(DraftDocumentAdmin):
         tools = []
         if note is not None and _is_tenant_staff(request):
             name = self.admin_site.name
-            if note.status == CreditNote.Status.DRAFT:
+            # What the credit note allows (CreditNote.can_*), the same checks the services make.
+            if note.can_finalize():
                 tools.append(
                     (_("Finalize"), reverse(f"{name}:billing_creditnote_finalize", args=[note.pk]), False)
                 )
-            if note.status == CreditNote.Status.OPEN:
+            if note.can_apply():
                 tools.append(
                     (
                         _("Apply to an invoice"),
@@ -942,12 +939,11 @@ class CreditNoteAdmin(DraftDocumentAdmin):
                         False,
                     )
                 )
+            if note.can_refund():
                 tools.append(
                     (_("Refund"), reverse(f"{name}:billing_creditnote_refund", args=[note.pk]), False)
                 )
-            if note.status in (CreditNote.Status.DRAFT, CreditNote.Status.OPEN) and not (
-                note.applied_minor or note.refunded_minor
-            ):
+            if note.can_void():
                 tools.append((_("Void"), reverse(f"{name}:billing_creditnote_void", args=[note.pk]), False))
         return super().change_view(
             request, object_id, form_url, {**(extra_context or {}), **_tools(request, note, tools)}
@@ -1140,18 +1136,20 @@ class PaymentAdmin(StaffActionMixin, ReadOnlyTenantAdmin):
     def change_view(self, request, object_id, form_url="", extra_context=None):
         payment = Payment.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
         tools = []
-        if payment is not None and payment.unused_minor and _is_tenant_staff(request):
+        if payment is not None and _is_tenant_staff(request):
             name = self.admin_site.name
-            tools.append(
-                (
-                    _("Apply to invoices"),
-                    reverse(f"{name}:billing_payment_allocate", args=[payment.pk]),
-                    False,
+            if payment.can_allocate():
+                tools.append(
+                    (
+                        _("Apply to invoices"),
+                        reverse(f"{name}:billing_payment_allocate", args=[payment.pk]),
+                        False,
+                    )
                 )
-            )
-            tools.append(
-                (_("Refund unused"), reverse(f"{name}:billing_payment_refund", args=[payment.pk]), False)
-            )
+            if payment.can_refund():
+                tools.append(
+                    (_("Refund unused"), reverse(f"{name}:billing_payment_refund", args=[payment.pk]), False)
+                )
         return super().change_view(
             request, object_id, form_url, {**(extra_context or {}), **_tools(request, payment, tools)}
         )

@@ -6,7 +6,15 @@ single row can state them; the services keep the sums across rows:
   payment.amount = allocated + unused + refunded
   credit_note.total = applied + remaining + refunded
 Totals are stored when a document is finalized and never edited in place afterwards.
+
+The ledger's rules are defined here, once: which invoices are open, outstanding and overdue
+(`Invoice` properties and the same rules as `Invoice.objects` queries and `Q` conditions), and what
+each document allows now (`can_*`, `allowed_actions()`), which the services' guards and the
+console's buttons both ask. (Longer than 500 lines for that reason: a document's rules sit beside
+its fields.)
 """
+
+from __future__ import annotations
 
 import datetime as dt
 
@@ -17,7 +25,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from portico.core.fields import money_property
-from portico.core.tenancy import TenantModel, TenantSettingsModel
+from portico.core.tenancy import TenantManager, TenantModel, TenantQuerySet, TenantSettingsModel
 from portico.customers.models import new_public_id
 
 # A document number is part of its portal address (/portal/invoices/INV-00042/), so a prefix keeps to
@@ -90,6 +98,49 @@ class LineFields(models.Model):
         ordering = ["position", "id"]
 
 
+class InvoiceQuerySet(TenantQuerySet):
+    """The ledger's named states as queries, each the same rule as the `Invoice` property beside it."""
+
+    def issued(self) -> InvoiceQuerySet:
+        """Finalized invoices, void ones included (drafts are nobody's business but staff's)."""
+        return self.exclude(status=Invoice.Status.DRAFT)
+
+    def open(self) -> InvoiceQuerySet:
+        """`Invoice.is_open`: issued, neither paid nor void."""
+        return self.filter(open_condition())
+
+    def outstanding(self) -> InvoiceQuerySet:
+        """`Invoice.is_outstanding`: open with money still due."""
+        return self.filter(outstanding_condition())
+
+    def overdue(self, on: dt.date) -> InvoiceQuerySet:
+        """`Invoice.is_overdue_on(on)`: outstanding and due before `on` (the organization's date)."""
+        return self.filter(overdue_condition(on))
+
+    def due(self, on: dt.date) -> InvoiceQuerySet:
+        """Outstanding and not overdue on `on`: due today or later (or with no due date)."""
+        return self.filter(due_condition(on))
+
+
+# The same rules as conditions, for aggregates (`Sum(..., filter=overdue_condition(today))`).
+
+
+def open_condition() -> Q:
+    return Q(status__in=Invoice.OPEN_STATUSES)
+
+
+def outstanding_condition() -> Q:
+    return open_condition() & Q(balance_minor__gt=0)
+
+
+def overdue_condition(on: dt.date) -> Q:
+    return outstanding_condition() & Q(due_date__lt=on)
+
+
+def due_condition(on: dt.date) -> Q:
+    return outstanding_condition() & (Q(due_date__gte=on) | Q(due_date__isnull=True))
+
+
 class Invoice(TenantModel):
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
@@ -97,6 +148,22 @@ class Invoice(TenantModel):
         PARTIALLY_PAID = "partially_paid", _("Partially paid")
         PAID = "paid", _("Paid")
         VOID = "void", _("Void")
+
+    # The one definition of "open": issued and not yet settled (paid) or cancelled (void).
+    OPEN_STATUSES = (Status.OPEN, Status.PARTIALLY_PAID)
+
+    class Action(models.TextChoices):
+        """What staff can do with an invoice; `allowed_actions()` says which apply now."""
+
+        FINALIZE = "finalize", _("Finalize")
+        DELETE = "delete", _("Delete draft")
+        SEND = "send", _("Send")
+        RECORD_PAYMENT = "record_payment", _("Record payment")
+        CREDIT = "credit", _("Issue credit note")
+        VOID = "void", _("Void")
+
+    objects = TenantManager.from_queryset(InvoiceQuerySet)()
+    all_tenants = models.Manager.from_queryset(InvoiceQuerySet)()
 
     class Source(models.TextChoices):
         ONE_TIME = "one_time", _("One-time")
@@ -179,11 +246,53 @@ class Invoice(TenantModel):
 
     @property
     def is_open(self) -> bool:
-        return self.status in (self.Status.OPEN, self.Status.PARTIALLY_PAID)
+        return self.status in self.OPEN_STATUSES
+
+    @property
+    def is_outstanding(self) -> bool:
+        """Open with money still due (`Invoice.objects.outstanding()`)."""
+        return self.is_open and self.balance_minor > 0
 
     def is_overdue_on(self, today: dt.date) -> bool:
-        """Overdue is derived: open, balance > 0, due date before today (in the organization's zone)."""
-        return self.is_open and self.balance_minor > 0 and self.due_date is not None and self.due_date < today
+        """Overdue is derived: open, balance > 0, due date before today (in the organization's zone).
+        `Invoice.objects.overdue(today)` is the same rule as a query."""
+        return self.is_outstanding and self.due_date is not None and self.due_date < today
+
+    # What may be done with the invoice now. The services refuse exactly what these refuse (with
+    # their own errors), and the console offers exactly what these allow.
+
+    def can_edit(self) -> bool:
+        """Lines, terms and memo change while the invoice is a draft; issued, it is frozen."""
+        return self.status == self.Status.DRAFT
+
+    def can_finalize(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    def can_delete(self) -> bool:
+        """A draft was never issued, so it is deleted; an issued invoice is voided instead."""
+        return self.status == self.Status.DRAFT
+
+    def can_send(self) -> bool:
+        return self.status not in (self.Status.DRAFT, self.Status.VOID)
+
+    def can_record_payment(self) -> bool:
+        """Payments and credits are taken by open invoices only."""
+        return self.is_open
+
+    def can_credit(self) -> bool:
+        """A credit note corrects an issued invoice that is not void."""
+        return self.status not in (self.Status.DRAFT, self.Status.VOID)
+
+    def can_void(self) -> bool:
+        """Only an issued invoice nobody has paid or credited yet is voided (drafts are deleted)."""
+        return (
+            self.status not in (self.Status.DRAFT, self.Status.VOID)
+            and not self.paid_minor
+            and not self.credited_minor
+        )
+
+    def allowed_actions(self) -> frozenset[str]:
+        return frozenset(action.value for action in self.Action if getattr(self, f"can_{action.value}")())
 
     def days_overdue_on(self, today: dt.date) -> int:
         return (today - self.due_date).days if self.is_overdue_on(today) else 0
@@ -212,6 +321,15 @@ class CreditNote(TenantModel):
         DRAFT = "draft", _("Draft")
         OPEN = "open", _("Open")  # has remaining credit
         CLOSED = "closed", _("Fully used")
+        VOID = "void", _("Void")
+
+    class Action(models.TextChoices):
+        """What staff can do with a credit note; `allowed_actions()` says which apply now."""
+
+        FINALIZE = "finalize", _("Finalize")
+        DELETE = "delete", _("Delete draft")
+        APPLY = "apply", _("Apply to an invoice")
+        REFUND = "refund", _("Refund")
         VOID = "void", _("Void")
 
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="credit_notes")
@@ -276,6 +394,32 @@ class CreditNote(TenantModel):
 
     def __str__(self) -> str:
         return self.number or f"Draft credit #{self.pk}"
+
+    # What may be done with the credit note now; the services and the console follow these.
+
+    def can_edit(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    def can_finalize(self) -> bool:
+        return self.status == self.Status.DRAFT
+
+    def can_delete(self) -> bool:
+        """A draft was never issued, so it is deleted, not voided (as invoices)."""
+        return self.status == self.Status.DRAFT
+
+    def can_apply(self) -> bool:
+        """Only an open credit note has credit left (a used-up one is closed)."""
+        return self.status == self.Status.OPEN
+
+    def can_refund(self) -> bool:
+        return self.status == self.Status.OPEN
+
+    def can_void(self) -> bool:
+        """An issued credit note none of whose credit was applied or refunded."""
+        return self.status == self.Status.OPEN and not self.applied_minor and not self.refunded_minor
+
+    def allowed_actions(self) -> frozenset[str]:
+        return frozenset(action.value for action in self.Action if getattr(self, f"can_{action.value}")())
 
 
 class CreditNoteLine(LineFields):
@@ -357,6 +501,13 @@ class Payment(TenantModel):
 
     def __str__(self) -> str:
         return self.number
+
+    def can_allocate(self) -> bool:
+        """Only unused money (an advance) can still go to invoices or back to the customer."""
+        return self.unused_minor > 0
+
+    def can_refund(self) -> bool:
+        return self.unused_minor > 0
 
 
 class PaymentAllocation(TenantModel):

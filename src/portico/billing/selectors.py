@@ -11,17 +11,14 @@ from portico.billing.models import CreditNote, Invoice, Payment
 from portico.core.money import Money
 from portico.customers.models import Customer
 
-OPEN_STATUSES = (Invoice.Status.OPEN, Invoice.Status.PARTIALLY_PAID)
+
+def _invoices_of(customer: Customer):
+    return Invoice.all_tenants.filter(organization_id=customer.organization_id, customer=customer)
 
 
 def open_invoices_of(customer: Customer) -> QuerySet[Invoice]:
-    """Issued invoices with money still due, the oldest due first."""
-    return Invoice.all_tenants.filter(
-        organization_id=customer.organization_id,
-        customer=customer,
-        status__in=OPEN_STATUSES,
-        balance_minor__gt=0,
-    ).order_by("due_date", "pk")
+    """Issued invoices with money still due (`outstanding()`), the oldest due first."""
+    return _invoices_of(customer).outstanding().order_by("due_date", "pk")
 
 
 @dataclass(frozen=True)
@@ -77,9 +74,7 @@ def _scope(customer: Customer, currency: str | None) -> dict:
 def outstanding_of(customer: Customer, currency: str | None = None) -> Money:
     """Σ balances of the customer's open invoices in one currency (the customer's own by default)."""
     scope = _scope(customer, currency)
-    owed = Invoice.all_tenants.filter(**scope, status__in=OPEN_STATUSES, balance_minor__gt=0).aggregate(
-        s=Sum("balance_minor")
-    )["s"]
+    owed = Invoice.all_tenants.filter(**scope).outstanding().aggregate(s=Sum("balance_minor"))["s"]
     return Money(owed or 0, scope["currency"])
 
 
@@ -115,5 +110,5 @@ def account_balance(customer: Customer, currency: str | None = None) -> Money:
 
 
 def overdue_of(customer: Customer, today: dt.date) -> QuerySet[Invoice]:
-    """Open invoices whose due date is before `today` (the organization's date)."""
-    return open_invoices_of(customer).filter(due_date__lt=today)
+    """Open invoices whose due date is before `today` (the organization's date), oldest due first."""
+    return _invoices_of(customer).overdue(today).order_by("due_date", "pk")

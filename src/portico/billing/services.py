@@ -18,7 +18,6 @@ import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from decimal import Decimal
-from fractions import Fraction
 
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
@@ -37,14 +36,14 @@ from portico.billing.models import (
     PaymentAllocation,
     Refund,
 )
+from portico.billing.pricing import LineAmounts, document_totals, line_amounts
 from portico.core import clock, outbox, tenancy
 from portico.core.audit import Actor, audit
-from portico.core.money import Money, round_half_up
+from portico.core.money import Money
 from portico.customers.models import Customer
 
 logger = logging.getLogger(__name__)
 
-OPEN_STATUSES = (Invoice.Status.OPEN, Invoice.Status.PARTIALLY_PAID)
 FOUR_PLACES = Decimal("0.0001")
 
 
@@ -98,38 +97,11 @@ class LineInput:
         )
 
 
-@dataclass(frozen=True)
-class LineAmounts:
-    discount_minor: int
-    net_minor: int  # after discount, without tax
-    tax_minor: int
-    total_minor: int  # after discount, with tax
-
-
 def price_line(line: LineInput) -> LineAmounts:
-    """Discount first, then tax; each amount rounded once, half-up, to the currency's minor unit.
-
-    Exclusive tax is added to the discounted price; an inclusive rate is already inside it, so the
-    tax is carved out of the discounted total (total × rate / (100 + rate)).
-    """
-    gross = Fraction(line.unit_price.minor) * Fraction(line.quantity)
-    after_discount = gross * (1 - Fraction(line.discount_percent) / 100)
-    rate = Fraction(line.tax_percent) / 100
-    if line.tax_inclusive:
-        total = round_half_up(after_discount)
-        tax = round_half_up(Fraction(total) * rate / (1 + rate))
-        net = total - tax
-        undiscounted_total = round_half_up(gross)
-        undiscounted_net = undiscounted_total - round_half_up(
-            Fraction(undiscounted_total) * rate / (1 + rate)
-        )
-        discount = undiscounted_net - net
-    else:
-        net = round_half_up(after_discount)
-        discount = round_half_up(gross) - net
-        tax = round_half_up(Fraction(net) * rate)
-        total = net + tax
-    return LineAmounts(discount_minor=discount, net_minor=net, tax_minor=tax, total_minor=total)
+    """A line's amounts (`billing.pricing`: discount, then tax, rounded once per line)."""
+    return line_amounts(
+        line.quantity, line.unit_price, line.discount_percent, line.tax_percent, line.tax_inclusive
+    )
 
 
 def check_line(line: LineInput, currency: str) -> None:
@@ -182,13 +154,26 @@ def _document_of(line):
 
 def _set_totals(document, lines) -> None:
     """A document's totals are the sums of its lines' rounded amounts (never re-rounded)."""
-    net = sum(line.net_minor for line in lines)
-    discount = sum(line.discount_minor for line in lines)
-    document.subtotal_minor = net + discount if isinstance(document, Invoice) else net
+    currency = document.currency
+    totals = document_totals(
+        (
+            LineAmounts(
+                net=Money(line.net_minor, currency),
+                discount=Money(line.discount_minor, currency),
+                tax=Money(line.tax_minor, currency),
+                total=Money(line.total_minor, currency),
+            )
+            for line in lines
+        ),
+        currency,
+    )
     if isinstance(document, Invoice):
-        document.discount_minor = discount
-    document.tax_minor = sum(line.tax_minor for line in lines)
-    document.total_minor = sum(line.total_minor for line in lines)
+        document.subtotal_minor = totals.subtotal.minor
+        document.discount_minor = totals.discount.minor
+    else:
+        document.subtotal_minor = totals.net.minor
+    document.tax_minor = totals.tax.minor
+    document.total_minor = totals.total.minor
 
 
 # -- helpers ----------------------------------------------------------------------------------------
@@ -268,7 +253,7 @@ def _require_own_invoice(customer: Customer, invoice: Invoice) -> None:
 
 
 def _require_payable(invoice: Invoice) -> None:
-    if invoice.status not in OPEN_STATUSES:
+    if not invoice.can_record_payment():
         raise errors.InvoiceNotPayable(invoice)
 
 
@@ -416,9 +401,10 @@ _CREDIT_NOTE = _DraftKind(
 )
 
 
-def _lock_draft(kind: _DraftKind, document):
+def _lock_draft(kind: _DraftKind, document, allows: str = "can_edit"):
+    """Lock a draft to edit it, or to finalize or delete it (`allows="can_finalize"`, `"can_delete"`)."""
     document = _lock_one(kind.model, document.pk)
-    if document.status != kind.model.Status.DRAFT:
+    if not getattr(document, allows)():
         raise kind.not_editable(document)
     return document
 
@@ -489,7 +475,7 @@ def _remove_line(kind: _DraftKind, line, actor: Actor):
 def _delete_draft(kind: _DraftKind, document, actor: Actor) -> None:
     """A draft was never issued, so it may disappear (issued documents are voided instead)."""
     with transaction.atomic():
-        document = _lock_draft(kind, document)
+        document = _lock_draft(kind, document, "can_delete")
         audit(actor, f"{kind.parent}.draft_deleted", document, total=document.total)
         document.delete()
 
@@ -542,7 +528,7 @@ def finalize_invoice(*, invoice: Invoice, actor: Actor, issue_date: dt.date | No
     the customer, and set the due date from the payment terms in the organization's time zone."""
     with transaction.atomic():
         customer = _lock_customer(invoice.customer)
-        invoice = _lock_draft(_INVOICE, invoice)
+        invoice = _lock_draft(_INVOICE, invoice, "can_finalize")
         lines = list(invoice.lines.all())
         if not lines:
             raise errors.EmptyInvoice()
@@ -611,7 +597,7 @@ def send_invoice(*, invoice: Invoice, actor: Actor, to: Sequence[str] | None = N
     """Email an issued invoice (with its PDF when it has been rendered) to the customer."""
     with transaction.atomic():
         invoice = _lock_one(Invoice, invoice.pk)
-        if invoice.status in (Invoice.Status.DRAFT, Invoice.Status.VOID):
+        if not invoice.can_send():
             raise errors.InvalidStatus(_("Only an issued invoice that is not void can be sent."))
         recipients = [a for a in (to or [invoice.bill_to_email or invoice.customer.email]) if a]
         if not recipients:
@@ -646,11 +632,13 @@ def void_invoice(*, invoice: Invoice, actor: Actor, reason: str = "") -> Invoice
     with transaction.atomic():
         _lock_customer(invoice.customer)
         invoice = _lock_one(Invoice, invoice.pk)
-        if invoice.status == Invoice.Status.DRAFT:
-            raise errors.InvalidStatus(_("A draft is deleted, not voided: it was never issued."))
-        if invoice.status == Invoice.Status.VOID:
-            raise errors.InvalidStatus(_("Invoice %(number)s is already void.") % {"number": invoice.number})
-        if invoice.paid_minor or invoice.credited_minor:
+        if not invoice.can_void():
+            if invoice.status == Invoice.Status.DRAFT:
+                raise errors.InvalidStatus(_("A draft is deleted, not voided: it was never issued."))
+            if invoice.status == Invoice.Status.VOID:
+                raise errors.InvalidStatus(
+                    _("Invoice %(number)s is already void.") % {"number": invoice.number}
+                )
             raise errors.VoidRefused(invoice)
         invoice.status = Invoice.Status.VOID
         invoice.balance_minor = 0
@@ -786,7 +774,7 @@ def allocate_payment(
         locked = _locked_invoices_for(customer, merged)
         payment = _lock_one(Payment, payment.pk)
         total = Money.sum((a for _i, a in locked), payment.currency)
-        if total > payment.unused:
+        if not payment.can_allocate() or total > payment.unused:
             raise errors.AllocationExceedsPayment(payment.unused)
         for invoice, part in locked:
             _allocate(payment, invoice, part)
@@ -814,7 +802,7 @@ def refund_payment(
         if amount.currency != payment.currency:
             raise errors.CurrencyMismatch(payment.currency, amount.currency)
         _require_positive(amount)
-        if amount > payment.unused:
+        if not payment.can_refund() or amount > payment.unused:
             raise errors.RefundTooLarge(payment.unused)
         refund = Refund.all_tenants.create(
             organization_id=payment.organization_id,
@@ -857,7 +845,7 @@ def create_credit_note(
         check_line(line, customer.currency)
     if invoice is not None:
         _require_own_invoice(customer, invoice)
-        if invoice.status in (Invoice.Status.DRAFT, Invoice.Status.VOID):
+        if not invoice.can_credit():
             raise errors.InvalidStatus(
                 _("A credit note can only correct an issued invoice that is not void.")
             )
@@ -901,7 +889,7 @@ def finalize_credit_note(
         _lock_customer(credit_note.customer)
         if credit_note.invoice_id:
             invoice = _lock_one(Invoice, credit_note.invoice_id)
-        credit_note = _lock_draft(_CREDIT_NOTE, credit_note)
+        credit_note = _lock_draft(_CREDIT_NOTE, credit_note, "can_finalize")
         lines = list(credit_note.lines.all())
         if not lines:
             raise errors.EmptyInvoice()
@@ -909,7 +897,7 @@ def finalize_credit_note(
         if credit_note.total_minor <= 0:
             raise errors.InvalidAmount(_("A credit note must credit more than zero."))
         if credit_note.invoice_id:
-            if invoice.status == Invoice.Status.VOID:
+            if not invoice.can_credit():
                 raise errors.InvalidStatus(_("A void invoice cannot be credited."))
             already = (
                 CreditNote.all_tenants.filter(invoice_id=invoice.pk)
@@ -970,7 +958,7 @@ def apply_credit(
         credit_note = _lock_one(CreditNote, credit_note.pk)
         _require_own_invoice(customer, invoice)
         _require_payable(invoice)
-        if credit_note.status != CreditNote.Status.OPEN:
+        if not credit_note.can_apply():
             raise errors.InvalidStatus(_("This credit note has no credit left to apply."))
         if amount.currency != credit_note.currency or invoice.currency != credit_note.currency:
             raise errors.CurrencyMismatch(credit_note.currency, amount.currency)
@@ -997,7 +985,7 @@ def refund_credit_note(
     with transaction.atomic():
         _lock_customer(credit_note.customer)
         credit_note = _lock_one(CreditNote, credit_note.pk)
-        if credit_note.status != CreditNote.Status.OPEN:
+        if not credit_note.can_refund():
             raise errors.InvalidStatus(_("This credit note has no credit left to refund."))
         if amount.currency != credit_note.currency:
             raise errors.CurrencyMismatch(credit_note.currency, amount.currency)
@@ -1024,13 +1012,16 @@ def refund_credit_note(
 
 
 def void_credit_note(*, credit_note: CreditNote, actor: Actor, reason: str = "") -> CreditNote:
-    """Withdraw a credit note none of whose credit has been applied or refunded."""
+    """Withdraw an issued credit note none of whose credit has been applied or refunded. A draft is
+    deleted instead (`delete_draft_credit_note`), as a draft invoice is: it was never issued."""
     with transaction.atomic():
         _lock_customer(credit_note.customer)
         credit_note = _lock_one(CreditNote, credit_note.pk)
-        if credit_note.status == CreditNote.Status.VOID:
-            raise errors.InvalidStatus(_("This credit note is already void."))
-        if credit_note.applied_minor or credit_note.refunded_minor:
+        if not credit_note.can_void():
+            if credit_note.status == CreditNote.Status.DRAFT:
+                raise errors.InvalidStatus(_("A draft is deleted, not voided: it was never issued."))
+            if credit_note.status == CreditNote.Status.VOID:
+                raise errors.InvalidStatus(_("This credit note is already void."))
             raise errors.InvalidStatus(
                 _("Part of this credit was already applied or refunded, so it cannot be voided.")
             )

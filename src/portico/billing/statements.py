@@ -258,7 +258,7 @@ def _between(field: str, start: dt.date, last: dt.date | None) -> Q:
 
 def _documents(scope: dict):
     """The customer's documents in one currency that move the balance (as the module docstring says)."""
-    invoices = Invoice.all_tenants.filter(**scope).exclude(status=Invoice.Status.DRAFT)
+    invoices = Invoice.all_tenants.filter(**scope).issued()
     credit_notes = CreditNote.all_tenants.filter(**scope).exclude(
         status__in=[CreditNote.Status.DRAFT, CreditNote.Status.VOID]
     )
@@ -291,7 +291,7 @@ def statement_currencies(customer) -> list[str]:
         Invoice.all_tenants.filter(organization_id=customer.organization_id, customer_id=customer.pk)
         # Two index ranges (before and after the customer's currency), not a scan of every row.
         .filter(Q(currency__lt=customer.currency) | Q(currency__gt=customer.currency))
-        .exclude(status=Invoice.Status.DRAFT)
+        .issued()
         .order_by()  # no ordering columns in the DISTINCT, or every row comes back
         .values_list("currency", flat=True)
         .distinct()

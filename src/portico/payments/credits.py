@@ -178,7 +178,7 @@ def _plan_under_locks(
         invoice = locked[given.pk]
         if invoice.customer_id != customer.pk or invoice.status == Invoice.Status.DRAFT:
             raise billing_errors.InvoiceNotFound()
-        if not invoice.is_open or invoice.balance_minor <= 0:
+        if not invoice.is_outstanding:
             raise billing_errors.InvoiceNotPayable(invoice)
         if invoice.currency != currency:
             raise billing_errors.CurrencyMismatch(currency, invoice.currency)

@@ -124,7 +124,7 @@ def available_to_pay(invoice: Invoice, reserved: dict[int, int]) -> Money:
 def payable_amounts(invoices: Sequence[Invoice]) -> list[tuple[Invoice, Money]]:
     """The open invoices among these with what can still be paid of each (the pay pages show this)."""
     reserved = reserved_amounts(i.pk for i in invoices)
-    pairs = [(i, available_to_pay(i, reserved)) for i in invoices if i.is_open and i.balance_minor > 0]
+    pairs = [(i, available_to_pay(i, reserved)) for i in invoices if i.is_outstanding]
     return [(i, a) for i, a in pairs if a.minor > 0]
 
 
@@ -142,7 +142,7 @@ def plan_allocations(
             field="invoices",
         )
     for invoice in invoices:
-        if not invoice.is_open or invoice.balance_minor <= 0:
+        if not invoice.is_outstanding:
             raise billing_errors.InvoiceNotPayable(invoice)
         if available_to_pay(invoice, reserved).minor <= 0:
             raise PaymentInProgress(invoice, Money(reserved[invoice.pk], invoice.currency))

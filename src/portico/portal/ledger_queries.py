@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Min, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, Min, Prefetch, QuerySet, Sum
 from django.http import Http404
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -23,12 +23,12 @@ from portico.billing.models import (
     Payment,
     PaymentAllocation,
     StatementExport,
+    due_condition,
+    overdue_condition,
 )
 from portico.billing.selectors import own_currency_first, unused_credit_by_currency
 from portico.core import clock
 from portico.core.money import Money
-
-OPEN_STATUSES = (Invoice.Status.OPEN, Invoice.Status.PARTIALLY_PAID)
 
 
 def today_for(portal) -> dt.date:
@@ -41,9 +41,7 @@ def today_for(portal) -> dt.date:
 
 def invoices_of(portal) -> QuerySet[Invoice]:
     """The customer's issued invoices (drafts are not the customer's business yet)."""
-    return Invoice.objects.filter(organization=portal.organization, customer=portal.customer).exclude(
-        status=Invoice.Status.DRAFT
-    )
+    return Invoice.objects.filter(organization=portal.organization, customer=portal.customer).issued()
 
 
 def get_invoice_for(portal, number: str) -> Invoice:
@@ -55,7 +53,7 @@ def get_invoice_for(portal, number: str) -> Invoice:
 
 
 def outstanding_invoices_of(portal) -> QuerySet[Invoice]:
-    return invoices_of(portal).filter(status__in=OPEN_STATUSES, balance_minor__gt=0)
+    return invoices_of(portal).outstanding()
 
 
 INVOICE_FILTERS = {
@@ -90,11 +88,10 @@ def filter_invoices(
 ) -> QuerySet[Invoice]:
     today = today_for(portal)
     qs = invoices_of(portal)
-    unpaid = Q(status__in=OPEN_STATUSES, balance_minor__gt=0)
     if status == "due":
-        qs = qs.filter(unpaid & (Q(due_date__gte=today) | Q(due_date__isnull=True)))
+        qs = qs.due(today)
     elif status == "overdue":
-        qs = qs.filter(unpaid & Q(due_date__lt=today))
+        qs = qs.overdue(today)
     elif status in ("partially_paid", "paid", "void"):
         qs = qs.filter(status=status)
     if start:
@@ -154,14 +151,15 @@ def account_summaries(portal) -> list[AccountSummary]:
     today = today_for(portal)
     scope = {"organization": portal.organization, "customer": portal.customer}
     invoice_rows = (
-        Invoice.objects.filter(**scope, status__in=OPEN_STATUSES, balance_minor__gt=0)
+        Invoice.objects.filter(**scope)
+        .outstanding()
         .values("currency")
         .annotate(
             outstanding=Sum("balance_minor"),
-            overdue=Sum("balance_minor", filter=Q(due_date__lt=today)),
-            overdue_count=Count("id", filter=Q(due_date__lt=today)),
+            overdue=Sum("balance_minor", filter=overdue_condition(today)),
+            overdue_count=Count("id", filter=overdue_condition(today)),
             next_due=Min("due_date"),
-            next_upcoming_due=Min("due_date", filter=Q(due_date__gte=today)),
+            next_upcoming_due=Min("due_date", filter=due_condition(today)),
         )
         .order_by("currency")
     )

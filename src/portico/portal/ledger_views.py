@@ -181,7 +181,7 @@ def invoice_detail(request, number):
     context.update(
         {
             "badge": q.badge_for(invoice, q.today_for(portal)),
-            "can_pay": invoice.is_open and invoice.balance_minor > 0 and can_pay_online(portal),
+            "can_pay": invoice.is_outstanding and can_pay_online(portal),
             "can_download": portal.allows("invoices", "download"),
         }
     )
