@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "portico.portal",
     "portico.console",
     "portico.api",
+    "portico.demo",
 ]
 
 MIDDLEWARE = [
