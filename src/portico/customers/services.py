@@ -69,7 +69,7 @@ def staff_addresses(organization) -> list[str]:
 def notify_business(*, organization, customer: Customer, actor: Actor, subject: str, changes: dict) -> None:
     """A change notice to the business's staff: who changed what, from what to what (only for
     changes customers make: staff know what they changed in the console)."""
-    from portico.notifications.email import send_templated_email
+    from portico.core.mail import send_templated_email
 
     if actor.kind != AuditEvent.ActorKind.PORTAL:
         return
@@ -171,7 +171,7 @@ def request_email_change(*, user, new_email: str, actor: Actor, confirm_url) -> 
     The token carries the current address too, so it is single use: once the email changed,
     the same link no longer matches.
     """
-    from portico.notifications.email import send_templated_email
+    from portico.core.mail import send_templated_email
 
     token = signing.dumps({"u": user.pk, "from": user.email, "to": new_email}, salt=EMAIL_CHANGE_SALT)
     audit(
@@ -239,7 +239,7 @@ def confirm_email_change(*, user, token: str, actor: Actor):
             previous=old_email,
             email=new_email,
         )
-        from portico.notifications.email import send_templated_email
+        from portico.core.mail import send_templated_email
 
         # The old address learns of the change: if it was not its owner, they can react.
         send_templated_email(
