@@ -101,8 +101,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "portico.accounts.middleware.SessionActivityMiddleware",  # allauth's, written once a minute
-    "portico.accounts.middleware.MfaRequiredMiddleware",
+    "portico.portal.middleware.SessionActivityMiddleware",  # allauth's, written once a minute
+    "portico.portal.middleware.MfaRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "portico.urls"
@@ -118,7 +118,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "portico.core.context_processors.organization",
+                "portico.portal.context_processors.organization",
             ],
         },
     }

@@ -174,7 +174,7 @@ class PortalMFAAdapter(DefaultMFAAdapter):
         from allauth.mfa.models import Authenticator
         from django.utils.formats import date_format
 
-        from portico.accounts.portal_views import describe_user_agent
+        from portico.accounts.user_agents import describe_user_agent
         from portico.core import clock
 
         if type != Authenticator.Type.WEBAUTHN:

@@ -19,6 +19,7 @@ from portico.accounts import services
 from portico.accounts.decorators import sensitive
 from portico.accounts.errors import AccessError
 from portico.accounts.models import Invitation, User
+from portico.accounts.user_agents import describe_user_agent
 from portico.core import clock
 from portico.core.audit import CUSTOMER_FACING_ACTIONS, Actor
 from portico.core.models import AuditEvent
@@ -82,44 +83,6 @@ def sessions(request):
         row.current = row.session_key == request.session.session_key
         row.browser = describe_user_agent(row.user_agent)
     return render(request, "accounts/sessions.html", {"sessions": rows})
-
-
-def describe_user_agent(agent: str) -> str:
-    """A short, human name for a browser: 'Chrome on Linux'. Unknown agents are shown as they are."""
-    agent = agent or ""
-    browser = next(
-        (
-            name
-            for token, name in (
-                ("Edg/", "Edge"),
-                ("OPR/", "Opera"),
-                ("Firefox/", "Firefox"),
-                ("Chrome/", "Chrome"),
-                ("Chromium/", "Chromium"),
-                ("Safari/", "Safari"),
-            )
-            if token in agent
-        ),
-        None,
-    )
-    system = next(
-        (
-            name
-            for token, name in (
-                ("Android", "Android"),
-                ("iPhone", "iOS"),
-                ("iPad", "iPadOS"),
-                ("Windows", "Windows"),
-                ("Mac OS X", "macOS"),
-                ("Linux", "Linux"),
-            )
-            if token in agent
-        ),
-        None,
-    )
-    if browser and system:
-        return _("%(browser)s on %(system)s") % {"browser": browser, "system": system}
-    return browser or agent[:80] or _("Unknown browser")
 
 
 def _history_of(user):
