@@ -138,9 +138,9 @@ def audit(
     if organization is None:
         raise ValueError(f"audit({action!r}) needs an organization")
     if customer is None and obj is not None:
-        from portico.customers.models import Customer
-
-        customer = obj if isinstance(obj, Customer) else getattr(obj, "customer", None)
+        # By model label, not isinstance: core sits below customers and does not import it.
+        is_customer = obj._meta.label_lower == "customers.customer"
+        customer = obj if is_customer else getattr(obj, "customer", None)
     user = actor.user if getattr(actor.user, "pk", None) else None
     return AuditEvent.all_tenants.create(
         organization=organization,

@@ -15,16 +15,17 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from portico.accounts import services
+from portico.accounts import email_change, services
 from portico.accounts.decorators import sensitive
 from portico.accounts.errors import AccessError
+from portico.accounts.forms import EmailChangeForm
 from portico.accounts.models import Invitation, User
 from portico.accounts.user_agents import describe_user_agent
 from portico.core import clock
 from portico.core.audit import CUSTOMER_FACING_ACTIONS, Actor
 from portico.core.models import AuditEvent
 from portico.customers import services as customer_services
-from portico.customers.forms import CompanyForm, ContactForm, EmailChangeForm, PersonalDetailsForm
+from portico.customers.forms import CompanyForm, ContactForm, PersonalDetailsForm
 from portico.customers.models import ContactPerson, PortalRole
 from portico.portal.access import portal_view
 from portico.portal.paging import CountCappedPaginator
@@ -181,7 +182,7 @@ def change_email(request):
         def confirm_url(token):
             return request.build_absolute_uri(reverse("portal:profile_email_confirm", args=[token]))
 
-        customer_services.request_email_change(
+        email_change.request_email_change(
             user=request.user,
             new_email=form.cleaned_data["email"],
             actor=Actor.from_request(request),
@@ -200,10 +201,10 @@ def change_email(request):
 def confirm_email(request, token):
     if request.method == "POST":
         try:
-            customer_services.confirm_email_change(
+            email_change.confirm_email_change(
                 user=request.user, token=token, actor=Actor.from_request(request)
             )
-        except customer_services.EmailChangeInvalid:
+        except email_change.EmailChangeInvalid:
             messages.error(
                 request,
                 _(
