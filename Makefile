@@ -70,10 +70,11 @@ e2e: $(STAMP) browser-deps system-deps
 bench: $(STAMP) system-deps
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
-## make check: lint, format and migrations up to date
+## make check: lint, format, the layers (import-linter, see pyproject.toml) and migrations up to date
 check: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
+	PYTHONPATH=src $(BIN)/lint-imports --no-cache
 	PORTICO_DEMO=true $(BIN)/python manage.py makemigrations --check --dry-run
 
 lint: check

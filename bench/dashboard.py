@@ -1,7 +1,7 @@
 """The portal dashboard of the demo's Acme Interiors, beside the floor view."""
 
 from portico.accounts.models import User
-from portico.core.demo import PORTAL_EMAIL, load_demo
+from portico.demo.loader import PORTAL_EMAIL, load_demo
 
 
 def run(h):

@@ -85,6 +85,7 @@ INSTALLED_APPS = [
     "portico.portal",
     "portico.console",
     "portico.api",
+    "portico.demo",
 ]
 
 MIDDLEWARE = [
@@ -102,8 +103,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
-    "portico.accounts.middleware.SessionActivityMiddleware",  # allauth's, written once a minute
-    "portico.accounts.middleware.MfaRequiredMiddleware",
+    "portico.portal.middleware.SessionActivityMiddleware",  # allauth's, written once a minute
+    "portico.portal.middleware.MfaRequiredMiddleware",
 ]
 
 ROOT_URLCONF = "portico.urls"
@@ -119,7 +120,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "portico.core.context_processors.organization",
+                "portico.portal.context_processors.organization",
             ],
         },
     }

@@ -5,7 +5,7 @@ import pytest
 
 from portico.core import outbox
 from portico.core.models import OutboxEvent
-from portico.notifications.email import EMAIL_TOPIC
+from portico.core.mail import EMAIL_TOPIC
 from tests.billing.factories import draft_invoice, open_invoice
 from tests.conftest import tenant_client
 from tests.factories import CustomerFactory, staff_user

@@ -4,7 +4,7 @@ from portico.billing import selectors
 from portico.billing.invariants import ledger_violations
 from portico.billing.models import CreditApplication, CreditNote, Invoice, Payment, PaymentAllocation, Refund
 from portico.core import clock as core_clock
-from portico.core.demo import load_demo
+from portico.demo.loader import load_demo
 
 LEDGER_MODELS = (Invoice, Payment, PaymentAllocation, CreditNote, CreditApplication, Refund)
 

@@ -1,7 +1,7 @@
 from portico.accounts.models import User
-from portico.core.demo import load_demo
 from portico.core.models import AuditEvent, Organization
 from portico.customers.models import ContactPerson, Customer
+from portico.demo.loader import load_demo
 from tests.conftest import login, tenant_client
 
 

@@ -15,8 +15,8 @@ import pytest
 from django.db import connection
 
 from portico.core import outbox
+from portico.core.mail import message_id, send_rendered_email
 from portico.core.models import OutboxDelivery
-from portico.notifications.email import message_id, send_rendered_email
 from tests.factories import OrganizationFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]

@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 from django.core.management import call_command
 from django.test import Client
 
-from portico.core.demo import load_demo
+from portico.demo.loader import load_demo
 
 
 def links(html: str) -> list[str]:

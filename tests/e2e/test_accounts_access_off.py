@@ -3,8 +3,8 @@ browser: a clear message, no session, no "signed in" notice next to a "not allow
 
 from __future__ import annotations
 
-from portico.core.demo import load_demo
 from portico.customers.models import ContactPerson
+from portico.demo.loader import load_demo
 from tests.e2e.conftest import axe_check, screenshot, sign_in
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from allauth.mfa.models import Authenticator
 
-from portico.core.demo import load_demo
 from portico.core.models import AuditEvent
+from portico.demo.loader import load_demo
 from tests.e2e.conftest import axe_check, screenshot, sign_in
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from portico.core.demo import load_demo
+from portico.demo.loader import load_demo
 from tests.e2e.conftest import axe_check, sign_in
 
 NEW_PASSWORD = "vera-picks-a-brand-new-passphrase"

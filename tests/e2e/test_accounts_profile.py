@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from portico.core.demo import load_demo
+from portico.demo.loader import load_demo
 from tests.e2e.conftest import axe_check, screenshot, sign_in
 
 

@@ -10,7 +10,7 @@ import subprocess
 from allauth.usersessions.models import UserSession
 
 from portico.accounts.models import User
-from portico.core.demo import load_demo
+from portico.demo.loader import load_demo
 from tests.e2e.conftest import axe_check, screenshot, sign_in
 
 DANA_PASSWORD = "dana-chooses-a-long-passphrase"

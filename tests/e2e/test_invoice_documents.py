@@ -1,8 +1,8 @@
 """A British customer reads an invoice in the British way, with the seller's details, and prints it."""
 
 from portico.billing import services
-from portico.core.demo import load_demo
 from portico.core.formatting import format_local_date
+from portico.demo.loader import load_demo
 from tests.billing.factories import ACTOR, taxed
 from tests.e2e.conftest import DESKTOP, axe_check, screenshot, sign_in
 

@@ -2,7 +2,7 @@
 what they tick (the demo's Acme Interiors: $1,158.75 of credit)."""
 
 from portico.billing.models import CreditApplication, Invoice
-from portico.core.demo import load_demo
+from portico.demo.loader import load_demo
 from portico.payments.services import payable_amounts
 from tests.e2e.conftest import axe_check, screenshot, sign_in
 

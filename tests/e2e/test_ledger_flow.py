@@ -6,7 +6,7 @@ import subprocess
 from portico.billing import services
 from portico.billing.models import Payment
 from portico.core import clock
-from portico.core.demo import load_demo
+from portico.demo.loader import load_demo
 from tests.billing.factories import ACTOR, taxed
 from tests.e2e.conftest import axe_check, screenshot, sign_in
 

@@ -18,8 +18,8 @@ from portico.billing import services
 from portico.billing.models import Payment, StatementExport
 from portico.core import clock
 from portico.core.audit import Actor, audit
-from portico.core.demo import load_demo
 from portico.core.models import AuditEvent
+from portico.demo.loader import load_demo
 from tests.billing.factories import line
 from tests.e2e.conftest import PHONE, axe_check, sign_in
 from tests.factories import staff_user

@@ -1,4 +1,4 @@
-from portico.core.demo import load_demo
+from portico.demo.loader import load_demo
 from tests.e2e.conftest import axe_check, screenshot, sign_in
 
 

@@ -121,13 +121,13 @@ class PortalAccountAdapter(DefaultAccountAdapter):
         reauth_user = self.authenticate(allauth_context.request, email=user.email, password=password)
         return reauth_user is not None and reauth_user.pk == user.pk
 
-    # -- email: every message leaves through notifications.email, branded for the organization ----
+    # -- email: every message leaves through core.mail, branded for the organization ----
 
     def format_email_subject(self, subject):
         return str(subject)
 
     def send_mail(self, template_prefix, email, context):
-        from portico.notifications.email import send_rendered_email
+        from portico.core.mail import send_rendered_email
 
         # allauth sends some notices from on_commit callbacks; the adapter keeps the request.
         request = allauth_context.request or self.request
@@ -174,7 +174,7 @@ class PortalMFAAdapter(DefaultMFAAdapter):
         from allauth.mfa.models import Authenticator
         from django.utils.formats import date_format
 
-        from portico.accounts.portal_views import describe_user_agent
+        from portico.accounts.user_agents import describe_user_agent
         from portico.core import clock
 
         if type != Authenticator.Type.WEBAUTHN:

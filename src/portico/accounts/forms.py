@@ -1,5 +1,6 @@
 """Forms of the sign-in flows that allauth does not cover (invitations) and the lockout wrappers
-around allauth's own forms (ACCOUNT_FORMS / MFA_FORMS in settings)."""
+around allauth's own forms (ACCOUNT_FORMS / MFA_FORMS in settings), and a portal user's change of
+their email address."""
 
 from __future__ import annotations
 
@@ -7,12 +8,13 @@ from allauth.account.forms import LoginForm, ResetPasswordForm
 from allauth.core import context as allauth_context
 from allauth.mfa.base.forms import AuthenticateForm, ReauthenticateForm
 from allauth.mfa.totp.forms import ActivateTOTPForm
+from django import forms
 from django.contrib.auth.forms import SetPasswordForm
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from portico.accounts import lockout
-from portico.accounts.models import AuthFailure
+from portico.accounts.models import AuthFailure, User
 from portico.core.audit import client_ip
 
 
@@ -113,3 +115,22 @@ class SingleUseActivateTOTPForm(ActivateTOTPForm):
                 _("This code was already used. Wait for the next code in your app."), code="code_used"
             )
         return code
+
+
+class EmailChangeForm(forms.Form):
+    email = forms.EmailField(label=_("New email address"), max_length=254)
+
+    def __init__(self, *args, user, **kwargs):
+        self.user = user
+        super().__init__(*args, **kwargs)
+        self.fields["email"].widget.attrs["autocomplete"] = "email"
+
+    def clean_email(self):
+        email = self.cleaned_data["email"].strip().lower()
+        if email == self.user.email:
+            raise forms.ValidationError(_("That is already your email address."))
+        if User.all_tenants.filter(organization=self.user.organization_id, email__iexact=email).exists():
+            raise forms.ValidationError(
+                _("Another login of this business already uses that address. Choose a different one.")
+            )
+        return email

@@ -114,7 +114,7 @@ def _new_browser_notice(sender, request, user, **kwargs):
         return
     from portico.core import clock
     from portico.core.audit import client_ip
-    from portico.notifications.email import send_templated_email
+    from portico.core.mail import send_templated_email
 
     send_templated_email(
         organization=organization,

@@ -1,7 +1,7 @@
 """Portal access: invitations, access and roles of contact persons, sessions.
 
 Every function names its actor, runs in one transaction, audits, and sends its email only when
-the transaction commits (notifications.email.send_templated_email).
+the transaction commits (core.mail.send_templated_email).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from portico.accounts.errors import EmailTaken, InvitationInvalid, LastAdmin, No
 from portico.accounts.models import Invitation, User, access_policy_of
 from portico.core import clock
 from portico.core.audit import Actor, audit
+from portico.core.mail import send_templated_email
 from portico.core.models import AuditEvent
 from portico.customers.models import ContactPerson, Customer, PortalRole
-from portico.notifications.email import send_templated_email
 
 
 def _hash(token: str) -> str:

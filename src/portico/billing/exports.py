@@ -26,8 +26,8 @@ from portico.billing.models import StatementExport
 from portico.billing.statements import statement_for
 from portico.core import clock, tenancy
 from portico.core.audit import Actor, audit
+from portico.core.mail import send_templated_email
 from portico.customers.models import Customer
-from portico.notifications.email import send_templated_email
 
 log = logging.getLogger(__name__)
 

@@ -606,7 +606,7 @@ def send_invoice(*, invoice: Invoice, actor: Actor, to: Sequence[str] | None = N
         if invoice.pdf:
             with invoice.pdf.open("rb") as pdf:
                 attachments.append((f"{invoice.number}.pdf", pdf.read(), "application/pdf"))
-        from portico.notifications.email import send_templated_email
+        from portico.core.mail import send_templated_email
 
         organization = invoice.organization
         send_templated_email(

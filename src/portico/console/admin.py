@@ -16,9 +16,19 @@ from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
 from portico.accounts import services as access
-from portico.accounts.admin import invite_contacts, revoke_access
 from portico.accounts.errors import AccessError
 from portico.accounts.models import User
+
+# Every app's console pages live in this package (the console is the top layer and may import
+# any app; the apps never import it): importing them registers them on the console site.
+from portico.console import (  # noqa: F401
+    admin_accounts,
+    admin_billing,
+    admin_catalog,
+    admin_core,
+    admin_payments,
+)
+from portico.console.admin_accounts import invite_contacts, revoke_access
 from portico.console.site import ConsoleModelAdmin, TenantAdmin, TenantInline, console_site
 from portico.core.audit import Actor
 from portico.core.errors import DomainError, domain_error_message

@@ -5,3 +5,6 @@ class CoreConfig(AppConfig):
     name = "portico.core"
     label = "core"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from portico.core import mail  # noqa: F401  registers the `email.send` consumer

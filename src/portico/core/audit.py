@@ -123,9 +123,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _customer_id_of(obj: models.Model) -> int | None:
-    from portico.customers.models import Customer
-
-    if isinstance(obj, Customer):
+    if obj._meta.label_lower == "customers.customer":  # by label: core does not import customers
         return obj.pk
     try:
         field = obj._meta.get_field("customer")

@@ -9,6 +9,8 @@ from django.views.decorators.cache import cache_control, never_cache
 from portico.core.models import Organization
 
 FAVICON = Path(__file__).resolve().parent / "static" / "portico" / "favicon.ico"
+# The organizations `portico demo` creates (portico.demo, a layer above core), listed on the platform home.
+DEMO_SLUGS = ("renotech", "northwind")
 
 
 @never_cache
@@ -34,8 +36,6 @@ def home(request):
 def platform_home_context(request) -> dict:
     """The real addresses of the demo organizations' portals and consoles (a platform address such as
     127.0.0.1 cannot carry a tenant's subdomain), and an example of the address pattern."""
-    from portico.core.demo import DEMO_SLUGS
-
     port = public_port(request)
     organizations = Organization.objects.filter(slug__in=DEMO_SLUGS, is_active=True).order_by("name")
     suffix = f":{port}" if port and port not in (80, 443) else ""

@@ -127,24 +127,3 @@ class PersonalDetailsForm(forms.Form):
         value = self.cleaned_data.get("phone", "").strip()
         validate_phone(value)
         return value
-
-
-class EmailChangeForm(forms.Form):
-    email = forms.EmailField(label=_("New email address"), max_length=254)
-
-    def __init__(self, *args, user, **kwargs):
-        self.user = user
-        super().__init__(*args, **kwargs)
-        self.fields["email"].widget.attrs["autocomplete"] = "email"
-
-    def clean_email(self):
-        from portico.accounts.models import User
-
-        email = self.cleaned_data["email"].strip().lower()
-        if email == self.user.email:
-            raise forms.ValidationError(_("That is already your email address."))
-        if User.all_tenants.filter(organization=self.user.organization_id, email__iexact=email).exists():
-            raise forms.ValidationError(
-                _("Another login of this business already uses that address. Choose a different one.")
-            )
-        return email

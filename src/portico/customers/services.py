@@ -1,20 +1,18 @@
 """Changes to customers' records, from the portal and the console alike: company details, contact
 persons, a portal user's own name, phone and email. Each one is audited; a change a customer makes
-is also sent to the business as a change notice (staff do not get notices of their own edits)."""
+is also sent to the business as a change notice (staff do not get notices of their own edits).
+A login's email change is accounts' (`accounts.email_change`)."""
 
 from __future__ import annotations
 
-from django.core import signing
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from portico.core import clock
 from portico.core.audit import Actor, audit
 from portico.core.models import AuditEvent
-from portico.customers.errors import CurrencyLocked, EmailChangeInvalid
+from portico.customers.errors import CurrencyLocked
 from portico.customers.models import ContactPerson, Customer
-
-EMAIL_CHANGE_SALT = "portico.profile.email-change"
-EMAIL_CHANGE_MAX_AGE = 24 * 3600
 
 
 def _changes(obj, data: dict) -> dict:
@@ -57,8 +55,8 @@ def check_currency_change(customer: Customer, currency: str) -> None:
 
 
 def staff_addresses(organization) -> list[str]:
-    from portico.accounts.models import User
-
+    # The user model through Django's setting: customers sits below accounts and does not import it.
+    User = get_user_model()
     return list(
         User.all_tenants.filter(organization=organization, is_staff=True, is_active=True, contact=None)
         .order_by("email")
@@ -69,7 +67,7 @@ def staff_addresses(organization) -> list[str]:
 def notify_business(*, organization, customer: Customer, actor: Actor, subject: str, changes: dict) -> None:
     """A change notice to the business's staff: who changed what, from what to what (only for
     changes customers make: staff know what they changed in the console)."""
-    from portico.notifications.email import send_templated_email
+    from portico.core.mail import send_templated_email
 
     if actor.kind != AuditEvent.ActorKind.PORTAL:
         return
@@ -163,93 +161,3 @@ def update_own_details(*, user, data: dict, actor: Actor):
             changes=changes,
         )
     return contact
-
-
-def request_email_change(*, user, new_email: str, actor: Actor, confirm_url) -> str:
-    """Send a link to the new address; the change happens only when it is followed (re-verified).
-
-    The token carries the current address too, so it is single use: once the email changed,
-    the same link no longer matches.
-    """
-    from portico.notifications.email import send_templated_email
-
-    token = signing.dumps({"u": user.pk, "from": user.email, "to": new_email}, salt=EMAIL_CHANGE_SALT)
-    audit(
-        actor,
-        "email.change_requested",
-        user,
-        organization=user.organization,
-        customer=_customer_of(user),
-        to=new_email,
-    )
-    send_templated_email(
-        organization=user.organization,
-        to=[new_email],
-        template="accounts/email_change",
-        context={"user": user, "url": confirm_url(token), "new_email": new_email},
-    )
-    return token
-
-
-def _customer_of(user):
-    return user.contact.customer if user.contact_id else None
-
-
-def confirm_email_change(*, user, token: str, actor: Actor):
-    from allauth.account.models import EmailAddress
-
-    from portico.accounts.models import User
-
-    try:
-        payload = signing.loads(token, salt=EMAIL_CHANGE_SALT, max_age=EMAIL_CHANGE_MAX_AGE)
-    except signing.BadSignature as exc:
-        raise EmailChangeInvalid from exc
-    if payload.get("u") != user.pk or payload.get("from") != user.email:
-        raise EmailChangeInvalid
-    new_email = payload["to"]
-    with transaction.atomic():
-        user = User.all_tenants.select_for_update().get(pk=user.pk)
-        if User.all_tenants.filter(organization=user.organization_id, email__iexact=new_email).exists():
-            raise EmailChangeInvalid
-        if (
-            user.contact_id
-            and ContactPerson.all_tenants.filter(
-                customer_id=user.contact.customer_id, email__iexact=new_email
-            )
-            .exclude(pk=user.contact_id)
-            .exists()
-        ):
-            raise EmailChangeInvalid
-        old_email = user.email
-        user.email = new_email
-        user.save(update_fields=["email"])
-        EmailAddress.objects.filter(user=user).delete()
-        if user.contact_id:
-            ContactPerson.all_tenants.filter(pk=user.contact_id).update(email=new_email)
-        audit(
-            actor,
-            "email.changed",
-            user,
-            organization=user.organization,
-            customer=_customer_of(user),
-            previous=old_email,
-            email=new_email,
-        )
-        from portico.notifications.email import send_templated_email
-
-        # The old address learns of the change: if it was not its owner, they can react.
-        send_templated_email(
-            organization=user.organization,
-            to=[old_email],
-            template="accounts/email_changed",
-            context={"user": user, "old_email": old_email, "new_email": new_email},
-        )
-        if user.contact_id:
-            notify_business(
-                organization=user.organization,
-                customer=user.contact.customer,
-                actor=actor,
-                subject=f"email of {user.get_full_name()}",
-                changes={"email": {"from": old_email, "to": new_email}},
-            )
-    return user

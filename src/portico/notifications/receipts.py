@@ -15,8 +15,8 @@ from django.dispatch import receiver
 
 from portico.billing import documents, signals
 from portico.billing.models import Payment
+from portico.core.mail import send_templated_email
 from portico.core.money import Money
-from portico.notifications.email import send_templated_email
 
 log = logging.getLogger(__name__)
 

@@ -5,7 +5,7 @@ from portico.portal import credit_views, ledger_views, views
 app_name = "portal"
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
-    path("", include("portico.accounts.portal_urls")),  # security/, profile/
+    path("", include("portico.portal.account_urls")),  # security/, profile/
     path("invoices/", ledger_views.invoice_list, name="invoices"),
     path("invoices/<str:number>/", ledger_views.invoice_detail, name="invoice"),
     path("invoices/<str:number>/print/", ledger_views.invoice_print, name="invoice_print"),

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from portico.core.demo import PORTAL_EMAIL, load_demo
+from portico.demo.loader import PORTAL_EMAIL, load_demo
 
 
 class Command(BaseCommand):

@@ -1,8 +1,9 @@
-"""Portal pages of accounts, included in the portal's URL namespace (portal/urls.py)."""
+"""The portal pages of accounts (security, profile, contacts), included in the portal's URL namespace
+(portal/urls.py)."""
 
 from django.urls import path
 
-from portico.accounts import portal_views as views
+from portico.portal import account_views as views
 
 urlpatterns = [
     path("security/", views.security, name="security"),

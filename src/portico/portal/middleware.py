@@ -1,4 +1,7 @@
-"""An organization may require a second factor: until its user has one, they only get to set it up."""
+"""An organization may require a second factor: until its user has one, they only get to set it up.
+
+In the portal (not accounts) because allauth's pages get the portal's navigation here (`portal_for`).
+"""
 
 from __future__ import annotations
 

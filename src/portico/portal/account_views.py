@@ -15,16 +15,18 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from portico.accounts import services
+from portico.accounts import email_change, services
 from portico.accounts.decorators import sensitive
 from portico.accounts.errors import AccessError
+from portico.accounts.forms import EmailChangeForm
 from portico.accounts.models import Invitation, User
+from portico.accounts.user_agents import describe_user_agent
 from portico.core import clock
 from portico.core.audit import CUSTOMER_FACING_ACTIONS, Actor
 from portico.core.errors import domain_error_message
 from portico.core.models import AuditEvent
 from portico.customers import services as customer_services
-from portico.customers.forms import CompanyForm, ContactForm, EmailChangeForm, PersonalDetailsForm
+from portico.customers.forms import CompanyForm, ContactForm, PersonalDetailsForm
 from portico.customers.models import ContactPerson, PortalRole
 from portico.portal.access import portal_view
 from portico.portal.paging import CountCappedPaginator
@@ -83,44 +85,6 @@ def sessions(request):
         row.current = row.session_key == request.session.session_key
         row.browser = describe_user_agent(row.user_agent)
     return render(request, "accounts/sessions.html", {"sessions": rows})
-
-
-def describe_user_agent(agent: str) -> str:
-    """A short, human name for a browser: 'Chrome on Linux'. Unknown agents are shown as they are."""
-    agent = agent or ""
-    browser = next(
-        (
-            name
-            for token, name in (
-                ("Edg/", "Edge"),
-                ("OPR/", "Opera"),
-                ("Firefox/", "Firefox"),
-                ("Chrome/", "Chrome"),
-                ("Chromium/", "Chromium"),
-                ("Safari/", "Safari"),
-            )
-            if token in agent
-        ),
-        None,
-    )
-    system = next(
-        (
-            name
-            for token, name in (
-                ("Android", "Android"),
-                ("iPhone", "iOS"),
-                ("iPad", "iPadOS"),
-                ("Windows", "Windows"),
-                ("Mac OS X", "macOS"),
-                ("Linux", "Linux"),
-            )
-            if token in agent
-        ),
-        None,
-    )
-    if browser and system:
-        return _("%(browser)s on %(system)s") % {"browser": browser, "system": system}
-    return browser or agent[:80] or _("Unknown browser")
 
 
 def _history_of(user):
@@ -219,7 +183,7 @@ def change_email(request):
         def confirm_url(token):
             return request.build_absolute_uri(reverse("portal:profile_email_confirm", args=[token]))
 
-        customer_services.request_email_change(
+        email_change.request_email_change(
             user=request.user,
             new_email=form.cleaned_data["email"],
             actor=Actor.from_request(request),
@@ -238,10 +202,10 @@ def change_email(request):
 def confirm_email(request, token):
     if request.method == "POST":
         try:
-            customer_services.confirm_email_change(
+            email_change.confirm_email_change(
                 user=request.user, token=token, actor=Actor.from_request(request)
             )
-        except customer_services.EmailChangeInvalid as error:
+        except email_change.EmailChangeInvalid as error:
             domain_error_message(request, error)
             return redirect("portal:profile")
         messages.success(request, _("Your email address was changed. Use it to sign in from now on."))

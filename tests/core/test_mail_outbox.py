@@ -8,8 +8,7 @@ from django.core.management import call_command
 from django.db import transaction
 
 from portico.core import outbox
-from portico.core.models import OutboxDelivery, OutboxEvent
-from portico.notifications.email import (
+from portico.core.mail import (
     EMAIL_TOPIC,
     INLINE_ATTACHMENT_LIMIT,
     deliver_email,
@@ -17,6 +16,7 @@ from portico.notifications.email import (
     send_rendered_email,
     send_templated_email,
 )
+from portico.core.models import OutboxDelivery, OutboxEvent
 
 Status = OutboxDelivery.Status
 

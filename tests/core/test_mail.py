@@ -1,6 +1,6 @@
 from django.db import transaction
 
-from portico.notifications.email import send_rendered_email, send_templated_email
+from portico.core.mail import send_rendered_email, send_templated_email
 from tests.conftest import tenant_client
 
 

@@ -112,6 +112,7 @@ def message_id(event) -> str:
     return f"<outbox.{event.pk}.{event.created_at:%Y%m%d%H%M%S}@{domain}>"
 
 
+# The consumer keeps the name it had in `notifications.email`: queued deliveries are stored under it.
 @outbox.consumer(EMAIL_TOPIC, name="notifications.email")
 def deliver_email(event) -> None:
     """Hand one queued message to Django's email backend (SMTP in production)."""

@@ -1,7 +1,8 @@
 """The demo: two organizations whose data exercises every feature. Idempotent: run it any time.
 
 Logins are fixed by DESIGN.md so anyone can script against them. Each app may extend the demo
-with a `demo.py` module exposing `extend(demo: Demo)`; they run in INSTALLED_APPS order.
+with a module of this package named after its label (`portico/demo/billing.py`) exposing
+`extend(demo: Demo)`; they run in INSTALLED_APPS order.
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ from portico.customers.models import ContactPerson, Customer, PortalRole
 
 DEMO_PASSWORD = "portico-demo"
 NORTHWIND_PASSWORD = "northwind-demo"
-DEMO_SLUGS = ("renotech", "northwind")
 PORTAL_EMAIL = "maria@acme.example"
 STAFF_EMAIL = "owner@renotech.example"
 
@@ -222,11 +222,11 @@ def load_demo() -> Demo:
             if not config.name.startswith("portico."):
                 continue
             try:
-                module = importlib.import_module(f"{config.name}.demo")
+                module = importlib.import_module(f"portico.demo.{config.label}")
             except ModuleNotFoundError as exc:
-                if exc.name != f"{config.name}.demo":
+                if exc.name != f"portico.demo.{config.label}":
                     raise
                 continue
-            if module.__name__ != __name__ and hasattr(module, "extend"):
+            if hasattr(module, "extend"):
                 module.extend(demo)
     return demo
