@@ -4,8 +4,8 @@ on the outbox and returns; the outbox delivers them after commit, each once."""
 import pytest
 
 from portico.core import outbox
-from portico.core.models import OutboxEvent
 from portico.core.mail import EMAIL_TOPIC
+from portico.core.models import OutboxEvent
 from tests.billing.factories import draft_invoice, open_invoice
 from tests.conftest import tenant_client
 from tests.factories import CustomerFactory, staff_user

@@ -15,7 +15,7 @@ from portico.billing.statement_pdf import statement_pdf
 from portico.billing.statements import statement_for
 from portico.core.formatting import short_date
 from portico.core.templatetags.money import format_money
-from portico.portal import ledger_views
+from portico.portal import statement_views
 from tests.billing.factories import credit_note, open_invoice, pay
 from tests.perf.bulk import bulk_ledger
 
@@ -163,7 +163,7 @@ def test_a_statement_longer_than_the_request_allows_is_drawn_by_the_worker(
     portal_client, customer, clock, mailbox, monkeypatch, django_capture_on_commit_callbacks
 ):
     statement = long_statement(customer, clock)
-    monkeypatch.setattr(ledger_views, "STATEMENT_PDF_INLINE_LINES", 300)
+    monkeypatch.setattr(statement_views, "STATEMENT_PDF_INLINE_LINES", 300)
     with django_capture_on_commit_callbacks(execute=True):
         response = portal_client.get(f"/portal/statements/pdf/?period=custom&start={START}&end={END}")
     assert response.status_code == 302

@@ -301,10 +301,10 @@ def test_a_statement_too_long_to_render_at_once_is_prepared_in_the_background(
     portal_client, customer, clock, monkeypatch
 ):
     from portico.billing.models import StatementExport
-    from portico.portal import ledger_views
+    from portico.portal import statement_views
 
     history(customer, clock)
-    monkeypatch.setattr(ledger_views, "STATEMENT_PDF_INLINE_LINES", 3)
+    monkeypatch.setattr(statement_views, "STATEMENT_PDF_INLINE_LINES", 3)
     response = portal_client.get("/portal/statements/pdf/?period=this_year", follow=True)
     assert response.redirect_chain == [("/portal/statements/?period=this_year", 302)]
     html = text(response)

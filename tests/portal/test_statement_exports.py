@@ -12,7 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from portico.billing import documents, exports
 from portico.billing.models import StatementExport
 from portico.core.models import AuditEvent
-from portico.portal import ledger_views
+from portico.portal import statement_views
 from portico.portal.models import preferences_of
 from tests.billing.factories import ACTOR, credit_note, open_invoice, pay
 from tests.conftest import tenant_client
@@ -34,7 +34,7 @@ def media(settings, tmp_path):
 @pytest.fixture
 def long_statements(monkeypatch):
     """Anything over two lines is too long to render in the request."""
-    monkeypatch.setattr(ledger_views, "STATEMENT_PDF_INLINE_LINES", 2)
+    monkeypatch.setattr(statement_views, "STATEMENT_PDF_INLINE_LINES", 2)
 
 
 @pytest.fixture
@@ -269,7 +269,7 @@ def test_a_failed_render_is_recorded_with_no_file_and_said_on_the_page(
     assert portal_client.get(f"/portal/statements/exports/{export.public_id}/").status_code == 404
 
     monkeypatch.undo()  # a failure is not reused: asking again prepares it anew
-    monkeypatch.setattr(ledger_views, "STATEMENT_PDF_INLINE_LINES", 2)
+    monkeypatch.setattr(statement_views, "STATEMENT_PDF_INLINE_LINES", 2)
     with django_capture_on_commit_callbacks(execute=True):
         portal_client.get(PDF_LINK)
     assert sorted(StatementExport.objects.values_list("status", flat=True)) == ["failed", "ready"]

@@ -1,6 +1,6 @@
 """Applying the customer's own credit (credit notes, advances) to invoices they choose.
 
-Thin: parse (the typed amounts through `ledger_views._parse_amount`, the one place portal text
+Thin: parse (the typed amounts through `pay_views._parse_amount`, the one place portal text
 becomes money), authorize (`credits.apply`, billing role), find the credit and invoices through
 scoped lookups (anyone else's: 404), call `payments.credits.use_credit`, render.
 """
@@ -20,7 +20,7 @@ from portico.payments.models import new_form_token
 from portico.payments.services import payable_amounts
 from portico.portal import ledger_queries as q
 from portico.portal.access import portal_view
-from portico.portal.ledger_views import BULK_PAY_LIMIT, _parse_amount
+from portico.portal.pay_views import BULK_PAY_LIMIT, _parse_amount
 
 
 def can_apply_credit(portal) -> bool:
