@@ -187,6 +187,24 @@ def _lock_for_checkout(customer: Customer, invoices: Sequence[Invoice]) -> list[
     return [locked[i.pk] for i in invoices]
 
 
+def earlier_attempt(*, organization, customer, form_token: str) -> PayOutcome | None:
+    """What a pay form's first submission did (a double click, a reload), or None if it is new."""
+    if not form_token:
+        return None
+    earlier = PaymentAttempt.objects.filter(
+        organization=organization, customer=customer, form_token=form_token
+    ).first()
+    return PayOutcome(earlier, repeated=True) if earlier is not None else None
+
+
+def pay_with_card(*, card, gateway: Gateway | None = None, **pay) -> PayOutcome:
+    """Hand the typed card to the gateway for a token (the card itself is never stored) and pay the
+    invoices with it (`pay_invoices`, whose keyword arguments `pay` holds). A card the gateway refuses
+    to tokenize raises `CardError`, before any attempt is written."""
+    gateway = gateway or get_gateway()
+    return pay_invoices(card=gateway.tokenize(card), gateway=gateway, **pay)
+
+
 def pay_invoices(
     *,
     organization,

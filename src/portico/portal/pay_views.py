@@ -19,11 +19,11 @@ from portico.billing.selectors import unused_credit_by_currency
 from portico.core.audit import Actor
 from portico.core.errors import DomainError, add_domain_error, domain_error_message
 from portico.core.money import AmountError, Money, minor_exponent
-from portico.payments.gateways import CardError, online_gateway
+from portico.payments.gateways import online_gateway
 from portico.payments.models import PaymentAttempt, new_form_token
 from portico.payments.services import (
-    PayOutcome,
-    pay_invoices,
+    earlier_attempt,
+    pay_with_card,
     payable_amounts,
     plan_allocations,
     reserved_amounts,
@@ -116,13 +116,13 @@ def _parse_amount(raw: str, currency: str, locale: str) -> Money:
 def _checkout(request, numbers: list[str], *, allow_amount: bool, action: str):
     portal = request.portal
     organization, customer = portal.organization, portal.customer
-    if request.method == "POST" and request.POST.get("form_token"):
+    if request.method == "POST":
         # The same form again (a double click, a reload): answer with what the first submission did.
-        earlier = PaymentAttempt.objects.filter(
-            organization=organization, customer=customer, form_token=request.POST["form_token"]
-        ).first()
+        earlier = earlier_attempt(
+            organization=organization, customer=customer, form_token=request.POST.get("form_token", "")
+        )
         if earlier is not None:
-            response = _after_attempt(request, PayOutcome(earlier, repeated=True))
+            response = _after_attempt(request, earlier)
             if response is not None:
                 return response
     back = redirect("portal:pay") if not allow_amount else redirect("portal:invoice", number=numbers[0])
@@ -149,26 +149,21 @@ def _checkout(request, numbers: list[str], *, allow_amount: bool, action: str):
             # ASCII digits only ("²".isdigit() is true), and no more than a bigint holds.
             expected_total = Money(int(expected), currency) if EXPECTED_TOTAL.fullmatch(expected) else None
             if card_form.is_valid():
-                try:
-                    token = gateway.tokenize(card_form.card())
-                except CardError as error:
-                    add_domain_error(card_form, error)
-                else:
-                    outcome = pay_invoices(
-                        organization=organization,
-                        customer=customer,
-                        invoice_numbers=numbers,
-                        card=token,
-                        form_token=request.POST.get("form_token", ""),
-                        actor=Actor.from_request(request),
-                        amount=amount,
-                        expected_total=None if amount is not None else expected_total,
-                        gateway=gateway,
-                    )
-                    response = _after_attempt(request, outcome)
-                    if response is not None:
-                        return response
-                    card_form.add_error(None, outcome.attempt.decline_reason)
+                outcome = pay_with_card(
+                    card=card_form.card(),
+                    gateway=gateway,
+                    organization=organization,
+                    customer=customer,
+                    invoice_numbers=numbers,
+                    form_token=request.POST.get("form_token", ""),
+                    actor=Actor.from_request(request),
+                    amount=amount,
+                    expected_total=None if amount is not None else expected_total,
+                )
+                response = _after_attempt(request, outcome)
+                if response is not None:
+                    return response
+                card_form.add_error(None, outcome.attempt.decline_reason)
         except DomainError as error:
             if error.field == "amount" and allow_amount:
                 amount_error = str(error.message)
