@@ -412,10 +412,10 @@ def set_staff_role(*, user: User, role: str, actor: Actor) -> User:
         user = User.all_tenants.select_for_update().get(pk=user.pk)
         if user.staff_role == role:
             return user
-        if user.staff_role == StaffRole.OWNER and not any(
-            o.is_active and o.pk != user.pk for o in owners
-        ):
-            raise AccessError(_("The organization needs at least one active owner: make someone else owner first."))
+        if user.staff_role == StaffRole.OWNER and not any(o.is_active and o.pk != user.pk for o in owners):
+            raise AccessError(
+                _("The organization needs at least one active owner: make someone else owner first.")
+            )
         previous = user.staff_role
         user.staff_role = role
         user.save(update_fields=["staff_role"])

@@ -158,9 +158,7 @@ class ConsoleModelAdmin(admin.ModelAdmin):
         @functools.wraps(view)
         def guarded(request, *args, **kwargs):
             # signed-out visitors and other organizations' staff go on to the login, as before
-            if self.admin_site.has_permission(request) and not roles.allows(
-                request.user, label, permission
-            ):
+            if self.admin_site.has_permission(request) and not roles.allows(request.user, label, permission):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 
@@ -169,9 +167,9 @@ class ConsoleModelAdmin(admin.ModelAdmin):
     def changelist_view(self, request, extra_context=None):
         """A list action the role may not run answers 403 (Django would only say "no action")."""
         action = request.POST.get("action") if request.method == "POST" else None
-        if action and action not in self.get_actions(request):
-            if any(name == action for _func, name, _desc in self._get_base_actions()):
-                raise PermissionDenied
+        declared = action and any(name == action for _func, name, _desc in self._get_base_actions())
+        if declared and action not in self.get_actions(request):
+            raise PermissionDenied
         return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
@@ -180,7 +178,9 @@ class ConsoleModelAdmin(admin.ModelAdmin):
             extra_context = {
                 **extra_context,
                 "billing_tools": [
-                    tool for tool in extra_context["billing_tools"] if self._tool_allowed(request, tool["url"])
+                    tool
+                    for tool in extra_context["billing_tools"]
+                    if self._tool_allowed(request, tool["url"])
                 ],
             }
         return super().change_view(request, object_id, form_url, extra_context)
@@ -203,9 +203,7 @@ class ConsoleModelAdmin(admin.ModelAdmin):
         if request is None or roles.allows(request.user, self.opts.label_lower, roles.CHANGE):
             return inlines
         for inline in inlines:
-            inline.has_add_permission = inline.has_change_permission = inline.has_delete_permission = (
-                _deny
-            )
+            inline.has_add_permission = inline.has_change_permission = inline.has_delete_permission = _deny
             inline.max_num = 0
         return inlines
 
