@@ -13,8 +13,10 @@ import datetime as dt
 import re
 
 import pytest
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
 from django.test import RequestFactory
-from django.urls import URLPattern
+from django.urls import URLPattern, path
 
 from portico.accounts import services as access
 from portico.accounts.models import StaffRole, User, access_policy_of
@@ -363,6 +365,14 @@ def test_a_model_registered_without_a_declaration_is_denied_to_every_role_but_ow
             raise AssertionError
 
     model_admin = UndeclaredAdmin(InvoiceLine, console_site)
+    # one of its own pages, as an admin's `get_urls` adds them (finalize, refund...)
+    extra_page = model_admin._guarded(
+        path(
+            "<int:pk>/frobnicate/",
+            lambda request: HttpResponse("done"),
+            name="billing_invoiceline_frobnicate",
+        )
+    )
     assert InvoiceLine._meta.label_lower not in roles.PERMISSIONS
     for role in StaffRole:
         request = RequestFactory().get("/console/", HTTP_HOST=org.host)
@@ -375,8 +385,16 @@ def test_a_model_registered_without_a_declaration_is_denied_to_every_role_but_ow
             model_admin.has_change_permission(request),
             model_admin.has_delete_permission(request),
             "touch" in model_admin.get_actions(request),
+            _opens(extra_page, request),
         ]
-        assert answers == [full] * 5, role
+        assert answers == [full] * 6, role
+
+
+def _opens(pattern, request) -> bool:
+    try:
+        return pattern.callback(request).status_code == 200
+    except PermissionDenied:
+        return False
 
 
 def test_the_demo_has_staff_in_every_role(db):

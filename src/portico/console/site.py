@@ -30,6 +30,8 @@ class ConsoleSite(admin.AdminSite):
         user = request.user
         if not (user.is_active and user.is_authenticated and user.is_staff):
             return False
+        if roles.role_of(user) not in roles.StaffRole.values and not user.is_platform_admin:
+            return False  # no known role, no console
         organization = getattr(request, "organization", None)
         if organization is None:
             return user.is_platform_admin
@@ -138,11 +140,11 @@ class ConsoleModelAdmin(admin.ModelAdmin):
     # -- every URL of the admin ------------------------------------------------------------------
 
     def url_permission(self, url_name: str | None) -> str | None:
-        """The permission a URL of this admin needs (None: not one of its named pages)."""
-        prefix = f"{self.opts.app_label}_{self.opts.model_name}_"
-        if not url_name or not url_name.startswith(prefix):
+        """The permission a URL of this admin needs (None: Django's unnamed redirect to the change
+        page). A page named outside the admin's prefix needs a permission of its own name."""
+        if not url_name:
             return None
-        page = url_name.removeprefix(prefix)
+        page = url_name.removeprefix(f"{self.opts.app_label}_{self.opts.model_name}_")
         return _STANDARD_PAGES.get(page) or roles.permission_for_action(page)
 
     @property
@@ -162,6 +164,7 @@ class ConsoleModelAdmin(admin.ModelAdmin):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 
+        guarded.role_permission = (label, permission)
         return URLPattern(pattern.pattern, guarded, pattern.default_args, pattern.name)
 
     def changelist_view(self, request, extra_context=None):
@@ -187,15 +190,11 @@ class ConsoleModelAdmin(admin.ModelAdmin):
 
     def _tool_allowed(self, request, url: str) -> bool:
         try:
-            name = resolve(urlsplit(url).path).url_name
+            view = resolve(urlsplit(url).path).func
         except Resolver404:
             return False
-        for model, model_admin in self.admin_site._registry.items():
-            if isinstance(model_admin, ConsoleModelAdmin):
-                permission = model_admin.url_permission(name)
-                if permission is not None:
-                    return roles.allows(request.user, model._meta.label_lower, permission)
-        return False
+        required = getattr(view, "role_permission", None)
+        return required is None or roles.allows(request.user, *required)
 
     def get_inline_instances(self, request, obj=None):
         """An inline is part of its parent: edited as far as the role may change the parent."""
