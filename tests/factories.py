@@ -73,9 +73,12 @@ def portal_user(contact: ContactPerson, password: str = PASSWORD) -> User:
 
 
 def staff_user(
-    organization: Organization, email: str = "staff@business.example", password: str = PASSWORD
+    organization: Organization,
+    email: str = "staff@business.example",
+    password: str = PASSWORD,
+    role: str = "owner",
 ) -> User:
-    user = User(organization=organization, email=email, is_staff=True)
+    user = User(organization=organization, email=email, is_staff=True, staff_role=role)
     user.set_password(password)
     user.save()
     return user

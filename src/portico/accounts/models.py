@@ -42,6 +42,16 @@ class UserManager(BaseUserManager):
         return self.create_user(email, password, **fields)
 
 
+class StaffRole(models.TextChoices):
+    """What a staff member may do in the console (declared per admin in `console/roles.py`)."""
+
+    OWNER = "owner", _("Owner")
+    ADMINISTRATOR = "administrator", _("Administrator")
+    FINANCE = "finance", _("Finance")
+    SUPPORT = "support", _("Support")
+    READ_ONLY = "read_only", _("Read-only")
+
+
 class User(AbstractBaseUser, PermissionsMixin):
     """A login. Portal users belong to one contact person; staff to one organization.
 
@@ -59,6 +69,10 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     is_staff = models.BooleanField(_("console staff"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
+    # the least a new staff member may do until an owner says otherwise
+    staff_role = models.CharField(
+        _("staff role"), max_length=20, choices=StaffRole.choices, default=StaffRole.READ_ONLY
+    )
     date_joined = models.DateTimeField(auto_now_add=True)
 
     objects = UserManager()

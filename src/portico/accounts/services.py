@@ -389,3 +389,35 @@ def end_other_sessions(*, user: User, current_session_key: str, actor: Actor) ->
     ended = end_all_sessions(user, keep_session_key=current_session_key)
     audit(actor, "session.ended_others", user, customer=_customer_of(user), count=ended)
     return ended
+
+
+# -- staff roles -------------------------------------------------------------------------------
+
+
+def set_staff_role(*, user: User, role: str, actor: Actor) -> User:
+    """Give a staff member another console role (the console lets only owners do it). The
+    organization keeps at least one active owner: its owners are locked in pk order first."""
+    from portico.accounts.errors import AccessError
+    from portico.accounts.models import StaffRole
+
+    role = StaffRole(role)
+    with transaction.atomic():
+        owners = list(
+            User.all_tenants.filter(
+                organization_id=user.organization_id, is_staff=True, staff_role=StaffRole.OWNER
+            )
+            .order_by("pk")
+            .select_for_update()
+        )
+        user = User.all_tenants.select_for_update().get(pk=user.pk)
+        if user.staff_role == role:
+            return user
+        if user.staff_role == StaffRole.OWNER and not any(o.is_active and o.pk != user.pk for o in owners):
+            raise AccessError(
+                _("The organization needs at least one active owner: make someone else owner first.")
+            )
+        previous = user.staff_role
+        user.staff_role = role
+        user.save(update_fields=["staff_role"])
+        audit(actor, "staff.role_changed", user, organization=user.organization, old=previous, new=role)
+    return user

@@ -301,22 +301,49 @@ class ContactPersonAdmin(RefusalRedirectMixin, TenantAdmin):
 
 
 @admin.register(User, site=console_site)
-class UserAdmin(TenantAdmin, DjangoUserAdmin):
+class UserAdmin(RefusalRedirectMixin, TenantAdmin, DjangoUserAdmin):
     ordering = ["email"]
-    list_display = ["email", "first_name", "last_name", "contact", "is_staff", "is_active", "last_login"]
-    list_filter = ["is_staff", "is_active"]
+    list_display = [
+        "email",
+        "first_name",
+        "last_name",
+        "contact",
+        "is_staff",
+        "staff_role",
+        "is_active",
+        "last_login",
+    ]
+    list_filter = ["is_staff", "staff_role", "is_active"]
     search_fields = ["email", "first_name", "last_name"]
     list_select_related = ["contact"]
     fieldsets = [
         (None, {"fields": ["email", "password"]}),
         (_("Person"), {"fields": ["first_name", "last_name", "contact"]}),
-        (_("Access"), {"fields": ["is_active", "is_staff"]}),
+        (_("Access"), {"fields": ["is_active", "is_staff", "staff_role"]}),
         (_("Dates"), {"fields": ["last_login", "date_joined"]}),
     ]
-    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2", "is_staff"]})]
+    add_fieldsets = [
+        (
+            None,
+            {"classes": ["wide"], "fields": ["email", "password1", "password2", "is_staff", "staff_role"]},
+        )
+    ]
     readonly_fields = ["last_login", "date_joined"]
     autocomplete_fields = ["contact"]
     filter_horizontal = []
+
+    def save_model(self, request, obj, form, change):
+        """A new role goes through its service (audited `staff.role_changed`, the last owner kept)."""
+        role = obj.staff_role
+        if change and "staff_role" in form.changed_data:
+            obj.staff_role = form.initial["staff_role"]
+        super().save_model(request, obj, form, change)
+        if change and role != obj.staff_role:
+            try:
+                access.set_staff_role(user=obj, role=role, actor=Actor.from_request(request))
+            except AccessError as error:
+                _refused(request, error.message)
+            obj.refresh_from_db()
 
 
 @admin.register(AuditEvent, site=console_site)

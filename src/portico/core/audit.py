@@ -95,10 +95,18 @@ class Actor:
         return cls(
             kind=kind,
             user=user,
-            label=user.email if user is not None else "anonymous",
+            label=_label_of(user),
             ip_address=client_ip(request),
             user_agent=request.META.get("HTTP_USER_AGENT", "")[:400],
         )
+
+
+def _label_of(user) -> str:
+    """Who, as the audit trail shows them: staff with their console role, "riley@… (finance)"."""
+    if user is None:
+        return "anonymous"
+    role = getattr(user, "staff_role", "") if user.is_staff and not user.contact_id else ""
+    return f"{user.email} ({role})" if role and user.organization_id else user.email
 
 
 def client_ip(request) -> str | None:

@@ -1,0 +1,89 @@
+"""What each staff role may do in the console: one declaration, enforced by `console.site`.
+
+Owners and administrators may do everything, except that only owners manage staff users and their
+roles. Every other role gets exactly what is declared here, per model label (`app_label.model`):
+the four admin permissions (view, add, change, delete) and the named custom actions and object tools
+(finalize, send, void, record a payment, apply, refund, allocate, invite, revoke, retry...). A model
+or an action that is not declared is denied to them (fail closed): registering a new admin gives
+finance, support and read-only staff nothing until someone decides what they may do with it.
+
+Permissions here only ever narrow what an admin class allows: a read-only admin stays read-only for
+an owner, and a draft-only change stays draft-only.
+"""
+
+from __future__ import annotations
+
+from portico.accounts.models import StaffRole
+
+VIEW, ADD, CHANGE, DELETE = "view", "add", "change", "delete"
+READ = frozenset({VIEW})
+EDIT = frozenset({VIEW, ADD, CHANGE, DELETE})
+
+FULL_ROLES = frozenset({StaffRole.OWNER, StaffRole.ADMINISTRATOR})
+STAFF_MODELS = frozenset({"accounts.user"})  # staff users and their roles: owners only
+
+# Custom list actions and object-tool pages → the permission they need (any name not listed needs
+# a permission of its own name, declared below).
+ACTION_PERMISSIONS = {
+    "delete_selected": DELETE,
+    "finalize_selected": "finalize",
+    "send_selected": "send",
+    "void_selected": "void",
+    "invite_contacts": "invite",
+    "revoke_access": "revoke",
+    "resend": "invite",
+    "password_change": CHANGE,  # the set-password page of a user
+}
+
+F, S, R = StaffRole.FINANCE, StaffRole.SUPPORT, StaffRole.READ_ONLY
+
+PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
+    # the ledger: finance works it, support and read-only staff read it
+    "billing.invoice": {F: EDIT | {"finalize", "send", "void", "record_payment"}, S: READ, R: READ},
+    "billing.creditnote": {F: EDIT | {"finalize", "apply", "refund", "void"}, S: READ, R: READ},
+    "billing.payment": {F: frozenset({VIEW, ADD, "allocate", "refund"}), S: READ, R: READ},
+    "billing.refund": {F: READ, S: READ, R: READ},
+    "billing.creditapplication": {F: READ, S: READ, R: READ},
+    "billing.statementexport": {F: READ, S: READ, R: READ},
+    "billing.billingsettings": {F: READ, S: READ, R: READ},
+    "payments.paymentattempt": {F: READ, S: READ, R: READ},
+    "catalog.item": {F: READ, S: READ, R: READ},
+    "catalog.taxrate": {F: READ, S: READ, R: READ},
+    # customers, their people and portal access: support works them
+    "customers.customer": {F: READ, S: EDIT, R: READ},
+    "customers.contactperson": {F: READ, S: EDIT | {"invite", "revoke"}, R: READ},
+    "accounts.invitation": {F: READ, S: frozenset({VIEW, DELETE, "invite", "revoke"}), R: READ},
+    "accounts.user": {S: READ},  # portal logins; staff users are managed by owners
+    # the organization's settings and records: everyone reads them
+    "core.organization": {F: READ, S: READ, R: READ},
+    "accounts.accesspolicy": {F: READ, S: READ, R: READ},
+    "portal.portalpreferences": {F: READ, S: READ, R: READ},
+    "core.auditevent": {F: READ, S: READ, R: READ},
+    "core.outboxdelivery": {F: READ, S: frozenset({VIEW, "retry"}), R: READ},
+}
+
+
+def role_of(user) -> str | None:
+    """The user's console role, None for someone without one (not staff)."""
+    if not getattr(user, "is_authenticated", False) or not user.is_staff:
+        return None
+    return user.staff_role
+
+
+def permission_for_action(name: str) -> str:
+    return ACTION_PERMISSIONS.get(name, name)
+
+
+def allows(user, label: str, permission: str) -> bool:
+    """Whether `user`'s role may use `permission` ("view", "add", ..., or an action's) on the
+    model `label` ("billing.invoice"). Platform superusers (no organization) are not limited."""
+    if getattr(user, "is_platform_admin", False):
+        return True
+    role = role_of(user)
+    if role is None:
+        return False
+    if label in STAFF_MODELS and permission != VIEW:
+        return role == StaffRole.OWNER
+    if role in FULL_ROLES:
+        return True
+    return permission in PERMISSIONS.get(label, {}).get(role, frozenset())
