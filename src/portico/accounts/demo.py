@@ -7,7 +7,7 @@ from portico.customers.models import ContactPerson, PortalRole
 
 def extend(demo) -> None:
     for organization in (demo.renotech, demo.northwind):
-        AccessPolicy.objects.get_or_create(organization=organization, defaults={"invitation_days": 7})
+        AccessPolicy.all_tenants.get_or_create(organization=organization, defaults={"invitation_days": 7})
     acme = demo.customers["acme"]
     contact, _ = ContactPerson.all_tenants.update_or_create(
         organization=demo.renotech,
