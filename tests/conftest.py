@@ -83,7 +83,11 @@ def tenant_client(organization, **kwargs) -> Client:
 
 @pytest.fixture
 def org(db):
-    return OrganizationFactory(name="RenoTech Solutions", slug="renotech")
+    """The organization a test works for, active for the whole test (tenant queries fail closed
+    with none active). Tests of another organization's rows act for it with `tenant(other_org)`."""
+    organization = OrganizationFactory(name="RenoTech Solutions", slug="renotech")
+    with tenancy.tenant(organization):
+        yield organization
 
 
 @pytest.fixture

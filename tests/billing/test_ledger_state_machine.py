@@ -121,7 +121,7 @@ class Ledger(RuleBasedStateMachine):
     @rule()
     def toggle_auto_apply(self):
         self.auto_apply = not self.auto_apply
-        BillingSettings.objects.update_or_create(
+        BillingSettings.all_tenants.update_or_create(
             organization=self.organization, defaults={"auto_apply_credits": self.auto_apply}
         )
 

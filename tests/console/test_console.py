@@ -83,6 +83,21 @@ def test_a_platform_superuser_manages_every_organization_on_the_platform_host(or
     assert org.name in page and other_org.name in page
 
 
+def test_a_platform_superuser_sees_every_organizations_customers_on_the_platform_host(org, other_org):
+    from django.test import Client
+
+    from tests.factories import CustomerFactory
+
+    CustomerFactory(organization=org, display_name="Acme Interiors")
+    CustomerFactory(organization=other_org, display_name="Fjord Media")
+    admin = User.objects.create_superuser("root@portico.example", PASSWORD)
+    client = Client(HTTP_HOST="localhost")
+    client.force_login(admin, backend="portico.accounts.backends.TenantAuthenticationBackend")
+    response = client.get("/console/customers/customer/")
+    assert response.status_code == 200
+    assert "Acme Interiors" in response.content.decode() and "Fjord Media" in response.content.decode()
+
+
 def test_tenant_staff_see_only_their_own_organization_settings(org, other_org, staff_client):
     page = staff_client.get("/console/core/organization/").content.decode()
     assert org.name in page and other_org.name not in page

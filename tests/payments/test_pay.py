@@ -6,6 +6,7 @@ from portico.billing import errors as billing_errors
 from portico.billing.models import Invoice, Payment, PaymentAllocation
 from portico.core.audit import Actor
 from portico.core.money import Money
+from portico.core.tenancy import tenant
 from portico.payments.gateways import CardDetails, TestGateway
 from portico.payments.models import PaymentAttempt
 from portico.payments.services import PaymentRefused, pay_invoices
@@ -226,15 +227,16 @@ def test_staff_see_their_organizations_payment_attempts_in_the_console(org, othe
 
     pay_online(customer, [invoices[0].number], card_number="4000000000000069")
     elsewhere = CustomerFactory(organization=other_org, display_name="Elsewhere Ltd", currency="GBP")
-    theirs = open_invoice(elsewhere, 700)
-    pay_invoices(
-        organization=other_org,
-        customer=elsewhere,
-        invoice_numbers=[theirs.number],
-        card=token(),
-        form_token="x",
-        actor=ACTOR,
-    )
+    with tenant(other_org):
+        theirs = open_invoice(elsewhere, 700)
+        pay_invoices(
+            organization=other_org,
+            customer=elsewhere,
+            invoice_numbers=[theirs.number],
+            card=token(),
+            form_token="x",
+            actor=ACTOR,
+        )
     client = tenant_client(org)
     client.force_login(staff_user(org), backend="portico.accounts.backends.TenantAuthenticationBackend")
     html = client.get("/console/payments/paymentattempt/").content.decode()

@@ -5,6 +5,7 @@ from django.core.management import call_command
 
 from portico.billing.models import Invoice, Payment
 from portico.core.audit import AuditEvent
+from portico.core.tenancy import tenant
 from portico.payments.gateways import TestGateway
 from portico.payments.models import PaymentAttempt
 from portico.payments.services import reconcile_pending_attempts
@@ -96,9 +97,10 @@ def test_an_attempt_still_in_flight_is_left_alone(customer, invoices, clock):
 
 def test_the_command_settles_every_organizations_attempts(customer, invoices, clock):
     elsewhere = CustomerFactory(organization=OrganizationFactory(slug="elsewhere"))
-    theirs = open_invoice(elsewhere, 700)
     ours = interrupted(customer, invoices, CrashAfterCharge())
-    other = interrupted(elsewhere, [theirs], CrashBeforeCharge(), form_token="form-2")
+    with tenant(elsewhere.organization):
+        theirs = open_invoice(elsewhere, 700)
+        other = interrupted(elsewhere, [theirs], CrashBeforeCharge(), form_token="form-2")
     clock.advance(minutes=20)
     from io import StringIO
 

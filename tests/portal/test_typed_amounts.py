@@ -38,7 +38,7 @@ def test_a_german_customer_pays_125_comma_50_and_125_euros_50_are_paid(german_cl
         {"form_token": form_token(html), "amount": "125,50", **CARD},
     )
     assert response.status_code == 302, response.content.decode()[:2000]
-    assert Payment.objects.get().amount_minor == 12550
+    assert Payment.all_tenants.get().amount_minor == 12550
     invoice.refresh_from_db()
     assert invoice.balance_minor == 20000 - 12550
 
@@ -52,7 +52,7 @@ def test_the_offered_balance_pays_the_whole_invoice_in_de_de(german_client):
         f"/portal/invoices/{invoice.number}/pay/", {"form_token": form_token(html), "amount": amount, **CARD}
     )
     assert response.status_code == 302
-    assert Payment.objects.get().amount_minor == 123456
+    assert Payment.all_tenants.get().amount_minor == 123456
 
 
 @pytest.mark.parametrize(
@@ -74,7 +74,7 @@ def test_an_ambiguous_or_malformed_amount_is_refused_on_the_page_and_nothing_is_
     )
     assert response.status_code == 400
     assert message in response.content.decode()
-    assert not PaymentAttempt.objects.exists() and not Payment.objects.exists()
+    assert not PaymentAttempt.all_tenants.exists() and not Payment.all_tenants.exists()
 
 
 @pytest.mark.parametrize("typed", ["Infinity", "-Infinity", "1e999999999", "NaN", "²", "9" * 30])
@@ -86,7 +86,7 @@ def test_hostile_pay_amounts_are_a_form_error_not_a_server_error(portal_client, 
     )
     assert response.status_code == 400
     assert 'id="amount-error"' in response.content.decode()
-    assert not PaymentAttempt.objects.exists()
+    assert not PaymentAttempt.all_tenants.exists()
 
 
 @pytest.mark.parametrize("expected_total", ["²", "١٢", "9" * 5000, "-1", "1e9"])
@@ -105,7 +105,7 @@ def test_a_tampered_expected_total_is_ignored_not_a_server_error(portal_client, 
         },
     )
     assert response.status_code < 500
-    assert Payment.objects.get().amount_minor == 15000
+    assert Payment.all_tenants.get().amount_minor == 15000
 
 
 def test_a_german_customer_applies_125_comma_50_of_credit(german_client):

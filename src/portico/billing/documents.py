@@ -288,7 +288,8 @@ def store_invoice_pdf(invoice_id: int) -> Invoice:
     """Make sure the invoice's stored PDF is of its current document version. Idempotent."""
     invoice = invoice_queryset().get(pk=invoice_id)
     if invoice.status != Invoice.Status.DRAFT:
-        current_invoice_pdf(invoice)
+        with tenancy.tenant(invoice.organization):  # a task has no host: act for the invoice's organization
+            current_invoice_pdf(invoice)
     return invoice
 
 

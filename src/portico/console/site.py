@@ -246,6 +246,14 @@ class TenantAdmin(ConsoleModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return self._is_tenant_staff(request)
 
+    def get_queryset(self, request):
+        if getattr(request, "organization", None) is None:
+            # The platform host acts for no organization; a platform admin's view spans them all.
+            queryset = self.model.all_tenants.get_queryset()
+            ordering = self.get_ordering(request)
+            return queryset.order_by(*ordering) if ordering else queryset
+        return super().get_queryset(request)
+
     def get_exclude(self, request, obj=None):
         return [*(super().get_exclude(request, obj) or []), self.tenant_field]
 

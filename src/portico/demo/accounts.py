@@ -30,7 +30,7 @@ def _staff(demo) -> None:
 def extend(demo) -> None:
     _staff(demo)
     for organization in (demo.renotech, demo.northwind):
-        AccessPolicy.objects.get_or_create(organization=organization, defaults={"invitation_days": 7})
+        AccessPolicy.all_tenants.get_or_create(organization=organization, defaults={"invitation_days": 7})
     acme = demo.customers["acme"]
     contact, _ = ContactPerson.all_tenants.update_or_create(
         organization=demo.renotech,

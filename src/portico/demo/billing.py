@@ -131,8 +131,8 @@ def _run(scripts: list[Script], now: dt.datetime) -> None:
 
 def extend(demo) -> None:
     now = clock.now()
-    BillingSettings.objects.get_or_create(organization=demo.renotech)
-    BillingSettings.objects.get_or_create(organization=demo.northwind, defaults={"invoice_prefix": "NW-"})
+    BillingSettings.all_tenants.get_or_create(organization=demo.renotech)
+    BillingSettings.all_tenants.get_or_create(organization=demo.northwind, defaults={"invoice_prefix": "NW-"})
     scripts = []
     for key, script in [*_renotech_scripts(demo), *_northwind_scripts(demo)]:
         if _fresh(demo.customers[key]):

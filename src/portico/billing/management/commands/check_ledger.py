@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from portico.billing.invariants import ledger_violations
 from portico.core.models import Organization
+from portico.core.tenancy import tenant
 
 
 class Command(BaseCommand):
@@ -13,12 +14,15 @@ class Command(BaseCommand):
         parser.add_argument("--organization", help="slug of one organization (default: all)")
 
     def handle(self, *args, organization=None, **options):
-        scope = None
+        organizations = Organization.objects.order_by("slug")
         if organization:
-            scope = Organization.objects.filter(slug=organization).first()
-            if scope is None:
+            organizations = organizations.filter(slug=organization)
+            if not organizations.exists():
                 raise CommandError(f"No organization with slug {organization!r}")
-        problems = ledger_violations(scope)
+        problems = []
+        for each in organizations:
+            with tenant(each):
+                problems += [f"{each.slug}: {problem}" for problem in ledger_violations(each)]
         for problem in problems:
             self.stderr.write(problem)
         if problems:

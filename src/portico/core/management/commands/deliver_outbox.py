@@ -27,6 +27,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, once: bool, interval: float, **options):
+        # Spans tenants on purpose: one sweeper claims every organization's due deliveries
+        # (`OutboxDelivery.all_tenants`), and each is delivered under `tenant(its organization)`.
         if once:
             report = outbox.deliver_all_due()
             waiting = OutboxDelivery.all_tenants.filter(status=OutboxDelivery.Status.PENDING).count()

@@ -24,5 +24,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, older_than: int, **options):
+        # Spans tenants on purpose: the stale attempts are found with `PaymentAttempt.all_tenants`
+        # (one sweep for every organization), and each is settled under `tenant(its organization)`.
         report = reconcile_pending_attempts(older_than=dt.timedelta(minutes=older_than))
         self.stdout.write(f"Payment attempts: {report}")

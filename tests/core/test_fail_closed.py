@@ -1,0 +1,250 @@
+"""Tenancy fails closed: with no organization active a tenant query raises, and everything that runs
+without a host (tasks, management commands) acts for an organization it names.
+
+The models, tasks and commands are found structurally, so a new one is covered (or fails here)
+without anyone remembering to add it."""
+
+from __future__ import annotations
+
+import importlib
+import io
+import pkgutil
+
+import pytest
+from django.apps import apps
+from django.core.management import CommandError, call_command, get_commands
+from django.db.models import Count
+from django_tasks.base import Task
+
+import portico
+from portico.billing.models import Invoice
+from portico.core import outbox, tenancy
+from portico.core.models import OutboxDelivery
+from portico.core.tenancy import NoActiveTenant, TenantModel, TenantSettingsModel, tenant
+from portico.customers.models import Customer
+from tests.billing.factories import open_invoice
+from tests.factories import CustomerFactory
+
+TENANT_MODELS = sorted(
+    (m for m in apps.get_models() if issubclass(m, TenantModel)), key=lambda m: m._meta.label
+)
+
+
+def test_the_registry_holds_tenant_and_settings_models():
+    labels = {m._meta.label for m in TENANT_MODELS}
+    assert {"customers.Customer", "billing.Invoice", "core.OutboxDelivery"} <= labels
+    assert {"billing.BillingSettings", "portal.PortalPreferences", "accounts.AccessPolicy"} <= {
+        m._meta.label for m in TENANT_MODELS if issubclass(m, TenantSettingsModel)
+    }
+
+
+@pytest.mark.parametrize("model", TENANT_MODELS, ids=lambda m: m._meta.label)
+def test_a_tenant_query_without_an_active_organization_raises(model, db):
+    with tenant(None):
+        queries = [
+            lambda: list(model.objects.all()),
+            lambda: model.objects.filter(pk=1).first(),
+            lambda: model.objects.get(pk=1),
+            model.objects.count,
+            model.objects.exists,
+            lambda: model.objects.aggregate(n=Count("pk")),
+            lambda: model.objects.update(organization_id=1),
+            lambda: model.objects.all().delete(),
+            lambda: list(model.objects.iterator()),
+            lambda: list(model.all_tenants.filter(pk__in=model.objects.values("pk"))),
+            lambda: list(model.all_tenants.union(model.objects.all())),
+        ]
+        for query in queries:
+            with pytest.raises(NoActiveTenant, match=model._meta.label):
+                query()
+        # What says that it spans tenants, and an empty result, still work.
+        assert list(model.all_tenants.all()) == []
+        assert list(model.objects.none()) == []
+
+
+def test_a_query_built_without_an_organization_stays_closed_when_one_is_active(org):
+    with tenant(None):
+        built_early = Customer.objects.all()
+    with pytest.raises(NoActiveTenant):
+        list(built_early)
+
+
+def test_rows_are_created_for_a_named_organization_without_an_active_one(org, other_org):
+    with tenant(None):
+        customer = CustomerFactory(organization=other_org)
+        walk_in = Customer.objects.create(organization=org, display_name="Walk-in")
+        customer.display_name = "Renamed"
+        customer.save()
+    assert Customer.all_tenants.get(pk=customer.pk).display_name == "Renamed"
+    assert walk_in.organization == org
+
+
+def test_related_managers_are_scoped_by_their_row_without_an_active_organization(org, other_org):
+    mine, theirs = CustomerFactory(organization=org), CustomerFactory(organization=other_org)
+    invoice = open_invoice(mine, 1000)
+    with tenant(other_org):
+        other_invoice = open_invoice(theirs, 2000)
+    with tenant(None):
+        assert list(Customer.all_tenants.get(pk=mine.pk).invoices.all()) == [invoice]
+        assert list(Customer.all_tenants.get(pk=theirs.pk).invoices.all()) == [other_invoice]
+
+
+# -- tasks ----------------------------------------------------------------------------------------
+
+
+def _portico_tasks() -> dict[str, Task]:
+    found = {}
+    for module_info in pkgutil.walk_packages(portico.__path__, "portico."):
+        if ".migrations" in module_info.name or module_info.name.endswith(("settings", "settings_test")):
+            continue
+        try:
+            module = importlib.import_module(module_info.name)
+        except ImportError:
+            continue
+        for value in vars(module).values():
+            if isinstance(value, Task) and value.module_path.startswith("portico."):
+                found[value.module_path] = value
+    return found
+
+
+delivered: list[tuple[int, int]] = []
+
+
+@outbox.consumer("test.fail_closed", name="test.fail_closed")
+def _count_customers(event):
+    # A consumer reads tenant data through the default manager: it must be acting for the event's.
+    delivered.append((event.organization_id, Customer.objects.count()))
+
+
+def _run_render_invoice_pdf(task, org, other_org):
+    invoices = []
+    for organization in (org, other_org):
+        with tenant(organization):
+            invoices.append(open_invoice(CustomerFactory(organization=organization), 1000))
+    Invoice.all_tenants.filter(pk__in=[i.pk for i in invoices]).update(pdf="")
+    with tenant(None):
+        for invoice in invoices:
+            task.call(invoice.pk)
+    assert all(Invoice.all_tenants.get(pk=i.pk).pdf.name for i in invoices)
+
+
+def _run_deliver_task(task, org, other_org):
+    delivered.clear()
+    ids = []
+    for organization, customers in ((org, 1), (other_org, 2)):
+        for _ in range(customers):
+            CustomerFactory(organization=organization)
+        event = outbox.emit("test.fail_closed", organization=organization, payload={})
+        ids += OutboxDelivery.all_tenants.filter(event=event).values_list("pk", flat=True)
+    with tenant(None):
+        task.call(ids)
+    assert sorted(delivered) == sorted([(org.pk, 1), (other_org.pk, 2)])
+
+
+def _run_prepare_statement_export(task, org, other_org):
+    from portico.billing.models import StatementExport
+
+    exports = []
+    for organization in (org, other_org):
+        customer = CustomerFactory(organization=organization)
+        with tenant(organization):
+            open_invoice(customer, 1000)
+        exports.append(
+            StatementExport.all_tenants.create(
+                organization=organization,
+                customer=customer,
+                start="2026-01-01",
+                end="2026-12-31",
+                currency="USD",
+                line_count=1,
+                created_at="2026-03-10T00:00:00Z",
+            )
+        )
+    with tenant(None):
+        for export in exports:
+            assert task.call(export.pk) == StatementExport.Status.READY
+
+
+TASK_RUNS = {
+    "portico.billing.documents.render_invoice_pdf": _run_render_invoice_pdf,
+    "portico.core.outbox.deliver_task": _run_deliver_task,
+    "portico.billing.exports.prepare_statement_export": _run_prepare_statement_export,
+}
+
+
+def test_every_task_is_run_here():
+    assert set(_portico_tasks()) == set(TASK_RUNS)
+
+
+@pytest.mark.parametrize("path", sorted(TASK_RUNS))
+def test_a_task_acts_for_its_rows_organization_with_none_active(path, org, other_org, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    TASK_RUNS[path](_portico_tasks()[path], org, other_org)
+
+
+# -- management commands --------------------------------------------------------------------------
+
+
+def _run_check_ledger(org, other_org):
+    for organization in (org, other_org):
+        with tenant(organization):
+            open_invoice(CustomerFactory(organization=organization), 1000)
+    with tenant(None):
+        call_command("check_ledger", stdout=io.StringIO())
+        broken = Invoice.all_tenants.filter(organization=other_org)
+        broken.update(paid_minor=100, balance_minor=900)
+        errors = io.StringIO()
+        with pytest.raises(CommandError, match="ledger invariant"):
+            call_command("check_ledger", stdout=io.StringIO(), stderr=errors)
+        problems = errors.getvalue().splitlines()
+        assert problems and all(p.startswith(f"{other_org.slug}: ") for p in problems)
+        call_command("check_ledger", organization=org.slug, stdout=io.StringIO())
+
+
+def _run_reconcile_payments(org, other_org):
+    out = io.StringIO()
+    with tenant(None):
+        call_command("reconcile_payments", stdout=out)
+    assert "Payment attempts:" in out.getvalue()
+
+
+def _run_deliver_outbox(org, other_org):
+    delivered.clear()
+    for organization in (org, other_org):
+        CustomerFactory(organization=organization)
+        outbox.emit("test.fail_closed", organization=organization, payload={})
+    out = io.StringIO()
+    with tenant(None):
+        call_command("deliver_outbox", once=True, stdout=out)
+    assert sorted(delivered) == sorted([(org.pk, 1), (other_org.pk, 1)])
+    assert "2 delivered" in out.getvalue()
+
+
+def _run_demo(org, other_org):
+    with tenant(None):
+        call_command("demo", stdout=io.StringIO())
+    from portico.core.models import Organization
+
+    demo_orgs = Organization.objects.filter(slug__in=["renotech", "northwind"])
+    assert demo_orgs.count() == 2
+    assert Customer.all_tenants.filter(organization__in=demo_orgs).exclude(organization=org).exists()
+
+
+COMMAND_RUNS = {
+    "check_ledger": _run_check_ledger,
+    "reconcile_payments": _run_reconcile_payments,
+    "deliver_outbox": _run_deliver_outbox,
+    "demo": _run_demo,
+}
+
+
+def test_every_command_of_portico_is_run_here():
+    ours = {name for name, app in get_commands().items() if app.startswith("portico")}
+    assert ours == set(COMMAND_RUNS)
+
+
+@pytest.mark.parametrize("name", sorted(COMMAND_RUNS))
+def test_a_command_acts_for_each_organization_with_none_active(name, org, other_org, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    assert tenancy.current_organization() == org  # the fixture's; each run below deactivates it
+    COMMAND_RUNS[name](org, other_org)
