@@ -79,7 +79,7 @@ def test_a_field_that_offers_no_search_is_refused(org, customer, staff):
 def test_credit_and_payment_forms_list_the_invoices_due_first_and_accept_any_open_one(
     org, customer, staff, monkeypatch
 ):
-    from portico.billing import admin as billing_admin
+    from portico.console import ledger_common as billing_admin
     from portico.core.money import Money
     from tests.billing.factories import credit_note, pay
 

@@ -398,7 +398,7 @@ def _opens(pattern, request) -> bool:
 
 
 def test_the_demo_has_staff_in_every_role(db):
-    from portico.core.demo import load_demo
+    from portico.demo.loader import load_demo
 
     demo = load_demo()
     roles_in_demo = dict(

@@ -26,6 +26,8 @@ from portico.console import (  # noqa: F401
     admin_billing,
     admin_catalog,
     admin_core,
+    admin_credit_notes,
+    admin_invoices,
     admin_payments,
 )
 from portico.console.admin_accounts import invite_contacts, revoke_access
@@ -342,7 +344,7 @@ class UserAdmin(RefusalRedirectMixin, TenantAdmin, DjangoUserAdmin):
             try:
                 access.set_staff_role(user=obj, role=role, actor=Actor.from_request(request))
             except AccessError as error:
-                _refused(request, error.message)
+                _refused(request, error)
             obj.refresh_from_db()
 
 
@@ -416,7 +418,7 @@ class PortalPreferencesAdmin(RefusalRedirectMixin, TenantAdmin):
                 actor=Actor.from_request(request),
             )
         except portal_services.PortalPreferencesRefused as error:
-            _refused(request, error.message)
+            _refused(request, error)
 
     def get_queryset(self, request):
         if getattr(request, "organization", None) is not None:

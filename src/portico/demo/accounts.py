@@ -15,7 +15,7 @@ RENOTECH_STAFF = [
 
 
 def _staff(demo) -> None:
-    from portico.core.demo import DEMO_PASSWORD, STAFF_EMAIL, _user
+    from portico.demo.loader import DEMO_PASSWORD, STAFF_EMAIL, _user
 
     User.all_tenants.filter(
         organization__in=[demo.renotech, demo.northwind],
