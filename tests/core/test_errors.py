@@ -56,10 +56,10 @@ def _portico_apps():
 
 
 def test_the_errors_named_in_the_codebase_are_all_domain_errors():
+    from portico.accounts.email_change import EmailChangeInvalid as via_services
     from portico.accounts.errors import AccessError
     from portico.billing.statements import StatementPeriodError
     from portico.customers.errors import CurrencyLocked, EmailChangeInvalid
-    from portico.accounts.email_change import EmailChangeInvalid as via_services
     from portico.payments.credits import CreditRefused
     from portico.payments.gateways import CardError
     from portico.payments.services import PaymentRefused
