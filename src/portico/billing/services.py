@@ -9,6 +9,12 @@ one customer is serialized (DESIGN.md "Money and ledger invariants"). The invari
   payment.amount = Σ allocations + unused + refunded
   credit_note.total = Σ applications + remaining + refunded
 hold after every service; the single-row parts are also database constraints.
+
+Why one module of about a thousand lines: every function here takes its locks through the same
+helpers (`_lock_customer`, `_lock`, the locked number counter `_next_number`) and drafts of both
+kinds share one editing mechanism (`_DraftKind`); kept together, the lock order above sits beside
+every function that must follow it. Read it by section: lines (checked and priced through
+`billing.pricing`), helpers, invoices, payments, credit notes.
 """
 
 from __future__ import annotations
