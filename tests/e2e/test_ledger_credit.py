@@ -18,7 +18,7 @@ def test_apply_credit_to_an_overdue_invoice_and_total_the_pay_selection(page, te
     page.get_by_role("heading", name="Pay invoices").wait_for()
     axe_check(page)
     outstanding = list(
-        Invoice.objects.filter(customer=acme, status__in=["open", "partially_paid"]).order_by(
+        Invoice.all_tenants.filter(customer=acme, status__in=["open", "partially_paid"]).order_by(
             "due_date", "id"
         )
     )
@@ -42,5 +42,5 @@ def test_apply_credit_to_an_overdue_invoice_and_total_the_pay_selection(page, te
     page.get_by_role("heading", name="Credits").wait_for()
     assert page.get_by_text("$100.00 of credit").first.is_visible()
     axe_check(page)
-    application = CreditApplication.objects.get(invoice=first, amount_minor=10000)
+    application = CreditApplication.all_tenants.get(invoice=first, amount_minor=10000)
     assert application.credit_note.customer_id == acme.pk

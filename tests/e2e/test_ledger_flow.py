@@ -26,7 +26,7 @@ def test_filter_open_download_and_bulk_pay_three_invoices(page, tenant_url):
     acme = demo.customers["acme"]
     overdue = [issue(acme, f"Overdue renovation phase {n}", 10000 * n, 60 + n) for n in (1, 2)]
     due = issue(acme, "Lighting consultation", 4500, 1)
-    paid_before = set(Payment.objects.filter(customer=acme).values_list("pk", flat=True))
+    paid_before = set(Payment.all_tenants.filter(customer=acme).values_list("pk", flat=True))
 
     sign_in(page, tenant_url(demo.renotech, "/portal/account/login/"), "maria@acme.example", "portico-demo")
     page.get_by_role("heading", name="Welcome, Acme Interiors").wait_for()
@@ -79,7 +79,7 @@ def test_filter_open_download_and_bulk_pay_three_invoices(page, tenant_url):
 
     # The payment, how it was allocated, and the new balance.
     page.get_by_role("heading", name="Payments").wait_for()
-    payment = Payment.objects.exclude(pk__in=paid_before).get(customer=acme)
+    payment = Payment.all_tenants.exclude(pk__in=paid_before).get(customer=acme)
     assert payment.amount_minor == 34500 and payment.allocations.count() == 3
     assert page.get_by_text(f"payment {payment.number} of $345.00 was received").is_visible()
     row = page.locator(f"#payment-{payment.number}")

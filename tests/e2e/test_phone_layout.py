@@ -93,9 +93,9 @@ def ledger_for_every_page(demo):
 def route_kwargs(demo, acme, invoice) -> dict[str, dict]:
     """Real ids for the routes that take one, from the data above; bad tokens for token links (their
     'link not valid' page is a page too)."""
-    payment = Payment.objects.filter(customer=acme).order_by("-received_on").first()
+    payment = Payment.all_tenants.filter(customer=acme).order_by("-received_on").first()
     colleague = demo.contacts["acme:tom@acme.example"]
-    export = StatementExport.objects.filter(customer=acme).first()
+    export = StatementExport.all_tenants.filter(customer=acme).first()
     return {
         "portal:invoice": {"number": invoice.number},
         "portal:invoice_print": {"number": invoice.number},
