@@ -1,8 +1,5 @@
 """Concurrent payments on PostgreSQL: real threads, each with its own connection and transaction."""
 
-import threading
-from collections.abc import Callable
-
 import pytest
 from django.db import connection
 
@@ -10,31 +7,10 @@ from portico.billing import errors
 from portico.billing.invariants import ledger_violations
 from portico.billing.models import Invoice, Payment, PaymentAllocation
 from tests.billing.factories import open_invoice, pay
+from tests.concurrency import race
 from tests.factories import CustomerFactory, OrganizationFactory
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def race(*calls: Callable[[], object]) -> list[object]:
-    """Start every call at once, each in its own thread (so its own connection); their outcomes."""
-    barrier = threading.Barrier(len(calls))
-    outcomes: list[object] = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait()
-            outcomes[i] = call()
-        except Exception as exc:
-            outcomes[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
 
 
 @pytest.fixture

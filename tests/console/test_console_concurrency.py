@@ -1,7 +1,5 @@
 """Two staff members editing at once on PostgreSQL: real threads, each with its own connection."""
 
-import threading
-
 import pytest
 from django.db import connection
 
@@ -9,31 +7,11 @@ from portico.accounts import services as access
 from portico.accounts.errors import LastAdmin
 from portico.core.audit import Actor
 from portico.customers.models import ContactPerson, PortalRole
+from tests.concurrency import race
 from tests.conftest import tenant_client
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, staff_user
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db(transaction=True)]
-
-
-def race(*calls):
-    barrier = threading.Barrier(len(calls))
-    outcomes = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait()
-            outcomes[i] = call()
-        except Exception as exc:
-            outcomes[i] = exc
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, call)) for i, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    return outcomes
 
 
 @pytest.fixture
