@@ -12,8 +12,8 @@ from django.db import connection
 
 from portico.billing.invariants import ledger_violations
 from portico.billing.models import Invoice, Payment
-from portico.payments.gateways import TestGateway
 from portico.payments.models import PaymentAttempt, PaymentReservation
+from portico.payments.test_gateway import TestGateway
 from tests.billing.factories import open_invoice
 from tests.conftest import tenant_client
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, portal_user

@@ -8,10 +8,10 @@ from portico.payments.gateways import (
     CardError,
     ChargeStatus,
     DeclineCode,
-    TestGateway,
     get_gateway,
     luhn_ok,
 )
+from portico.payments.test_gateway import TestGateway
 
 
 def card(number, exp_month=12, exp_year=2030, cvc="123"):

@@ -7,9 +7,10 @@ from portico.billing.models import Invoice, Payment, PaymentAllocation
 from portico.core.audit import Actor
 from portico.core.money import Money
 from portico.core.tenancy import tenant
-from portico.payments.gateways import CardDetails, TestGateway
+from portico.payments.gateways import CardDetails
 from portico.payments.models import PaymentAttempt
 from portico.payments.services import PaymentRefused, pay_invoices
+from portico.payments.test_gateway import TestGateway
 from tests.billing.factories import open_invoice, pay
 from tests.factories import CustomerFactory, OrganizationFactory
 

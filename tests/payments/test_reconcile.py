@@ -6,9 +6,9 @@ from django.core.management import call_command
 from portico.billing.models import Invoice, Payment
 from portico.core.audit import AuditEvent
 from portico.core.tenancy import tenant
-from portico.payments.gateways import TestGateway
 from portico.payments.models import PaymentAttempt
 from portico.payments.services import reconcile_pending_attempts
+from portico.payments.test_gateway import TestGateway
 from tests.billing.factories import open_invoice
 from tests.factories import CustomerFactory, OrganizationFactory
 from tests.payments.test_pay import pay_online

@@ -5,7 +5,6 @@ import pytest
 
 from portico.billing.models import Payment
 from portico.core.money import Money
-from portico.payments.gateways import TestGateway
 from portico.payments.models import PaymentAttempt, PaymentReservation
 from portico.payments.services import (
     PaymentInProgress,
@@ -13,6 +12,7 @@ from portico.payments.services import (
     reconcile_pending_attempts,
     reserved_amounts,
 )
+from portico.payments.test_gateway import TestGateway
 from tests.billing.factories import open_invoice
 from tests.payments.test_pay import pay_online
 from tests.payments.test_reconcile import CrashBeforeCharge, interrupted

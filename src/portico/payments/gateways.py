@@ -1,19 +1,25 @@
-"""The payment-gateway interface and the built-in `test` gateway.
+"""The payment-gateway interface, and which gateway an organization uses.
 
-A gateway turns card details into a token (in the browser for real gateways, on the server for the
-test gateway) and charges a token for an amount under an idempotency key. Portico keeps only what a
-gateway hands back: the token, the brand, the last four digits and the expiry — never the card
-number or the security code, in the database or in the logs.
+A gateway keeps the cards; Portico keeps only what it hands back: a token (Stripe's `pm_…`), the
+brand, the last four digits, the expiry, the holder's name and country — never the card number or
+the security code, in the database, the logs, emails or error reports.
 
-Saved cards (a later issue) are tokens the gateway keeps for a customer: `charge(source=...)` takes
-either a one-off token or a saved card's token, so they fit without changing the interface.
+Three gateways implement `Gateway`, one per organization (`PaymentSettings.gateway`, else
+`settings.PAYMENT_GATEWAY`):
+- `stripe` (`payments.stripe_gateway`): card entry in the browser through Stripe.js, so a card number
+  never reaches our server (PCI SAQ A); tested against localstripe;
+- `test` (`payments.test_gateway`): Stripe's test mode, embedded — it tokenizes typed test cards on
+  our server and keeps its tokens and charges in the database (`TestCardToken`, `GatewayCharge`),
+  so every process sees them;
+- `offline`: no online payments; bank-transfer instructions, payments recorded by staff.
+
+Every call that moves money carries an idempotency key: the same key again has no second effect,
+and `find_charge(key)` says what happened under a key (the reconciliation asks it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import secrets
-import threading
 from dataclasses import dataclass, field
 from enum import StrEnum
 
@@ -29,6 +35,8 @@ from portico.payments.errors import Code
 class ChargeStatus(StrEnum):
     SUCCEEDED = "succeeded"
     DECLINED = "declined"
+    # The gateway has it and has not decided yet (bank debits, 3-D Secure pending): wait.
+    PROCESSING = "processing"
 
 
 class DeclineCode(StrEnum):
@@ -40,6 +48,8 @@ class DeclineCode(StrEnum):
     INCORRECT_CVC = "incorrect_cvc"
     PROCESSING_ERROR = "processing_error"
     TEST_MODE_LIVE_CARD = "test_mode_live_card"
+    # An off-session charge the bank wants the customer present for (3-D Secure)
+    AUTHENTICATION_REQUIRED = "authentication_required"
 
 
 # What the customer reads: what happened and what to do, never the gateway's internals.
@@ -51,6 +61,9 @@ DECLINE_MESSAGES = {
     DeclineCode.PROCESSING_ERROR: _("We could not process your card. Please try again in a moment."),
     DeclineCode.TEST_MODE_LIVE_CARD: _(
         "This is a test portal: real cards are not accepted. Use a test card such as 4242 4242 4242 4242."
+    ),
+    DeclineCode.AUTHENTICATION_REQUIRED: _(
+        "Your bank asks you to confirm this payment. Please pay it from the portal."
     ),
 }
 
@@ -85,13 +98,55 @@ class CardDetails:
 
 @dataclass(frozen=True)
 class CardToken:
-    """All that Portico keeps of a card."""
+    """All that Portico keeps of a card (a one-off token, or a saved method's details)."""
 
     token: str
     brand: str
     last4: str
     exp_month: int
     exp_year: int
+    holder_name: str = ""
+    country: str = ""
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class SetupSession:
+    """What the browser needs to collect a card for saving (Stripe's SetupIntent).
+
+    `reference` names the session at the gateway (`seti_…`); the portal posts it back, and
+    `Gateway.attach` checks that it belongs to the customer before anything is saved."""
+
+    reference: str
+    client_secret: str = ""
+    publishable_key: str = ""
+    js_url: str = ""  # Stripe.js (or a Stripe-compatible server's copy of it)
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    succeeded: bool
+    reference: str = ""
+    failure_message: str = ""
+
+
+@dataclass(frozen=True)
+class GatewayEvent:
+    """A webhook event, verified and read: `type` is the gateway's own name for it
+    (`payment_intent.succeeded`, `charge.refunded`, `charge.dispute.created`, …)."""
+
+    id: str
+    type: str
+    created: dt.datetime
+    object_reference: str
+    data: dict
+
+
+class SignatureError(DomainError):
+    """A webhook whose signature does not verify: answered 400, nothing applied."""
+
+    code = Code.WEBHOOK_SIGNATURE
+    message = _("The webhook signature does not verify.")
 
 
 @dataclass(frozen=True)
@@ -113,28 +168,100 @@ class ChargeResult:
 
 
 class Gateway:
-    """What every gateway does. `name` is stored on payments (`Payment.gateway`)."""
+    """What every gateway does. `name` is stored on payments, methods and attempts.
+
+    An instance serves one organization (`gateway_for`); `config` is its `PaymentSettings`."""
 
     name: str = ""
+    # False for `offline`: no card is taken, staff record the payments.
+    online: bool = True
     # True when card details reach our server to be tokenized (the test gateway); real gateways
-    # collect them in the browser (their own card fields) and post only a token.
+    # collect them in the browser (Stripe.js) and the portal posts only a token or a setup reference.
     tokenizes_on_server: bool = False
 
-    def tokenize(self, card: CardDetails) -> CardToken:
+    def __init__(self, organization=None, config=None):
+        self.organization = organization
+        self.config = config
+
+    # -- customers and saved methods
+    def customer_reference(self, customer) -> str:
+        """The gateway's id for our customer, made on first need and remembered (`GatewayCustomer`)."""
+        from portico.payments.models import GatewayCustomer
+
+        ref = GatewayCustomer.all_tenants.filter(customer=customer, gateway=self.name).first()
+        if ref is not None:
+            return ref.reference
+        reference = self.create_customer(customer)
+        ref, _created = GatewayCustomer.all_tenants.get_or_create(
+            customer=customer,
+            gateway=self.name,
+            defaults={
+                "organization_id": customer.organization_id,
+                "reference": reference,
+                "created_at": clock.now(),
+            },
+        )
+        return ref.reference
+
+    def create_customer(self, customer) -> str:
         raise NotImplementedError
 
+    def start_setup(self, *, customer_reference: str) -> SetupSession:
+        """Begin collecting a card to save for this gateway customer."""
+        raise NotImplementedError
+
+    def tokenize(self, card: CardDetails) -> CardToken:
+        """Typed card → one-off token (only gateways that `tokenizes_on_server`)."""
+        raise NotImplementedError
+
+    def attach(self, *, customer_reference: str, token: str = "", setup_reference: str = "") -> CardToken:
+        """Save a card for the customer: a token from `tokenize`, or a setup the browser completed.
+        Refuses (CardError / a DomainError) a card the gateway declines or a setup of another customer."""
+        raise NotImplementedError
+
+    def detach(self, *, token: str) -> None:
+        """Forget a saved card at the gateway. Already gone is not an error."""
+        raise NotImplementedError
+
+    # -- money
     def charge(
-        self, *, source: str, amount: Money, idempotency_key: str, description: str = ""
+        self,
+        *,
+        source: str,
+        amount: Money,
+        idempotency_key: str,
+        customer_reference: str = "",
+        off_session: bool = False,
+        description: str = "",
     ) -> ChargeResult:
-        """Charge `source` (a one-off or saved card token). A retry with the same key has no second effect."""
+        """Charge `source` (a one-off token or a saved method's token). A retry with the same key has
+        no second effect: it answers what the first request did."""
         raise NotImplementedError
 
     def find_charge(self, *, idempotency_key: str) -> ChargeResult | None:
         """The outcome of the charge asked for under this key, or None if the gateway never got it.
 
-        Reconciliation asks this about attempts a crash left pending (`payments.services.reconcile`).
-        """
+        Reconciliation asks this about attempts a crash left pending (`payments.services.reconcile`)."""
         raise NotImplementedError
+
+    def refund(
+        self, *, charge_reference: str, amount: Money, idempotency_key: str, reason: str = ""
+    ) -> RefundResult:
+        """Return part or all of a charge to the card, once per key."""
+        raise NotImplementedError
+
+    # -- webhooks
+    def parse_event(self, *, body: bytes, headers) -> GatewayEvent:
+        """Verify a webhook's signature and read it; raises `SignatureError`."""
+        raise SignatureError()
+
+
+class OfflineGateway(Gateway):
+    """No online payments: customers pay by bank transfer (`PaymentSettings.offline_instructions`)
+    and staff record the payments in the console."""
+
+    name = "offline"
+    online = False
 
 
 # -- card checks ------------------------------------------------------------------------------------
@@ -185,103 +312,52 @@ def check_card(card: CardDetails, today: dt.date) -> str:
     return digits
 
 
-# -- the test gateway -------------------------------------------------------------------------------
+# -- which gateway ----------------------------------------------------------------------------------
 
-# Stripe's test cards (https://docs.stripe.com/testing): number → outcome at charge time.
-TEST_CARD_OUTCOMES = {
-    "4242424242424242": None,
-    "4000056655665556": None,  # Visa (debit)
-    "5555555555554444": None,  # Mastercard
-    "2223003122003222": None,  # Mastercard (2-series)
-    "378282246310005": None,  # American Express
-    "6011111111111117": None,  # Discover
-    "4000000000000002": DeclineCode.GENERIC,
-    "4000000000009995": DeclineCode.INSUFFICIENT_FUNDS,
-    "4000000000000069": DeclineCode.EXPIRED_CARD,
-    "4000000000000127": DeclineCode.INCORRECT_CVC,
-    "4000000000000119": DeclineCode.PROCESSING_ERROR,
+GATEWAYS: dict[str, str] = {
+    "test": "portico.payments.test_gateway.TestGateway",
+    "stripe": "portico.payments.stripe_gateway.StripeGateway",
+    "offline": "portico.payments.gateways.OfflineGateway",
 }
 
 
-class TestGateway(Gateway):
-    """Behaves like Stripe's test mode. The token carries the test card's outcome, as Stripe's own
-    test tokens do (`tok_chargeDeclinedInsufficientFunds`), so any process can charge it."""
+def gateway_class(name: str) -> type[Gateway]:
+    from django.utils.module_loading import import_string
 
-    __test__ = False  # not a pytest test class
-    name = "test"
-    tokenizes_on_server = True
-
-    _lock = threading.Lock()
-    # (idempotency key, source, amount) → result, like Stripe's 24-hour cache of idempotent requests
-    _charges: dict[tuple, ChargeResult] = {}
-
-    def tokenize(self, card: CardDetails) -> CardToken:
-        digits = check_card(card, clock.today())
-        outcome = TEST_CARD_OUTCOMES.get(digits, DeclineCode.TEST_MODE_LIVE_CARD)
-        return CardToken(
-            token=f"tok_test_{outcome or 'ok'}_{secrets.token_hex(8)}",
-            brand=card_brand(digits),
-            last4=digits[-4:],
-            exp_month=card.exp_month,
-            exp_year=card.exp_year,
-        )
-
-    def charge(
-        self, *, source: str, amount: Money, idempotency_key: str, description: str = ""
-    ) -> ChargeResult:
-        if not idempotency_key:
-            raise ValueError("A charge needs an idempotency key")
-        if amount.minor <= 0:
-            raise ValueError("A charge needs a positive amount")
-        request = (idempotency_key, source, amount)
-        with self._lock:
-            if request in self._charges:
-                return self._charges[request]
-            outcome = _outcome_of(source)
-            if outcome is None:
-                result = ChargeResult(ChargeStatus.SUCCEEDED, reference=f"ch_test_{secrets.token_hex(12)}")
-            else:
-                result = ChargeResult(ChargeStatus.DECLINED, decline_code=outcome)
-            self._charges[request] = result
-            return result
-
-    def find_charge(self, *, idempotency_key: str) -> ChargeResult | None:
-        # Like Stripe's idempotency cache, this one lives with the gateway: here, in this process.
-        with self._lock:
-            for (key, _source, _amount), result in self._charges.items():
-                if key == idempotency_key:
-                    return result
-        return None
-
-
-def _outcome_of(token: str) -> DeclineCode | None:
-    if not token.startswith("tok_test_"):
-        return DeclineCode.GENERIC  # not a token this gateway issued
-    code = token[len("tok_test_") :].rsplit("_", 1)[0]
-    if code == "ok":
-        return None
     try:
-        return DeclineCode(code)
-    except ValueError:
-        return DeclineCode.GENERIC
-
-
-GATEWAYS: dict[str, type[Gateway]] = {"test": TestGateway}
-
-
-def get_gateway(name: str | None = None) -> Gateway:
-    """The gateway `settings.PAYMENT_GATEWAY` selects (or the one named)."""
-    name = name or settings.PAYMENT_GATEWAY
-    try:
-        return GATEWAYS[name]()
+        return import_string(GATEWAYS[name])
     except KeyError:
-        raise LookupError(f"No online payment gateway {name!r} is available") from None
+        raise LookupError(f"No payment gateway {name!r}") from None
 
 
-def online_gateway() -> Gateway | None:
-    """The gateway customers pay through, or None when the organization takes no online payments
-    (`PAYMENT_GATEWAY=offline`, or a gateway this build does not have yet)."""
-    try:
-        return get_gateway()
-    except LookupError:
-        return None
+def payment_settings(organization):
+    from portico.core.tenancy import related_setting
+    from portico.payments.models import PaymentSettings
+
+    return related_setting(organization, "payment_settings", PaymentSettings)
+
+
+def gateway_name(organization) -> str:
+    """The organization's gateway: its own choice, else the instance's `PAYMENT_GATEWAY`."""
+    if organization is None:
+        return settings.PAYMENT_GATEWAY
+    return payment_settings(organization).gateway or settings.PAYMENT_GATEWAY
+
+
+def gateway_for(organization, name: str | None = None) -> Gateway:
+    """The gateway one organization pays through (or, with `name`, that one of its gateways: an
+    attempt or a method made before the organization switched is settled by the gateway that made it)."""
+    name = name or gateway_name(organization)
+    config = payment_settings(organization) if organization is not None else None
+    return gateway_class(name)(organization, config)
+
+
+def online_gateway(organization) -> Gateway | None:
+    """The gateway customers pay through online, or None (the `offline` gateway)."""
+    gateway = gateway_for(organization)
+    return gateway if gateway.online else None
+
+
+def get_gateway(name: str | None = None, organization=None) -> Gateway:
+    """Deprecated spelling of `gateway_for`, kept for the reconciliation's callers."""
+    return gateway_for(organization, name)

@@ -35,7 +35,7 @@ from portico.core.errors import DomainError
 from portico.core.money import Money
 from portico.customers.models import Customer
 from portico.payments.errors import Code
-from portico.payments.gateways import CardToken, Gateway, get_gateway
+from portico.payments.gateways import CardToken, Gateway, gateway_for
 from portico.payments.models import PaymentAttempt, PaymentReservation
 
 log = logging.getLogger(__name__)
@@ -201,7 +201,7 @@ def pay_with_card(*, card, gateway: Gateway | None = None, **pay) -> PayOutcome:
     """Hand the typed card to the gateway for a token (the card itself is never stored) and pay the
     invoices with it (`pay_invoices`, whose keyword arguments `pay` holds). A card the gateway refuses
     to tokenize raises `CardError`, before any attempt is written."""
-    gateway = gateway or get_gateway()
+    gateway = gateway or gateway_for(pay["organization"])
     return pay_invoices(card=gateway.tokenize(card), gateway=gateway, **pay)
 
 
@@ -231,7 +231,7 @@ def pay_invoices(
     if existing is not None:
         return PayOutcome(existing, repeated=True)
 
-    gateway = gateway or get_gateway()
+    gateway = gateway or gateway_for(organization)
     invoices = resolve_invoices(organization=organization, customer=customer, numbers=invoice_numbers)
     plan_allocations(invoices, amount, reserved_amounts(i.pk for i in invoices))  # refuse early, unlocked
 
@@ -430,7 +430,7 @@ def reconcile_attempt(attempt: PaymentAttempt, *, gateway: Gateway | None = None
     nothing was charged. An attempt no longer pending is left as it is.
     """
     actor = Actor.system("payment reconciliation")
-    gateway = gateway or get_gateway(attempt.gateway)
+    gateway = gateway or gateway_for(attempt.organization, attempt.gateway)
     with tenancy.for_tenant(attempt.organization):
         result = gateway.find_charge(idempotency_key=attempt.idempotency_key)
         if result is None:

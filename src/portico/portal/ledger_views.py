@@ -79,4 +79,4 @@ def latest_invoices_panel(portal) -> list[dict]:
 
 
 def can_pay_online(portal) -> bool:
-    return portal.may("invoices", "pay") and online_gateway() is not None
+    return portal.may("invoices", "pay") and online_gateway(portal.organization) is not None

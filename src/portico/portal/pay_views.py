@@ -46,7 +46,7 @@ EXPECTED_TOTAL = re.compile(r"[0-9]{1,15}")
 def pay(request):
     """Bulk pay: choose invoices (or all due), then pay them with one card charge."""
     portal = request.portal
-    if online_gateway() is None:
+    if online_gateway(request.portal.organization) is None:
         raise Http404
     source = request.POST if request.method == "POST" else request.GET
     outstanding = list(q.outstanding_invoices_of(portal).order_by("due_date", "id")[:BULK_PAY_LIMIT])
@@ -98,7 +98,7 @@ def _pay_select_context(portal, outstanding, payable) -> dict:
 def pay_invoice(request, number):
     """The "Pay" button of one invoice: its balance, or a part of it."""
     invoice = q.get_invoice_for(request.portal, number)
-    if online_gateway() is None:
+    if online_gateway(request.portal.organization) is None:
         raise Http404
     return _checkout(
         request, [invoice.number], allow_amount=True, action=reverse("portal:pay_invoice", args=[number])
@@ -140,7 +140,7 @@ def _checkout(request, numbers: list[str], *, allow_amount: bool, action: str):
     amount_text = request.POST.get("amount", "") if request.method == "POST" else ""
     card_form = CardForm(request.POST if request.method == "POST" else None)
     if request.method == "POST":
-        gateway = online_gateway()
+        gateway = online_gateway(request.portal.organization)
         amount = None
         try:
             if allow_amount and amount_text.strip():
@@ -190,7 +190,7 @@ def _checkout(request, numbers: list[str], *, allow_amount: bool, action: str):
             "amount_text": amount_text or (total.format_input(organization.locale) if allow_amount else ""),
             "amount_error": amount_error,
             "numbers": [invoice.number for invoice, _a in allocations],
-            "gateway": online_gateway(),
+            "gateway": online_gateway(request.portal.organization),
         },
         status=200 if not card_form.errors and not amount_error else 400,
     )
