@@ -17,6 +17,8 @@ from portico.core import clock as clock_module
 from portico.core import tenancy
 from tests.factories import PASSWORD, ContactFactory, CustomerFactory, OrganizationFactory, portal_user
 
+pytest_plugins = ["tests.card_guard"]
+
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
@@ -168,6 +170,9 @@ class _Collect:
 
     async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        from tests import card_guard
+
+        card_guard.check_email(message, "an email (SMTP)")
         with self.lock:
             self.box.messages.append(message)
         return "250 OK"
