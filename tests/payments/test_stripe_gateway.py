@@ -14,8 +14,9 @@ from portico.core import clock
 from portico.core.audit import Actor
 from portico.core.money import Money
 from portico.payments.errors import Code
-from portico.payments.gateways import CardError, ChargeStatus, DeclineCode, gateway_for, payment_settings
-from portico.payments.models import GatewayCharge, GatewayCustomer, PaymentAttempt, PaymentMethod
+from portico.payments.gateways import CardDeclined, ChargeStatus, DeclineCode, gateway_for, payment_settings
+from portico.payments.methods import save_method, start_setup
+from portico.payments.models import GatewayCharge, GatewayCustomer, PaymentAttempt
 from portico.payments.services import pay_invoices
 from portico.payments.stripe_gateway import GatewayNotConfigured, SetupRefused, StripeGateway
 from tests.billing.factories import open_invoice
@@ -146,9 +147,9 @@ def test_attaching_a_payment_method_by_id(gateway, customer, localstripe):
 
 def test_a_payment_method_the_bank_declines_is_not_attached(gateway, customer, localstripe):
     reference = gateway.customer_reference(customer)
-    with pytest.raises(CardError) as refused:
+    with pytest.raises(CardDeclined) as refused:
         gateway.attach(customer_reference=reference, token="pm_card_visa_chargeDeclined")
-    assert "declined" in str(refused.value)
+    assert refused.value.code == Code.CARD_DECLINED and "declined" in str(refused.value)
 
 
 def test_detaching_forgets_the_card_and_twice_is_fine(gateway, customer, localstripe):
@@ -424,31 +425,23 @@ def test_a_wrong_key_is_a_customer_safe_error(gateway, customer, localstripe):
     assert "sk_test" not in str(failed.value)
 
 
-def test_paying_invoices_through_stripe_books_the_payment_intent(
-    stripe_org, gateway, customer, localstripe, clock
+def test_paying_invoices_with_a_saved_stripe_card_books_the_payment_intent(
+    stripe_org, customer, localstripe, clock
 ):
     invoices = [open_invoice(customer, 10000), open_invoice(customer, 2550)]
-    reference, card = saved_card(gateway, customer, localstripe)
-    PaymentMethod.objects.create(
-        customer=customer,
-        gateway="stripe",
-        token=card.token,
-        brand=card.brand,
-        last4=card.last4,
-        exp_month=card.exp_month,
-        exp_year=card.exp_year,
-        holder_name=card.holder_name,
-        country=card.country,
-        fingerprint=card.fingerprint,
-        is_default=True,
-        created_at=clock.now(),
+    session = start_setup(organization=stripe_org, customer=customer, actor=ACTOR)
+    confirm_in_browser(localstripe, session)
+    method = save_method(
+        organization=stripe_org, customer=customer, actor=ACTOR, setup_reference=session.reference
     )
+    assert (method.gateway, method.last4, method.is_default) == ("stripe", "4242", True)
+    assert method.token.startswith("pm_")
 
     outcome = pay_invoices(
         organization=stripe_org,
         customer=customer,
         invoice_numbers=[i.number for i in invoices],
-        card=card,
+        method=method,
         form_token="stripe-form-1",
         actor=ACTOR,
     )
@@ -458,11 +451,39 @@ def test_paying_invoices_through_stripe_books_the_payment_intent(
     assert payment.gateway == "stripe" and payment.gateway_reference.startswith("pi_")
     assert payment.amount == Money(12550, "USD") and payment.card_last4 == "4242"
     intent = stripe_api(localstripe, "GET", f"/v1/payment_intents/{payment.gateway_reference}")
+    reference = GatewayCustomer.objects.get(customer=customer, gateway="stripe").reference
     assert (intent["status"], intent["amount"], intent["customer"]) == ("succeeded", 12550, reference)
+    assert intent["payment_method"] == method.token
     assert intent["metadata"]["portico_idempotency_key"] == outcome.attempt.idempotency_key
     for invoice in invoices:
         invoice.refresh_from_db()
         assert invoice.status == Invoice.Status.PAID
+
+
+def test_a_saved_stripe_card_that_fails_when_charged_leaves_the_invoice_unpaid(
+    stripe_org, customer, localstripe, clock
+):
+    invoice = open_invoice(customer, 5000)
+    session = start_setup(organization=stripe_org, customer=customer, actor=ACTOR)
+    confirm_in_browser(localstripe, session, CHARGE_FAILS)
+    method = save_method(
+        organization=stripe_org, customer=customer, actor=ACTOR, setup_reference=session.reference
+    )
+
+    outcome = pay_invoices(
+        organization=stripe_org,
+        customer=customer,
+        invoice_numbers=[invoice.number],
+        method=method,
+        form_token="stripe-form-2",
+        actor=ACTOR,
+    )
+
+    assert outcome.attempt.status == PaymentAttempt.Status.DECLINED
+    assert outcome.attempt.decline_code == DeclineCode.GENERIC
+    assert not Payment.objects.filter(customer=customer).exists()
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.OPEN
 
 
 def test_each_organization_charges_with_its_own_key(gateway, customer, other_org, localstripe):

@@ -29,7 +29,7 @@ from portico.core.errors import DomainError
 from portico.core.money import Money
 from portico.payments.errors import Code
 from portico.payments.gateways import (
-    CardError,
+    CardDeclined,
     CardToken,
     ChargeResult,
     ChargeStatus,
@@ -141,8 +141,7 @@ class StripeGateway(Gateway):
                 client.v1.payment_methods.attach, token, params={"customer": customer_reference}
             )
         except stripe.CardError as error:
-            code = _decline_code(_error_body(error))
-            raise CardError(_decline_result(code).decline_message) from error
+            raise CardDeclined(_decline_code(_error_body(error))) from error
         return _card_token(method)
 
     def _attach_setup(self, client, customer_reference: str, setup_reference: str) -> CardToken:
@@ -457,10 +456,6 @@ def _decline_code(error: dict) -> str:
         if candidate in DeclineCode._value2member_map_:
             return DeclineCode(candidate)
     return DeclineCode.GENERIC
-
-
-def _decline_result(code: str) -> ChargeResult:
-    return ChargeResult(ChargeStatus.DECLINED, decline_code=code)
 
 
 def _card_token(method) -> CardToken:
