@@ -486,8 +486,9 @@ def test_a_saved_stripe_card_that_fails_when_charged_leaves_the_invoice_unpaid(
     assert invoice.status == Invoice.Status.OPEN
 
 
-def test_each_organization_charges_with_its_own_key(gateway, customer, other_org, localstripe):
-    """Two organizations, two keys: nothing module-wide in stripe-python is set."""
+def test_keys_are_per_organization_never_module_wide(gateway, customer, other_org, localstripe):
+    """One organization's key serves only it: stripe-python's module-wide key and base stay unset,
+    and an organization without keys is refused rather than served with another's."""
     import stripe
 
     gateway.customer_reference(customer)
