@@ -17,7 +17,7 @@ from portico.core import clock as clock_module
 from portico.core import tenancy
 from tests.factories import PASSWORD, ContactFactory, CustomerFactory, OrganizationFactory, portal_user
 
-pytest_plugins = ["tests.card_guard"]
+pytest_plugins = ["tests.card_guard", "tests.localstripe"]
 
 
 def pytest_collection_modifyitems(config, items):
