@@ -10,7 +10,6 @@ import urllib.parse
 import urllib.request
 
 import pytest
-import stripe
 from django.db import connection, transaction
 from django.test import Client
 
@@ -23,6 +22,7 @@ from portico.core.outbox import OutboxEvent
 from portico.core.tenancy import tenant
 from portico.payments import services
 from portico.payments.gateways import CardToken, SignatureError, gateway_for, payment_settings
+from portico.payments.methods import save_method, start_setup
 from portico.payments.models import Dispute, GatewayCharge, PaymentAttempt, PaymentMethod, WebhookEvent
 from portico.payments.stripe_events import parse, sign
 from tests.billing.factories import open_invoice, pay
@@ -30,6 +30,7 @@ from tests.concurrency import race
 from tests.conftest import tenant_client
 from tests.factories import CustomerFactory, OrganizationFactory, staff_user
 from tests.localstripe import STRIPE_KEYS
+from tests.payments.test_stripe_gateway import confirm_in_browser
 
 ACTOR = Actor.system("tests")
 SECRET = "whsec_portico_test"
@@ -538,12 +539,11 @@ def test_dispute_updates_move_it_forward_only(customer, stripe_webhooks, clock):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_localstripe_delivers_a_signed_payment_intent_succeeded_that_we_store(
-    stripe_org, live_server, settings
+def test_localstripe_delivers_the_payment_intent_succeeded_of_our_payment_and_nothing_is_booked_twice(
+    stripe_org, customer, live_server, localstripe
 ):
-    """localstripe signs and posts its events itself (`/_config/webhooks/<id>`): the whole path from a
-    real sender, with its own JSON and signature, through our URL, applied once."""
-    base = settings.STRIPE_API_BASE
+    """localstripe signs and posts its own events (`/_config/webhooks/<id>`): a real sender, its JSON
+    and its signature, through our URL, about a payment our request booked a moment before."""
     hook = urllib.parse.urlencode(
         {
             "url": f"{live_server.url}/payments/webhooks/stripe/{stripe_org.slug}/",
@@ -552,32 +552,40 @@ def test_localstripe_delivers_a_signed_payment_intent_succeeded_that_we_store(
         }
     ).encode()
     urllib.request.urlopen(
-        urllib.request.Request(f"{base}/_config/webhooks/portico", data=hook), timeout=10
+        urllib.request.Request(f"{localstripe}/_config/webhooks/portico", data=hook), timeout=10
     ).read()
-    client = stripe.StripeClient(STRIPE_KEYS["stripe_secret_key"], base_addresses={"api": base})
-    card = client.v1.payment_methods.create(
-        params={
-            "type": "card",
-            "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2030, "cvc": "123"},
-        }
+    invoice = open_invoice(customer, 2500)
+    session = start_setup(organization=stripe_org, customer=customer, actor=ACTOR)
+    confirm_in_browser(localstripe, session)
+    method = save_method(
+        organization=stripe_org, customer=customer, actor=ACTOR, setup_reference=session.reference
     )
-    paid = client.v1.payment_intents.create(
-        params={"amount": 2500, "currency": "usd", "payment_method": card.id, "confirm": True}
+    outcome = services.pay_invoices(
+        organization=stripe_org,
+        customer=customer,
+        invoice_numbers=[invoice.number],
+        method=method,
+        form_token="webhook-form",
+        actor=ACTOR,
     )
-    assert paid.status == "succeeded"
+    assert outcome.succeeded
+    payment = Payment.objects.get(customer=customer)
     row, deadline = None, time.monotonic() + 10
     while row is None and time.monotonic() < deadline:
+        time.sleep(0.2)
         # (a row with its outcome: the live server may share the test's SQLite connection, so a
         # delivery still inside its transaction shows)
         row = (
-            WebhookEvent.all_tenants.filter(organization=stripe_org, object_reference=paid.id)
+            WebhookEvent.all_tenants.filter(
+                organization=stripe_org, object_reference=payment.gateway_reference
+            )
             .exclude(outcome="")
             .first()
         )
-        time.sleep(0.1)
     assert row is not None, "localstripe's webhook never arrived"
     assert (row.type, row.gateway, row.event_id[:4]) == ("payment_intent.succeeded", "stripe", "evt_")
-    assert row.outcome == "no payment attempt of ours; ignored"
+    assert row.outcome == f"already booked as {payment.number}"
+    assert Payment.objects.filter(customer=customer).count() == 1
 
 
 # -- PostgreSQL: one event, five deliveries at once ----------------------------------------------------

@@ -82,15 +82,22 @@ def _ref(value) -> str:
 # -- payments ----------------------------------------------------------------------------------------
 
 
-def attempt_for_charge(gateway_name: str, reference: str) -> PaymentAttempt | None:
+def attempt_for_charge(
+    gateway_name: str, reference: str, metadata: dict | None = None
+) -> PaymentAttempt | None:
     """Our attempt behind a gateway charge (Stripe's PaymentIntent): the `GatewayCharge` maps the
-    gateway's reference to the idempotency key the attempt wrote before charging."""
+    gateway's reference to the idempotency key the attempt wrote before charging (the intent's
+    metadata carries the key too, `portico_idempotency_key`)."""
     if not reference:
         return None
-    keys = GatewayCharge.objects.filter(
-        gateway=gateway_name, kind=GatewayCharge.Kind.CHARGE, reference=reference
-    ).values_list("idempotency_key", flat=True)
-    attempt = PaymentAttempt.objects.filter(gateway=gateway_name, idempotency_key__in=list(keys)).first()
+    keys = list(
+        GatewayCharge.objects.filter(
+            gateway=gateway_name, kind=GatewayCharge.Kind.CHARGE, reference=reference
+        ).values_list("idempotency_key", flat=True)
+    )
+    if not keys and (metadata or {}).get("portico_idempotency_key"):
+        keys = [str(metadata["portico_idempotency_key"])]
+    attempt = PaymentAttempt.objects.filter(gateway=gateway_name, idempotency_key__in=keys).first()
     if attempt is None:
         attempt = PaymentAttempt.objects.filter(gateway=gateway_name, gateway_reference=reference).first()
     return attempt
@@ -121,7 +128,7 @@ def decline_charge(*, attempt: PaymentAttempt, code: str, actor: Actor) -> str:
 
 
 def _payment_intent_succeeded(organization, gateway_name: str, event: GatewayEvent) -> str:
-    attempt = attempt_for_charge(gateway_name, event.object_reference)
+    attempt = attempt_for_charge(gateway_name, event.object_reference, event.data.get("metadata"))
     if attempt is None:
         return "no payment attempt of ours; ignored"
     return book_charge_succeeded(
@@ -130,7 +137,7 @@ def _payment_intent_succeeded(organization, gateway_name: str, event: GatewayEve
 
 
 def _payment_intent_failed(organization, gateway_name: str, event: GatewayEvent) -> str:
-    attempt = attempt_for_charge(gateway_name, event.object_reference)
+    attempt = attempt_for_charge(gateway_name, event.object_reference, event.data.get("metadata"))
     if attempt is None:
         return "no payment attempt of ours; ignored"
     error = event.data.get("last_payment_error") or {}
