@@ -53,7 +53,10 @@ def test_the_demo_shows_every_state_of_the_ledger(db, clock):
     assert {m.gateway for m in cards.values()} == {"test"}
     assert (cards["4444"].exp_year, cards["4444"].exp_month) == (2026, 4)  # the demo's clock: March 2026
     settings_row = payment_settings(demo.renotech)
-    assert settings_row.gateway == "test" and "Reference: your invoice number" in settings_row.offline_instructions
+    assert (
+        settings_row.gateway == "test"
+        and "Reference: your invoice number" in settings_row.offline_instructions
+    )
     # the demo moved the clock only while it wrote history
     assert clock.now() == dt.datetime(2026, 3, 10, 15, tzinfo=dt.UTC) == clock_now()
 

@@ -50,7 +50,11 @@ def test_the_owner_chooses_stripe_and_the_keys_are_never_shown_again(org):
     response = client.post(_url(org), _form())
     assert response.status_code == 302, response.content.decode()[:2000]
     stored = PaymentSettings.all_tenants.get(organization=org)
-    assert (stored.gateway, stored.stripe_secret_key, stored.stripe_webhook_secret) == ("stripe", SECRET, WEBHOOK)
+    assert (stored.gateway, stored.stripe_secret_key, stored.stripe_webhook_secret) == (
+        "stripe",
+        SECRET,
+        WEBHOOK,
+    )
     assert gateway_name(_fresh(org)) == "stripe"
     page = client.get(_url(org)).content.decode()
     for secret in (SECRET, WEBHOOK, PUBLISHABLE):
@@ -67,7 +71,12 @@ def test_a_key_left_blank_keeps_the_stored_one(org):
     client.post(_url(org), _form())
     response = client.post(
         _url(org),
-        _form(stripe_secret_key="", stripe_webhook_secret="", stripe_publishable_key="", offline_instructions="x"),
+        _form(
+            stripe_secret_key="",
+            stripe_webhook_secret="",
+            stripe_publishable_key="",
+            offline_instructions="x",
+        ),
     )
     assert response.status_code == 302
     stored = PaymentSettings.all_tenants.get(organization=org)

@@ -7,9 +7,9 @@ from __future__ import annotations
 import pytest
 
 from portico.accounts.models import StaffRole
+from portico.billing import services as ledger
 from portico.billing.invariants import ledger_violations
 from portico.billing.models import Invoice, Payment, Refund
-from portico.billing import services as ledger
 from portico.core.audit import Actor
 from portico.core.models import AuditEvent
 from portico.core.money import Money
@@ -66,8 +66,14 @@ def test_a_full_refund_goes_back_to_the_card_and_is_booked(customer):
     [charge] = gateway_refunds(payment)
     assert charge.reference == refund.gateway_reference and charge.amount_minor == 5000
     row = CardRefund.all_tenants.get(payment=payment)
-    assert (row.status, row.refund, row.idempotency_key) == ("succeeded", refund, f"refund:{payment.pk}:{row.pk}")
-    assert AuditEvent.all_tenants.filter(action="payment.refunded_to_card", object_id=str(payment.pk)).exists()
+    assert (row.status, row.refund, row.idempotency_key) == (
+        "succeeded",
+        refund,
+        f"refund:{payment.pk}:{row.pk}",
+    )
+    assert AuditEvent.all_tenants.filter(
+        action="payment.refunded_to_card", object_id=str(payment.pk)
+    ).exists()
     assert ledger_violations() == []
 
 
@@ -117,7 +123,11 @@ def test_refunding_an_applied_payment_reopens_its_invoices_most_recent_first(cus
     assert (older.balance_minor, older.status) == (0, Invoice.Status.PAID)
     refunds.refund_to_card(payment=payment, amount=usd(1000), actor=ACTOR)
     older.refresh_from_db()
-    assert (older.balance_minor, older.paid_minor, older.status) == (1000, 2000, Invoice.Status.PARTIALLY_PAID)
+    assert (older.balance_minor, older.paid_minor, older.status) == (
+        1000,
+        2000,
+        Invoice.Status.PARTIALLY_PAID,
+    )
     assert AuditEvent.all_tenants.filter(action="payment.allocations_released").count() == 2
     assert ledger_violations() == []
 
@@ -200,7 +210,9 @@ def test_support_and_read_only_staff_may_not_refund_to_the_card(org, customer, r
     payment = card_payment(customer, 5000)
     client = _staff(org, role)
     url = f"/console/billing/payment/{payment.pk}/refund-to-card/"
-    assert "Refund to card" not in client.get(f"/console/billing/payment/{payment.pk}/change/").content.decode()
+    assert (
+        "Refund to card" not in client.get(f"/console/billing/payment/{payment.pk}/change/").content.decode()
+    )
     assert client.get(url).status_code == 403
     data = {"amount": "20.00", "reason": "", "request_id": "x", "confirmed": "True"}
     assert client.post(url, data).status_code == 403
@@ -225,3 +237,38 @@ def test_the_console_says_why_a_refund_failed(org, customer):
     response = _staff(org, StaffRole.OWNER).post(url, data)
     assert response.status_code == 200
     assert "At most $50.00 of this payment can be refunded." in response.content.decode()
+
+
+# -- Stripe (localstripe) -------------------------------------------------------------------------------
+
+
+def test_an_applied_stripe_payment_is_refunded_to_the_card_through_stripe(stripe_org, customer, localstripe):
+    from tests.payments.test_stripe_gateway import saved_card, stripe_api
+
+    gateway = gateway_for(stripe_org)
+    reference, card = saved_card(gateway, customer, localstripe)
+    invoice = open_invoice(customer, 6000)
+    charge = gateway.charge(
+        source=card.token, amount=usd(6000), idempotency_key="c-refund", customer_reference=reference
+    )
+    payment = ledger.record_payment(
+        customer=customer,
+        amount=usd(6000),
+        allocations=[(invoice, usd(6000))],
+        method=Payment.Method.CARD,
+        received_on=invoice.issue_date,
+        actor=ACTOR,
+        channel=Payment.Channel.ONLINE,
+        gateway="stripe",
+        gateway_reference=charge.reference,
+        card_brand=card.brand,
+        card_last4=card.last4,
+    )
+    refund = refunds.refund_to_card(payment=payment, amount=usd(2500), actor=ACTOR, request_id="stripe-1")
+    again = refunds.refund_to_card(payment=payment, amount=usd(2500), actor=ACTOR, request_id="stripe-1")
+    assert again == refund and refund.gateway_reference.startswith("re_")
+    at_stripe = stripe_api(localstripe, "GET", "/v1/refunds?limit=100")["data"]
+    assert [(r["id"], r["amount"]) for r in at_stripe] == [(refund.gateway_reference, 2500)]
+    invoice.refresh_from_db()
+    assert (invoice.balance_minor, invoice.status) == (2500, Invoice.Status.PARTIALLY_PAID)
+    assert ledger_violations() == []

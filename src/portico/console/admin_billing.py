@@ -82,7 +82,15 @@ class CardRefundInline(admin.TabularInline):
     """Refunds to the card asked of the gateway for this payment, with their outcome."""
 
     model = CardRefund
-    fields = ["created_at", "amount", "status", "gateway_reference", "failure_message", "reason", "created_by"]
+    fields = [
+        "created_at",
+        "amount",
+        "status",
+        "gateway_reference",
+        "failure_message",
+        "reason",
+        "created_by",
+    ]
     readonly_fields = fields
     extra = 0
     verbose_name = gettext_lazy("refund to the card")
@@ -274,7 +282,6 @@ class PaymentAdmin(StaffActionMixin, ReadOnlyTenantAdmin):
             intro=_("Unused: %(unused)s.") % {"unused": payment.unused},
         )
 
-
     def refund_to_card_view(self, request, pk):
         """Amount and reason, then a confirmation page saying what will happen, then the refund."""
         payment = self._own(request, Payment, pk)
@@ -285,7 +292,11 @@ class PaymentAdmin(StaffActionMixin, ReadOnlyTenantAdmin):
             initial={"amount": available, "request_id": card_refunds.new_request_id()},
         )
         title = _("Refund %(number)s to the card") % {"number": payment.number}
-        card = f"{payment.card_brand.title()} •••• {payment.card_last4}" if payment.card_last4 else payment.gateway
+        card = (
+            f"{payment.card_brand.title()} •••• {payment.card_last4}"
+            if payment.card_last4
+            else payment.gateway
+        )
         intro = _("%(available)s can be refunded to %(card)s (paid %(amount)s through %(gateway)s).") % {
             "available": money_text(available, payment.organization),
             "card": card,
@@ -299,7 +310,8 @@ class PaymentAdmin(StaffActionMixin, ReadOnlyTenantAdmin):
                     request,
                     title=_("Confirm the refund"),
                     form=form.confirmation(),
-                    submit=_("Refund %(amount)s to the card") % {"amount": money_text(amount, payment.organization)},
+                    submit=_("Refund %(amount)s to the card")
+                    % {"amount": money_text(amount, payment.organization)},
                     obj=payment,
                     intro=self._confirmation_text(payment, amount, card),
                 )
@@ -321,7 +333,8 @@ class PaymentAdmin(StaffActionMixin, ReadOnlyTenantAdmin):
             else:
                 self.message_user(
                     request,
-                    _("%(amount)s refunded to the card.") % {"amount": money_text(amount, payment.organization)},
+                    _("%(amount)s refunded to the card.")
+                    % {"amount": money_text(amount, payment.organization)},
                     messages.SUCCESS,
                 )
                 return HttpResponseRedirect(self._change_url(payment))

@@ -77,7 +77,9 @@ class PaymentSettingsForm(forms.ModelForm):
         cleaned = super().clean()
         if self.errors:
             return cleaned
-        stored = PaymentSettings.all_tenants.get(pk=self.instance.pk) if self.instance.pk else PaymentSettings()
+        stored = (
+            PaymentSettings.all_tenants.get(pk=self.instance.pk) if self.instance.pk else PaymentSettings()
+        )
         values = {field: (self.new_keys()[field].strip() or getattr(stored, field)) for field in KEY_FIELDS}
         try:
             configuration.check_payment_settings(gateway=cleaned.get("gateway", ""), values=values)

@@ -43,7 +43,11 @@ def extend(demo) -> None:
             customer=acme,
             actor=ACTOR,
             card=CardDetails(
-                number="4242 4242 4242 4242", exp_month=12, exp_year=today.year + 3, cvc="123", name="Maria Lopez"
+                number="4242 4242 4242 4242",
+                exp_month=12,
+                exp_year=today.year + 3,
+                cvc="123",
+                name="Maria Lopez",
             ),
             make_default=True,
         )

@@ -47,7 +47,9 @@ def webhook_url(organization, gateway: str = "stripe") -> str:
     port = settings.PORTICO_PUBLIC_PORT
     default_port = 443 if settings.PORTICO_HTTPS else 80
     suffix = f":{port}" if port and int(port) != default_port else ""
-    return f"{scheme}://{settings.PORTICO_BASE_DOMAIN}{suffix}/payments/webhooks/{gateway}/{organization.slug}/"
+    return (
+        f"{scheme}://{settings.PORTICO_BASE_DOMAIN}{suffix}/payments/webhooks/{gateway}/{organization.slug}/"
+    )
 
 
 def check_payment_settings(*, gateway: str, values: dict[str, str]) -> None:

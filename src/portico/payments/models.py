@@ -466,8 +466,12 @@ class CardRefund(TenantModel):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["organization", "form_token"], name="card_refund_form_token_unique"),
-            models.CheckConstraint(condition=models.Q(amount_minor__gt=0), name="card_refund_amount_positive"),
+            models.UniqueConstraint(
+                fields=["organization", "form_token"], name="card_refund_form_token_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount_minor__gt=0), name="card_refund_amount_positive"
+            ),
         ]
 
     def __str__(self) -> str:

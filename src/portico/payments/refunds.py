@@ -105,7 +105,9 @@ def resume_refund(*, card_refund: CardRefund, actor: Actor) -> Refund:
         if row.status == CardRefund.Status.SUCCEEDED:
             return row.refund
         if row.status == CardRefund.Status.FAILED:
-            raise RefundRefused(_("This refund failed: %(reason)s") % {"reason": row.failure_message}, field=None)
+            raise RefundRefused(
+                _("This refund failed: %(reason)s") % {"reason": row.failure_message}, field=None
+            )
     return _ask_gateway(row, actor)
 
 
@@ -160,7 +162,10 @@ def _reserve(payment: Payment, amount: Money, actor: Actor, reason: str, request
                 raise RefundRefused(
                     _("This refund failed: %(reason)s") % {"reason": existing.failure_message}, field=None
                 )
-            if existing.status == CardRefund.Status.PENDING and clock.now() - existing.created_at < STALE_AFTER:
+            if (
+                existing.status == CardRefund.Status.PENDING
+                and clock.now() - existing.created_at < STALE_AFTER
+            ):
                 raise RefundInProgress()
             return existing  # refunded already (the double click), or stale: ask the gateway again
         available = refundable(payment)
