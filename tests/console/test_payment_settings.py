@@ -160,3 +160,20 @@ def test_another_organizations_payment_settings_answer_404_and_stay_unchanged(or
     assert f"/{theirs.pk}/change/" not in listing
     theirs.refresh_from_db()
     assert (theirs.gateway, theirs.stripe_secret_key) == ("stripe", SECRET)
+
+
+def test_the_customer_page_lists_saved_cards_without_their_tokens(org, customer):
+    from portico.core.audit import Actor
+    from portico.payments.gateways import CardDetails
+    from portico.payments.methods import save_method
+
+    method = save_method(
+        organization=org,
+        customer=customer,
+        actor=Actor.system("tests"),
+        card=CardDetails(number="4242424242424242", exp_month=11, exp_year=2031, cvc="123"),
+    )
+    page = _client(org, StaffRole.SUPPORT).get(f"/console/customers/customer/{customer.pk}/change/")
+    text = page.content.decode()
+    assert "Visa •••• 4242" in text and "11/2031" in text
+    assert method.token not in text and f"…{method.token[-4:]}" in text
