@@ -19,6 +19,9 @@ def test_the_demo_ledger_is_idempotent(db):
     load_demo()
     assert _counts() == first
     assert ledger_violations() == []
+    from portico.payments.models import PaymentMethod
+
+    assert PaymentMethod.all_tenants.count() == 2
 
 
 def test_the_demo_shows_every_state_of_the_ledger(db, clock):
@@ -40,6 +43,20 @@ def test_the_demo_shows_every_state_of_the_ledger(db, clock):
     gbp = Invoice.all_tenants.filter(organization=demo.northwind).exclude(status="draft")
     assert gbp.count() >= 3 and {i.currency for i in gbp} == {"GBP"}
     assert {i.number[:3] for i in gbp} == {"NW-"}
+    # saved cards (test gateway): a default Visa, and a Mastercard expiring next month
+    from portico.payments.gateways import payment_settings
+    from portico.payments.methods import active_methods
+
+    cards = {m.last4: m for m in active_methods(acme)}
+    assert set(cards) == {"4242", "4444"}
+    assert cards["4242"].is_default and not cards["4444"].is_default
+    assert {m.gateway for m in cards.values()} == {"test"}
+    assert (cards["4444"].exp_year, cards["4444"].exp_month) == (2026, 4)  # the demo's clock: March 2026
+    settings_row = payment_settings(demo.renotech)
+    assert (
+        settings_row.gateway == "test"
+        and "Reference: your invoice number" in settings_row.offline_instructions
+    )
     # the demo moved the clock only while it wrote history
     assert clock.now() == dt.datetime(2026, 3, 10, 15, tzinfo=dt.UTC) == clock_now()
 

@@ -40,6 +40,8 @@ def test_a_customer_added_in_the_console_belongs_to_the_staffs_organization(org,
             "organization": str(other_org.pk),  # a tampered field is ignored
             "contacts-TOTAL_FORMS": "0",
             "contacts-INITIAL_FORMS": "0",
+            "payment_methods-TOTAL_FORMS": "0",
+            "payment_methods-INITIAL_FORMS": "0",
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]

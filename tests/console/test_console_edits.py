@@ -61,6 +61,8 @@ def customer_form(customer: Customer, contacts: dict | None = None, **changes) -
         )
     )
     data.update({"contacts-TOTAL_FORMS": str(len(rows)), "contacts-INITIAL_FORMS": str(len(rows))})
+    # the saved payment methods are shown read only: their inline posts only its management form
+    data.update({"payment_methods-TOTAL_FORMS": "0", "payment_methods-INITIAL_FORMS": "0"})
     for i, contact in enumerate(rows):
         row = {field: getattr(contact, field) for field in CONTACT_FIELDS}
         row.update(id=contact.pk, customer=customer.pk, portal_role=contact.portal_role)

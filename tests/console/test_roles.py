@@ -28,6 +28,7 @@ from portico.console.site import TenantAdmin, console_site
 from portico.core.audit import Actor
 from portico.core.models import AuditEvent, Organization, OutboxDelivery
 from portico.core.money import Money
+from portico.payments.gateways import payment_settings
 from portico.payments.models import Dispute, PaymentAttempt, WebhookEvent
 from portico.portal.models import preferences_of
 from tests.billing.factories import credit_note, draft_invoice, open_invoice, pay
@@ -65,6 +66,7 @@ def world(org, clock):
     access_policy_of(org)
     preferences_of(org)
     ledger.billing_settings(org)
+    payment_settings(org)
     rate = TaxRate.all_tenants.create(organization=org, name="Sales tax", percent="8")
     Item.all_tenants.create(
         organization=org, name="Design", currency="USD", unit_price_minor=5000, tax_rate=rate

@@ -24,6 +24,7 @@ from portico.console.site import console_site
 from portico.core.audit import Actor
 from portico.core.models import Organization
 from portico.core.money import Money
+from portico.payments.gateways import payment_settings
 from portico.payments.models import Dispute, PaymentAttempt, WebhookEvent
 from portico.portal.models import preferences_of
 from tests.billing.factories import credit_note, draft_invoice, line, open_invoice, pay
@@ -45,6 +46,7 @@ def northwind_world(other_org, clock):
     access_policy_of(other_org)
     preferences_of(other_org)
     ledger.billing_settings(other_org)
+    payment_settings(other_org)
     rate = TaxRate.all_tenants.create(organization=other_org, name="VAT", percent="20")
     Item.all_tenants.create(
         organization=other_org, name="Design", currency="GBP", unit_price_minor=5000, tax_rate=rate
@@ -155,7 +157,12 @@ def test_every_console_admin_hides_another_organizations_rows(org, northwind_wor
                 )
         walked.append(label)
     assert snapshot(northwind_world) == before
-    assert {"accounts.AccessPolicy", "portal.PortalPreferences", "billing.BillingSettings"} <= set(walked)
+    assert {
+        "accounts.AccessPolicy",
+        "portal.PortalPreferences",
+        "billing.BillingSettings",
+        "payments.PaymentSettings",
+    } <= set(walked)
 
 
 def _hostile_form(model) -> dict:

@@ -38,6 +38,31 @@ from portico.customers.addresses import address_lines
 log = logging.getLogger(__name__)
 
 
+# -- how to pay -------------------------------------------------------------------------------------
+
+# Who says how an organization's customers pay by bank transfer: `payments` registers its settings'
+# instructions here (billing sits below payments and does not import it).
+_payment_instructions: list = []
+
+
+def register_payment_instructions(provider) -> None:
+    """`provider(organization) -> str`: the plain-text bank-transfer instructions, or ""."""
+    if provider not in _payment_instructions:
+        _payment_instructions.append(provider)
+
+
+def payment_instructions(organization) -> str:
+    """The organization's bank-transfer instructions (plain text; templates escape them)."""
+    return "\n\n".join(text for provider in _payment_instructions if (text := provider(organization).strip()))
+
+
+def instructions_for(invoice: Invoice) -> str:
+    """What an invoice says about paying it: the instructions, while something is due."""
+    if invoice.status == Invoice.Status.VOID or invoice.balance_minor <= 0:
+        return ""
+    return payment_instructions(invoice.organization)
+
+
 # -- context --------------------------------------------------------------------------------------------
 
 
@@ -135,6 +160,7 @@ def invoice_context(invoice: Invoice, *, live: bool = True) -> dict:
             locale=organization.locale,
         ),
         "is_paid": invoice.status == Invoice.Status.PAID,
+        "payment_instructions": instructions_for(invoice),
         "allocations": [
             {"payment": a.payment, "amount": Money(a.amount_minor, invoice.currency)}
             for a in invoice.allocations.all()
@@ -147,7 +173,7 @@ def invoice_context(invoice: Invoice, *, live: bool = True) -> dict:
 
 
 # Bump when the invoice template changes what it prints: every stored PDF is then re-rendered once.
-DOCUMENT_LAYOUT = 2
+DOCUMENT_LAYOUT = 3
 
 
 def document_version(invoice: Invoice) -> str:
@@ -169,6 +195,7 @@ def document_version(invoice: Invoice) -> str:
         [(a.payment.number, a.payment.received_on, a.amount_minor) for a in invoice.allocations.all()],
         [(c.credit_note.number, c.amount_minor) for c in invoice.credit_applications.all()],
         [organization.name, organization.locale, organization.tax_id, sorted(organization.address.items())],
+        instructions_for(invoice),
     ]
     return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()[:16]
 

@@ -791,6 +791,58 @@ def allocate_payment(
     return payment
 
 
+def release_allocations(*, payment: Payment, amount: Money, actor: Actor, reason: str = "") -> Payment:
+    """Take `amount` of a payment back off the invoices it paid, most recent invoice first, so that
+    it is unused again (to be refunded); those invoices reopen with their balance restored."""
+    with transaction.atomic():
+        customer = _lock_customer(payment.customer)
+        if amount.currency != payment.currency:
+            raise errors.CurrencyMismatch(payment.currency, amount.currency)
+        _require_positive(amount)
+        # Read under the customer's lock: no allocation of this customer changes until we commit.
+        allocations = list(
+            PaymentAllocation.all_tenants.filter(payment_id=payment.pk)
+            .select_related("invoice")
+            .order_by("-invoice__issue_date", "-invoice__number", "-id")
+        )
+        available = Money(sum(a.amount_minor for a in allocations), payment.currency)
+        if amount > available:
+            raise errors.InvalidAmount(
+                _("Only %(available)s of this payment is applied to invoices.") % {"available": available}
+            )
+        invoices = {invoice.pk: invoice for invoice in _lock(Invoice, {a.invoice_id for a in allocations})}
+        payment = _lock_one(Payment, payment.pk)
+        left, released = amount.minor, {}
+        for allocation in allocations:
+            if not left:
+                break
+            part = min(left, allocation.amount_minor)
+            invoice = invoices[allocation.invoice_id]
+            if part == allocation.amount_minor:
+                allocation.delete()
+            else:
+                allocation.amount_minor -= part
+                allocation.save(update_fields=["amount_minor"])
+            invoice.paid_minor -= part
+            _settle(invoice)
+            invoice.save(update_fields=["paid_minor", "balance_minor", "status", "paid_at"])
+            released[invoice.number] = released.get(invoice.number, 0) + part
+            left -= part
+        payment.allocated_minor -= amount.minor
+        payment.unused_minor += amount.minor
+        payment.save(update_fields=["allocated_minor", "unused_minor"])
+        audit(
+            actor,
+            "payment.allocations_released",
+            payment,
+            customer=customer,
+            amount=amount,
+            reason=reason,
+            invoices={number: Money(minor, payment.currency) for number, minor in released.items()},
+        )
+    return payment
+
+
 def refund_payment(
     *,
     payment: Payment,

@@ -29,6 +29,7 @@ from portico.console import (  # noqa: F401
     admin_credit_notes,
     admin_disputes,
     admin_invoices,
+    admin_payment_settings,
     admin_payments,
 )
 from portico.console.admin_accounts import invite_contacts, revoke_access
@@ -39,6 +40,7 @@ from portico.core.models import AuditEvent, Organization
 from portico.customers import services as customer_services
 from portico.customers.errors import CustomerError
 from portico.customers.models import ContactPerson, Customer, PortalRole
+from portico.payments.models import PaymentMethod
 from portico.portal import services as portal_services
 from portico.portal.capabilities import registry
 from portico.portal.models import PortalPreferences
@@ -183,13 +185,57 @@ class CustomerForm(forms.ModelForm):
         self.instance_before = Customer(pk=self.instance.pk, currency=self.instance.currency)
 
 
+class PaymentMethodInline(admin.TabularInline):
+    """The customer's saved cards, read only: staff never see a card number or a gateway token in
+    full, and changes are the customer's own (in the portal)."""
+
+    model = PaymentMethod
+    fields = ["label_display", "holder_name", "expiry", "is_default", "status", "gateway", "token_display"]
+    readonly_fields = fields
+    extra = 0
+    verbose_name = _("saved payment method")
+    verbose_name_plural = _("saved payment methods")
+
+    def has_view_permission(self, request, obj=None):
+        return True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("Card"))
+    def label_display(self, method):
+        return str(method)
+
+    @admin.display(description=_("Expires"))
+    def expiry(self, method):
+        return f"{method.exp_month:02d}/{method.exp_year}"
+
+    @admin.display(description=_("Gateway token"))
+    def token_display(self, method):
+        return mask_token(method.token)
+
+
+def mask_token(token: str) -> str:
+    """`pm_1NvX…` → `pm_…3xQz`: enough to find it at the gateway's dashboard, never the whole token."""
+    if not token:
+        return "—"
+    prefix = token.split("_", 1)[0] + "_" if "_" in token else ""
+    return f"{prefix}…{token[-4:]}"
+
+
 @admin.register(Customer, site=console_site)
 class CustomerAdmin(RefusalRedirectMixin, TenantAdmin):
     form = CustomerForm
     list_display = ["display_name", "company_name", "email", "currency", "payment_terms_days", "is_active"]
     search_fields = ["display_name", "company_name", "email"]
     list_filter = ["is_active", "currency"]
-    inlines = [ContactInline]
+    inlines = [ContactInline, PaymentMethodInline]
     fieldsets = [
         (
             None,

@@ -41,7 +41,7 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     # the ledger: finance works it, support and read-only staff read it
     "billing.invoice": {F: EDIT | {"finalize", "send", "void", "record_payment"}, S: READ, R: READ},
     "billing.creditnote": {F: EDIT | {"finalize", "apply", "refund", "void"}, S: READ, R: READ},
-    "billing.payment": {F: frozenset({VIEW, ADD, "allocate", "refund"}), S: READ, R: READ},
+    "billing.payment": {F: frozenset({VIEW, ADD, "allocate", "refund", "refund_to_card"}), S: READ, R: READ},
     "billing.refund": {F: READ, S: READ, R: READ},
     "billing.creditapplication": {F: READ, S: READ, R: READ},
     "billing.statementexport": {F: READ, S: READ, R: READ},
@@ -49,6 +49,8 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     "payments.paymentattempt": {F: READ, S: READ, R: READ},
     "payments.dispute": {F: READ, S: READ, R: READ},
     "payments.webhookevent": {F: READ, S: READ, R: READ},
+    # the gateway and its keys: owners and administrators change them, the others read (keys masked)
+    "payments.paymentsettings": {F: READ, S: READ, R: READ},
     "catalog.item": {F: READ, S: READ, R: READ},
     "catalog.taxrate": {F: READ, S: READ, R: READ},
     # customers, their people and portal access: support works them

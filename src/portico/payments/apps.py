@@ -7,7 +7,12 @@ class PaymentsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from portico.billing.documents import register_payment_instructions
+        from portico.core.tenancy import load_with_organization
         from portico.customers.services import currency_fixed_by
+        from portico.payments.gateways import bank_transfer_instructions
         from portico.payments.models import PaymentAttempt
 
         currency_fixed_by(PaymentAttempt)
+        load_with_organization("payment_settings")
+        register_payment_instructions(bank_transfer_instructions)

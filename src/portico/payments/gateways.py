@@ -364,6 +364,12 @@ def gateway_for(organization, name: str | None = None) -> Gateway:
     return gateway_class(name)(organization, config)
 
 
+def bank_transfer_instructions(organization) -> str:
+    """How the organization's customers pay by bank transfer (plain text, may be empty). Shown on
+    invoices whatever the gateway (businesses often offer both), and instead of "Pay" when offline."""
+    return payment_settings(organization).offline_instructions
+
+
 def online_gateway(organization) -> Gateway | None:
     """The gateway customers pay through online, or None (the `offline` gateway)."""
     gateway = gateway_for(organization)

@@ -426,3 +426,53 @@ class Dispute(TenantModel):
 
     def __str__(self) -> str:
         return f"Dispute {self.reference}"
+
+
+class CardRefund(TenantModel):
+    """A refund to the card staff asked for, written (pending) before the gateway is called.
+
+    The pending row reserves its amount of the payment: a second staff member (or a double click with
+    another form) sees it as taken and cannot refund the same money twice. The form's one-time token
+    is unique, so the same submission twice finds this row instead of asking the gateway again.
+    The gateway's idempotency key derives from the row (`refund:<payment id>:<row id>`), so a retry
+    after a crash refunds once. Booked as the ledger's `Refund` once the gateway has refunded."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Processing")
+        SUCCEEDED = "succeeded", _("Refunded")
+        FAILED = "failed", _("Failed")
+
+    payment = models.ForeignKey("billing.Payment", on_delete=models.PROTECT, related_name="card_refunds")
+    form_token = models.CharField(max_length=64)
+    idempotency_key = models.CharField(max_length=100, blank=True)
+    currency = models.CharField(max_length=3)
+    amount_minor = models.BigIntegerField()
+    reason = models.CharField(max_length=200, blank=True)
+    status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)
+    gateway = models.CharField(max_length=20)
+    gateway_reference = models.CharField(max_length=100, blank=True)  # re_…
+    failure_message = models.CharField(max_length=300, blank=True)
+    refund = models.OneToOneField(
+        "billing.Refund", null=True, blank=True, on_delete=models.PROTECT, related_name="card_refund"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField()
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    amount = money_property("amount_minor")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "form_token"], name="card_refund_form_token_unique"
+            ),
+            models.CheckConstraint(
+                condition=models.Q(amount_minor__gt=0), name="card_refund_amount_positive"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.idempotency_key or f"Card refund {self.pk}"

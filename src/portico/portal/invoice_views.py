@@ -10,7 +10,7 @@ from portico.billing import documents
 from portico.portal import ledger_queries as q
 from portico.portal.access import portal_view
 from portico.portal.ledger_forms import InvoiceFilterForm
-from portico.portal.ledger_views import PAGE_SIZE, can_pay_online
+from portico.portal.ledger_views import PAGE_SIZE, can_pay_online, pay_by_transfer
 from portico.portal.paging import CountCappedPaginator
 
 # -- invoices ---------------------------------------------------------------------------------------------
@@ -59,6 +59,7 @@ def invoice_list(request):
             "sort_choices": InvoiceFilterForm.base_fields["sort"].choices,
             "filtered": bool(filters) and any(v for k, v in filters.items() if k != "sort" and v != "all"),
             "can_pay": can_pay_online(portal),
+            "bank_transfer": pay_by_transfer(portal),
         },
     )
 

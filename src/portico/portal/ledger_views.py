@@ -11,7 +11,7 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from portico.payments.gateways import online_gateway
+from portico.payments.gateways import bank_transfer_instructions, online_gateway
 from portico.portal import ledger_queries as q
 
 PAGE_SIZE = 25
@@ -74,9 +74,18 @@ def latest_invoices_panel(portal) -> list[dict]:
             "template": "portal/ledger/_latest_invoices.html",
             "invoices": invoices,
             "can_pay": can_pay_online(portal),
+            "bank_transfer": pay_by_transfer(portal),
         }
     ]
 
 
 def can_pay_online(portal) -> bool:
     return portal.may("invoices", "pay") and online_gateway(portal.organization) is not None
+
+
+def pay_by_transfer(portal) -> str:
+    """Where "Pay" would be when the organization takes no payments online: how to pay by bank
+    transfer (plain text; the template escapes it). Invoices show the instructions in any case."""
+    if online_gateway(portal.organization) is not None:
+        return ""
+    return bank_transfer_instructions(portal.organization)
