@@ -11,3 +11,5 @@ class PaymentsConfig(AppConfig):
         from portico.payments.models import PaymentAttempt
 
         currency_fixed_by(PaymentAttempt)
+
+        from portico.payments import jobs  # noqa: F401  (registers the periodic jobs)

@@ -35,7 +35,7 @@ from portico.core.errors import DomainError
 from portico.core.money import Money
 from portico.customers.models import Customer
 from portico.payments.errors import Code
-from portico.payments.gateways import CardToken, Gateway, gateway_for
+from portico.payments.gateways import CardToken, ChargeStatus, Gateway, gateway_for
 from portico.payments.models import PaymentAttempt, PaymentReservation
 
 log = logging.getLogger(__name__)
@@ -414,11 +414,13 @@ class ReconcileReport:
     declined: int = 0
     expired: int = 0
     failed: int = 0
+    # The gateway has the charge and has not decided yet (ChargeStatus.PROCESSING): left pending.
+    waiting: int = 0
 
     def __str__(self) -> str:
         return (
             f"{self.booked} booked, {self.declined} declined, {self.expired} not charged, "
-            f"{self.failed} could not be checked"
+            f"{self.waiting} waiting, {self.failed} could not be checked"
         )
 
 
@@ -427,7 +429,8 @@ def reconcile_attempt(attempt: PaymentAttempt, *, gateway: Gateway | None = None
 
     Charged → booked as the request would have booked it (the ledger's idempotency key makes a race
     with the original request book once); declined → declined; never received → expired, as
-    nothing was charged. An attempt no longer pending is left as it is.
+    nothing was charged; still processing at the gateway → left pending, to be asked again later.
+    An attempt no longer pending is left as it is.
     """
     actor = Actor.system("payment reconciliation")
     gateway = gateway or gateway_for(attempt.organization, attempt.gateway)
@@ -441,6 +444,8 @@ def reconcile_attempt(attempt: PaymentAttempt, *, gateway: Gateway | None = None
                 "payment_attempt.expired",
                 {"amount": attempt.amount},
             )
+        elif result.status == ChargeStatus.PROCESSING:
+            log.info("payment attempt %s: still processing at %s", attempt.pk, gateway.name)
         elif result.succeeded:
             payment = _book(attempt, result.reference, actor)
             audit(actor, "payment_attempt.reconciled", attempt, payment=payment.number, amount=payment.amount)
@@ -473,4 +478,6 @@ def reconcile_pending_attempts(*, older_than: dt.timedelta = STALE_AFTER) -> Rec
             report.declined += 1
         elif status == PaymentAttempt.Status.EXPIRED:
             report.expired += 1
+        else:
+            report.waiting += 1
     return report
