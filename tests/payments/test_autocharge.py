@@ -23,7 +23,9 @@ def saved_card(customer, number="4242424242424242", exp_month=12, exp_year=2030)
         organization=customer.organization,
         customer=customer,
         actor=ACTOR,
-        card=CardDetails(number=number, exp_month=exp_month, exp_year=exp_year, cvc="123", name="Maria Lopez"),
+        card=CardDetails(
+            number=number, exp_month=exp_month, exp_year=exp_year, cvc="123", name="Maria Lopez"
+        ),
     )
 
 
@@ -157,7 +159,9 @@ def test_an_issued_invoice_is_not_charged_when_auto_charge_is_off(
     saved_card(billing)
     with django_capture_on_commit_callbacks(execute=True):
         invoice = open_invoice(billing, 8000)
-    assert OutboxDelivery.objects.get(consumer="payments.auto_charge").status == OutboxDelivery.Status.DELIVERED
+    assert (
+        OutboxDelivery.objects.get(consumer="payments.auto_charge").status == OutboxDelivery.Status.DELIVERED
+    )
     invoice.refresh_from_db()
     assert invoice.balance_minor == 8000
     assert not PaymentAttempt.objects.exists() and mailbox.messages == []

@@ -28,7 +28,9 @@ def test_five_workers_charging_one_invoice_at_once_charge_it_once(transactional_
     organization = OrganizationFactory(slug="racing")
     with tenant(organization):
         customer = CustomerFactory(organization=organization, email="accounts@acme.example")
-        ContactFactory(customer=customer, email="maria@acme.example", is_primary=True, has_portal_access=False)
+        ContactFactory(
+            customer=customer, email="maria@acme.example", is_primary=True, has_portal_access=False
+        )
         save_method(
             organization=organization,
             customer=customer,

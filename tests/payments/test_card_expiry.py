@@ -143,10 +143,10 @@ def test_another_organizations_cards_are_notified_in_their_own_tenant(
         theirs = CustomerFactory(organization=other_org, email="ap@northwind-client.example")
         ContactFactory(customer=theirs, email="maria@acme.example", is_primary=True)
         their_card = saved_card(theirs, 3, 2026, last4="4444")
-    with tenant(None):  # as the worker runs it: no organization active
-        with django_capture_on_commit_callbacks(execute=True):
-            out = StringIO()
-            call_command("notify_expiring_cards", stdout=out)
+    out = StringIO()
+    # as the worker runs it: no organization active
+    with tenant(None), django_capture_on_commit_callbacks(execute=True):
+        call_command("notify_expiring_cards", stdout=out)
     assert out.getvalue().strip() == "Card expiry notices: 2 sent"
     northwind = [m for m in mailbox.messages if "Northwind Studio" in m["Subject"]]
     assert sorted(m["To"] for m in northwind) == ["ap@northwind-client.example", "maria@acme.example"]

@@ -74,7 +74,11 @@ def test_ten_pay_everything_due_submissions_at_once_charge_the_saved_card_once(t
             actor=ACTOR,
             card=CardDetails(number="4242424242424242", exp_month=12, exp_year=2031, cvc="123"),
         )
-        invoices = [open_invoice(customer, 40000), open_invoice(customer, 50000), open_invoice(customer, 1999)]
+        invoices = [
+            open_invoice(customer, 40000),
+            open_invoice(customer, 50000),
+            open_invoice(customer, 1999),
+        ]
 
     statuses, tokens = submissions_at_once(organization, user, method, 10)
 

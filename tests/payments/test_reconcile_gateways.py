@@ -88,11 +88,16 @@ def test_a_test_gateway_charge_left_unbooked_is_booked_once(customer, invoices, 
     assert charge_under_the_key(attempt).succeeded
     assert not Payment.objects.exists()
     clock.advance(minutes=16)
-    assert reconcile() == "Payment attempts: 1 booked, 0 declined, 0 not charged, 0 waiting, 0 could not be checked"
+    assert (
+        reconcile()
+        == "Payment attempts: 1 booked, 0 declined, 0 not charged, 0 waiting, 0 could not be checked"
+    )
     attempt.refresh_from_db()
     payment = Payment.objects.get()
     assert attempt.status == PaymentAttempt.Status.SUCCEEDED and attempt.payment == payment
-    assert payment.amount_minor == 12550 and payment.gateway_reference == GatewayCharge.objects.get().reference
+    assert (
+        payment.amount_minor == 12550 and payment.gateway_reference == GatewayCharge.objects.get().reference
+    )
     assert set(Invoice.objects.values_list("status", flat=True)) == {Invoice.Status.PAID}
     assert reconcile().startswith("Payment attempts: 0 booked, 0 declined, 0 not charged")
     assert Payment.objects.count() == 1 and GatewayCharge.objects.count() == 1

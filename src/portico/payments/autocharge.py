@@ -52,7 +52,9 @@ def charge_automatically(invoice: Invoice, *, actor: Actor | None = None, key: s
         customer = invoice.customer
         form_token = f"auto:{key}" if key else f"auto:{new_form_token()}"
         if key:
-            earlier = services.earlier_attempt(organization=organization, customer=customer, form_token=form_token)
+            earlier = services.earlier_attempt(
+                organization=organization, customer=customer, form_token=form_token
+            )
             if earlier is not None:
                 return earlier
         if not invoice.is_outstanding:

@@ -45,9 +45,9 @@ def notify_expiring_cards(today: dt.date | None = None) -> int:
     # Spans tenants on purpose: one sweep for every organization, each handled in its own tenant.
     organizations = Organization.objects.filter(
         is_active=True,
-        pk__in=PaymentMethod.all_tenants.filter(
-            status=PaymentMethod.Status.ACTIVE, is_default=True
-        ).values("organization_id"),
+        pk__in=PaymentMethod.all_tenants.filter(status=PaymentMethod.Status.ACTIVE, is_default=True).values(
+            "organization_id"
+        ),
     ).order_by("pk")
     sent = 0
     for organization in organizations:
@@ -71,7 +71,9 @@ def _notify_organization(organization, today: dt.date) -> int:
         notice = f"{method.exp_year:04d}-{method.exp_month:02d}"
         with transaction.atomic():
             claimed = (
-                PaymentMethod.objects.filter(pk=method.pk, status=PaymentMethod.Status.ACTIVE, is_default=True)
+                PaymentMethod.objects.filter(
+                    pk=method.pk, status=PaymentMethod.Status.ACTIVE, is_default=True
+                )
                 .exclude(expiry_notice_for=notice)
                 .update(expiry_notice_for=notice)
             )
@@ -82,5 +84,7 @@ def _notify_organization(organization, today: dt.date) -> int:
         if recipients:
             sent += 1
         else:
-            log.warning("payment method %s expires %s: the customer has no address to tell", method.pk, notice)
+            log.warning(
+                "payment method %s expires %s: the customer has no address to tell", method.pk, notice
+            )
     return sent

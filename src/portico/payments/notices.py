@@ -31,7 +31,7 @@ def billing_recipients(customer) -> list[str]:
 
 
 def send_payment_failed(attempt, invoice) -> list[str]:
-    """"We could not charge your card": the reason, a link to update the card and one to pay."""
+    """ "We could not charge your card": the reason, a link to update the card and one to pay."""
     organization = attempt.organization
     recipients = billing_recipients(attempt.customer)
     for address in recipients:
@@ -53,7 +53,7 @@ def send_payment_failed(attempt, invoice) -> list[str]:
 
 
 def send_card_expiring(method) -> list[str]:
-    """"Your card expires soon", with a link to replace it."""
+    """ "Your card expires soon", with a link to replace it."""
     organization = method.organization
     recipients = billing_recipients(method.customer)
     for address in recipients:

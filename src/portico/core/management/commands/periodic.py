@@ -21,7 +21,10 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--once", action="store_true", help="run every job once, print, and exit")
         parser.add_argument(
-            "--tick", type=float, default=5.0, help="seconds between checks for due jobs (default %(default)s)"
+            "--tick",
+            type=float,
+            default=5.0,
+            help="seconds between checks for due jobs (default %(default)s)",
         )
 
     def handle(self, *args, once: bool, tick: float, **options):
