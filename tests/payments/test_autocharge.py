@@ -9,10 +9,11 @@ from portico.core.audit import Actor, AuditEvent
 from portico.core.models import OutboxDelivery
 from portico.payments.autocharge import charge_automatically, charge_issued_invoice
 from portico.payments.gateways import CardDetails
-from portico.payments.methods import save_method, set_auto_charge
+from portico.payments.methods import save_method, set_auto_charge, start_setup
 from portico.payments.models import GatewayCharge, PaymentAttempt
 from portico.payments.services import available_to_pay, reserved_amounts
 from tests.billing.factories import open_invoice, pay
+from tests.payments.test_stripe_gateway import confirm_in_browser, stripe_api
 
 ACTOR = Actor.system("tests")
 BILLING = "accounts@acme.example"
@@ -181,3 +182,41 @@ def test_a_decline_of_an_issued_invoice_is_emailed_once_even_if_the_event_comes_
     assert len(mailbox.messages) == 2 and GatewayCharge.objects.count() == 1
     invoice.refresh_from_db()
     assert invoice.balance_minor == 8000
+
+
+# -- through stripe (localstripe) ---------------------------------------------------------------------
+
+
+def stripe_card(organization, customer, base, number):
+    session = start_setup(organization=organization, customer=customer, actor=ACTOR)
+    confirm_in_browser(base, session, number)
+    return save_method(
+        organization=organization, customer=customer, actor=ACTOR, setup_reference=session.reference
+    )
+
+
+def test_stripe_charges_the_default_card_off_session(
+    stripe_org, billing, localstripe, mailbox, django_capture_on_commit_callbacks
+):
+    card = stripe_card(stripe_org, billing, localstripe, "4242424242424242")
+    invoice = open_invoice(billing, 12500)
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = charge_automatically(invoice)
+    assert outcome.succeeded and outcome.attempt.gateway == "stripe"
+    [intent] = stripe_api(localstripe, "GET", "/v1/payment_intents?limit=100")["data"]
+    assert (intent["status"], intent["amount"], intent["payment_method"]) == ("succeeded", 12500, card.token)
+    assert Payment.objects.get().gateway_reference == intent["id"]
+    assert [m["To"] for m in mailbox.messages] == [BILLING]
+
+
+def test_stripe_declining_the_default_card_is_told_to_the_customer(
+    stripe_org, billing, localstripe, mailbox, django_capture_on_commit_callbacks
+):
+    stripe_card(stripe_org, billing, localstripe, "4000000000000341")
+    invoice = open_invoice(billing, 12500)
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = charge_automatically(invoice)
+    assert outcome.attempt.status == PaymentAttempt.Status.DECLINED
+    assert not Payment.objects.exists()
+    assert sorted(m["To"] for m in mailbox.messages) == [BILLING, "maria@acme.example"]
+    assert all(stripe_org.public_url("/portal/payment-methods/") in mailbox.body(m) for m in mailbox.messages)

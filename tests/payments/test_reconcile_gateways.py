@@ -11,12 +11,14 @@ from django.core.management import call_command
 from portico.billing.models import Invoice, Payment
 from portico.core.audit import Actor
 from portico.core.tenancy import tenant
-from portico.payments.gateways import CardDetails, gateway_for
-from portico.payments.methods import save_method
+from portico.payments.gateways import CardDetails, gateway_for, payment_settings
+from portico.payments.methods import save_method, start_setup
 from portico.payments.models import GatewayCharge, PaymentAttempt
 from portico.payments.services import pay_invoices, reconcile_pending_attempts
+from portico.payments.stripe_gateway import StripeGateway
 from portico.payments.test_gateway import TestGateway
 from tests.billing.factories import open_invoice
+from tests.payments.test_stripe_gateway import confirm_in_browser, stripe_api
 
 ACTOR = Actor.system("tests")
 
@@ -130,3 +132,60 @@ def test_a_charge_still_processing_at_the_test_gateway_waits(customer, invoices,
     )
     assert reconcile_pending_attempts().booked == 1
     assert Payment.objects.get().amount_minor == 12550
+
+
+# -- stripe, against localstripe ----------------------------------------------------------------------
+
+
+class CrashBeforeStripeCharge(StripeGateway):
+    def charge(self, **kwargs):
+        raise Crash
+
+
+@pytest.fixture
+def stripe_card(stripe_org, customer, localstripe):
+    """A card saved the way the portal saves it: a SetupIntent confirmed by Stripe.js."""
+    session = start_setup(organization=stripe_org, customer=customer, actor=ACTOR)
+    confirm_in_browser(localstripe, session)
+    return save_method(
+        organization=stripe_org, customer=customer, actor=ACTOR, setup_reference=session.reference
+    )
+
+
+def crashing_stripe(organization) -> StripeGateway:
+    return CrashBeforeStripeCharge(organization, payment_settings(organization))
+
+
+def test_a_stripe_charge_left_unbooked_is_booked_once(
+    stripe_org, customer, invoices, stripe_card, localstripe, clock
+):
+    attempt = pending_attempt(customer, invoices, stripe_card, crashing_stripe(stripe_org))
+    assert attempt.gateway == "stripe"
+    result = charge_under_the_key(attempt)
+    assert result.succeeded and result.reference.startswith("pi_")
+    clock.advance(minutes=16)
+    assert reconcile().startswith("Payment attempts: 1 booked, 0 declined, 0 not charged, 0 waiting")
+    payment = Payment.objects.get()
+    assert (payment.gateway, payment.gateway_reference, payment.amount_minor) == (
+        "stripe",
+        result.reference,
+        12550,
+    )
+    attempt.refresh_from_db()
+    assert attempt.status == PaymentAttempt.Status.SUCCEEDED and attempt.payment == payment
+    intents = stripe_api(localstripe, "GET", "/v1/payment_intents?limit=100")["data"]
+    assert [(i["id"], i["status"], i["amount"]) for i in intents] == [(result.reference, "succeeded", 12550)]
+    assert reconcile().startswith("Payment attempts: 0 booked, 0 declined, 0 not charged, 0 waiting")
+    assert Payment.objects.count() == 1
+    assert len(stripe_api(localstripe, "GET", "/v1/payment_intents?limit=100")["data"]) == 1
+
+
+def test_a_key_stripe_never_saw_is_closed_without_a_charge(
+    stripe_org, customer, invoices, stripe_card, localstripe, clock
+):
+    attempt = pending_attempt(customer, invoices, stripe_card, crashing_stripe(stripe_org))
+    clock.advance(minutes=16)
+    assert reconcile().startswith("Payment attempts: 0 booked, 0 declined, 1 not charged")
+    attempt.refresh_from_db()
+    assert attempt.status == PaymentAttempt.Status.EXPIRED and not Payment.objects.exists()
+    assert stripe_api(localstripe, "GET", "/v1/payment_intents?limit=100")["data"] == []
