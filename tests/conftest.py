@@ -17,6 +17,8 @@ from portico.core import clock as clock_module
 from portico.core import tenancy
 from tests.factories import PASSWORD, ContactFactory, CustomerFactory, OrganizationFactory, portal_user
 
+pytest_plugins = ["tests.localstripe"]
+
 
 def pytest_collection_modifyitems(config, items):
     for item in items:
