@@ -141,13 +141,16 @@ def payment_methods(request):
     for method in rows:
         method.expired = method.is_expired(today)
         method.expires_soon = method.expires_within(today, EXPIRES_SOON_DAYS)
-    auto_charge = methods.auto_charge_enabled(portal.customer) if hasattr(methods, "auto_charge_enabled") else None
+    auto_charge = (
+        methods.auto_charge_enabled(portal.customer) if hasattr(methods, "auto_charge_enabled") else None
+    )
     return render(
         request,
         "portal/payment_methods/list.html",
         {
             "methods": rows,
-            "can_manage": portal.may("payment_methods", "manage") and online_gateway(portal.organization) is not None,
+            "can_manage": portal.may("payment_methods", "manage")
+            and online_gateway(portal.organization) is not None,
             "auto_charge": auto_charge,
             "has_auto_charge": hasattr(methods, "set_auto_charge"),
         },
@@ -180,7 +183,7 @@ def _card_entry(request, *, replaces):
     gateway = _gateway_or_404(portal)
     actor = Actor.from_request(request)
     action = (
-        reverse("portal:payment_method_replace", args=[replaces.public_id])
+        reverse("portal:payment_method_replace", args=[replaces.pk])
         if replaces is not None
         else reverse("portal:payment_method_add")
     )
@@ -290,7 +293,7 @@ def remove_payment_method(request, method_id):
     if request.method == "POST":
         wanted = request.POST.get("new_default", "").strip()
         if wanted:
-            chosen = next((m for m in others if m.public_id == wanted), None)
+            chosen = next((m for m in others if str(m.pk) == wanted), None)
             if chosen is None:
                 refusal = _("Choose one of your other saved cards.")
         if refusal is None:
@@ -322,7 +325,9 @@ def auto_charge(request):
         messages.error(request, _("Choose whether to charge your default card automatically."))
         return redirect("portal:payment_methods")
     try:
-        methods.set_auto_charge(customer=portal.customer, enabled=wanted == "on", actor=Actor.from_request(request))
+        methods.set_auto_charge(
+            customer=portal.customer, enabled=wanted == "on", actor=Actor.from_request(request)
+        )
     except DomainError as error:
         domain_error_message(request, error)
     else:
