@@ -43,6 +43,7 @@ from portico.portal.ledger_forms import CardForm
 
 # Cards expiring within this many days are flagged on the list and offered a replacement.
 EXPIRES_SOON_DAYS = 60
+METHOD_ID = re.compile(r"[1-9][0-9]{0,17}")
 SETUP_REFERENCE = re.compile(r"seti_[A-Za-z0-9_]{1,120}")
 STRIPE_JS_ORIGIN = "https://js.stripe.com"
 
@@ -51,7 +52,10 @@ STRIPE_JS_ORIGIN = "https://js.stripe.com"
 
 
 def method_for(portal, method_id: str):
-    """The portal customer's own active method with this id; anything else is a 404."""
+    """The portal customer's own active method with this id; anything else is a 404. Only plain
+    ASCII digits name a method (`int()` would also read " 1" and "１")."""
+    if not METHOD_ID.fullmatch(method_id):
+        raise Http404
     try:
         return methods.get_method_for(portal.customer, method_id)
     except DomainError:
