@@ -43,16 +43,6 @@ def _clear_cache():
     yield
 
 
-@pytest.fixture(autouse=True)
-def _forget_test_gateway_charges():
-    """The test gateway remembers charges per process, as Stripe does per account; ids (and so
-    idempotency keys) repeat across tests' rolled-back databases, so each test starts afresh."""
-    from portico.payments.test_gateway import TestGateway
-
-    TestGateway._charges.clear()
-    yield
-
-
 class Clock:
     """Moves `core.clock.now()`; tests never sleep."""
 
