@@ -66,7 +66,9 @@ def test_the_list_shows_brand_last4_expiry_holder_default_and_expiry_badges(port
     assert "Mastercard •••• 4444" in soon_row and "04/2026" in soon_row
     assert "Expires soon" in soon_row.split("</li>")[0]
     expired_row = html[html.index(f'id="method-{expired.pk}"') :].split("</li>")[0]
-    assert "Discover •••• 1117" in expired_row and "Expired" in expired_row and "Expires soon" not in expired_row
+    assert (
+        "Discover •••• 1117" in expired_row and "Expired" in expired_row and "Expires soon" not in expired_row
+    )
     assert f"/portal/payment-methods/{soon.pk}/replace/" in html
     assert f"/portal/payment-methods/{expired.pk}/replace/" in html
     assert f"/portal/payment-methods/{default.pk}/replace/" not in html
@@ -85,7 +87,9 @@ def test_viewers_see_the_cards_but_cannot_change_them(customer, clock):
 
 def test_a_business_that_switches_payment_methods_off_has_no_such_pages(portal_client, org, customer, clock):
     method = saved_card(customer)
-    portal_services.set_portal_preferences(organization=org, disabled=["payment_methods"], enabled=[], actor=ACTOR)
+    portal_services.set_portal_preferences(
+        organization=org, disabled=["payment_methods"], enabled=[], actor=ACTOR
+    )
     assert portal_client.get("/portal/payment-methods/").status_code == 404
     assert portal_client.get(f"/portal/payment-methods/{method.pk}/remove/").status_code == 404
     assert "/portal/payment-methods/" not in portal_client.get("/portal/").content.decode()
@@ -94,7 +98,9 @@ def test_a_business_that_switches_payment_methods_off_has_no_such_pages(portal_c
 # -- adding -----------------------------------------------------------------------------------------------
 
 
-def test_adding_a_card_asks_for_the_password_first_and_never_keeps_the_card_for_later(portal_client, customer, clock):
+def test_adding_a_card_asks_for_the_password_first_and_never_keeps_the_card_for_later(
+    portal_client, customer, clock
+):
     page = portal_client.get("/portal/payment-methods/add/")
     assert page.status_code == 302 and "/portal/account/reauthenticate/" in page["Location"]
     posted = portal_client.post("/portal/payment-methods/add/", CARD)
@@ -174,7 +180,9 @@ def test_removing_a_card_asks_first_then_removes_and_audits(manager, org, custom
     assert "Mastercard •••• 4444" not in text(manager.get("/portal/payment-methods/")).split("was removed")[1]
 
 
-def test_removing_the_only_card_of_automatic_payments_is_refused_until_another_is_chosen(manager, customer, clock):
+def test_removing_the_only_card_of_automatic_payments_is_refused_until_another_is_chosen(
+    manager, customer, clock
+):
     only = saved_card(customer)
     methods.set_auto_charge(customer=customer, enabled=True, actor=Actor.system("tests"))
     url = f"/portal/payment-methods/{only.pk}/remove/"
@@ -290,7 +298,10 @@ def test_hostile_values_in_the_add_form_are_form_errors(manager, customer, clock
             continue
         assert response.status_code == 400, (field, value)
         html = response.content.decode()
-        assert 'class="errorlist"' in html or "notice-error" in html or "NUL character" in html, (field, value)
+        assert 'class="errorlist"' in html or "notice-error" in html or "NUL character" in html, (
+            field,
+            value,
+        )
 
 
 def test_hostile_values_in_remove_default_and_auto_charge_never_make_a_server_error(manager, customer, clock):

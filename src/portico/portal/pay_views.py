@@ -182,17 +182,17 @@ def _checkout(request, numbers: list[str], *, allow_amount: bool, action: str):
                 response = _after_attempt(request, outcome)
                 if response is not None:
                     return response
-                choice.card_form.add_error(None, outcome.attempt.decline_reason)
+                choice.error(outcome.attempt.decline_reason)
         except DomainError as error:
             if error.field == "amount" and allow_amount:
                 amount_error = str(error.message)
             else:
-                add_domain_error(choice.card_form, error)
+                choice.domain_error(error)
         invoices = resolve_invoices(organization=organization, customer=customer, numbers=numbers)
 
     allocations = payable_amounts(invoices)  # what can still be paid: balances less other checkouts'
     if not allocations:  # paid or taken by another checkout meanwhile: nothing left to ask a card for
-        for error in choice.card_form.non_field_errors() or [_("Nothing is left to pay on these invoices.")]:
+        for error in choice.all_errors() or [_("Nothing is left to pay on these invoices.")]:
             messages.error(request, error)
         return back
     total = Money.sum((a for _i, a in allocations), currency)
@@ -215,7 +215,7 @@ def _checkout(request, numbers: list[str], *, allow_amount: bool, action: str):
 class PayChoice:
     """What pays: one of the customer's saved methods (`pay_with` = its id) or a new card
     (`pay_with` = "new": the typed card for the test gateway, a confirmed SetupIntent for Stripe),
-    with "save this card" (`save_card`). Shared by every pay form; errors land on `card_form`."""
+    with "save this card" (`save_card`). Shared by every pay form; errors land on `card_form` (a card field's) or in `errors`."""
 
     NEW = "new"
 
@@ -238,21 +238,38 @@ class PayChoice:
             str(default.pk) if default is not None and data is None else self.NEW
         )
         self.save_checked = data is not None and data.get("save_card") == "on"
-        # The card form is bound only when a new card is what pays, so saved cards don't trip it.
+        # The card form is bound only when a new card is what pays, so saved cards don't trip it;
+        # errors that are not about a card field are kept here (an unbound form takes none).
         self.card_form = CardForm(data if data is not None and self.chosen == self.NEW else None)
+        self.errors: list[str] = []
+
+    def error(self, message) -> None:
+        self.errors.append(str(message))
+
+    def domain_error(self, error: DomainError) -> None:
+        if self.card_form.is_bound and error.field in self.card_form.fields:
+            add_domain_error(self.card_form, error)
+        else:
+            self.error(error.message)
+
+    def all_errors(self) -> list[str]:
+        bound = list(self.card_form.non_field_errors()) if self.card_form.is_bound else []
+        return bound + self.errors
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors or (self.card_form.is_bound and self.card_form.errors))
 
     def pay(self, pay_now):
         """Run `pay_now(card=... | method=..., save_method=...)` with the chosen source; None when
-        the choice itself is wrong (the reason is on `card_form`)."""
+        the choice itself is wrong (the reason is in `all_errors()`)."""
         if self.chosen != self.NEW:
             method = next((m for m in self.saved if str(m.pk) == self.chosen), None)
             if method is None:
-                self.card_form.add_error(None, _("Choose one of your saved cards, or a new card."))
+                self.error(_("Choose one of your saved cards, or a new card."))
                 return None
             if method.expired:
-                self.card_form.add_error(
-                    None, _("%(card)s has expired. Please choose another card.") % {"card": method}
-                )
+                self.error(_("%(card)s has expired. Please choose another card.") % {"card": method})
                 return None
             return pay_now(method=method)
         save = self.save_checked and self.can_save
@@ -265,7 +282,7 @@ class PayChoice:
     def _pay_with_setup(self, pay_now, save: bool):
         reference = self.request.POST.get("setup_intent", "").strip()
         if not SETUP_REFERENCE.fullmatch(reference):
-            self.card_form.add_error(None, _("Your card could not be confirmed. Please enter it again."))
+            self.error(_("Your card could not be confirmed. Please enter it again."))
             return None
         actor = Actor.from_request(self.request)
         method = methods.save_method(
@@ -290,6 +307,7 @@ class PayChoice:
             "can_save": self.can_save,
             "save_checked": self.save_checked,
             "card_form": self.card_form,
+            "pay_errors": self.all_errors(),
             "gateway": self.gateway,
             "stripe_session": None,
         }
@@ -306,9 +324,7 @@ class PayChoice:
 
     def render(self, template: str, context: dict, *, failed: bool = False):
         context = {**self.context(), **context}
-        response = render(
-            self.request, template, context, status=400 if failed or self.card_form.errors else 200
-        )
+        response = render(self.request, template, context, status=400 if failed or self.failed else 200)
         if context["stripe_session"] is not None:
             allow_stripe_js(response, context["stripe_session"].js_url)
         return response
@@ -360,12 +376,12 @@ def pay_amount(request):
                 response = _after_attempt(request, outcome)
                 if response is not None:
                     return response
-                choice.card_form.add_error(None, outcome.attempt.decline_reason)
+                choice.error(outcome.attempt.decline_reason)
         except DomainError as error:
             if error.field == "amount":
                 amount_error = str(error.message)
             else:
-                add_domain_error(choice.card_form, error)
+                choice.domain_error(error)
     due = payable_amounts(list(q.outstanding_invoices_of(portal).order_by("due_date", "id")[:BULK_PAY_LIMIT]))
     due = [(i, a) for i, a in due if i.currency == customer.currency]
     return choice.render(
