@@ -252,3 +252,24 @@ def test_luhn():
 def test_card_details_never_show_the_number_or_cvc():
     details = card("4242424242424242", cvc="987")
     assert "4242424242424242" not in repr(details) and "987" not in str(details)
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_charges_under_one_key_charge_once():
+    from django.db import connection
+
+    from tests.concurrency import race
+    from tests.factories import OrganizationFactory
+
+    assert connection.vendor == "postgresql"
+    organization = OrganizationFactory(slug="samekey")
+    gateway = TestGateway(organization)
+    token = gateway.tokenize(card("4242424242424242")).token
+
+    def call():
+        return gateway.charge(source=token, amount=Money(900, "USD"), idempotency_key="payment_attempt:1")
+
+    outcomes = race(*[call] * 8)
+    assert all(o == outcomes[0] and o.succeeded for o in outcomes), outcomes
+    assert GatewayCharge.all_tenants.filter(idempotency_key="payment_attempt:1").count() == 1

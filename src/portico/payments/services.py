@@ -34,6 +34,7 @@ from portico.core.audit import Actor, audit
 from portico.core.errors import DomainError
 from portico.core.money import MAX_TYPED_MINOR, Money
 from portico.customers.models import Customer
+from portico.payments import methods as payment_methods
 from portico.payments.errors import Code
 from portico.payments.gateways import CardToken, ChargeStatus, Gateway, gateway_for
 from portico.payments.models import PaymentAttempt, PaymentMethod, PaymentReservation
@@ -232,16 +233,14 @@ def payment_source(
 ) -> PaymentSource:
     """The card to charge, checked before anything is written: a saved method must be the customer's
     own and active (else `MethodNotFound`, as another customer's id answers 404) and not expired."""
-    from portico.payments.methods import MethodRefused, get_method_for
-
     if customer.organization_id != organization.pk:
         raise billing_errors.InvoiceNotFound()
     if (card is None) == (method is None):
         raise PaymentRefused(_("Choose a saved card or enter a new one."), field="method")
     if method is not None:
-        method = get_method_for(customer, method.pk)  # ownership, tenancy and status, fresh
+        method = payment_methods.get_method_for(customer, method.pk)  # ownership, tenancy and status, fresh
         if method.is_expired(clock.today(organization.time_zone)):
-            raise MethodRefused(
+            raise payment_methods.MethodRefused(
                 _("Your card %(card)s has expired. Please choose another card or update it.")
                 % {"card": method.label},
                 field="method",
@@ -601,10 +600,8 @@ def complete_attempt(
 
 def _save_after_payment(attempt: PaymentAttempt, token: str, actor: Actor, gateway: Gateway) -> PayOutcome:
     """Save the card just charged as a method. The payment is booked already and stays so."""
-    from portico.payments.methods import save_method
-
     try:
-        method = save_method(
+        method = payment_methods.save_method(
             organization=attempt.organization,
             customer=attempt.customer,
             actor=actor,
