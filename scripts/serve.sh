@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # `make run`'s last step: the web server in front, a background-task worker beside it (statement PDFs,
-# invoice PDFs) and the outbox's sweeper (emails, retried until delivered). A SIGINT or SIGTERM stops
-# all three; if one ends, the others are stopped too.
+# invoice PDFs), the outbox's sweeper (emails, automatic charges, retried until delivered) and the
+# periodic jobs (`portico periodic`: payment reconciliation every 5 minutes, card expiry notices
+# daily). A SIGINT or SIGTERM stops all four; if one ends, the others are stopped too.
 set -uo pipefail
 BIN=${BIN:-.venv/bin}
 PORT=${PORT:-8000}
@@ -10,18 +11,20 @@ PORT=${PORT:-8000}
 worker=$!
 "$BIN/python" manage.py deliver_outbox --interval 1 -v 0 &
 outbox=$!
+"$BIN/python" manage.py periodic -v 0 &
+periodic=$!
 "$BIN/gunicorn" portico.wsgi:application --bind "127.0.0.1:$PORT" --workers 2 --threads 4 \
     --graceful-timeout 10 --access-logfile - &
 server=$!
 
 stop() {
-    kill -TERM "$server" "$worker" "$outbox" 2>/dev/null
-    wait "$server" "$worker" "$outbox" 2>/dev/null
+    kill -TERM "$server" "$worker" "$outbox" "$periodic" 2>/dev/null
+    wait "$server" "$worker" "$outbox" "$periodic" 2>/dev/null
     exit 0
 }
 trap stop INT TERM
-wait -n "$server" "$worker" "$outbox"
+wait -n "$server" "$worker" "$outbox" "$periodic"
 status=$?
-kill -TERM "$server" "$worker" "$outbox" 2>/dev/null
+kill -TERM "$server" "$worker" "$outbox" "$periodic" 2>/dev/null
 wait 2>/dev/null
 exit "$status"

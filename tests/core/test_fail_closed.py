@@ -18,7 +18,7 @@ from django_tasks.base import Task
 
 import portico
 from portico.billing.models import Invoice
-from portico.core import outbox, tenancy
+from portico.core import clock, outbox, tenancy
 from portico.core.models import OutboxDelivery
 from portico.core.tenancy import NoActiveTenant, TenantModel, TenantSettingsModel, tenant
 from portico.customers.models import Customer
@@ -220,6 +220,40 @@ def _run_deliver_outbox(org, other_org):
     assert "2 delivered" in out.getvalue()
 
 
+def _run_notify_expiring_cards(org, other_org):
+    from portico.payments.models import PaymentMethod
+
+    for organization in (org, other_org):
+        customer = CustomerFactory(organization=organization)
+        PaymentMethod.all_tenants.create(
+            organization=organization,
+            customer=customer,
+            gateway="test",
+            token=f"tok_test_fail_closed_{organization.pk}",
+            brand="visa",
+            last4="4242",
+            exp_month=clock.today().month,
+            exp_year=clock.today().year,
+            is_default=True,
+            created_at=clock.now(),
+        )
+    out = io.StringIO()
+    with tenant(None):
+        call_command("notify_expiring_cards", stdout=out)
+    assert "2 sent" in out.getvalue()
+    assert set(PaymentMethod.all_tenants.values_list("expiry_notice_for", flat=True)) == {
+        f"{clock.today():%Y-%m}"
+    }
+
+
+def _run_periodic(org, other_org):
+    out = io.StringIO()
+    with tenant(None):
+        call_command("periodic", once=True, stdout=out)
+    assert "payments.reconcile: payment attempts:" in out.getvalue()
+    assert "payments.card_expiry: card expiry notices: 0 sent" in out.getvalue()
+
+
 def _run_demo(org, other_org):
     with tenant(None):
         call_command("demo", stdout=io.StringIO())
@@ -235,6 +269,8 @@ COMMAND_RUNS = {
     "reconcile_payments": _run_reconcile_payments,
     "deliver_outbox": _run_deliver_outbox,
     "demo": _run_demo,
+    "notify_expiring_cards": _run_notify_expiring_cards,
+    "periodic": _run_periodic,
 }
 
 

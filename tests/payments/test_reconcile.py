@@ -63,7 +63,10 @@ def test_a_charge_the_crash_left_unbooked_is_booked_once(customer, invoices, clo
     }
     assert AuditEvent.objects.filter(action="payment_attempt.reconciled").count() == 1
     # Running it again (or the original request finishing late) books nothing more.
-    assert str(reconcile_pending_attempts()) == "0 booked, 0 declined, 0 not charged, 0 could not be checked"
+    assert (
+        str(reconcile_pending_attempts())
+        == "0 booked, 0 declined, 0 not charged, 0 waiting, 0 could not be checked"
+    )
     assert Payment.objects.count() == 1
 
 
@@ -90,7 +93,10 @@ def test_a_declined_charge_is_marked_declined(customer, invoices, clock):
 def test_an_attempt_still_in_flight_is_left_alone(customer, invoices, clock):
     attempt = interrupted(customer, invoices, CrashAfterCharge())
     clock.advance(minutes=5)
-    assert str(reconcile_pending_attempts()) == "0 booked, 0 declined, 0 not charged, 0 could not be checked"
+    assert (
+        str(reconcile_pending_attempts())
+        == "0 booked, 0 declined, 0 not charged, 0 waiting, 0 could not be checked"
+    )
     attempt.refresh_from_db()
     assert attempt.status == PaymentAttempt.Status.PENDING
 

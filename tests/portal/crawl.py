@@ -32,6 +32,7 @@ class World:
     credit_note: object
     colleague: object
     statement_export: object
+    payment_method: object
 
     def parameters(self, name: str) -> dict:
         """Values of the path parameters, by the route's name (`number` means a payment's on a receipt)."""
@@ -40,6 +41,7 @@ class World:
             "number": self.open_invoice.number,
             "contact_id": self.colleague.public_id,
             "public_id": self.statement_export.public_id,
+            "method_id": str(self.payment_method.pk),
         }
         if name.endswith("payment_receipt"):
             values["number"] = self.payment.number
@@ -47,7 +49,8 @@ class World:
 
 
 def build_world(customer) -> World:
-    """Invoices open, partly paid and paid, a payment, a credit note, a colleague, a ready statement PDF."""
+    """Invoices open, partly paid and paid, a payment, a credit note, a colleague, a ready statement PDF,
+    a saved card."""
     clock.freeze(dt.datetime(2026, 3, 10, 15, tzinfo=dt.UTC))
     due = open_invoice(customer, 30000)
     partly = open_invoice(customer, 20000)
@@ -67,7 +70,23 @@ def build_world(customer) -> World:
         created_at=clock.now(),
         finished_at=clock.now(),
     )
-    return World(due, paid, payment, note, colleague, export)
+    return World(due, paid, payment, note, colleague, export, saved_card(customer))
+
+
+def saved_card(customer, number: str = "4242 4242 4242 4242", exp_year: int = 2030, **fields):
+    """A card saved through the test gateway, as the portal's add-card page saves it."""
+    from portico.core.audit import Actor
+    from portico.payments import methods
+    from portico.payments.gateways import CardDetails
+
+    card = CardDetails(number=number, exp_month=12, exp_year=exp_year, cvc="123", name="Maria Lopez")
+    return methods.save_method(
+        organization=customer.organization,
+        customer=customer,
+        actor=Actor.system("tests"),
+        card=card,
+        **fields,
+    )
 
 
 def portal_routes() -> list[tuple[str, str]]:

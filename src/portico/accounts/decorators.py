@@ -4,7 +4,7 @@
 allauth's ACCOUNT_REAUTHENTICATION_TIMEOUT; a POST is kept and replayed once they have. Put it
 *under* `@portal_view(...)` so the role and preference gates answer first:
 
-    @portal_view(module="cards", action="change")
+    @portal_view(module="payment_methods", action="manage")
     @sensitive
     def add_card(request): ...
 """

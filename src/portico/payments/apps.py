@@ -16,3 +16,5 @@ class PaymentsConfig(AppConfig):
         currency_fixed_by(PaymentAttempt)
         load_with_organization("payment_settings")
         register_payment_instructions(bank_transfer_instructions)
+
+        from portico.payments import jobs  # noqa: F401  (registers the periodic jobs)

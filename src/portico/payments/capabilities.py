@@ -1,4 +1,4 @@
-"""The portal capabilities of payments: saved cards (the pages come with payment methods)."""
+"""The portal capabilities of payments: the customer's saved payment methods."""
 
 from django.utils.translation import gettext_lazy as _
 
@@ -6,8 +6,11 @@ from portico.core.capabilities import Capability
 from portico.customers.models import PortalRole
 
 PORTAL_CAPABILITIES = [
-    Capability("cards", "view", _("Cards: see saved cards")),
+    Capability("payment_methods", "view", _("Payment methods: see saved cards")),
     Capability(
-        "cards", "change", _("Cards: add and remove cards"), roles=(PortalRole.BILLING, PortalRole.ADMIN)
+        "payment_methods",
+        "manage",
+        _("Payment methods: add, replace and remove cards, choose the default"),
+        roles=(PortalRole.BILLING, PortalRole.ADMIN),
     ),
 ]

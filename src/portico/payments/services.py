@@ -36,7 +36,7 @@ from portico.core.money import MAX_TYPED_MINOR, Money
 from portico.customers.models import Customer
 from portico.payments import methods as payment_methods
 from portico.payments.errors import Code
-from portico.payments.gateways import CardToken, Gateway, gateway_for
+from portico.payments.gateways import CardToken, ChargeStatus, Gateway, gateway_for
 from portico.payments.models import PaymentAttempt, PaymentMethod, PaymentReservation
 
 log = logging.getLogger(__name__)
@@ -449,10 +449,20 @@ def _repeated(organization, customer, form_token: str) -> PayOutcome | None:
 
 
 def _checkout(
-    *, organization, customer, form_token, actor, source: PaymentSource, invoices, plan, save_method
+    *,
+    organization,
+    customer,
+    form_token,
+    actor,
+    source: PaymentSource,
+    invoices,
+    plan,
+    save_method,
+    off_session: bool = False,
 ):
     """Steps 2–4 of the module docstring, for any plan: `plan(locked invoices, reserved)` answers
-    (allocations, amount to charge) under the locks, or refuses."""
+    (allocations, amount to charge) under the locks, or refuses. `off_session`: nobody is at the
+    keyboard (`autocharge.charge_automatically`)."""
     try:
         with transaction.atomic():
             invoices = _lock_for_checkout(customer, invoices)
@@ -473,6 +483,7 @@ def _checkout(
                 gateway=source.gateway,
                 actor=actor,
                 method=source.method,
+                off_session=off_session,
                 save_method=save_method and source.method is None,
             )
     except IntegrityError:
@@ -488,6 +499,7 @@ def _checkout(
         actor=actor,
         gateway=source.gateway,
         customer_reference=source.customer_reference,
+        off_session=off_session,
     )
 
 
@@ -567,6 +579,11 @@ def complete_attempt(
         off_session=off_session or attempt.off_session,
         description=f"{attempt.customer} · {attempt.idempotency_key}",
     )
+    if result.status == ChargeStatus.PROCESSING:
+        # The gateway has not decided (a 3-D Secure check, a bank debit): the attempt stays pending
+        # and keeps its reservation; the gateway's webhook or the reconciliation settles it.
+        log.info("payment attempt %s: processing at the gateway", attempt.pk)
+        return PayOutcome(attempt)
     if not result.succeeded:
         _decline(attempt, result, actor)
         attempt.refresh_from_db()
@@ -686,11 +703,13 @@ class ReconcileReport:
     declined: int = 0
     expired: int = 0
     failed: int = 0
+    # The gateway has the charge and has not decided yet (ChargeStatus.PROCESSING): left pending.
+    waiting: int = 0
 
     def __str__(self) -> str:
         return (
             f"{self.booked} booked, {self.declined} declined, {self.expired} not charged, "
-            f"{self.failed} could not be checked"
+            f"{self.waiting} waiting, {self.failed} could not be checked"
         )
 
 
@@ -699,7 +718,8 @@ def reconcile_attempt(attempt: PaymentAttempt, *, gateway: Gateway | None = None
 
     Charged → booked as the request would have booked it (the ledger's idempotency key makes a race
     with the original request book once); declined → declined; never received → expired, as
-    nothing was charged. An attempt no longer pending is left as it is.
+    nothing was charged; still processing at the gateway → left pending, to be asked again later.
+    An attempt no longer pending is left as it is.
     """
     actor = Actor.system("payment reconciliation")
     gateway = gateway or gateway_for(attempt.organization, attempt.gateway)
@@ -713,6 +733,8 @@ def reconcile_attempt(attempt: PaymentAttempt, *, gateway: Gateway | None = None
                 "payment_attempt.expired",
                 {"amount": attempt.amount},
             )
+        elif result.status == ChargeStatus.PROCESSING:
+            log.info("payment attempt %s: still processing at %s", attempt.pk, gateway.name)
         elif result.succeeded:
             payment = _book(attempt, result.reference, actor)
             audit(actor, "payment_attempt.reconciled", attempt, payment=payment.number, amount=payment.amount)
@@ -745,4 +767,6 @@ def reconcile_pending_attempts(*, older_than: dt.timedelta = STALE_AFTER) -> Rec
             report.declined += 1
         elif status == PaymentAttempt.Status.EXPIRED:
             report.expired += 1
+        else:
+            report.waiting += 1
     return report

@@ -12,6 +12,7 @@ ENTRIES = [
     (_("Invoices"), "portal:invoices", "invoices"),
     (_("Payments"), "portal:payments", "payments"),
     (_("Credits"), "portal:credits", "credits"),
+    (_("Payment methods"), "portal:payment_methods", "payment_methods"),
     (_("Statements"), "portal:statements", "statements"),
     (_("Subscriptions"), "portal:subscriptions", "subscriptions"),
     (_("Projects"), "portal:projects", "projects"),

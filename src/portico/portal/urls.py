@@ -1,6 +1,14 @@
 from django.urls import include, path
 
-from portico.portal import credit_views, invoice_views, pay_views, payment_views, statement_views, views
+from portico.portal import (
+    credit_views,
+    invoice_views,
+    pay_views,
+    payment_method_views,
+    payment_views,
+    statement_views,
+    views,
+)
 
 app_name = "portal"
 urlpatterns = [
@@ -24,4 +32,27 @@ urlpatterns = [
         name="statement_export",
     ),
     path("pay/", pay_views.pay, name="pay"),
+    path("pay/amount/", pay_views.pay_amount, name="pay_amount"),
+    path("payment-methods/", payment_method_views.payment_methods, name="payment_methods"),
+    path("payment-methods/add/", payment_method_views.add_payment_method, name="payment_method_add"),
+    path(
+        "payment-methods/auto-charge/",
+        payment_method_views.auto_charge,
+        name="payment_methods_auto_charge",
+    ),
+    path(
+        "payment-methods/<str:method_id>/default/",
+        payment_method_views.make_default_payment_method,
+        name="payment_method_default",
+    ),
+    path(
+        "payment-methods/<str:method_id>/remove/",
+        payment_method_views.remove_payment_method,
+        name="payment_method_remove",
+    ),
+    path(
+        "payment-methods/<str:method_id>/replace/",
+        payment_method_views.replace_payment_method,
+        name="payment_method_replace",
+    ),
 ]
