@@ -4,6 +4,7 @@ integrations to come), once per fact, and a refused change leaves none."""
 import pytest
 
 from portico.billing import errors, services
+from portico.core import outbox
 from portico.core.models import OutboxEvent
 from portico.payments.models import PaymentAttempt
 from tests.billing.factories import ACTOR, credit_note, draft_invoice, open_invoice
@@ -26,7 +27,10 @@ def test_finalizing_an_invoice_emits_invoice_finalized_once(customer, clock):
         }
     ]
     event = OutboxEvent.all_tenants.get(topic="invoice.finalized")
-    assert event.organization_id == customer.organization_id and event.delivery_count == 0
+    # One delivery per consumer (payments' automatic charge), none delivered yet.
+    assert outbox.consumers_of("invoice.finalized") == ["payments.auto_charge"]
+    assert event.organization_id == customer.organization_id and event.delivery_count == 1
+    assert not event.deliveries.filter(delivered_at__isnull=False).exists()
 
 
 def test_a_refused_finalize_emits_nothing(customer):

@@ -17,4 +17,4 @@ class PaymentsConfig(AppConfig):
         load_with_organization("payment_settings")
         register_payment_instructions(bank_transfer_instructions)
 
-        from portico.payments import jobs  # noqa: F401  (registers the periodic jobs)
+        from portico.payments import autocharge, jobs  # noqa: F401  (registers the consumer and the periodic jobs)
