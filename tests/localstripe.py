@@ -11,8 +11,8 @@
 
 localstripe's own `start()` listens on every interface (`::`) and pickles its store to
 `/tmp/localstripe.pickle` after each change (card numbers included). We run its aiohttp app
-ourselves instead: on a socket this process bound to 127.0.0.1 and hands over (no port race), and
-with the store kept in memory only.
+ourselves instead: on a socket this process bound to 127.0.0.1 and hands over (no port race), with
+the store kept in memory only, and accepting `off_session` when a PaymentIntent is confirmed.
 """
 
 from __future__ import annotations
@@ -35,10 +35,20 @@ STRIPE_KEYS = {
 _SERVER = """
 import socket, sys
 from aiohttp import web
-from localstripe import server
-from localstripe.resources import store
+from localstripe import resources
 
-store.dump_to_disk = lambda: None  # memory only: nothing (no card number) lands in /tmp
+resources.store.dump_to_disk = lambda: None  # memory only: nothing (no card number) lands in /tmp
+
+# Stripe takes `off_session` when a PaymentIntent is confirmed; localstripe refuses any parameter
+# there. Accept it (localstripe then asks for 3-D Secure where Stripe would decline, and the
+# gateway treats both alike). Routes are made from `extra_apis` when `server` is imported.
+_confirm = resources.PaymentIntent._api_confirm
+def _confirm_off_session(id, off_session=None, **kwargs):
+    return _confirm(id, **kwargs)
+resources.extra_apis[:] = [
+    (m, u, _confirm_off_session if f == _confirm else f) for m, u, f in resources.extra_apis
+]
+from localstripe import server
 sock = socket.socket(fileno=int(sys.argv[1]))
 web.run_app(server.app, sock=sock, access_log=None, print=None)
 """
