@@ -90,10 +90,19 @@ def ledger_for_every_page(demo):
     return acme, invoice
 
 
+def saved_method_of(acme):
+    """Acme's saved card (the demo's, or one saved here): the payment-method pages need one."""
+    from portico.payments.methods import active_methods
+    from tests.portal.crawl import saved_card
+
+    return active_methods(acme).first() or saved_card(acme)
+
+
 def route_kwargs(demo, acme, invoice) -> dict[str, dict]:
     """Real ids for the routes that take one, from the data above; bad tokens for token links (their
     'link not valid' page is a page too)."""
     payment = Payment.all_tenants.filter(customer=acme).order_by("-received_on").first()
+    method = {"method_id": saved_method_of(acme).pk}
     colleague = demo.contacts["acme:tom@acme.example"]
     export = StatementExport.all_tenants.filter(customer=acme).first()
     return {
@@ -102,6 +111,9 @@ def route_kwargs(demo, acme, invoice) -> dict[str, dict]:
         "portal:invoice_pdf": {"number": invoice.number},
         "portal:pay_invoice": {"number": invoice.number},
         "portal:payment_receipt": {"number": payment.number},
+        "portal:payment_method_default": method,
+        "portal:payment_method_remove": method,
+        "portal:payment_method_replace": method,
         "portal:statement_export": {"public_id": export.public_id},
         "portal:contact_edit": {"contact_id": colleague.public_id},
         "portal:contact_access": {"contact_id": colleague.public_id},
@@ -207,6 +219,8 @@ def test_no_portal_page_scrolls_sideways_on_a_phone_in_light_or_dark(browser, te
         "/portal/invoices/",
         f"/portal/invoices/{invoice.number}/",
         "/portal/security/activity/",
+        "/portal/payment-methods/",
+        "/portal/pay/amount/",
     } <= checked
     assert any("/pdf/" in url for url in downloads)
 
