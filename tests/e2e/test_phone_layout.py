@@ -102,7 +102,7 @@ def route_kwargs(demo, acme, invoice) -> dict[str, dict]:
     """Real ids for the routes that take one, from the data above; bad tokens for token links (their
     'link not valid' page is a page too)."""
     payment = Payment.all_tenants.filter(customer=acme).order_by("-received_on").first()
-    method = {"method_id": saved_method_of(acme).pk}
+    method = {"method_id": saved_method_of(acme).public_id}
     colleague = demo.contacts["acme:tom@acme.example"]
     export = StatementExport.all_tenants.filter(customer=acme).first()
     return {

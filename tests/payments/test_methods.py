@@ -235,15 +235,28 @@ def test_a_foreign_customers_method_is_not_found(org, customer, outsider_custome
     with tenant(other_org):
         elsewhere_customer = CustomerFactory(organization=other_org)
         elsewhere = save(elsewhere_customer)
-    for method_id in (theirs.pk, elsewhere.pk, str(theirs.pk), "nope", "", None, -1, 10**30):
+    for method_id in (
+        theirs.public_id,
+        elsewhere.public_id,
+        theirs.pk,
+        str(theirs.pk),
+        "nope",
+        "",
+        None,
+        -1,
+        10**30,
+        "card_" + "0" * 16,
+    ):
         with pytest.raises(MethodNotFound):
             get_method_for(customer, method_id)
     mine = save(customer)
     removed = save(customer, "5555555555554444")
     remove_method(method=removed, actor=ACTOR)
     with pytest.raises(MethodNotFound):
-        get_method_for(customer, removed.pk)
-    assert get_method_for(customer, str(mine.pk)) == mine
+        get_method_for(customer, removed.public_id)
+    assert get_method_for(customer, mine.public_id) == mine
+    with pytest.raises(MethodNotFound):
+        get_method_for(customer, str(mine.pk))  # a primary key names nothing
     with pytest.raises(MethodNotFound):
         save(customer, "5555555555554444", replaces=theirs)
     with pytest.raises(MethodNotFound):

@@ -44,7 +44,7 @@ def submissions_at_once(organization, user, method, count: int) -> list:
             for name, value in hidden_fields(page.content.decode()):
                 data.setdefault(name, []).append(value)
             tokens[i] = data["form_token"][0]
-            data["pay_with"] = [str(method.pk)]
+            data["pay_with"] = [method.public_id]
             barrier.wait(timeout=60)
             statuses[i] = client.post(URL, data).status_code
         except Exception as exc:  # reported in the assertions below

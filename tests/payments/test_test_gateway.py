@@ -1,6 +1,8 @@
 """The built-in test gateway behaves like Stripe's test mode, keeps only a token, brand, last 4,
 expiry and a keyed fingerprint, and keeps its tokens and charges in the database (issue 10, item 2)."""
 
+import zlib
+
 import pytest
 
 from portico.core.money import Money
@@ -35,7 +37,9 @@ def card(number, exp_month=12, exp_year=2030, cvc="123", name="Maria Lopez"):
 
 def charge(gateway, number, key="k1", amount=12500, **kwargs):
     token = gateway.tokenize(card(number, **kwargs))
-    return gateway.charge(source=token.token, amount=Money(amount, "USD"), idempotency_key=f"{key}-{number}")
+    # The key names the card without holding its number (the suite's card guard reads every write).
+    key = f"{key}-{zlib.crc32(number.encode())}"
+    return gateway.charge(source=token.token, amount=Money(amount, "USD"), idempotency_key=key)
 
 
 @pytest.fixture
@@ -48,7 +52,9 @@ def test_stripes_good_test_cards_are_saved_and_charged(gateway, number):
     token = gateway.tokenize(card(number, cvc="1234" if number.startswith("37") else "123"))
     saved = gateway.attach(customer_reference="cus_test_a", token=token.token)
     assert saved.fingerprint and saved.holder_name == "Maria Lopez" and saved.country == "US"
-    result = gateway.charge(source=saved.token, amount=Money(100, "USD"), idempotency_key=f"good-{number}")
+    result = gateway.charge(
+        source=saved.token, amount=Money(100, "USD"), idempotency_key=f"good-{zlib.crc32(number.encode())}"
+    )
     assert result.succeeded and result.reference.startswith("ch_test_")
 
 
@@ -58,7 +64,7 @@ def test_stripe_decline_cards_are_declined_with_a_reason_the_customer_can_act_on
     assert result.status == ChargeStatus.DECLINED
     assert result.decline_code == code
     assert result.decline_message
-    row = GatewayCharge.objects.get(idempotency_key=f"k1-{number}")
+    row = GatewayCharge.objects.get(idempotency_key=f"k1-{zlib.crc32(number.encode())}")
     assert (row.status, row.decline_code) == (GatewayCharge.Status.DECLINED, code)
 
 

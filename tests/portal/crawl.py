@@ -41,7 +41,7 @@ class World:
             "number": self.open_invoice.number,
             "contact_id": self.colleague.public_id,
             "public_id": self.statement_export.public_id,
-            "method_id": str(self.payment_method.pk),
+            "method_id": self.payment_method.public_id,
         }
         if name.endswith("payment_receipt"):
             values["number"] = self.payment.number

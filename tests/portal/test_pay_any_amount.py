@@ -71,9 +71,9 @@ def test_more_than_is_due_pays_everything_and_keeps_the_rest_as_an_advance(porta
 def test_pay_any_amount_with_a_saved_card(portal_client, customer, three_invoices):
     method = saved_card(customer)
     html = portal_client.get(URL).content.decode()
-    assert f'value="{method.pk}" id="pay-with-{method.pk}" checked' in html
+    assert f'value="{method.public_id}" id="pay-with-{method.public_id}" checked' in html
     response = portal_client.post(
-        URL, {"form_token": form_token(html), "amount": "100", "pay_with": method.pk}
+        URL, {"form_token": form_token(html), "amount": "100", "pay_with": method.public_id}
     )
     assert response.status_code == 302
     attempt = PaymentAttempt.objects.get()

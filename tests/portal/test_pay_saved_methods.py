@@ -25,9 +25,9 @@ def test_the_default_card_is_chosen_and_an_expired_one_cannot_be(portal_client, 
     expired = saved_card(customer, "5555 5555 5555 4444")
     PaymentMethod.objects.filter(pk=expired.pk).update(exp_month=1, exp_year=2026)
     html = portal_client.get(f"/portal/invoices/{invoice.number}/pay/").content.decode()
-    assert f'value="{default.pk}" id="pay-with-{default.pk}" checked' in html
-    assert f'value="{expired.pk}" id="pay-with-{expired.pk}" disabled' in html
-    assert html.index(f"pay-with-{default.pk}") < html.index("pay-with-new")  # saved cards first
+    assert f'value="{default.public_id}" id="pay-with-{default.public_id}" checked' in html
+    assert f'value="{expired.public_id}" id="pay-with-{expired.public_id}" disabled' in html
+    assert html.index(f"pay-with-{default.public_id}") < html.index("pay-with-new")  # saved cards first
 
 
 def test_bulk_pay_with_the_saved_default_card(portal_client, customer, clock):
@@ -41,7 +41,7 @@ def test_bulk_pay_with_the_saved_default_card(portal_client, customer, clock):
             "invoices": numbers,
             "form_token": form_token(html),
             "expected_total": "15000",
-            "pay_with": method.pk,
+            "pay_with": method.public_id,
         },
     )
     assert response.status_code == 302, text(response)[:1500]
@@ -55,7 +55,7 @@ def test_pay_everything_due_offers_the_saved_card(portal_client, customer, clock
     open_invoice(customer, 10000)
     method = saved_card(customer)
     html = portal_client.get("/portal/pay/?all=due").content.decode()
-    assert f'id="pay-with-{method.pk}" checked' in html and "Save this card for next time" in html
+    assert f'id="pay-with-{method.public_id}" checked' in html and "Save this card for next time" in html
 
 
 def test_a_new_card_is_saved_only_when_asked(portal_client, customer, clock):
@@ -75,7 +75,8 @@ def test_a_declining_saved_card_is_explained_and_nothing_is_paid(portal_client, 
     method = saved_card(customer, "4000 0000 0000 0341")  # attaches, but fails when charged
     html = portal_client.get(f"/portal/invoices/{invoice.number}/pay/").content.decode()
     response = portal_client.post(
-        f"/portal/invoices/{invoice.number}/pay/", {"form_token": form_token(html), "pay_with": method.pk}
+        f"/portal/invoices/{invoice.number}/pay/",
+        {"form_token": form_token(html), "pay_with": method.public_id},
     )
     assert response.status_code == 400 and "declined" in text(response)
     assert not Payment.objects.exists()
@@ -86,7 +87,10 @@ def test_someone_elses_or_an_expired_card_cannot_pay(portal_client, customer, ou
     theirs = saved_card(outsider_customer)
     mine = saved_card(customer, "5555 5555 5555 4444")
     PaymentMethod.objects.filter(pk=mine.pk).update(exp_month=1, exp_year=2026)
-    for method_id, message in ((theirs.pk, "Choose one of your saved cards"), (mine.pk, "has expired")):
+    for method_id, message in (
+        (theirs.public_id, "Choose one of your saved cards"),
+        (mine.public_id, "has expired"),
+    ):
         html = portal_client.get(f"/portal/invoices/{invoice.number}/pay/").content.decode()
         response = portal_client.post(
             f"/portal/invoices/{invoice.number}/pay/", {"form_token": form_token(html), "pay_with": method_id}

@@ -60,18 +60,18 @@ def test_the_list_shows_brand_last4_expiry_holder_default_and_expiry_badges(port
 
     html = text(portal_client.get("/portal/payment-methods/"))
     assert "Visa •••• 4242" in html and "12/2030" in html and "Maria Lopez" in html
-    first = html.index(f'id="method-{default.pk}"')
-    assert "Default" in html[first : html.index(f'id="method-{soon.pk}"')]
-    soon_row = html[html.index(f'id="method-{soon.pk}"') :]
+    first = html.index(f'id="method-{default.public_id}"')
+    assert "Default" in html[first : html.index(f'id="method-{soon.public_id}"')]
+    soon_row = html[html.index(f'id="method-{soon.public_id}"') :]
     assert "Mastercard •••• 4444" in soon_row and "04/2026" in soon_row
     assert "Expires soon" in soon_row.split("</li>")[0]
-    expired_row = html[html.index(f'id="method-{expired.pk}"') :].split("</li>")[0]
+    expired_row = html[html.index(f'id="method-{expired.public_id}"') :].split("</li>")[0]
     assert (
         "Discover •••• 1117" in expired_row and "Expired" in expired_row and "Expires soon" not in expired_row
     )
-    assert f"/portal/payment-methods/{soon.pk}/replace/" in html
-    assert f"/portal/payment-methods/{expired.pk}/replace/" in html
-    assert f"/portal/payment-methods/{default.pk}/replace/" not in html
+    assert f"/portal/payment-methods/{soon.public_id}/replace/" in html
+    assert f"/portal/payment-methods/{expired.public_id}/replace/" in html
+    assert f"/portal/payment-methods/{default.public_id}/replace/" not in html
     assert "Payment methods" in text(portal_client.get("/portal/"))  # the nav entry
 
 
@@ -91,7 +91,7 @@ def test_a_business_that_switches_payment_methods_off_has_no_such_pages(portal_c
         organization=org, disabled=["payment_methods"], enabled=[], actor=ACTOR
     )
     assert portal_client.get("/portal/payment-methods/").status_code == 404
-    assert portal_client.get(f"/portal/payment-methods/{method.pk}/remove/").status_code == 404
+    assert portal_client.get(f"/portal/payment-methods/{method.public_id}/remove/").status_code == 404
     assert "/portal/payment-methods/" not in portal_client.get("/portal/").content.decode()
 
 
@@ -148,7 +148,7 @@ def test_a_wrong_card_is_a_form_error_and_nothing_is_saved(manager, customer, cl
 
 def test_make_default_is_a_reauthenticated_post(portal_client, org, customer, clock):
     first, second = saved_card(customer), saved_card(customer, "5555 5555 5555 4444")
-    url = f"/portal/payment-methods/{second.pk}/default/"
+    url = f"/portal/payment-methods/{second.public_id}/default/"
     refused = portal_client.post(url)
     assert refused.status_code == 302 and "/reauthenticate/" in refused["Location"]
     second.refresh_from_db()
@@ -167,7 +167,7 @@ def test_make_default_is_a_reauthenticated_post(portal_client, org, customer, cl
 
 def test_removing_a_card_asks_first_then_removes_and_audits(manager, org, customer, clock):
     first, second = saved_card(customer), saved_card(customer, "5555 5555 5555 4444")
-    url = f"/portal/payment-methods/{second.pk}/remove/"
+    url = f"/portal/payment-methods/{second.public_id}/remove/"
     confirm = manager.get(url)
     assert confirm.status_code == 200 and "Remove Mastercard •••• 4444?" in text(confirm)
     second.refresh_from_db()
@@ -185,7 +185,7 @@ def test_removing_the_only_card_of_automatic_payments_is_refused_until_another_i
 ):
     only = saved_card(customer)
     methods.set_auto_charge(customer=customer, enabled=True, actor=Actor.system("tests"))
-    url = f"/portal/payment-methods/{only.pk}/remove/"
+    url = f"/portal/payment-methods/{only.public_id}/remove/"
     refused = manager.post(url)
     assert refused.status_code == 400
     assert "Automatic payments are on for your account" in text(refused)
@@ -194,8 +194,8 @@ def test_removing_the_only_card_of_automatic_payments_is_refused_until_another_i
 
     other = saved_card(customer, "5555 5555 5555 4444")
     page = text(manager.get(url))
-    assert f'name="new_default" value="{other.pk}"' in page
-    response = manager.post(url, {"new_default": str(other.pk)})
+    assert f'name="new_default" value="{other.public_id}"' in page
+    response = manager.post(url, {"new_default": other.public_id})
     assert response.status_code == 302
     only.refresh_from_db(), other.refresh_from_db()
     assert only.status == PaymentMethod.Status.REMOVED and other.is_default
@@ -205,7 +205,9 @@ def test_a_new_default_that_is_not_one_of_the_customers_cards_is_refused(
     manager, customer, outsider_customer, clock
 ):
     mine, theirs = saved_card(customer), saved_card(outsider_customer)
-    response = manager.post(f"/portal/payment-methods/{mine.pk}/remove/", {"new_default": str(theirs.pk)})
+    response = manager.post(
+        f"/portal/payment-methods/{mine.public_id}/remove/", {"new_default": theirs.public_id}
+    )
     assert response.status_code == 400 and "Choose one of your other saved cards." in text(response)
     mine.refresh_from_db()
     assert mine.status == PaymentMethod.Status.ACTIVE
@@ -214,10 +216,10 @@ def test_a_new_default_that_is_not_one_of_the_customers_cards_is_refused(
 def test_replacing_an_expiring_card_removes_it_and_the_new_one_takes_its_place(manager, org, customer, clock):
     old = saved_card(customer, exp_year=2026)
     PaymentMethod.objects.filter(pk=old.pk).update(exp_month=4)
-    page = manager.get(f"/portal/payment-methods/{old.pk}/replace/")
+    page = manager.get(f"/portal/payment-methods/{old.public_id}/replace/")
     assert page.status_code == 200 and "Replace Visa •••• 4242" in text(page)
     response = manager.post(
-        f"/portal/payment-methods/{old.pk}/replace/", {**CARD, "number": "5555 5555 5555 4444"}
+        f"/portal/payment-methods/{old.public_id}/replace/", {**CARD, "number": "5555 5555 5555 4444"}
     )
     assert response.status_code == 302
     old.refresh_from_db()
@@ -268,14 +270,26 @@ def test_every_payment_method_url_answers_404_for_anyone_elses_or_a_made_up_meth
         foreigner = saved_card(CustomerFactory(organization=other_org, display_name="Far away Ltd"))
     removed = saved_card(customer, "5555 5555 5555 4444")
     methods.remove_method(method=removed, actor=Actor.system("tests"))
-    ids = [outsider.pk, foreigner.pk, removed.pk, "0", "-1", "abc", "9" * 30, "1e3", " 1", "１"]
+    ids = [
+        outsider.public_id,
+        foreigner.public_id,
+        removed.public_id,
+        str(mine.pk),
+        "0",
+        "-1",
+        "abc",
+        "9" * 30,
+        "card_" + "z" * 16,
+        "CARD_" + mine.public_id[5:].upper(),
+        " " + mine.public_id,
+    ]
     before = list(PaymentMethod.all_tenants.order_by("pk").values_list("pk", "status", "is_default"))
     for name in method_routes():
         for method_id in ids:
             url = reverse(name, kwargs={"method_id": method_id})
-            assert manager.post(url, {**CARD, "new_default": str(mine.pk)}).status_code == 404, url
+            assert manager.post(url, {**CARD, "new_default": mine.public_id}).status_code == 404, url
             assert manager.get(url).status_code in (404, 405), url
-        assert manager.get(reverse(name, kwargs={"method_id": mine.pk})).status_code in (200, 405)
+        assert manager.get(reverse(name, kwargs={"method_id": mine.public_id})).status_code in (200, 405)
     assert list(PaymentMethod.all_tenants.order_by("pk").values_list("pk", "status", "is_default")) == before
 
 
@@ -307,7 +321,9 @@ def test_hostile_values_in_the_add_form_are_form_errors(manager, customer, clock
 def test_hostile_values_in_remove_default_and_auto_charge_never_make_a_server_error(manager, customer, clock):
     method = saved_card(customer)
     for value in [v for v in HOSTILE if v != ""]:  # "" means "keep my default": it would remove the card
-        removal = _post(manager, f"/portal/payment-methods/{method.pk}/remove/", {"new_default": value})
+        removal = _post(
+            manager, f"/portal/payment-methods/{method.public_id}/remove/", {"new_default": value}
+        )
         assert removal.status_code == 400, value
         assert "Choose one of your other saved cards." in text(removal) or "NUL character" in text(removal)
         toggle = _post(manager, "/portal/payment-methods/auto-charge/", {"enabled": value})

@@ -24,6 +24,7 @@ from portico.core.audit import Actor, audit
 from portico.core.errors import DomainError
 from portico.core.money import Money
 from portico.payments import services
+from portico.payments.errors import Code
 from portico.payments.gateways import gateway_for
 from portico.payments.methods import auto_charge_enabled, default_method
 from portico.payments.models import PaymentAttempt, new_form_token
@@ -36,6 +37,8 @@ ACTOR = Actor.system("automatic charge")
 
 class NothingToCharge(services.PaymentRefused):
     """Under the locks, nothing of the invoice is free to charge (paid, or reserved by another attempt)."""
+
+    code = Code.NOTHING_TO_CHARGE
 
 
 def charge_automatically(invoice: Invoice, *, actor: Actor | None = None, key: str | None = None):

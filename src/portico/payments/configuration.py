@@ -27,7 +27,7 @@ SECRET_FIELDS = tuple(KEY_PREFIXES)
 
 
 class PaymentSettingsRefused(DomainError):
-    code = Code.GATEWAY_NOT_CONFIGURED
+    code = Code.PAYMENT_SETTINGS_INVALID
     message = gettext_lazy("These payment settings cannot be saved.")
 
 

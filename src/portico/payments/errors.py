@@ -18,3 +18,7 @@ class Code(models.TextChoices):
     GATEWAY_NOT_CONFIGURED = "gateway_not_configured"
     WEBHOOK_SIGNATURE = "webhook_signature"
     REFUND_REFUSED = "refund_refused"
+    PAYMENT_SETTINGS_INVALID = "payment_settings_invalid"
+    SETUP_REFUSED = "card_setup_refused"
+    NOTHING_TO_CHARGE = "nothing_to_charge"
+    REFUND_IN_PROGRESS = "refund_in_progress"

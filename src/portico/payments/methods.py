@@ -19,6 +19,7 @@ Rules:
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 
 from django.db import IntegrityError, transaction
@@ -104,15 +105,15 @@ def default_method(customer: Customer) -> PaymentMethod | None:
     return active_methods(customer).filter(is_default=True).first()
 
 
+METHOD_PUBLIC_ID = re.compile(r"card_[0-9a-z]{16}")
+
+
 def get_method_for(customer: Customer, method_id) -> PaymentMethod:
-    """One of the customer's active methods by id, from a URL or a form; anything else is not found."""
-    try:
-        pk = int(str(method_id).strip())
-    except (TypeError, ValueError):
-        raise MethodNotFound() from None
-    if not 0 < pk < 2**63:
+    """One of the customer's active methods by its public id (`card_…`), from a URL or a form;
+    anything else (another customer's, removed, made up, a primary key) is not found."""
+    if not isinstance(method_id, str) or not METHOD_PUBLIC_ID.fullmatch(method_id):
         raise MethodNotFound()
-    method = active_methods(customer).filter(pk=pk).first()
+    method = active_methods(customer).filter(public_id=method_id).first()
     if method is None:
         raise MethodNotFound()
     return method
@@ -158,7 +159,7 @@ def save_method(
     _require_own(organization, customer)
     gateway = _gateway(organization, gateway)
     if replaces is not None:
-        replaces = get_method_for(customer, replaces.pk)
+        replaces = get_method_for(customer, replaces.public_id)
     if card is not None:
         if not gateway.tokenizes_on_server:
             raise MethodRefused(_("Enter your card in the secure card field."))

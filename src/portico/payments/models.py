@@ -22,6 +22,14 @@ def new_form_token() -> str:
     return secrets.token_urlsafe(18)
 
 
+PUBLIC_ID_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford's base 32: no i, l, o, u
+
+
+def new_method_public_id() -> str:
+    """A saved card's id in URLs and forms: random, so it tells nothing of how many cards exist."""
+    return "card_" + "".join(secrets.choice(PUBLIC_ID_ALPHABET) for _ in range(16))
+
+
 class PaymentAttempt(TenantModel):
     class Status(models.TextChoices):
         PENDING = "pending", _("Processing")
@@ -226,6 +234,8 @@ class PaymentMethod(TenantModel):
     customer = models.ForeignKey(
         "customers.Customer", on_delete=models.PROTECT, related_name="payment_methods"
     )
+    # What URLs and forms name the method by (never the sequential primary key)
+    public_id = models.CharField(max_length=24, unique=True, default=new_method_public_id, editable=False)
     gateway = models.CharField(max_length=20)
     # The gateway's id of the saved card (Stripe's `pm_…`, the test gateway's `tok_test_…`)
     token = models.CharField(max_length=100)

@@ -45,6 +45,7 @@ class RefundRefused(DomainError):
 
 
 class RefundInProgress(RefundRefused):
+    code = Code.REFUND_IN_PROGRESS
     field = None
     message = gettext_lazy(
         "This refund is already being processed. Reload the payment in a moment to see its outcome."

@@ -238,7 +238,9 @@ def payment_source(
     if (card is None) == (method is None):
         raise PaymentRefused(_("Choose a saved card or enter a new one."), field="method")
     if method is not None:
-        method = payment_methods.get_method_for(customer, method.pk)  # ownership, tenancy and status, fresh
+        method = payment_methods.get_method_for(
+            customer, method.public_id
+        )  # ownership, tenancy and status, fresh
         if method.is_expired(clock.today(organization.time_zone)):
             raise payment_methods.MethodRefused(
                 _("Your card %(card)s has expired. Please choose another card or update it.")

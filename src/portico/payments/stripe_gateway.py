@@ -63,7 +63,7 @@ class GatewayUnavailable(DomainError):
 class SetupRefused(DomainError):
     """A card setup the customer cannot save: not completed, or not theirs."""
 
-    code = Code.METHOD_REFUSED
+    code = Code.SETUP_REFUSED
     message = _("This card could not be saved. Please enter it again.")
 
 

@@ -235,7 +235,7 @@ class PayChoice:
         usable = [m for m in self.saved if not m.expired]
         default = next((m for m in usable if m.is_default), usable[0] if usable else None)
         self.chosen = (data.get("pay_with", "") if data is not None else "") or (
-            str(default.pk) if default is not None and data is None else self.NEW
+            default.public_id if default is not None and data is None else self.NEW
         )
         self.save_checked = data is not None and data.get("save_card") == "on"
         # The card form is bound only when a new card is what pays, so saved cards don't trip it;
@@ -264,7 +264,7 @@ class PayChoice:
         """Run `pay_now(card=... | method=..., save_method=...)` with the chosen source; None when
         the choice itself is wrong (the reason is in `all_errors()`)."""
         if self.chosen != self.NEW:
-            method = next((m for m in self.saved if str(m.pk) == self.chosen), None)
+            method = next((m for m in self.saved if m.public_id == self.chosen), None)
             if method is None:
                 self.error(_("Choose one of your saved cards, or a new card."))
                 return None

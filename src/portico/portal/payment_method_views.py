@@ -43,7 +43,6 @@ from portico.portal.ledger_forms import CardForm
 
 # Cards expiring within this many days are flagged on the list and offered a replacement.
 EXPIRES_SOON_DAYS = 60
-METHOD_ID = re.compile(r"[1-9][0-9]{0,17}")
 SETUP_REFERENCE = re.compile(r"seti_[A-Za-z0-9_]{1,120}")
 STRIPE_JS_ORIGIN = "https://js.stripe.com"
 
@@ -52,10 +51,7 @@ STRIPE_JS_ORIGIN = "https://js.stripe.com"
 
 
 def method_for(portal, method_id: str):
-    """The portal customer's own active method with this id; anything else is a 404. Only plain
-    ASCII digits name a method (`int()` would also read " 1" and "１")."""
-    if not METHOD_ID.fullmatch(method_id):
-        raise Http404
+    """The portal customer's own active method with this public id; anything else is a 404."""
     try:
         return methods.get_method_for(portal.customer, method_id)
     except DomainError:
@@ -187,7 +183,7 @@ def _card_entry(request, *, replaces):
     gateway = _gateway_or_404(portal)
     actor = Actor.from_request(request)
     action = (
-        reverse("portal:payment_method_replace", args=[replaces.pk])
+        reverse("portal:payment_method_replace", args=[replaces.public_id])
         if replaces is not None
         else reverse("portal:payment_method_add")
     )
@@ -297,7 +293,7 @@ def remove_payment_method(request, method_id):
     if request.method == "POST":
         wanted = request.POST.get("new_default", "").strip()
         if wanted:
-            chosen = next((m for m in others if str(m.pk) == wanted), None)
+            chosen = next((m for m in others if m.public_id == wanted), None)
             if chosen is None:
                 refusal = _("Choose one of your other saved cards.")
         if refusal is None:
