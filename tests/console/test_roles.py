@@ -31,6 +31,7 @@ from portico.core.money import Money
 from portico.payments.models import PaymentAttempt
 from portico.portal.models import preferences_of
 from tests.billing.factories import credit_note, draft_invoice, open_invoice, pay
+from tests.catalog.factories import catalog_world
 from tests.conftest import tenant_client
 from tests.console.test_console_edits import customer_form
 from tests.factories import ContactFactory, CustomerFactory, portal_user, staff_user
@@ -69,6 +70,7 @@ def world(org, clock):
     Item.all_tenants.create(
         organization=org, name="Design", currency="USD", unit_price_minor=5000, tax_rate=rate
     )
+    catalog_world(org)  # products, plans with tiers, addons, coupons with codes
     draft = draft_invoice(customer, 1000)
     invoice = open_invoice(customer, 10000)
     payment = pay(customer, 6000, (invoice, 4000))
