@@ -17,7 +17,7 @@ from portico.core import clock as clock_module
 from portico.core import tenancy
 from tests.factories import PASSWORD, ContactFactory, CustomerFactory, OrganizationFactory, portal_user
 
-pytest_plugins = ["tests.card_guard"]
+pytest_plugins = ["tests.card_guard", "tests.localstripe"]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -40,16 +40,6 @@ def _clear_cache():
     from django.core.cache import cache
 
     cache.clear()
-    yield
-
-
-@pytest.fixture(autouse=True)
-def _forget_test_gateway_charges():
-    """The test gateway remembers charges per process, as Stripe does per account; ids (and so
-    idempotency keys) repeat across tests' rolled-back databases, so each test starts afresh."""
-    from portico.payments.test_gateway import TestGateway
-
-    TestGateway._charges.clear()
     yield
 
 

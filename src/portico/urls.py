@@ -13,6 +13,7 @@ urlpatterns = [
     path("portal/account/", include("portico.accounts.urls")),
     path("portal/account/", include("allauth.urls")),
     path("portal/", include("portico.portal.urls")),
+    path("payments/", include("portico.payments.urls")),
     path("console/", console_site.urls),
 ]
 if settings.DEBUG:

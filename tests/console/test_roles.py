@@ -28,7 +28,7 @@ from portico.console.site import TenantAdmin, console_site
 from portico.core.audit import Actor
 from portico.core.models import AuditEvent, Organization, OutboxDelivery
 from portico.core.money import Money
-from portico.payments.models import PaymentAttempt
+from portico.payments.models import Dispute, PaymentAttempt, WebhookEvent
 from portico.portal.models import preferences_of
 from tests.billing.factories import credit_note, draft_invoice, open_invoice, pay
 from tests.catalog.factories import catalog_world
@@ -96,6 +96,27 @@ def world(org, clock):
         created_at=clock.now(),
     )
     attempt.invoices.add(invoice)
+    # what the gateway's webhooks write: a received event and a dispute on the payment
+    WebhookEvent.all_tenants.create(
+        organization=org,
+        gateway="stripe",
+        event_id="evt_1",
+        type="charge.dispute.created",
+        object_reference="dp_1",
+        created=clock.now(),
+        received_at=clock.now(),
+        outcome="dispute dp_1 recorded (open)",
+    )
+    Dispute.all_tenants.create(
+        organization=org,
+        payment=payment,
+        gateway="stripe",
+        reference="dp_1",
+        currency="USD",
+        amount_minor=6000,
+        opened_at=clock.now(),
+        updated_at=clock.now(),
+    )
     delivery = OutboxDelivery.all_tenants.filter(organization=org).order_by("pk").first()
     OutboxDelivery.all_tenants.filter(pk=delivery.pk).update(status=OutboxDelivery.Status.FAILED)
     return {"customer": customer, "draft": draft, "invoice": invoice, "payment": payment, "note": note}

@@ -24,7 +24,7 @@ from portico.console.site import console_site
 from portico.core.audit import Actor
 from portico.core.models import Organization
 from portico.core.money import Money
-from portico.payments.models import PaymentAttempt
+from portico.payments.models import Dispute, PaymentAttempt, WebhookEvent
 from portico.portal.models import preferences_of
 from tests.billing.factories import credit_note, draft_invoice, line, open_invoice, pay
 from tests.catalog.factories import catalog_world
@@ -77,6 +77,27 @@ def northwind_world(other_org, clock):
         created_at=clock.now(),
     )
     attempt.invoices.add(invoice)
+    # what the gateway's webhooks write: a received event and a dispute on the payment
+    WebhookEvent.all_tenants.create(
+        organization=other_org,
+        gateway="stripe",
+        event_id="evt_1",
+        type="charge.dispute.created",
+        object_reference="dp_1",
+        created=clock.now(),
+        received_at=clock.now(),
+        outcome="dispute dp_1 recorded (open)",
+    )
+    Dispute.all_tenants.create(
+        organization=other_org,
+        payment=payment,
+        gateway="stripe",
+        reference="dp_1",
+        currency="GBP",
+        amount_minor=6000,
+        opened_at=clock.now(),
+        updated_at=clock.now(),
+    )
     return other_org
 
 

@@ -12,8 +12,7 @@ from django.db import connection
 
 from portico.billing.invariants import ledger_violations
 from portico.billing.models import Invoice, Payment
-from portico.payments.models import PaymentAttempt, PaymentReservation
-from portico.payments.test_gateway import TestGateway
+from portico.payments.models import GatewayCharge, PaymentAttempt, PaymentReservation
 from tests.billing.factories import open_invoice
 from tests.conftest import tenant_client
 from tests.factories import ContactFactory, CustomerFactory, OrganizationFactory, portal_user
@@ -35,7 +34,12 @@ def hidden_fields(html: str) -> list[tuple[str, str]]:
 
 
 def successful_charges() -> list:
-    return [result for result in TestGateway._charges.values() if result.succeeded]
+    """What the test gateway charged: its ledger is in the database, as Stripe's is at Stripe."""
+    return list(
+        GatewayCharge.all_tenants.filter(
+            gateway="test", kind=GatewayCharge.Kind.CHARGE, status=GatewayCharge.Status.SUCCEEDED
+        )
+    )
 
 
 def checkouts_at_once(organization, user, url: str, count: int) -> list:

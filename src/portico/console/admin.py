@@ -27,6 +27,7 @@ from portico.console import (  # noqa: F401
     admin_catalog,
     admin_core,
     admin_credit_notes,
+    admin_disputes,
     admin_invoices,
     admin_payments,
 )

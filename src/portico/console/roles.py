@@ -47,6 +47,8 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     "billing.statementexport": {F: READ, S: READ, R: READ},
     "billing.billingsettings": {F: READ, S: READ, R: READ},
     "payments.paymentattempt": {F: READ, S: READ, R: READ},
+    "payments.dispute": {F: READ, S: READ, R: READ},
+    "payments.webhookevent": {F: READ, S: READ, R: READ},
     "catalog.item": {F: READ, S: READ, R: READ},
     "catalog.taxrate": {F: READ, S: READ, R: READ},
     # products, plans, addons and coupons: owners and administrators manage them, others read them

@@ -69,7 +69,13 @@ class TenantMiddleware:
 
 
 def _always_served(path: str) -> bool:
-    return path in ("/healthz", "/tls/ask", "/favicon.ico") or path.startswith(settings.STATIC_URL)
+    # A gateway posts webhooks to one fixed URL that names the organization in its path
+    # (`payments.views.webhook`), whatever host the instance is reached on.
+    return (
+        path in ("/healthz", "/tls/ask", "/favicon.ico")
+        or path.startswith(settings.STATIC_URL)
+        or path.startswith("/payments/webhooks/")
+    )
 
 
 FORM_CONTENT_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")

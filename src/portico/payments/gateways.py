@@ -76,6 +76,18 @@ class CardError(DomainError):
     message = _("Your card details are incorrect. Please check them and try again.")
 
 
+class CardDeclined(DomainError):
+    """The gateway refused to save a card (a decline when attaching it): nothing was saved."""
+
+    code = Code.CARD_DECLINED
+    field = "number"
+
+    def __init__(self, decline_code: str = "generic_decline"):
+        self.decline_code = decline_code
+        message = DECLINE_MESSAGES.get(decline_code, DECLINE_MESSAGES[DeclineCode.GENERIC])
+        super().__init__(message)
+
+
 @dataclass(frozen=True)
 class CardDetails:
     """What the customer typed. Lives only in memory for the length of one request."""

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
+from django.db.models import F, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
@@ -32,11 +32,12 @@ from portico.billing.models import Invoice, Payment
 from portico.core import clock, outbox, tenancy
 from portico.core.audit import Actor, audit
 from portico.core.errors import DomainError
-from portico.core.money import Money
+from portico.core.money import MAX_TYPED_MINOR, Money
 from portico.customers.models import Customer
+from portico.payments import methods as payment_methods
 from portico.payments.errors import Code
 from portico.payments.gateways import CardToken, Gateway, gateway_for
-from portico.payments.models import PaymentAttempt, PaymentReservation
+from portico.payments.models import PaymentAttempt, PaymentMethod, PaymentReservation
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +74,8 @@ class PaymentInProgress(PaymentRefused):
 class PayOutcome:
     attempt: PaymentAttempt
     repeated: bool = False  # the same form was submitted before: nothing new happened
+    method: PaymentMethod | None = None  # the card saved after this payment (`save_method`)
+    save_error: str = ""  # paid, but the card could not be saved: what to tell the customer
 
     @property
     def succeeded(self) -> bool:
@@ -197,12 +200,68 @@ def earlier_attempt(*, organization, customer, form_token: str) -> PayOutcome | 
     return PayOutcome(earlier, repeated=True) if earlier is not None else None
 
 
-def pay_with_card(*, card, gateway: Gateway | None = None, **pay) -> PayOutcome:
-    """Hand the typed card to the gateway for a token (the card itself is never stored) and pay the
-    invoices with it (`pay_invoices`, whose keyword arguments `pay` holds). A card the gateway refuses
-    to tokenize raises `CardError`, before any attempt is written."""
+def pay_with_card(*, card, gateway: Gateway | None = None, save_method: bool = False, **pay) -> PayOutcome:
+    """Hand the typed card to the gateway for a token (the card itself is never stored) and pay with
+    it: `pay_amount` when `pay` holds an `amount` and no `invoice_numbers`, else `pay_invoices` (whose
+    keyword arguments `pay` holds). A card the gateway refuses to tokenize raises `CardError`, before
+    any attempt is written."""
     gateway = gateway or gateway_for(pay["organization"])
-    return pay_invoices(card=gateway.tokenize(card), gateway=gateway, **pay)
+    token = gateway.tokenize(card)
+    if "invoice_numbers" not in pay:
+        return pay_amount(card=token, gateway=gateway, save_method=save_method, **pay)
+    return pay_invoices(card=token, gateway=gateway, save_method=save_method, **pay)
+
+
+@dataclass(frozen=True)
+class PaymentSource:
+    """What a checkout charges: a one-off card token, or one of the customer's saved methods."""
+
+    gateway: Gateway
+    card: CardToken
+    method: PaymentMethod | None = None
+    customer_reference: str = ""
+
+
+def payment_source(
+    *,
+    organization,
+    customer,
+    card: CardToken | None = None,
+    method: PaymentMethod | None = None,
+    save_method: bool = False,
+    gateway: Gateway | None = None,
+) -> PaymentSource:
+    """The card to charge, checked before anything is written: a saved method must be the customer's
+    own and active (else `MethodNotFound`, as another customer's id answers 404) and not expired."""
+    if customer.organization_id != organization.pk:
+        raise billing_errors.InvoiceNotFound()
+    if (card is None) == (method is None):
+        raise PaymentRefused(_("Choose a saved card or enter a new one."), field="method")
+    if method is not None:
+        method = payment_methods.get_method_for(customer, method.pk)  # ownership, tenancy and status, fresh
+        if method.is_expired(clock.today(organization.time_zone)):
+            raise payment_methods.MethodRefused(
+                _("Your card %(card)s has expired. Please choose another card or update it.")
+                % {"card": method.label},
+                field="method",
+            )
+        if gateway is None or gateway.name != method.gateway:
+            gateway = gateway_for(organization, method.gateway)  # the gateway that saved it charges it
+        token = CardToken(
+            token=method.token,
+            brand=method.brand,
+            last4=method.last4,
+            exp_month=method.exp_month,
+            exp_year=method.exp_year,
+            holder_name=method.holder_name,
+            country=method.country,
+            fingerprint=method.fingerprint,
+        )
+        return PaymentSource(gateway, token, method, gateway.customer_reference(customer))
+    gateway = gateway or gateway_for(organization)
+    # A card to be saved is charged for the gateway customer it will belong to (Stripe attaches it).
+    reference = gateway.customer_reference(customer) if save_method else ""
+    return PaymentSource(gateway, card, None, reference)
 
 
 def pay_invoices(
@@ -210,31 +269,190 @@ def pay_invoices(
     organization,
     customer,
     invoice_numbers: Sequence[str],
-    card: CardToken,
     form_token: str,
     actor: Actor,
+    card: CardToken | None = None,
+    method: PaymentMethod | None = None,
+    save_method: bool = False,
     amount: Money | None = None,
     expected_total: Money | None = None,
     gateway: Gateway | None = None,
 ) -> PayOutcome:
-    """Charge the customer's card once for the chosen invoices and allocate the payment across them.
+    """Charge a card once for the chosen invoices and allocate the payment across them.
 
-    `form_token` is the pay form's one-time token: submitting the same form again returns the first
-    attempt and charges nothing. `expected_total` is what the customer was shown; if the balances
-    changed since, nothing is charged.
+    The card is a one-off token (`card`, saved as a method after the payment if `save_method`) or a
+    saved `method` of the customer. `form_token` is the pay form's one-time token: submitting the same
+    form again returns the first attempt and charges nothing. `expected_total` is what the customer
+    was shown; if the balances changed since, nothing is charged.
     """
-    if not form_token:
-        raise PaymentRefused(_("This form has expired; please reload the page and try again."))
-    existing = PaymentAttempt.objects.filter(
-        organization=organization, customer=customer, form_token=form_token
-    ).first()
-    if existing is not None:
-        return PayOutcome(existing, repeated=True)
-
-    gateway = gateway or gateway_for(organization)
+    repeated = _repeated(organization, customer, form_token)
+    if repeated is not None:
+        return repeated
+    source = payment_source(
+        organization=organization,
+        customer=customer,
+        card=card,
+        method=method,
+        save_method=save_method,
+        gateway=gateway,
+    )
     invoices = resolve_invoices(organization=organization, customer=customer, numbers=invoice_numbers)
     plan_allocations(invoices, amount, reserved_amounts(i.pk for i in invoices))  # refuse early, unlocked
 
+    def plan(locked: list[Invoice], reserved: dict[int, int]):
+        allocations = plan_allocations(locked, amount, reserved)
+        total = Money.sum((a for _invoice, a in allocations), locked[0].currency)
+        if expected_total is not None and expected_total != total:
+            raise PaymentRefused(
+                _(
+                    "The amount due has changed to %(total)s since this page was shown; "
+                    "please review and try again."
+                )
+                % {"total": total.format(organization.locale)},
+                field="invoices",
+            )
+        return allocations, total
+
+    return _checkout(
+        organization=organization,
+        customer=customer,
+        form_token=form_token,
+        actor=actor,
+        source=source,
+        invoices=invoices,
+        plan=plan,
+        save_method=save_method,
+    )
+
+
+# An amount typed in "pay any amount" may be at most this many times what is open: beyond it, it is
+# a typing slip (an extra zero or three), not an advance; a card charge is costly to refund.
+PAY_AMOUNT_MAX_FACTOR = 10
+
+
+def open_invoices_oldest_first(*, organization, customer, currency: str) -> list[Invoice]:
+    """The customer's invoices with money due in one currency, in the order "pay any amount" pays
+    them: the earliest due first (no due date last), then the earliest issued, then the first made."""
+    return list(
+        Invoice.all_tenants.filter(organization=organization, customer=customer, currency=currency)
+        .outstanding()
+        .order_by(F("due_date").asc(nulls_last=True), F("issue_date").asc(nulls_last=True), "id")
+    )
+
+
+def plan_amount(
+    invoices: Sequence[Invoice], amount: Money, reserved: dict[int, int]
+) -> list[tuple[Invoice, Money]]:
+    """`amount` spread over `invoices` in their order, each up to what is free of it (its balance less
+    other checkouts' reservations); what is left over is not allocated (the payment's advance).
+
+    Refused: nothing free to pay (all paid, or all held by another checkout), or more than
+    `PAY_AMOUNT_MAX_FACTOR` times what is free."""
+    free = [(invoice, available_to_pay(invoice, reserved)) for invoice in invoices if invoice.is_outstanding]
+    outstanding = Money.sum((a for _i, a in free), amount.currency)
+    if outstanding.minor <= 0:
+        held = next((i for i in invoices if reserved.get(i.pk)), None)
+        if held is not None:
+            raise PaymentInProgress(held, Money(reserved[held.pk], held.currency))
+        raise PaymentRefused(
+            _("Nothing is due in %(currency)s on your account right now.") % {"currency": amount.currency},
+            field="amount",
+        )
+    if amount.minor > outstanding.minor * PAY_AMOUNT_MAX_FACTOR:
+        raise billing_errors.InvalidAmount(
+            _(
+                "%(amount)s is more than ten times what is due (%(due)s). Please check the amount; "
+                "to pay in advance, contact us."
+            )
+            % {"amount": amount, "due": outstanding}
+        )
+    allocations = []
+    left = amount.minor
+    for invoice, available in free:
+        if left <= 0:
+            break
+        part = min(available.minor, left)
+        if part > 0:
+            allocations.append((invoice, Money(part, amount.currency)))
+            left -= part
+    return allocations
+
+
+def pay_amount(
+    *,
+    organization,
+    customer,
+    amount: Money,
+    form_token: str,
+    actor: Actor,
+    card: CardToken | None = None,
+    method: PaymentMethod | None = None,
+    save_method: bool = False,
+    gateway: Gateway | None = None,
+) -> PayOutcome:
+    """Charge an amount the customer chose and apply it to their open invoices in its currency, the
+    oldest first (`open_invoices_oldest_first`); what is left over stays on the account as an advance
+    (the payment's unused amount, invoiceninja#2774).
+
+    Refused before anything is written: an amount not greater than zero, in another currency than the
+    account's, beyond what a bigint holds (`MAX_TYPED_MINOR`, the most `Money.parse` accepts), or more
+    than `PAY_AMOUNT_MAX_FACTOR` times what is due — a slip of the keyboard, not an advance (an advance
+    with nothing due is recorded by staff). The reservations, locks and one-time form token are those
+    of `pay_invoices`.
+    """
+    repeated = _repeated(organization, customer, form_token)
+    if repeated is not None:
+        return repeated
+    if customer.organization_id != organization.pk:
+        raise billing_errors.InvoiceNotFound()
+    if amount.currency != customer.currency:
+        raise billing_errors.CurrencyMismatch(customer.currency, amount.currency)
+    if amount.minor <= 0:
+        raise billing_errors.InvalidAmount(_("Enter an amount greater than zero."))
+    if amount.minor > MAX_TYPED_MINOR:
+        raise billing_errors.InvalidAmount(
+            _("Enter an amount of at most %(maximum)s.")
+            % {"maximum": Money(MAX_TYPED_MINOR, amount.currency)}
+        )
+    source = payment_source(
+        organization=organization,
+        customer=customer,
+        card=card,
+        method=method,
+        save_method=save_method,
+        gateway=gateway,
+    )
+    invoices = open_invoices_oldest_first(
+        organization=organization, customer=customer, currency=amount.currency
+    )
+    plan_amount(invoices, amount, reserved_amounts(i.pk for i in invoices))  # refuse early, unlocked
+
+    def plan(locked: list[Invoice], reserved: dict[int, int]):
+        return plan_amount(locked, amount, reserved), amount
+
+    return _checkout(
+        organization=organization,
+        customer=customer,
+        form_token=form_token,
+        actor=actor,
+        source=source,
+        invoices=invoices,
+        plan=plan,
+        save_method=save_method,
+    )
+
+
+def _repeated(organization, customer, form_token: str) -> PayOutcome | None:
+    if not form_token:
+        raise PaymentRefused(_("This form has expired; please reload the page and try again."))
+    return earlier_attempt(organization=organization, customer=customer, form_token=form_token)
+
+
+def _checkout(
+    *, organization, customer, form_token, actor, source: PaymentSource, invoices, plan, save_method
+):
+    """Steps 2–4 of the module docstring, for any plan: `plan(locked invoices, reserved)` answers
+    (allocations, amount to charge) under the locks, or refuses."""
     try:
         with transaction.atomic():
             invoices = _lock_for_checkout(customer, invoices)
@@ -244,27 +462,18 @@ def pay_invoices(
             if existing is not None:  # the same form, whose first submission held the lock before us
                 return PayOutcome(existing, repeated=True)
             # Under the locks, what other attempts hold is final until we commit our reservation.
-            allocations = plan_allocations(invoices, amount, reserved_amounts(i.pk for i in invoices))
-            currency = invoices[0].currency
-            total = Money.sum((a for _invoice, a in allocations), currency)
-            if expected_total is not None and expected_total != total:
-                raise PaymentRefused(
-                    _(
-                        "The amount due has changed to %(total)s since this page was shown; "
-                        "please review and try again."
-                    )
-                    % {"total": total.format(organization.locale)},
-                    field="invoices",
-                )
+            allocations, total = plan(invoices, reserved_amounts(i.pk for i in invoices))
             attempt = _start_attempt(
                 organization=organization,
                 customer=customer,
                 form_token=form_token,
                 allocations=allocations,
                 total=total,
-                card=card,
-                gateway=gateway,
+                card=source.card,
+                gateway=source.gateway,
                 actor=actor,
+                method=source.method,
+                save_method=save_method and source.method is None,
             )
     except IntegrityError:
         # The same form, submitted twice at once: the other request owns the charge.
@@ -273,11 +482,32 @@ def pay_invoices(
         )
         return PayOutcome(existing, repeated=True)
 
-    return complete_attempt(attempt, card_token=card.token, actor=actor, gateway=gateway)
+    return complete_attempt(
+        attempt,
+        source=source.card.token,
+        actor=actor,
+        gateway=source.gateway,
+        customer_reference=source.customer_reference,
+    )
 
 
-def _start_attempt(*, organization, customer, form_token, allocations, total, card, gateway, actor):
-    """The attempt, its key and its reservations; the caller holds the invoices' locks."""
+def _start_attempt(
+    *,
+    organization,
+    customer,
+    form_token,
+    allocations,
+    total,
+    gateway,
+    actor,
+    card: CardToken | None = None,
+    method: PaymentMethod | None = None,
+    off_session: bool = False,
+    save_method: bool = False,
+):
+    """The attempt, its key and its reservations; the caller holds the invoices' locks. The card's
+    brand, last 4 and expiry come from `card`, else from the saved `method` charged."""
+    card = card or method
     attempt = PaymentAttempt.objects.create(
         organization=organization,
         customer=customer,
@@ -290,6 +520,9 @@ def _start_attempt(*, organization, customer, form_token, allocations, total, ca
         card_last4=card.last4,
         card_exp_month=card.exp_month,
         card_exp_year=card.exp_year,
+        payment_method=method,
+        off_session=off_session,
+        save_method=save_method,
         created_by=actor.user if getattr(actor.user, "pk", None) else None,
         created_at=clock.now(),
     )
@@ -308,18 +541,30 @@ def _start_attempt(*, organization, customer, form_token, allocations, total, ca
         attempt,
         amount=total,
         invoices=[invoice.number for invoice, _part in allocations],
+        method=method.pk if method is not None else None,
+        off_session=off_session,
     )
     return attempt
 
 
 def complete_attempt(
-    attempt: PaymentAttempt, *, card_token: str, actor: Actor, gateway: Gateway
+    attempt: PaymentAttempt,
+    *,
+    source: str,
+    actor: Actor,
+    gateway: Gateway,
+    customer_reference: str = "",
+    off_session: bool = False,
 ) -> PayOutcome:
-    """Charge under the attempt's key, then book the payment. Safe to run again for a pending attempt."""
+    """Charge `source` (a card token, a saved method's token) under the attempt's key, then book the
+    payment; then, if the customer asked, save the new card (a failure to save it leaves the payment
+    as it is: it is logged and told in `PayOutcome.save_error`). Safe to run again for a pending attempt."""
     result = gateway.charge(
-        source=card_token,
+        source=source,
         amount=attempt.amount,
         idempotency_key=attempt.idempotency_key,
+        customer_reference=customer_reference,
+        off_session=off_session or attempt.off_session,
         description=f"{attempt.customer} · {attempt.idempotency_key}",
     )
     if not result.succeeded:
@@ -331,7 +576,34 @@ def complete_attempt(
     payment = _book(attempt, result.reference, actor)
     attempt.refresh_from_db()
     log.info("payment attempt %s succeeded: payment %s", attempt.pk, payment.number)
+    if attempt.save_method and attempt.payment_method_id is None:
+        return _save_after_payment(attempt, source, actor, gateway)
     return PayOutcome(attempt)
+
+
+def _save_after_payment(attempt: PaymentAttempt, token: str, actor: Actor, gateway: Gateway) -> PayOutcome:
+    """Save the card just charged as a method. The payment is booked already and stays so."""
+    try:
+        method = payment_methods.save_method(
+            organization=attempt.organization,
+            customer=attempt.customer,
+            actor=actor,
+            token=token,
+            gateway=gateway,
+        )
+    except DomainError as error:
+        log.warning("attempt %s: paid, but the card was not saved (%s)", attempt.pk, error.code)
+        message = _("Your payment went through, but your card could not be saved: %(reason)s") % {
+            "reason": error.message
+        }
+        return PayOutcome(attempt, save_error=message)
+    except Exception:
+        log.exception("attempt %s: paid, but saving the card failed", attempt.pk)
+        return PayOutcome(
+            attempt,
+            save_error=_("Your payment went through, but your card could not be saved. Please add it again."),
+        )
+    return PayOutcome(attempt, method=method)
 
 
 def _settle_pending(
