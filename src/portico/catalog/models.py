@@ -24,7 +24,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portico.catalog import errors
 from portico.core.fields import money_property
-from portico.core.money import MAX_TYPED_MINOR, UNIT_PRICE_PLACES, is_currency
+from portico.core.money import MAX_TYPED_MINOR, UNIT_PRICE_PLACES, Money, is_currency
 from portico.core.tenancy import TenantManager, TenantModel, TenantQuerySet
 
 # Codes appear in URLs and API calls: letters, digits, dashes and underscores.
@@ -520,8 +520,6 @@ class Coupon(TenantModel):
     times_redeemed = models.PositiveIntegerField(_("times redeemed"), default=0, editable=False)
     is_archived = models.BooleanField(_("archived"), default=False)
 
-    amount = money_property("amount_minor")
-
     class Meta(TenantModel.Meta):
         ordering = ["name", "id"]
         constraints = [
@@ -584,6 +582,13 @@ class Coupon(TenantModel):
     @property
     def is_percent(self) -> bool:
         return self.discount_type == self.DiscountType.PERCENT
+
+    @property
+    def amount(self) -> Money | None:
+        """The fixed amount off; None for a percentage."""
+        if self.amount_minor is None or not self.currency:
+            return None
+        return Money(self.amount_minor, self.currency)
 
     def check_redeemable(
         self, *, today: dt.date, plan: Plan | None = None, addon: Addon | None = None
