@@ -32,6 +32,7 @@ from portico.payments.gateways import payment_settings
 from portico.payments.models import Dispute, PaymentAttempt, WebhookEvent
 from portico.portal.models import preferences_of
 from tests.billing.factories import credit_note, draft_invoice, open_invoice, pay
+from tests.catalog.factories import catalog_world
 from tests.conftest import tenant_client
 from tests.console.test_console_edits import customer_form
 from tests.factories import ContactFactory, CustomerFactory, portal_user, staff_user
@@ -71,6 +72,7 @@ def world(org, clock):
     Item.all_tenants.create(
         organization=org, name="Design", currency="USD", unit_price_minor=5000, tax_rate=rate
     )
+    catalog_world(org)  # products, plans with tiers, addons, coupons with codes
     draft = draft_invoice(customer, 1000)
     invoice = open_invoice(customer, 10000)
     payment = pay(customer, 6000, (invoice, 4000))

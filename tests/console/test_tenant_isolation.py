@@ -28,6 +28,7 @@ from portico.payments.gateways import payment_settings
 from portico.payments.models import Dispute, PaymentAttempt, WebhookEvent
 from portico.portal.models import preferences_of
 from tests.billing.factories import credit_note, draft_invoice, line, open_invoice, pay
+from tests.catalog.factories import catalog_world
 from tests.conftest import tenant_client
 from tests.factories import ContactFactory, CustomerFactory, portal_user, staff_user
 
@@ -51,6 +52,7 @@ def northwind_world(other_org, clock):
     Item.all_tenants.create(
         organization=other_org, name="Design", currency="GBP", unit_price_minor=5000, tax_rate=rate
     )
+    catalog_world(other_org)  # products, plans with tiers, addons, coupons with codes
     draft_invoice(customer, 1000)
     invoice = open_invoice(customer, 10000)
     payment = pay(customer, 6000, (invoice, 4000))

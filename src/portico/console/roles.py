@@ -53,6 +53,11 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     "payments.paymentsettings": {F: READ, S: READ, R: READ},
     "catalog.item": {F: READ, S: READ, R: READ},
     "catalog.taxrate": {F: READ, S: READ, R: READ},
+    # products, plans, addons and coupons: owners and administrators manage them, others read them
+    "catalog.product": {F: READ, S: READ, R: READ},
+    "catalog.plan": {F: READ, S: READ, R: READ},
+    "catalog.addon": {F: READ, S: READ, R: READ},
+    "catalog.coupon": {F: READ, S: READ, R: READ},
     # customers, their people and portal access: support works them
     "customers.customer": {F: READ, S: EDIT, R: READ},
     "customers.contactperson": {F: READ, S: EDIT | {"invite", "revoke"}, R: READ},

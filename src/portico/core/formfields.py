@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import forms
 from django.forms.utils import flatatt
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from portico.core.money import AmountError, Money, amount_example
+from portico.core.money import AmountError, Money, amount_example, format_unit_price, parse_unit_price
 
 
 def current_locale() -> str:
@@ -66,6 +68,28 @@ class MoneyField(forms.Field):
     @property
     def example(self) -> str:
         return amount_example(self.currency or "USD", self.get_locale())
+
+
+class UnitPriceField(MoneyField):
+    """A unit price typed in the organization's locale, which may be finer than the currency's minor
+    unit ("0,0015"), cleaned to a `Decimal` in major units by `core.money.parse_unit_price`."""
+
+    def prepare_value(self, value):
+        if isinstance(value, Decimal) and self.currency:
+            return format_unit_price(value, self.currency, self.get_locale())
+        return value
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, Decimal):
+            return value
+        if self.currency is None:
+            raise TypeError("UnitPriceField needs its currency before it can clean a value")
+        try:
+            return parse_unit_price(str(value), self.currency, self.get_locale())
+        except AmountError as error:
+            raise forms.ValidationError(error.message, code=error.code) from None
 
 
 class LongSelect(forms.Select):

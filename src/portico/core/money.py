@@ -20,9 +20,11 @@ from babel.core import Locale, UnknownLocaleError
 from babel.numbers import (
     NumberFormatError,
     format_currency,
+    format_decimal,
     get_currency_precision,
     get_decimal_symbol,
     get_group_symbol,
+    list_currencies,
     parse_decimal,
 )
 from django.utils.translation import gettext as _
@@ -59,8 +61,40 @@ def minor_exponent(currency: str) -> int:
 def round_half_up(value: Fraction | Decimal) -> int:
     """Round a fraction of a minor unit to a whole minor unit, half away from zero."""
     if isinstance(value, Fraction):
-        value = Decimal(value.numerator) / Decimal(value.denominator)
+        # Exact: Decimal division would round at its context's 28 digits first.
+        whole, remainder = divmod(abs(value.numerator), value.denominator)
+        if 2 * remainder >= value.denominator:
+            whole += 1
+        return whole if value >= 0 else -whole
     return int(value.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def exact_minor(amount: Decimal | Fraction | int, currency: str) -> Fraction:
+    """A major-unit amount in minor units, exactly and unrounded: a unit price of 0.0015 USD is
+    0.15 cents. Prices with sub-minor precision stay exact until a line total is rounded."""
+    if isinstance(amount, float):
+        raise TypeError("Amounts are Decimal, int or Fraction, never float")
+    return Fraction(amount) * 10 ** minor_exponent(currency)
+
+
+def rounded(minor: Fraction | Decimal | int, currency: str) -> Money:
+    """An exact amount of minor units rounded once, half-up, to a whole minor unit: how every line
+    total becomes `Money` (the ledger's lines and the catalog's price components alike)."""
+    if isinstance(minor, int):
+        return Money(minor, currency)
+    return Money(round_half_up(minor), currency)
+
+
+def is_currency(code: str) -> bool:
+    """An ISO 4217 code CLDR knows (Babel): "EUR", "JPY", "BHD"; not "XYZ" or "usd"."""
+    if not (isinstance(code, str) and len(code) == 3 and code.isalpha() and code.isupper()):
+        return False
+    return code in _known_currencies()
+
+
+@lru_cache(maxsize=1)
+def _known_currencies() -> frozenset[str]:
+    return frozenset(list_currencies())
 
 
 @total_ordering
@@ -240,11 +274,9 @@ def amount_example(currency: str, locale: str) -> str:
     return Money(123456 if minor_exponent(currency) else 1234, currency).format_input(locale)
 
 
-def parse_amount(text: str, currency: str, locale: str, *, allow_negative: bool = False) -> Money:
-    """See `Money.parse`."""
+def _read_number(text, locale: str, malformed: AmountError) -> Decimal:
+    """Text typed in `locale` as a Decimal (sign included), by Babel's strict parser; see `Money.parse`."""
     parsed_locale = _locale(locale)
-    example = amount_example(currency, locale)
-    malformed = AmountError(_("Enter an amount like %(example)s.") % {"example": example})
     if not isinstance(text, str):
         raise malformed
     text = _BIDI_MARKS.sub("", text).strip()
@@ -272,6 +304,16 @@ def parse_amount(text: str, currency: str, locale: str, *, allow_negative: bool 
         raise malformed from None
     if not value.is_finite():  # cannot happen with the characters allowed above; kept as a guard
         raise malformed
+    return -value if negative else value
+
+
+def parse_amount(text: str, currency: str, locale: str, *, allow_negative: bool = False) -> Money:
+    """See `Money.parse`."""
+    example = amount_example(currency, locale)
+    malformed = AmountError(_("Enter an amount like %(example)s.") % {"example": example})
+    value = _read_number(text, locale, malformed)
+    negative = value.is_signed()
+    value = abs(value)
     exponent = minor_exponent(currency)
     if -value.as_tuple().exponent > exponent:
         if exponent == 0:
@@ -296,3 +338,44 @@ def parse_amount(text: str, currency: str, locale: str, *, allow_negative: bool 
         if minor < 0 and not allow_negative:
             raise AmountError(_("Enter an amount that is not negative."))
     return Money(minor, currency)
+
+
+# Unit prices may be finer than the currency's minor unit (0.0015 per API call): up to this many
+# decimal places of the major unit, and at most `MAX_TYPED_MINOR` minor units per unit.
+UNIT_PRICE_PLACES = 6
+
+
+def parse_unit_price(text: str, currency: str, locale: str, *, places: int = UNIT_PRICE_PLACES) -> Decimal:
+    """A unit price typed by a person in `locale` ("0,0015" in de_DE), in major units of `currency`,
+    read by the same strict rules as `Money.parse` but with up to `places` decimal places. Never
+    negative."""
+    malformed = AmountError(
+        _("Enter a price like %(example)s.") % {"example": amount_example(currency, locale)}
+    )
+    value = _read_number(text, locale, malformed)
+    if value.is_signed() and value != 0:
+        raise AmountError(_("Enter a price that is not negative."))
+    value = abs(value)
+    if -value.as_tuple().exponent > places:
+        raise AmountError(
+            ngettext(
+                "Too many decimal places for a unit price: at most %(count)d.",
+                "Too many decimal places for a unit price: at most %(count)d.",
+                places,
+            )
+            % {"count": places}
+        )
+    if value.scaleb(minor_exponent(currency)) > MAX_TYPED_MINOR:
+        raise AmountError(
+            _("Enter a price of at most %(maximum)s.")
+            % {"maximum": Money(MAX_TYPED_MINOR, currency).format_input(locale)}
+        )
+    return value
+
+
+def format_unit_price(value: Decimal, currency: str, locale: str = "en_US") -> str:
+    """A unit price as a person would type it in `locale`, keeping its sub-minor digits ("0,0015")
+    and at least the currency's ("12,50"); `parse_unit_price` reads it back."""
+    places = max(minor_exponent(currency), -value.normalize().as_tuple().exponent, 0)
+    pattern = "#,##0" + ("." + "0" * places if places else "")
+    return format_decimal(value, format=pattern, locale=_locale(locale))
