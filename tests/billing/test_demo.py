@@ -63,3 +63,20 @@ def test_the_demo_shows_every_state_of_the_ledger(db, clock):
 
 def clock_now():
     return core_clock.now()
+
+
+def test_a_demo_card_payment_is_a_real_test_gateway_charge_staff_can_refund_to_the_card(db, clock):
+    from portico.core.audit import Actor
+    from portico.core.money import Money
+    from portico.core.tenancy import tenant
+    from portico.payments.models import GatewayCharge
+    from portico.payments.refunds import refund_to_card
+
+    demo = load_demo()
+    with tenant(demo.renotech):
+        payment = Payment.objects.filter(customer=demo.customers["acme"], channel="online").first()
+        charge = GatewayCharge.objects.get(gateway="test", reference=payment.gateway_reference)
+        assert charge.amount_minor == payment.amount_minor and charge.status == "succeeded"
+        refund = refund_to_card(payment=payment, amount=Money(100, payment.currency), actor=Actor.system("t"))
+        assert refund.amount_minor == 100 and refund.gateway_reference.startswith("re_test_")
+    assert ledger_violations() == []

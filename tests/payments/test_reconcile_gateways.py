@@ -14,7 +14,7 @@ from portico.core.tenancy import tenant
 from portico.payments.gateways import CardDetails, gateway_for, payment_settings
 from portico.payments.methods import save_method, start_setup
 from portico.payments.models import GatewayCharge, PaymentAttempt
-from portico.payments.services import pay_invoices, reconcile_pending_attempts
+from portico.payments.services import pay_invoices, reconcile_pending_attempts, reserved_amounts
 from portico.payments.stripe_gateway import StripeGateway
 from portico.payments.test_gateway import TestGateway
 from tests.billing.factories import open_invoice
@@ -126,6 +126,9 @@ def test_a_charge_still_processing_at_the_test_gateway_waits(customer, invoices,
     assert (report.waiting, report.booked, report.expired, report.declined) == (1, 0, 0, 0)
     attempt.refresh_from_db()
     assert attempt.status == PaymentAttempt.Status.PENDING and not Payment.objects.exists()
+    # Past the window, a processing charge still holds what it reserved: nobody can charge it again.
+    assert attempt.processing_since is not None
+    assert reserved_amounts(i.pk for i in invoices) == {i.pk: i.balance_minor for i in invoices}
     # Once it succeeds, the next run books it.
     GatewayCharge.objects.filter(idempotency_key=attempt.idempotency_key).update(
         status=GatewayCharge.Status.SUCCEEDED

@@ -608,3 +608,47 @@ def test_the_same_event_delivered_five_times_at_once_is_applied_once():
     payment.refresh_from_db()
     assert (payment.unused_minor, payment.refunded_minor) == (3500, 1500)
     assert ledger_violations() == []
+
+
+def test_the_webhook_of_a_console_refund_that_arrives_first_books_it_once_with_its_release(
+    customer, stripe_webhooks, clock
+):
+    """Staff refund an applied card payment to the card; Stripe's event about that refund arrives
+    before the console's request has booked it. The event books it the way the request would —
+    releasing the allocation, so the invoice reopens — and the request then finds it booked."""
+    from portico.payments import refunds
+
+    invoice = open_invoice(customer, 4000)
+    payment = pay(
+        customer,
+        4000,
+        (invoice, 4000),
+        method=Payment.Method.CARD,
+        channel=Payment.Channel.ONLINE,
+        gateway="stripe",
+        gateway_reference="pi_2",
+    )
+    pending = refunds._reserve(payment, Money(2500, "USD"), ACTOR, "damaged goods", "form-1")
+    refund_obj = {
+        "id": "re_console",
+        "object": "refund",
+        "amount": 2500,
+        "charge": "ch_2",
+        "payment_intent": "pi_2",
+        "status": "succeeded",
+        "metadata": {"portico_idempotency_key": pending.idempotency_key},
+    }
+    assert deliver(stripe_event("refund.created", refund_obj, event_id="evt_console")).status_code == 200
+    refund = Refund.objects.get()
+    assert (refund.amount_minor, refund.gateway_reference) == (2500, "re_console")
+    # The request's own booking, after its gateway call returned: nothing more.
+    assert refunds._book(pending, "re_console", ACTOR) == refund
+    assert Refund.objects.count() == 1
+    invoice.refresh_from_db()
+    payment.refresh_from_db()
+    assert invoice.balance_minor == 2500 and invoice.status != Invoice.Status.PAID
+    assert (payment.refunded_minor, payment.unused_minor) == (2500, 0)
+    pending.refresh_from_db()
+    assert pending.status == pending.Status.SUCCEEDED and pending.refund == refund
+    assert "requested in the console" in WebhookEvent.objects.get().outcome
+    assert ledger_violations() == []

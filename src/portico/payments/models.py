@@ -67,6 +67,9 @@ class PaymentAttempt(TenantModel):
     off_session = models.BooleanField(default=False)
     # Save the new card as a payment method once the charge succeeds
     save_method = models.BooleanField(default=False)
+    # When the gateway answered "processing" (a bank debit, a 3-D Secure check): the charge may
+    # still succeed, so the attempt's reservation holds past `STALE_AFTER` until it is settled.
+    processing_since = models.DateTimeField(null=True, blank=True)
     payment = models.OneToOneField(
         "billing.Payment", null=True, blank=True, on_delete=models.PROTECT, related_name="attempt"
     )

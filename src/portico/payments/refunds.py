@@ -200,15 +200,33 @@ def _fail(pending: CardRefund, message: str, actor: Actor) -> None:
         audit(actor, "payment.card_refund_failed", pending.payment, amount=pending.amount, reason=message)
 
 
+def card_refund_for_key(payment: Payment, key: str) -> CardRefund | None:
+    """The refund to the card of this payment that asked the gateway under `key`, if any."""
+    if not key:
+        return None
+    return CardRefund.all_tenants.filter(payment=payment, idempotency_key=key).first()
+
+
+def book_card_refund(pending: CardRefund, reference: str, actor: Actor) -> Refund:
+    """Book a refund to the card the gateway made (the request's answer, or its webhook), once."""
+    return _book(pending, reference, actor)
+
+
 def _book(pending: CardRefund, reference: str, actor: Actor) -> Refund:
-    """Step 3: release, book and settle the row, once (the row lock makes a concurrent retry wait
-    and then find it settled)."""
+    """Step 3: release, book and settle the row, once (the row lock makes a concurrent retry — or
+    the gateway's webhook about the same refund — wait and then find it settled)."""
     with transaction.atomic():
         Customer.all_tenants.select_for_update(of=("self",)).get(pk=pending.payment.customer_id)
         row = CardRefund.all_tenants.select_for_update(of=("self",)).get(pk=pending.pk)
         if row.status == CardRefund.Status.SUCCEEDED:
             return row.refund
-        payment = Payment.all_tenants.get(pk=row.payment_id)
+        payment = Payment.all_tenants.select_for_update(of=("self",)).get(pk=row.payment_id)
+        booked = payment.refunds.filter(gateway_reference=reference).first()
+        if booked is not None:  # booked under this reference already: settle the row with it
+            row.status, row.gateway_reference, row.refund = CardRefund.Status.SUCCEEDED, reference, booked
+            row.completed_at = clock.now()
+            row.save(update_fields=["status", "gateway_reference", "refund", "completed_at"])
+            return booked
         shortfall = row.amount_minor - payment.unused_minor
         if shortfall > 0:
             ledger.release_allocations(

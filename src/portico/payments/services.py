@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import IntegrityError, transaction
-from django.db.models import F, Sum
+from django.db.models import F, Q, Sum
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 
@@ -105,12 +105,14 @@ def resolve_invoices(*, organization, customer, numbers: Sequence[str]) -> list[
 
 def reserved_amounts(invoice_ids) -> dict[int, int]:
     """Minor units of each invoice that pending attempts are about to charge: taken for everyone else.
-    Attempts older than `STALE_AFTER` hold nothing (the reconciliation settles them)."""
+    Attempts older than `STALE_AFTER` hold nothing (the reconciliation settles them), unless their
+    gateway said the charge is processing: that one may still succeed, so it holds until settled."""
     rows = (
         PaymentReservation.all_tenants.filter(
+            Q(attempt__created_at__gte=clock.now() - STALE_AFTER)
+            | Q(attempt__processing_since__isnull=False),
             invoice_id__in=list(invoice_ids),
             attempt__status=PaymentAttempt.Status.PENDING,
-            attempt__created_at__gte=clock.now() - STALE_AFTER,
         )
         .values("invoice_id")
         .annotate(total=Sum("amount_minor"))
@@ -585,6 +587,7 @@ def complete_attempt(
         # The gateway has not decided (a 3-D Secure check, a bank debit): the attempt stays pending
         # and keeps its reservation; the gateway's webhook or the reconciliation settles it.
         log.info("payment attempt %s: processing at the gateway", attempt.pk)
+        _mark_processing(attempt)
         return PayOutcome(attempt)
     if not result.succeeded:
         _decline(attempt, result, actor)
@@ -623,6 +626,14 @@ def _save_after_payment(attempt: PaymentAttempt, token: str, actor: Actor, gatew
             save_error=_("Your payment went through, but your card could not be saved. Please add it again."),
         )
     return PayOutcome(attempt, method=method)
+
+
+def _mark_processing(attempt: PaymentAttempt) -> None:
+    """The gateway has the charge and has not decided: its reservation holds until it is settled."""
+    PaymentAttempt.all_tenants.filter(
+        pk=attempt.pk, status=PaymentAttempt.Status.PENDING, processing_since__isnull=True
+    ).update(processing_since=clock.now())
+    attempt.refresh_from_db(fields=["processing_since"])
 
 
 def _settle_pending(
@@ -737,6 +748,7 @@ def reconcile_attempt(attempt: PaymentAttempt, *, gateway: Gateway | None = None
             )
         elif result.status == ChargeStatus.PROCESSING:
             log.info("payment attempt %s: still processing at %s", attempt.pk, gateway.name)
+            _mark_processing(attempt)
         elif result.succeeded:
             payment = _book(attempt, result.reference, actor)
             audit(actor, "payment_attempt.reconciled", attempt, payment=payment.number, amount=payment.amount)

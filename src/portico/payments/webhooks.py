@@ -22,6 +22,7 @@ from portico.core import clock, outbox, tenancy
 from portico.core.audit import Actor, audit
 from portico.core.errors import DomainError
 from portico.core.money import Money
+from portico.customers.models import Customer
 from portico.payments.gateways import ChargeResult, ChargeStatus, DeclineCode, GatewayEvent
 from portico.payments.models import Dispute, GatewayCharge, PaymentAttempt, PaymentMethod, WebhookEvent
 from portico.payments.services import _book, _decline
@@ -163,15 +164,26 @@ def _refund_items(event: GatewayEvent) -> tuple[str, str, list[tuple[str, int]]]
     obj = event.data
     if event.type == "charge.refunded":
         refunds = (obj.get("refunds") or {}).get("data") or []
-        items = [(_ref(r), int(r.get("amount") or 0)) for r in refunds if r.get("status") in REFUND_BOOKED]
+        items = [
+            (_ref(r), int(r.get("amount") or 0), _our_key(r))
+            for r in refunds
+            if r.get("status") in REFUND_BOOKED
+        ]
         return obj.get("id") or "", _ref(obj.get("payment_intent")), items
     if obj.get("status") not in REFUND_BOOKED:
         return _ref(obj.get("charge")), _ref(obj.get("payment_intent")), []
     return (
         _ref(obj.get("charge")),
         _ref(obj.get("payment_intent")),
-        [(obj.get("id") or "", int(obj.get("amount") or 0))],
+        [(obj.get("id") or "", int(obj.get("amount") or 0), _our_key(obj))],
     )
+
+
+def _our_key(refund: dict) -> str:
+    """The idempotency key our own refund to the card put in the refund's metadata ("" for a
+    refund made in the gateway's dashboard)."""
+    metadata = refund.get("metadata") or {}
+    return str(metadata.get("portico_idempotency_key") or "") if isinstance(metadata, dict) else ""
 
 
 def _refunded(organization, gateway_name: str, event: GatewayEvent) -> str:
@@ -184,21 +196,37 @@ def _refunded(organization, gateway_name: str, event: GatewayEvent) -> str:
         # refunded beyond what we booked, under the charge's reference.
         booked = sum(r.amount_minor for r in payment.refunds.exclude(gateway_reference=""))
         gap = int(event.data.get("amount_refunded") or 0) - booked
-        items = [(f"{charge_id}:{event.data.get('amount_refunded')}", gap)] if gap > 0 else []
+        items = [(f"{charge_id}:{event.data.get('amount_refunded')}", gap, "")] if gap > 0 else []
     notes = [
-        _book_refund(payment, reference, amount, gateway_name) for reference, amount in items if reference
+        _book_refund(payment, reference, amount, gateway_name, key)
+        for reference, amount, key in items
+        if reference
     ]
     return "; ".join(notes) or "nothing to book"
 
 
-def _book_refund(payment: Payment, reference: str, amount_minor: int, gateway_name: str) -> str:
-    """A refund the gateway made (our own refund to the card, or one made in its dashboard), booked
-    once under its reference. The ledger refunds only unused money: what exceeds it is not booked,
-    and the note says so for staff."""
+def _book_refund(
+    payment: Payment, reference: str, amount_minor: int, gateway_name: str, key: str = ""
+) -> str:
+    """A refund the gateway made, booked once under its reference.
+
+    Our own refund to the card (its metadata carries the `CardRefund`'s key) is booked by the refund
+    flow itself (`refunds.book_card_refund`), which releases allocations when it must: the event may
+    arrive before the console's request has booked it, and must not book it a second way. A refund
+    made in the gateway's dashboard is booked here; the ledger refunds only unused money, so what
+    exceeds it is not booked, and the note says so for staff."""
+    from portico.payments import refunds
+
     with transaction.atomic():
+        # The ledger's lock order: the customer, then the payment.
+        Customer.all_tenants.select_for_update(of=("self",)).get(pk=payment.customer_id)
         payment = Payment.objects.select_for_update(of=("self",)).get(pk=payment.pk)
         if payment.refunds.filter(gateway_reference=reference).exists():
             return f"refund {reference} already booked"
+        ours = refunds.card_refund_for_key(payment, key)
+        if ours is not None:
+            refunds.book_card_refund(ours, reference, _actor(gateway_name))
+            return f"refund {reference} booked as the refund to the card requested in the console"
         bookable = min(amount_minor, payment.unused_minor)
         if bookable <= 0:
             return (
