@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -446,8 +447,13 @@ def pay_amount(
     )
 
 
+# What the pay forms' tokens look like (`models.new_form_token`, or a key of the automatic charge):
+# anything else — empty, too long for the column, made up — is a form we did not make.
+FORM_TOKEN = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
 def _repeated(organization, customer, form_token: str) -> PayOutcome | None:
-    if not form_token:
+    if not isinstance(form_token, str) or not FORM_TOKEN.fullmatch(form_token):
         raise PaymentRefused(_("This form has expired; please reload the page and try again."))
     return earlier_attempt(organization=organization, customer=customer, form_token=form_token)
 
