@@ -290,6 +290,9 @@ STRIPE_API_BASE = envstr("STRIPE_API_BASE", "")
 
 TASKS = {"default": {"BACKEND": envstr("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
 
+# Error reports hide card fields of every request (core/reporting.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "portico.core.reporting.CardSafeExceptionReporterFilter"
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
