@@ -213,20 +213,20 @@ def _describe(kind: Kind, config: Config, period: Period, locale: str, *, full: 
 
 
 def prorated_line(
-    kind: Kind, config: Config, period: Period, days: int, *, locale: str = "en_US"
+    kind: Kind, config: Config, period: Period, days: int, *, full: bool = False, locale: str = "en_US"
 ) -> ProratedLine:
-    """The line for `days` of the `period` (whose length prices `config` in full): the exact
-    `period_net × days / period.days`, rounded once, half-up; tax per line by the ledger's rule."""
+    """The line for the last `days` of the `period` (whose length prices `config` in full): the exact
+    `period_net × days / period.days`, rounded once, half-up; tax per line by the ledger's rule.
+    `full`: a whole period billed as such (a renewal, a new term), named without "remaining time"."""
     total_days = period.days
     if total_days <= 0 or not 0 < days <= total_days:
         raise ValueError("A prorated line covers 1 to all of its period's days")
     remaining = Period(period.end - dt.timedelta(days=days), period.end)
     unit_price = Money(round_half_up(config.period_net * Fraction(days, total_days)), config.currency)
     amounts = line_amounts(1, unit_price, 0, config.tax.percent, config.tax.inclusive)
-    full = days == total_days and kind == Kind.CHARGE
     return ProratedLine(
         kind=Kind(kind),
-        description=_describe(kind, config, remaining, locale, full=full),
+        description=_describe(kind, config, remaining, locale, full=full and days == total_days),
         period=remaining,
         days=days,
         period_days=total_days,
@@ -320,7 +320,8 @@ def prorate_change(
         # The trial ends today: a paid term starts now, charged in full (nothing to credit).
         new_term = Period(change_on, add_interval(change_on, *interval))
         lines = [
-            prorated_line(Kind.CHARGE, config, new_term, new_term.days, locale=locale) for config in news
+            prorated_line(Kind.CHARGE, config, new_term, new_term.days, full=True, locale=locale)
+            for config in news
         ]
         lines = [line for line in lines if line.unit_price]
         return ProrationResult(
@@ -343,7 +344,8 @@ def prorate_change(
         # first invoice); the unused part of the old term is credited on it.
         new_term = Period(change_on, add_interval(change_on, *interval))
         charges = [
-            prorated_line(Kind.CHARGE, config, new_term, new_term.days, locale=locale) for config in news
+            prorated_line(Kind.CHARGE, config, new_term, new_term.days, full=True, locale=locale)
+            for config in news
         ]
         lines = [line for line in credits + charges if line.unit_price]
         return ProrationResult(
@@ -369,7 +371,8 @@ def renewal_lines(
     """The lines of the renewal invoice for `period`: each item's whole-period price after its
     discount (one line per item, rounded once), taxed per line."""
     lines = [
-        prorated_line(Kind.CHARGE, item, period, period.days, locale=locale) for item in _as_configs(config)
+        prorated_line(Kind.CHARGE, item, period, period.days, full=True, locale=locale)
+        for item in _as_configs(config)
     ]
     return [line for line in lines if line.unit_price]
 
