@@ -488,3 +488,20 @@ def test_a_term_split_at_any_day_sums_to_its_price_within_a_minor_unit_per_line(
         parts += prorate_change(config, config, period.start, period.end, on).charges()
     assert abs(sum(part.unit_price.minor for part in parts) - full.unit_price.minor) <= 1
     assert abs(sum(part.amounts.total.minor for part in parts) - full.amounts.total.minor) <= len(parts)
+
+
+def test_an_addon_bought_mid_term_charges_its_remaining_time_only():
+    # $9.00 a month × 17/31 = 493.55 → 494.
+    result = prorate_change([], [flat("Extra storage", 900)], MAR_1, APR_1, MAR_15)
+    assert [(line.kind, line.description, line.amount.minor) for line in result.lines] == [
+        ("charge", "Remaining time on Extra storage from 15 Mar 2026 to 31 Mar 2026", 494)
+    ]
+
+
+def test_cancelling_with_a_prorated_credit_credits_the_unused_time_only():
+    # 6000 × 17/31 → 3290, all of it the customer's credit.
+    result = prorate_change([PRO_3], [], MAR_1, APR_1, MAR_15)
+    assert [line.amount.minor for line in result.lines] == [-3290]
+    assert result.charged_now.minor == 0 and result.credited_now.minor == 3290
+    shown = preview([PRO_3], [], MAR_1, APR_1, MAR_15)
+    assert shown.credited_now.minor == 3290 and shown.next_invoice.lines == []

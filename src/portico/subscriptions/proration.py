@@ -296,11 +296,14 @@ def prorate_change(
     locale: str = "en_US",
 ) -> ProrationResult:
     """Prorate replacing the `old` item(s) by the `new` one(s) from the local date `change_on`
-    within the paid term `[term_start, term_end)` (during a trial: the trial's dates)."""
+    within the paid term `[term_start, term_end)` (during a trial: the trial's dates).
+
+    Pass only the items that change: an addon bought mid-term is `old=[]`, `new=[addon]`; an addon
+    removed, or a cancellation credited for its unused time, is `old=[item], new=[]`."""
     mode = Mode(mode)
     olds, news = _as_configs(old), _as_configs(new)
-    if not news:
-        raise ValueError("A subscription keeps at least one item")
+    if not olds and not news:
+        raise ValueError("Nothing changes")
     currencies = {config.currency for config in olds + news}
     if len(currencies) != 1:
         raise ValueError("A change cannot switch currencies")
@@ -310,7 +313,7 @@ def prorate_change(
     if not term_start <= change_on <= term_end:
         raise ValueError("A change takes effect within the current term")
     term = Period(term_start, term_end)
-    interval = news[0].interval
+    interval = (news or olds)[0].interval
     if any(config.interval != interval for config in news):
         raise ValueError("Every item of a subscription bills on the same interval")
 
@@ -441,8 +444,10 @@ def preview(
     )
     currency = result.currency
     news = _as_configs(new if renewal is None else renewal)
-    next_period = Period(result.term.end, add_interval(result.term.end, *news[0].interval))
-    next_lines = renewal_lines(news, next_period, locale=locale) + result.charges(result.deferred)
+    next_lines = result.charges(result.deferred)
+    if news:  # nothing renews after a cancellation
+        next_period = Period(result.term.end, add_interval(result.term.end, *news[0].interval))
+        next_lines = renewal_lines(news, next_period, locale=locale) + next_lines
     next_invoice = Summary.of(next_lines, currency)
     next_credit = Summary.of(result.credits(result.deferred), currency)
     return Preview(
