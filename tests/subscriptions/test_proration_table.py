@@ -28,6 +28,7 @@ from portico.subscriptions.proration import (
     preview,
     prorate_change,
     prorated_line,
+    renewal_lines,
 )
 
 MAR_1, APR_1, MAR_15 = date(2026, 3, 1), date(2026, 4, 1), date(2026, 3, 15)
@@ -286,7 +287,7 @@ CASES = [
         per_unit("Pro yearly", "200.00", 3, unit="year"),
         [
             ("credit", "Unused time on Pro × 3 from 15 Mar 2026 to 31 Mar 2026", -3290),
-            ("charge", "Pro yearly × 3 from 15 Mar 2026 to 14 Mar 2027", 60000),
+            ("charge", "Pro yearly", 60000),  # 3 × $200.00, a term billed as any term
         ],
         56710,
         new_term=(MAR_15, date(2027, 3, 15)),
@@ -308,7 +309,7 @@ CASES = [
         "change ending a trial",
         PRO_3,
         BUSINESS_3,
-        [("charge", "Business × 3 from 5 Mar 2026 to 4 Apr 2026", 15000)],
+        [("charge", "Business", 15000)],  # 3 × $50.00
         15000,
         term=(MAR_1, MAR_15),
         on=date(2026, 3, 5),
@@ -376,9 +377,12 @@ def test_next_renewal_mode_defers_the_lines_to_the_renewal_invoice():
     ]
     assert shown.charged_now.minor == 0 and shown.credited_now.minor == 0
     assert shown.next_invoice_on == APR_1
-    assert [line.description for line in shown.next_invoice.lines] == [
-        "Business × 3 from 1 Apr 2026 to 30 Apr 2026",
-        "Remaining time on Business × 3 from 15 Mar 2026 to 31 Mar 2026",
+    assert [
+        (line.description, line.quantity, line.unit_price.minor, line.period)
+        for line in shown.next_invoice.lines
+    ] == [
+        ("Business", 3, 5000, (APR_1, date(2026, 5, 1))),
+        ("Remaining time on Business × 3 from 15 Mar 2026 to 31 Mar 2026", 1, 8226, (MAR_15, APR_1)),
     ]
     assert shown.next_invoice.total.minor == 23226
     assert shown.next_invoice_credit.total.minor == 3290
@@ -427,9 +431,10 @@ def test_ledger_line_inputs_price_the_same():
     result = prorate_change(
         flat("Pro", 6000, "EUR", tax=VAT), flat("Business", 15000, "EUR", tax=VAT), MAR_1, APR_1, MAR_15
     )
-    for line in result.lines:
+    renewal = renewal_lines(tiered("Seats", "tiered", 12), Period(APR_1, date(2026, 5, 1)))
+    for line in result.lines + renewal:
         fields = line.line_input()
-        assert fields["period_end"] == date(2026, 3, 31)  # the ledger's period end is the last day
+        assert fields["period_end"] in (date(2026, 3, 31), date(2026, 4, 30))  # the ledger's: the last day
         assert price_line(LineInput(**fields)) == line.amounts
 
 
@@ -505,3 +510,37 @@ def test_cancelling_with_a_prorated_credit_credits_the_unused_time_only():
     assert result.charged_now.minor == 0 and result.credited_now.minor == 3290
     shown = preview([PRO_3], [], MAR_1, APR_1, MAR_15)
     assert shown.credited_now.minor == 3290 and shown.next_invoice.lines == []
+
+
+def test_renewal_lines_bill_each_component_with_the_coupon_per_line():
+    # Tiered 12 seats: 10 × $5.00 = 5000 and 2 × $4.00 = 800; a 20 % coupon on each line:
+    # 5000 × 0.8 = 4000 (discount 1000), 800 × 0.8 = 640 (discount 160); tax 8.25 % on each net:
+    # 4000 × 0.0825 = 330, 640 × 0.0825 = 52.8 → 53.
+    seats = Config(
+        "Seats",
+        "USD",
+        lambda q: price_components(
+            name="Seats", pricing_model="tiered", currency="USD", quantity=q, tiers=TIERS
+        ),
+        quantity=12,
+        discount=LAUNCH,
+        tax=SALES_TAX,
+    )
+    period = Period(APR_1, date(2026, 5, 1))
+    lines = renewal_lines(seats, period)
+    assert [
+        (
+            line.description,
+            line.quantity,
+            line.unit_price.minor,
+            line.amounts.discount.minor,
+            line.amounts.tax.minor,
+        )
+        for line in lines
+    ] == [("Seats (units 1–10)", 10, 500, 1000, 330), ("Seats (units 11–50)", 2, 400, 160, 53)]
+    # $10 off, taken off the lines in order: 1000 off the 5000 line (→ 1 × 4000), nothing left for the next.
+    fixed = renewal_lines(Config("Seats", "USD", seats.components, quantity=12, discount=TEN_OFF), period)
+    assert [(line.description, line.quantity, line.unit_price.minor) for line in fixed] == [
+        ("Seats (units 1–10) ($10 off: −$10.00)", 1, 4000),
+        ("Seats (units 11–50)", 2, 400),
+    ]

@@ -148,9 +148,10 @@ class Config:
 class ProratedLine:
     """One line of a proration (or a renewal): `period` is `[start, end)`; `days` of `period_days`.
 
-    The ledger line is quantity 1 × `unit_price` (the discount already inside it), taxed by `tax`;
-    `amounts` is what `billing.pricing.line_amounts` makes of it, so the ledger computes the same.
-    Amounts are positive; `kind` says which way they go (`signed` is negative for a credit)."""
+    The ledger line is `quantity` × `unit_price` less `discount_percent`, taxed by `tax` (a
+    prorated line is 1 × its prorated price, the coupon already inside it); `amounts` is what
+    `billing.pricing.line_amounts` makes of it, so the ledger computes the same. Amounts are
+    positive; `kind` says which way they go (`amount` is negative for a credit)."""
 
     kind: Kind
     description: str
@@ -160,6 +161,8 @@ class ProratedLine:
     unit_price: Money
     tax: Tax
     amounts: LineAmounts
+    quantity: Decimal = Decimal(1)
+    discount_percent: Decimal = Decimal(0)
 
     @property
     def period_start(self) -> dt.date:
@@ -181,8 +184,8 @@ class ProratedLine:
         return {
             "description": self.description,
             "unit_price": self.unit_price,
-            "quantity": Decimal(1),
-            "discount_percent": Decimal(0),
+            "quantity": self.quantity,
+            "discount_percent": self.discount_percent,
             "tax_name": self.tax.name,
             "tax_percent": Decimal(self.tax.percent),
             "tax_inclusive": self.tax.inclusive,
@@ -322,11 +325,7 @@ def prorate_change(
             return ProrationResult(mode=mode, currency=currency, term=term)
         # The trial ends today: a paid term starts now, charged in full (nothing to credit).
         new_term = Period(change_on, add_interval(change_on, *interval))
-        lines = [
-            prorated_line(Kind.CHARGE, config, new_term, new_term.days, full=True, locale=locale)
-            for config in news
-        ]
-        lines = [line for line in lines if line.unit_price]
+        lines = renewal_lines(news, new_term, locale=locale)
         return ProrationResult(
             mode=mode,
             currency=currency,
@@ -346,11 +345,8 @@ def prorate_change(
         # A new full term starts today and is billed now, whatever the mode (it is the new term's
         # first invoice); the unused part of the old term is credited on it.
         new_term = Period(change_on, add_interval(change_on, *interval))
-        charges = [
-            prorated_line(Kind.CHARGE, config, new_term, new_term.days, full=True, locale=locale)
-            for config in news
-        ]
-        lines = [line for line in credits + charges if line.unit_price]
+        charges = renewal_lines(news, new_term, locale=locale)  # billed as any term is
+        lines = [line for line in credits if line.unit_price] + charges
         return ProrationResult(
             mode=mode, currency=currency, term=new_term, lines=lines, due_now=lines, new_term=True
         )
@@ -371,13 +367,52 @@ def prorate_change(
 def renewal_lines(
     config: Config | Sequence[Config], period: Period, *, locale: str = "en_US"
 ) -> list[ProratedLine]:
-    """The lines of the renewal invoice for `period`: each item's whole-period price after its
-    discount (one line per item, rounded once), taxed per line."""
-    lines = [
-        prorated_line(Kind.CHARGE, item, period, period.days, full=True, locale=locale)
-        for item in _as_configs(config)
-    ]
-    return [line for line in lines if line.unit_price]
+    """The lines of the renewal invoice for `period`, as `subscriptions.services` bills a term: one
+    line per priced component (quantity × unit when both are whole, else 1 × the component's
+    rounded total); a percentage coupon is each line's discount, a fixed one is taken off the lines
+    in order (never below zero, shared by the items that carry the same discount); tax per line."""
+    lines, left = [], {}
+    for item in _as_configs(config):
+        discount = item.discount
+        for part in item.priced():
+            if part.quantity.denominator == 1 and part.unit_minor.denominator == 1:
+                description = part.description
+                quantity, unit_price = (
+                    Decimal(part.quantity.numerator),
+                    Money(int(part.unit_minor), item.currency),
+                )
+            else:
+                description = f"{part.description} ({part.quantity} × {part.unit_price})"
+                quantity, unit_price = Decimal(1), part.total
+            percent = Decimal(0)
+            if discount is not None and discount.percent is not None:
+                percent = Decimal(discount.percent)
+            elif discount is not None:
+                net = line_amounts(quantity, unit_price).net.minor
+                off = min(left.setdefault(discount, discount.amount.minor), net)
+                left[discount] -= off
+                if off:
+                    off_text = f"−{Money(off, item.currency)}"
+                    description = f"{description} ({discount.name}: {off_text})"
+                    quantity, unit_price = Decimal(1), Money(net - off, item.currency)
+            amounts = line_amounts(quantity, unit_price, percent, item.tax.percent, item.tax.inclusive)
+            if not amounts.total and not amounts.discount:
+                continue
+            lines.append(
+                ProratedLine(
+                    kind=Kind.CHARGE,
+                    description=description,
+                    period=period,
+                    days=period.days,
+                    period_days=period.days,
+                    unit_price=unit_price,
+                    tax=item.tax,
+                    amounts=amounts,
+                    quantity=quantity,
+                    discount_percent=percent,
+                )
+            )
+    return lines
 
 
 @dataclass(frozen=True)
