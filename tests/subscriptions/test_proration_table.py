@@ -355,6 +355,7 @@ def test_proration_table(case):
     assert result.charged_now.minor == max(case.net, 0)
     assert result.credited_now.minor == max(-case.net, 0)  # a credit, never a refund
     assert result.term == (case.new_term or case.term)
+    assert result.anchor_day == (case.new_term[0].day if case.new_term else None)
     if case.taxes is not None:
         assert [line.amounts.tax.minor for line in result.lines] == case.taxes
     for line in result.lines:

@@ -254,8 +254,9 @@ class ProrationResult:
     trial_ended: bool = False
 
     @property
-    def anchor_day(self) -> int:
-        return self.term.start.day
+    def anchor_day(self) -> int | None:
+        """The new anchor's day of month when a new term starts (None: the anchor stays)."""
+        return self.term.start.day if self.new_term else None
 
     def _sum(self, lines: Iterable[ProratedLine], kind: Kind | None = None) -> Money:
         return Money.sum((line.amount for line in lines if kind is None or line.kind == kind), self.currency)
