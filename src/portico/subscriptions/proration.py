@@ -198,15 +198,13 @@ def _date(value: dt.date, locale: str) -> str:
     return format_date(value, "d MMM y", locale=locale)
 
 
-def _describe(kind: Kind, config: Config, period: Period, locale: str, *, full: bool = False) -> str:
+def _describe(kind: Kind, config: Config, period: Period, locale: str) -> str:
     values = {
         "item": config.label,
         "start": _date(period.start, locale),
         "end": _date(period.last_day, locale),
     }
-    if full:
-        text = _("%(item)s from %(start)s to %(end)s") % values
-    elif kind == Kind.CREDIT:
+    if kind == Kind.CREDIT:
         text = _("Unused time on %(item)s from %(start)s to %(end)s") % values
     else:
         text = _("Remaining time on %(item)s from %(start)s to %(end)s") % values
@@ -216,11 +214,10 @@ def _describe(kind: Kind, config: Config, period: Period, locale: str, *, full: 
 
 
 def prorated_line(
-    kind: Kind, config: Config, period: Period, days: int, *, full: bool = False, locale: str = "en_US"
+    kind: Kind, config: Config, period: Period, days: int, *, locale: str = "en_US"
 ) -> ProratedLine:
     """The line for the last `days` of the `period` (whose length prices `config` in full): the exact
-    `period_net × days / period.days`, rounded once, half-up; tax per line by the ledger's rule.
-    `full`: a whole period billed as such (a renewal, a new term), named without "remaining time"."""
+    `period_net × days / period.days`, rounded once, half-up; tax per line by the ledger's rule."""
     total_days = period.days
     if total_days <= 0 or not 0 < days <= total_days:
         raise ValueError("A prorated line covers 1 to all of its period's days")
@@ -229,7 +226,7 @@ def prorated_line(
     amounts = line_amounts(1, unit_price, 0, config.tax.percent, config.tax.inclusive)
     return ProratedLine(
         kind=Kind(kind),
-        description=_describe(kind, config, remaining, locale, full=full and days == total_days),
+        description=_describe(kind, config, remaining, locale),
         period=remaining,
         days=days,
         period_days=total_days,
