@@ -30,3 +30,23 @@ def test_the_demo_logins_work_as_documented(db):
     staff = tenant_client(demo.renotech)
     assert login(staff, "owner@renotech.example", "portico-demo")["Location"] == "/console/"
     assert AuditEvent.all_tenants.filter(action="login.succeeded").count() == 3
+
+
+def test_the_demo_command_shows_its_progress_and_a_summary_that_a_rerun_repeats(db):
+    import io
+    import re
+
+    from django.core.management import call_command
+
+    def run() -> str:
+        out = io.StringIO()
+        call_command("demo", stdout=out)
+        return out.getvalue()
+
+    first = run()
+    assert "Loading the demo [" in first and re.search(r"\] (\d+)/\1 100%", first)
+    summary = re.search(r"Demo data is ready \([\d.]+s\): (.*)\.", first).group(1)
+    assert re.fullmatch(
+        r"2 organizations, \d+ customers, \d+ invoices, \d+ payments, 2 saved cards, \d+ logins", summary
+    )
+    assert re.search(r"Demo data is ready \([\d.]+s\): (.*)\.", run()).group(1) == summary

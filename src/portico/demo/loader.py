@@ -8,6 +8,8 @@ with a module of this package named after its label (`portico/demo/billing.py`) 
 from __future__ import annotations
 
 import importlib
+import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.apps import apps
@@ -177,7 +179,10 @@ def _customers(demo: Demo, organization, rows, password, address=US_ADDRESS) -> 
             )
 
 
-def load_demo() -> Demo:
+def load_demo(progress: Callable[[str], None] | None = None) -> Demo:
+    """Create or refresh the demo (idempotent). `progress(step)` is told as each step finishes:
+    the organizations and their staff, the customers, then each app's additions."""
+    step = progress or (lambda _label: None)
     with transaction.atomic(), tenancy.for_tenant(None):
         renotech = _organization(
             "renotech",
@@ -216,17 +221,25 @@ def load_demo() -> Demo:
             northwind, "owner@northwind.example", NORTHWIND_PASSWORD, is_staff=True, first="Nia", last="Owner"
         )
         demo.logins.append(("northwind", "console staff", "owner@northwind.example", NORTHWIND_PASSWORD))
+        step("organizations and staff")
         _customers(demo, renotech, RENOTECH_CUSTOMERS, DEMO_PASSWORD)
         _customers(demo, northwind, NORTHWIND_CUSTOMERS, NORTHWIND_PASSWORD, GB_ADDRESS)
-        for config in apps.get_app_configs():
+        step("customers and portal logins")
+        for config in demo_extensions():
             if not config.name.startswith("portico."):
                 continue
-            try:
-                module = importlib.import_module(f"portico.demo.{config.label}")
-            except ModuleNotFoundError as exc:
-                if exc.name != f"portico.demo.{config.label}":
-                    raise
-                continue
+            module = importlib.import_module(f"portico.demo.{config.label}")
             if hasattr(module, "extend"):
                 module.extend(demo)
+            step(config.verbose_name.lower() if config.verbose_name else config.label)
     return demo
+
+
+def demo_extensions() -> list:
+    """The apps whose demo additions run after the customers (those with a `portico.demo.<label>`
+    module), in the order of INSTALLED_APPS."""
+    found = []
+    for config in apps.get_app_configs():
+        if config.name.startswith("portico.") and importlib.util.find_spec(f"portico.demo.{config.label}"):
+            found.append(config)
+    return found
