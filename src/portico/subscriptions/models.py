@@ -205,8 +205,8 @@ class Subscription(TenantModel):
             models.CheckConstraint(
                 condition=Q(trial_start__isnull=True)
                 | Q(trial_end__isnull=True)
-                | Q(trial_end__gt=F("trial_start")),
-                name="subscription_trial_end_after_start",
+                | Q(trial_end__gte=F("trial_start")),
+                name="subscription_trial_end_not_before_start",
             ),
             models.CheckConstraint(
                 condition=Q(anchor_day__isnull=True) | (Q(anchor_day__gte=1) & Q(anchor_day__lte=31)),
