@@ -779,6 +779,10 @@ def _resume(subscription: Subscription, today: dt.date, actor: Actor) -> Invoice
     subscription.status = S.LIVE
     subscription.paused_on = subscription.resume_on = None
     _start_term(subscription, today)
+    billed = BillingPeriod.all_tenants.filter(subscription=subscription, start=today).first()
+    if billed is not None:  # paused and resumed on the day its term was billed: that term stands
+        subscription.current_term_end = subscription.next_billing_on = billed.end
+        return billed.invoice
     return _bill_term(subscription, today, subscription.current_term_end, actor)
 
 
