@@ -181,6 +181,9 @@ class Subscription(TenantModel):
     price_override_minor = models.BigIntegerField(null=True, blank=True)
     unit_price_override = models.DecimalField(max_digits=19, decimal_places=6, null=True, blank=True)
 
+    # proration lines waiting for the next renewal invoice (proration mode "next_renewal")
+    deferred_lines = models.JSONField(default=list, blank=True)
+
     # dunning
     dunning_attempts = models.PositiveSmallIntegerField(default=0)
     dunning_invoice = models.ForeignKey(

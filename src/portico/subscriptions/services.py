@@ -10,16 +10,17 @@ ask `allowed_actions(subscription)`.
 Dates are the organization's local dates; terms and periods are [start, end) (`periods`). Money is
 priced by `catalog.pricing.price_for`; each invoice line is rounded once by the ledger.
 
-Proration seam: mid-term changes ask `_prorate(...)` for the lines to charge now and to credit;
-it goes through `subscriptions.proration` once that module is merged (until then it prorates
-nothing: a change applies without a charge or credit for the part of the term left).
+Terms are billed with `proration.renewal_lines` and mid-term changes with
+`proration.prorate_change` (the functions the preview uses), by days, in the organization's
+proration mode: charges on an invoice, credits on a credit note applied to it (never a refund),
+or both deferred to the next renewal invoice (`Subscription.deferred_lines`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.db import IntegrityError, transaction
@@ -36,7 +37,7 @@ from portico.core.audit import Actor, audit
 from portico.core.money import Money
 from portico.customers.models import Customer
 from portico.payments import methods as payment_methods
-from portico.subscriptions import errors, periods
+from portico.subscriptions import errors, periods, proration
 from portico.subscriptions.models import (
     BillingPeriod,
     CouponRedemption,
@@ -153,37 +154,19 @@ def _plan_components(subscription: Subscription, plan: Plan, quantity: int) -> l
     return price_for(plan, quantity)
 
 
-def _line(component: PricedComponent, start=None, end=None, discount_percent=Decimal(0)) -> LineInput:
+def _line(component: PricedComponent) -> LineInput:
     """A priced component as an invoice line: quantity × unit when both are whole, else one line of
-    the component's (already rounded) total."""
-    currency = component.currency
-    period = {"period_start": start, "period_end": end - dt.timedelta(days=1) if end else None}
+    the component's (already rounded) total (as `proration.renewal_lines` does)."""
     if component.quantity.denominator == 1 and component.unit_minor.denominator == 1:
         return LineInput(
             description=component.description,
-            unit_price=Money(int(component.unit_minor), currency),
+            unit_price=Money(int(component.unit_minor), component.currency),
             quantity=Decimal(int(component.quantity)),
-            discount_percent=discount_percent,
-            **period,
         )
     return LineInput(
         description=f"{component.description} ({component.quantity} × {component.unit_price})",
         unit_price=component.total,
-        quantity=Decimal(1),
-        discount_percent=discount_percent,
-        **period,
     )
-
-
-@dataclass
-class _Priced:
-    """The lines of an invoice before the coupon, each with what it prices (a plan, an addon, or
-    None for what no coupon discounts, such as the setup fee)."""
-
-    lines: list[tuple[LineInput, Plan | Addon | None]] = field(default_factory=list)
-
-    def add(self, line: LineInput, target: Plan | Addon | None) -> None:
-        self.lines.append((line, target))
 
 
 def _active_redemption(subscription: Subscription) -> CouponRedemption | None:
@@ -196,70 +179,69 @@ def _active_redemption(subscription: Subscription) -> CouponRedemption | None:
     )
 
 
-def _applies(coupon: Coupon, target) -> bool:
-    if isinstance(target, Plan):
-        return coupon.applies_to_plan(target)
-    if isinstance(target, Addon):
-        return coupon.applies_to_addon(target)
-    return False
-
-
-def _discounted(priced: _Priced, coupon: Coupon | None) -> list[LineInput]:
-    """Apply a coupon: a percentage as each discounted line's discount; a fixed amount taken off
-    the discounted lines in order (never below zero), each line still rounded once by the ledger."""
-    if coupon is None:
-        return [line for line, _target in priced.lines]
-    out = []
-    left = coupon.amount_minor or 0
-    for line, target in priced.lines:
-        if not _applies(coupon, target):
-            out.append(line)
-        elif coupon.is_percent:
-            out.append(replace(line, discount_percent=coupon.percent))
-        else:
-            net = billing.price_line(line).net_minor
-            off = min(left, net)
-            left -= off
-            if not off:
-                out.append(line)
-                continue
-            currency = line.unit_price.currency
-            out.append(
-                replace(
-                    line,
-                    description=f"{line.description} ({coupon.name}: −{Money(off, currency)})",
-                    unit_price=Money(net - off, currency),
-                    quantity=Decimal(1),
-                )
-            )
-    return out
-
-
-def _term_lines(subscription: Subscription, start: dt.date, end: dt.date, *, setup_fee: bool) -> _Priced:
-    plan = subscription.plan
-    priced = _Priced()
-    for component in _plan_components(subscription, plan, subscription.quantity):
-        priced.add(_line(component, start, end), plan)
-    items = SubscriptionItem.all_tenants.filter(subscription=subscription).select_related("addon")
-    for item in items.prefetch_related("addon__tiers"):
-        for component in price_for(item.addon, item.quantity):
-            priced.add(_line(component, start, end), item.addon)
-    if setup_fee and plan.setup_fee_minor:
-        priced.add(
-            LineInput(
-                description=_("Setup fee: %(plan)s") % {"plan": plan.name},
-                unit_price=Money(plan.setup_fee_minor, plan.currency),
-            ),
-            None,
-        )
-    return priced
-
-
-def _coupon_for(subscription: Subscription) -> tuple[Coupon | None, CouponRedemption | None]:
+def _discount_of(subscription: Subscription):
+    """The active coupon as proration's `Discount`, the coupon and its redemption (or Nones)."""
     redemption = _active_redemption(subscription)
     if redemption is None or redemption.cycles_left == 0:
-        return None, None
-    return redemption.coupon, redemption
+        return None, None, None
+    coupon = redemption.coupon
+    if coupon.is_percent:
+        discount = proration.Discount(name=coupon.name, percent=coupon.percent)
+    else:
+        discount = proration.Discount(name=coupon.name, amount=coupon.amount)
+    return discount, coupon, redemption
+
+
+@dataclass
+class _Pricing:
+    """A subscription's items as proration's `Config`s (one discount object shared by the items the
+    coupon applies to, so a fixed amount off is taken once per invoice)."""
+
+    subscription: Subscription
+    discount: proration.Discount | None
+    coupon: Coupon | None
+    redemption: CouponRedemption | None
+
+    @classmethod
+    def of(cls, subscription: Subscription) -> _Pricing:
+        return cls(subscription, *_discount_of(subscription))
+
+    def plan(self, plan: Plan | None = None, quantity: int | None = None) -> proration.Config:
+        sub = self.subscription
+        plan = plan or sub.plan
+        quantity = sub.quantity if quantity is None else quantity
+        applies = self.coupon is not None and self.coupon.applies_to_plan(plan)
+        return proration.Config(
+            name=plan.name,
+            currency=plan.currency,
+            components=_plan_components(sub, plan, quantity),
+            quantity=quantity,
+            unit=plan.interval_unit,
+            count=plan.interval_count,
+            discount=self.discount if applies else None,
+        )
+
+    def addon(self, addon: Addon, quantity: int, plan: Plan | None = None) -> proration.Config:
+        plan = plan or self.subscription.plan  # addons bill on the plan's term
+        applies = self.coupon is not None and self.coupon.applies_to_addon(addon)
+        return proration.Config(
+            name=addon.name,
+            currency=addon.currency,
+            components=price_for(addon, quantity),
+            quantity=quantity,
+            unit=plan.interval_unit,
+            count=plan.interval_count,
+            discount=self.discount if applies else None,
+        )
+
+    def addons(self, plan: Plan | None = None) -> list[proration.Config]:
+        items = SubscriptionItem.all_tenants.filter(subscription=self.subscription).select_related("addon")
+        return [
+            self.addon(item.addon, item.quantity, plan) for item in items.prefetch_related("addon__tiers")
+        ]
+
+    def everything(self) -> list[proration.Config]:
+        return [self.plan(), *self.addons()]
 
 
 def _use_coupon_cycle(redemption: CouponRedemption | None) -> None:
@@ -298,9 +280,11 @@ def _charge(invoice: Invoice) -> None:
 def _bill_term(
     subscription: Subscription, start: dt.date, end: dt.date, actor: Actor, *, setup_fee: bool = False,
     extra: Iterable[LineInput] = (),
-) -> Invoice:  # fmt: skip
+) -> Invoice | None:  # fmt: skip
     """Bill [start, end): the period row first (UNIQUE(subscription, start) — a second bill of the
-    same period fails in the database), then the invoice, linked to it."""
+    same period fails in the database), then the invoice (the term's lines as
+    `proration.renewal_lines` prices them, the setup fee, `extra`, and proration deferred to this
+    renewal), linked to it."""
     try:
         with transaction.atomic():
             period = BillingPeriod.all_tenants.create(
@@ -308,43 +292,132 @@ def _bill_term(
             )
     except IntegrityError:
         raise errors.AlreadyBilled() from None
-    priced = _term_lines(subscription, start, end, setup_fee=setup_fee)
-    coupon, redemption = _coupon_for(subscription)
-    lines = _discounted(priced, coupon) + list(extra)
-    invoice = _issue(subscription, lines, actor)
+    pricing = _Pricing.of(subscription)
+    term = proration.renewal_lines(pricing.everything(), periods.Period(start, end))
+    lines = [LineInput(**line.line_input()) for line in term]
+    plan = subscription.plan
+    if setup_fee and plan.setup_fee_minor:
+        lines.append(
+            LineInput(
+                description=_("Setup fee: %(plan)s") % {"plan": plan.name},
+                unit_price=Money(plan.setup_fee_minor, plan.currency),
+            )
+        )
+    lines.extend(extra)
+    deferred = Proration.from_stored(subscription.deferred_lines)
+    subscription.deferred_lines = []
+    lines.extend(deferred.charges)
+    invoice = _issue(subscription, lines, actor) if lines else None
+    _credit(subscription, deferred.credits, invoice, actor)
     period.invoice = invoice
     period.save(update_fields=["invoice"])
-    _use_coupon_cycle(redemption)
+    _use_coupon_cycle(pricing.redemption)
     subscription.cycles_billed += 1
     return invoice
 
 
-# -- proration seam ---------------------------------------------------------------------------------
+# -- proration ------------------------------------------------------------------------------------
+
+
+def _stored(line: LineInput, kind: str) -> dict:
+    return {
+        "kind": kind,
+        "description": line.description,
+        "unit_price_minor": line.unit_price.minor,
+        "currency": line.unit_price.currency,
+        "quantity": str(line.quantity),
+        "discount_percent": str(line.discount_percent),
+        "tax_name": line.tax_name,
+        "tax_percent": str(line.tax_percent),
+        "tax_inclusive": line.tax_inclusive,
+        "period_start": line.period_start.isoformat() if line.period_start else None,
+        "period_end": line.period_end.isoformat() if line.period_end else None,
+    }
+
+
+def _restored(row: dict) -> LineInput:
+    return LineInput(
+        description=row["description"],
+        unit_price=Money(row["unit_price_minor"], row["currency"]),
+        quantity=Decimal(row["quantity"]),
+        discount_percent=Decimal(row["discount_percent"]),
+        tax_name=row["tax_name"],
+        tax_percent=Decimal(row["tax_percent"]),
+        tax_inclusive=row["tax_inclusive"],
+        period_start=dt.date.fromisoformat(row["period_start"]) if row["period_start"] else None,
+        period_end=dt.date.fromisoformat(row["period_end"]) if row["period_end"] else None,
+    )
 
 
 @dataclass(frozen=True)
 class Proration:
+    """Ledger lines of a change: charged now, credited now, and deferred to the next renewal."""
+
     charges: list[LineInput] = field(default_factory=list)
     credits: list[LineInput] = field(default_factory=list)
+    deferred: list[dict] = field(default_factory=list)
+
+    @classmethod
+    def from_stored(cls, rows: list[dict]) -> Proration:
+        lines = [(row["kind"], _restored(row)) for row in rows or []]
+        return cls(
+            charges=[line for kind, line in lines if kind == proration.Kind.CHARGE],
+            credits=[line for kind, line in lines if kind == proration.Kind.CREDIT],
+        )
 
 
 def _prorate(
-    subscription: Subscription, *, old_plan, old_quantity, new_plan, new_quantity, on: dt.date
+    subscription: Subscription,
+    old: Sequence[proration.Config],
+    new: Sequence[proration.Config],
+    on: dt.date,
+    *,
+    mode: str | None = None,
+    credits_only: bool = False,
 ) -> Proration:
-    """The lines for changing the configuration on `on`, mid-term (`subscriptions.proration`)."""
-    return Proration()
+    """What replacing the `old` items by the `new` ones on `on` costs, mid-term, by days
+    (`subscriptions.proration.prorate_change`, the function the preview uses)."""
+    start, end = subscription.current_term_start, subscription.current_term_end
+    if not (start and end and start <= on < end) or not (old or new):
+        return Proration()
+    mode = mode or subscription_settings(subscription.organization).proration_mode
+    result = proration.prorate_change(list(old), list(new), start, end, on, mode=mode)
+
+    def ledger(lines):
+        return [LineInput(**line.line_input()) for line in lines]
+
+    deferred = [_stored(LineInput(**line.line_input()), line.kind) for line in result.deferred]
+    if credits_only:  # the unused part of what ends now: credited now, whatever the mode
+        return Proration(credits=ledger(result.credits(result.lines)))
+    return Proration(charges=ledger(result.charges()), credits=ledger(result.credits()), deferred=deferred)
 
 
-def _book_proration(subscription: Subscription, proration: Proration, actor: Actor) -> None:
-    if proration.charges:
-        _issue(subscription, proration.charges, actor)
-    if proration.credits:
-        billing.issue_credit_note(
-            customer=subscription.customer,
-            lines=proration.credits,
-            actor=actor,
-            reason=_("Subscription %(number)s: unused time") % {"number": subscription.number},
-        )
+def _credit(
+    subscription: Subscription, lines: Sequence[LineInput], invoice: Invoice | None, actor: Actor
+) -> None:
+    """Credit lines become a credit note (customer credit, never a refund), applied to `invoice`
+    (the charge of the same change) as far as it goes."""
+    if not lines:
+        return
+    credit_note = billing.issue_credit_note(
+        customer=subscription.customer,
+        lines=lines,
+        actor=actor,
+        reason=_("Subscription %(number)s: unused time") % {"number": subscription.number},
+    )
+    if invoice is None:
+        return
+    invoice.refresh_from_db()
+    amount = min(credit_note.remaining, invoice.balance)
+    if invoice.is_open and amount.minor > 0:
+        billing.apply_credit(credit_note=credit_note, invoice=invoice, amount=amount, actor=actor)
+
+
+def _book_proration(subscription: Subscription, result: Proration, actor: Actor) -> None:
+    invoice = _issue(subscription, result.charges, actor) if result.charges else None
+    _credit(subscription, result.credits, invoice, actor)
+    if result.deferred:
+        subscription.deferred_lines = [*(subscription.deferred_lines or []), *result.deferred]
 
 
 def _cancel_pending(subscription: Subscription, *kinds: str) -> int:
@@ -616,6 +689,9 @@ def change_plan(
             )
             return subscription
         old_plan, old_quantity = subscription.plan, subscription.quantity
+        pricing = _Pricing.of(subscription)
+        old_config = pricing.plan(old_plan, old_quantity)
+        old_all = [old_config, *pricing.addons(old_plan)]
         interval_changed = (old_plan.interval_unit, old_plan.interval_count) != (
             new_plan.interval_unit,
             new_plan.interval_count,
@@ -626,22 +702,13 @@ def change_plan(
             _convert(subscription, today, actor)
         elif billed and interval_changed:
             # a new full term starts now; the unused part of the old term is credited
-            proration = _prorate(
-                subscription, old_plan=old_plan, old_quantity=old_quantity, new_plan=new_plan,
-                new_quantity=new_quantity, on=today,
-            )  # fmt: skip
-            _book_proration(subscription, Proration(credits=proration.credits), actor)
+            unused = _prorate(subscription, old_all, [], today, credits_only=True)
             _start_term(subscription, today)
-            _bill_term(subscription, today, subscription.current_term_end, actor)
+            invoice = _bill_term(subscription, today, subscription.current_term_end, actor)
+            _credit(subscription, unused.credits, invoice, actor)
         elif billed:
-            _book_proration(
-                subscription,
-                _prorate(
-                    subscription, old_plan=old_plan, old_quantity=old_quantity, new_plan=new_plan,
-                    new_quantity=new_quantity, on=today,
-                ),
-                actor,
-            )  # fmt: skip
+            new_config = pricing.plan(new_plan, new_quantity)
+            _book_proration(subscription, _prorate(subscription, [old_config], [new_config], today), actor)
         _save(subscription)
         verb = "plan_changed" if new_plan.pk != old_plan.pk else "quantity_changed"
         audit(actor, f"subscription.{verb}", subscription, **details)
@@ -682,16 +749,10 @@ def add_addon(*, subscription: Subscription, addon: Addon, actor: Actor, quantit
             )
             if subscription.status in (S.LIVE, S.NON_RENEWING):
                 today = _today(subscription.organization)
-                _book_proration(
-                    subscription, _prorate_addon(subscription, addon, quantity, today, add=True), actor
-                )
+                config = _Pricing.of(subscription).addon(addon, quantity)
+                _book_proration(subscription, _prorate(subscription, [], [config], today), actor)
         audit(actor, "subscription.addon_added", subscription, addon=addon.code, quantity=quantity)
     return subscription
-
-
-def _prorate_addon(subscription, addon, quantity, on, *, add: bool) -> Proration:
-    """The seam for an addon bought or removed mid-term (`subscriptions.proration`)."""
-    return Proration()
 
 
 def remove_addon(*, subscription: Subscription, addon: Addon, actor: Actor) -> Subscription:
@@ -703,9 +764,8 @@ def remove_addon(*, subscription: Subscription, addon: Addon, actor: Actor) -> S
             raise errors.AddonNotOnSubscription()
         if subscription.status in (S.LIVE, S.NON_RENEWING):
             today = _today(subscription.organization)
-            _book_proration(
-                subscription, _prorate_addon(subscription, addon, item.quantity, today, add=False), actor
-            )
+            config = _Pricing.of(subscription).addon(addon, item.quantity)
+            _book_proration(subscription, _prorate(subscription, [config], [], today), actor)
         item.delete()
         audit(actor, "subscription.addon_removed", subscription, addon=addon.code)
     return subscription
@@ -835,11 +895,9 @@ def cancel(
         wants_credit = settings.credit_on_immediate_cancel if credit is None else credit
         if wants_credit and subscription.status in (S.LIVE, S.NON_RENEWING):
             today = _today(subscription.organization)
-            proration = _prorate(
-                subscription, old_plan=subscription.plan, old_quantity=subscription.quantity, new_plan=None,
-                new_quantity=0, on=today,
-            )  # fmt: skip
-            _book_proration(subscription, Proration(credits=proration.credits), actor)
+            everything = _Pricing.of(subscription).everything()
+            unused = _prorate(subscription, everything, [], today, mode="invoice_now", credits_only=True)
+            _credit(subscription, unused.credits, None, actor)
         _end(subscription, reason, comment)
         _save(subscription)
         audit(actor, "subscription.cancelled", subscription, reason=reason)
