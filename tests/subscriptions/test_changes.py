@@ -10,6 +10,7 @@ import pytest
 
 from portico.billing.models import CreditNote, Invoice
 from portico.subscriptions import services
+from portico.subscriptions.errors import AlreadyScheduled
 from portico.subscriptions.models import SubscriptionSettings
 from tests.subscriptions.factories import ACTOR, subscribe, world
 
@@ -91,3 +92,72 @@ def test_a_change_in_a_trial_charges_nothing(customer, clock, w):
     sub.refresh_from_db()
     assert (sub.status, sub.quantity, sub.trial_end) == ("in_trial", 10, D(2026, 3, 24))
     assert Invoice.all_tenants.count() == 0
+
+
+def test_the_preview_shows_what_the_change_then_books(live, w):
+    preview = services.preview_change(subscription=live, plan=w.pro)
+    assert (preview.invoice.total.minor, preview.credit_note.total.minor) == (4065, 2032)
+    assert (preview.charged_now.minor, preview.next_invoice_on) == (2033, D(2026, 4, 10))
+    assert preview.next_invoice.total.minor == 6500  # pro $60.00 + storage $5.00
+    services.change_plan(subscription=live, plan=w.pro, actor=ACTOR)
+    [invoice] = issued_after_the_first(live)
+    invoice.refresh_from_db()
+    assert invoice.balance_minor == preview.charged_now.minor
+    assert services.preview_change(subscription=live, plan=w.starter) is None  # a downgrade: at term end
+
+
+def test_an_auto_charging_subscription_is_charged_to_the_default_card(
+    customer, clock, w, django_capture_on_commit_callbacks
+):
+    from tests.subscriptions.factories import card
+
+    card(customer)
+    with django_capture_on_commit_callbacks(execute=True):
+        sub = subscribe(customer, w.starter, quantity=3, auto_charge=True)
+    [invoice] = Invoice.all_tenants.filter(customer=sub.customer)
+    assert (invoice.total_minor, invoice.status, invoice.balance_minor) == (5500, "paid", 0)
+
+
+def test_the_transitions_emit_the_events_emails_hang_on(live, w):
+    from portico.core.models import OutboxEvent
+
+    services.pause(subscription=live, actor=ACTOR)
+    services.resume(subscription=live, actor=ACTOR)
+    services.cancel(subscription=live, actor=ACTOR, at_term_end=True)
+    services.undo_cancel(subscription=live, actor=ACTOR)
+    services.cancel(subscription=live, actor=ACTOR)
+    topics = list(
+        OutboxEvent.all_tenants.filter(topic__startswith="subscription.")
+        .order_by("id")
+        .values_list("topic", flat=True)
+    )
+    assert topics == [
+        "subscription.created",
+        "subscription.paused",
+        "subscription.resumed",
+        "subscription.cancel_scheduled",
+        "subscription.cancelled",
+    ]
+    assert (
+        OutboxEvent.all_tenants.filter(topic="subscription.cancelled").get().payload["number"] == "SUB-00001"
+    )
+
+
+def test_a_scheduled_cancel_or_pause_is_stored_and_cancelling_it_restores_the_subscription(live, w):
+    from portico.subscriptions.models import ScheduledChange
+
+    services.pause(subscription=live, actor=ACTOR, at_term_end=True, resume_on=D(2026, 5, 1))
+    pause = ScheduledChange.all_tenants.get(kind="pause")
+    assert (pause.effective_on, pause.payload, pause.status) == (
+        D(2026, 4, 10),
+        {"resume_on": "2026-05-01"},
+        "pending",
+    )
+    with pytest.raises(AlreadyScheduled):
+        services.pause(subscription=live, actor=ACTOR, at_term_end=True)
+    services.cancel_scheduled_change(change=pause, actor=ACTOR)
+    services.cancel(subscription=live, actor=ACTOR, at_term_end=True)
+    cancel = ScheduledChange.all_tenants.get(kind="cancel", status="pending")
+    services.cancel_scheduled_change(change=cancel, actor=ACTOR)
+    live.refresh_from_db()
+    assert live.status == "live"

@@ -645,6 +645,32 @@ def _is_downgrade(subscription: Subscription, plan: Plan, quantity: int) -> bool
     )
 
 
+def preview_change(
+    *, subscription: Subscription, plan: Plan | None = None, quantity: int | None = None
+) -> proration.Preview | None:
+    """What changing to `plan`/`quantity` today would invoice and credit now and on the next renewal,
+    computed by `proration.preview` from the same configurations `change_plan` prorates (None when
+    nothing is billed yet: a future or trial subscription, or a change waiting for the term end)."""
+    subscription = Subscription.all_tenants.select_related("plan", "organization").get(pk=subscription.pk)
+    if subscription.status not in (S.LIVE, S.NON_RENEWING) or not subscription.current_term_end:
+        return None
+    new_plan = plan or subscription.plan
+    new_quantity = subscription.quantity if quantity is None else quantity
+    settings = subscription_settings(subscription.organization)
+    if settings.downgrade_timing == DowngradeTiming.TERM_END and _is_downgrade(
+        subscription, new_plan, new_quantity
+    ):
+        return None
+    pricing = _Pricing.of(subscription)
+    old = pricing.plan()
+    new = pricing.plan(new_plan, new_quantity)
+    today = _today(subscription.organization)
+    return proration.preview(
+        [old], [new], subscription.current_term_start, subscription.current_term_end, today,
+        mode=settings.proration_mode, renewal=[new, *pricing.addons(new_plan)],
+    )  # fmt: skip
+
+
 def change_plan(
     *, subscription: Subscription, actor: Actor, plan: Plan | None = None, quantity: int | None = None,
     at_term_end: bool | None = None, _action: str = "change_plan",
