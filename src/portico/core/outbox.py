@@ -103,6 +103,40 @@ def emit(topic: str, *, organization: Organization, payload: dict, key: str | No
     return event
 
 
+def emit_many(topic: str, *, organization: Organization, events: Iterable[tuple[str | None, dict]]) -> int:
+    """`emit` for many new events of one topic at once (the bill run's batch): `(key, payload)`
+    pairs, two INSERTs for the lot. The keys must be new (of objects created in this transaction):
+    a repeated key fails the transaction rather than being handed back."""
+    now = clock.now()
+    names = consumers_of(topic)
+    rows = [
+        OutboxEvent(
+            organization=organization,
+            topic=topic,
+            key=key,
+            payload=_jsonable(payload),
+            created_at=now,
+            delivery_count=len(names),
+        )
+        for key, payload in events
+    ]
+    if not rows:
+        return 0
+    with transaction.atomic():
+        rows = OutboxEvent.all_tenants.bulk_create(rows)
+        deliveries = OutboxDelivery.all_tenants.bulk_create(
+            OutboxDelivery(
+                organization=organization, event=event, consumer=name, available_at=now, created_at=now
+            )
+            for event in rows
+            for name in names
+        )
+        ids = [d.pk for d in deliveries]
+        for start in range(0, len(ids), BATCH):  # a delivery task claims at most BATCH
+            transaction.on_commit(partial(_enqueue, ids[start : start + BATCH]))
+    return len(rows)
+
+
 def emit_for(topic: str, obj, *, once: bool = True, **data) -> OutboxEvent:
     """A domain event about one object: its organization, model, id and customer, and `data`, as the
     payload. `once` (the default) emits it once per object, for events that can happen only once."""
