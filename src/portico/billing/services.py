@@ -708,7 +708,7 @@ def issue_invoices(
         )
         for invoice, draft in zip(invoices, drafts, strict=True)
     )
-    outbox.emit_many(
+    events = outbox.emit_many(
         "invoice.finalized",
         organization=organization,
         events=(
@@ -725,6 +725,8 @@ def issue_invoices(
             for invoice in invoices
         ),
     )
+    for invoice, event in zip(invoices, events, strict=True):
+        invoice.finalized_event_id = event.pk  # the charge's key (`payments.autocharge`)
     if billing_settings(organization).auto_apply_credits:
         _auto_apply_many(invoices, actor)
     return invoices

@@ -103,7 +103,9 @@ def emit(topic: str, *, organization: Organization, payload: dict, key: str | No
     return event
 
 
-def emit_many(topic: str, *, organization: Organization, events: Iterable[tuple[str | None, dict]]) -> int:
+def emit_many(
+    topic: str, *, organization: Organization, events: Iterable[tuple[str | None, dict]]
+) -> list[OutboxEvent]:
     """`emit` for many new events of one topic at once (the bill run's batch): `(key, payload)`
     pairs, two INSERTs for the lot. The keys must be new (of objects created in this transaction):
     a repeated key fails the transaction rather than being handed back."""
@@ -121,7 +123,7 @@ def emit_many(topic: str, *, organization: Organization, events: Iterable[tuple[
         for key, payload in events
     ]
     if not rows:
-        return 0
+        return []
     with transaction.atomic():
         rows = OutboxEvent.all_tenants.bulk_create(rows)
         deliveries = OutboxDelivery.all_tenants.bulk_create(
@@ -134,7 +136,7 @@ def emit_many(topic: str, *, organization: Organization, events: Iterable[tuple[
         ids = [d.pk for d in deliveries]
         for start in range(0, len(ids), BATCH):  # a delivery task claims at most BATCH
             transaction.on_commit(partial(_enqueue, ids[start : start + BATCH]))
-    return len(rows)
+    return rows
 
 
 def emit_for(topic: str, obj, *, once: bool = True, **data) -> OutboxEvent:
