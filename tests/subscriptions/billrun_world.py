@@ -12,8 +12,6 @@ import os
 import sys
 from decimal import Decimal
 
-from tests.catalog.factories import addon, coupon, plan, product
-
 # A subscription that started on 1 January and was billed for January only: due since 1 February.
 STARTED = dt.date(2026, 1, 1)
 FIRST_DUE = dt.date(2026, 2, 1)
@@ -25,6 +23,8 @@ PERIOD_TOTAL = 4950
 
 
 def catalog(organization):
+    from tests.catalog.factories import addon, coupon, plan, product
+
     family = product(organization, name="Team Workspace")
     team = plan(organization, "team", product_row=family, name="Team", price_minor=5000)
     storage = addon(organization, "storage", name="Extra storage", plans=[team], unit_price=Decimal("2.50"))
@@ -90,6 +90,7 @@ def main() -> None:
     count = int(sys.argv[1])
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portico.settings")
     os.environ.setdefault("EMAIL_URL", "locmem://")
+    os.environ.setdefault("PORTICO_DEMO", "true")
     import django
 
     django.setup()

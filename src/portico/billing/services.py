@@ -43,7 +43,7 @@ from portico.billing.models import (
     Refund,
 )
 from portico.billing.pricing import LineAmounts, document_totals, line_amounts
-from portico.core import clock, outbox, tenancy
+from portico.core import bulk, clock, outbox, tenancy
 from portico.core.audit import Actor, audit
 from portico.core.money import Money
 from portico.customers.models import Customer
@@ -623,6 +623,13 @@ def finalize_invoice(
     return invoice
 
 
+class _LineRow:
+    """A line's values on their way to a bulk insert (`_write_line` sets them; no model per line)."""
+
+    def __init__(self, position: int):
+        self.position = position
+
+
 @dataclass
 class IssueDraft:
     """One invoice for `issue_invoices`: its customer (locked by the caller), lines and extras."""
@@ -673,12 +680,13 @@ def issue_invoices(
             bill_to_address=customer.billing_address.as_dict(),
             bill_to_tax_id=customer.tax_id,
             bill_to_email=customer.email or emails.get(customer.pk, ""),
+            created_at=now,
             finalized_at=now,
         )
         rows = []
         for position, line in enumerate(draft.lines, start=1):
             check_line(line, customer.currency)
-            row = InvoiceLine(invoice=invoice, position=position)
+            row = _LineRow(position=position)
             _write_line(row, line)
             rows.append(row)
         _set_totals(invoice, rows)
@@ -686,27 +694,35 @@ def issue_invoices(
         invoices.append(invoice)
         line_rows.append(rows)
         draft.invoice = invoice
+    # The numbers last: the counter row is locked from here to the commit.
     block = take_numbers(organization, NumberSequence.Kind.INVOICE, len(invoices))
     for invoice, number in zip(invoices, block, strict=True):
         invoice.number = number
-    Invoice.all_tenants.bulk_create(invoices)
+    bulk.insert(Invoice, invoices)
+    lines = []
     for invoice, rows in zip(invoices, line_rows, strict=True):
         for row in rows:
-            row.invoice_id = invoice.pk
-    InvoiceLine.objects.bulk_create([row for rows in line_rows for row in rows])
+            values = vars(row)
+            values["invoice_id"] = invoice.pk
+            lines.append(values)
+    bulk.insert(InvoiceLine, lines, set_pk=False)
     from portico.core.audit import audit_row
     from portico.core.models import AuditEvent
 
-    AuditEvent.all_tenants.bulk_create(
-        audit_row(
-            actor,
-            "invoice.finalized",
-            invoice,
-            number=invoice.number,
-            total=invoice.total,
-            **(draft.audit_data or {}),
-        )
-        for invoice, draft in zip(invoices, drafts, strict=True)
+    bulk.insert(
+        AuditEvent,
+        [
+            audit_row(
+                actor,
+                "invoice.finalized",
+                invoice,
+                number=invoice.number,
+                total=invoice.total,
+                **(draft.audit_data or {}),
+            )
+            for invoice, draft in zip(invoices, drafts, strict=True)
+        ],
+        set_pk=False,
     )
     events = outbox.emit_many(
         "invoice.finalized",

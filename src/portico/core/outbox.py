@@ -107,36 +107,42 @@ def emit_many(
     topic: str, *, organization: Organization, events: Iterable[tuple[str | None, dict]]
 ) -> list[OutboxEvent]:
     """`emit` for many new events of one topic at once (the bill run's batch): `(key, payload)`
-    pairs, two INSERTs for the lot. The keys must be new (of objects created in this transaction):
+    pairs, two bulk inserts (`core.bulk`) for the lot. The keys must be new (of objects created in this transaction):
     a repeated key fails the transaction rather than being handed back."""
     now = clock.now()
     names = consumers_of(topic)
     rows = [
-        OutboxEvent(
-            organization=organization,
-            topic=topic,
-            key=key,
-            payload=_jsonable(payload),
-            created_at=now,
-            delivery_count=len(names),
-        )
+        {
+            "organization_id": organization.pk,
+            "topic": topic,
+            "key": key,
+            "payload": _jsonable(payload),
+            "created_at": now,
+            "delivery_count": len(names),
+        }
         for key, payload in events
     ]
     if not rows:
         return []
+    from portico.core import bulk
+
     with transaction.atomic():
-        rows = OutboxEvent.all_tenants.bulk_create(rows)
-        deliveries = OutboxDelivery.all_tenants.bulk_create(
-            OutboxDelivery(
-                organization=organization, event=event, consumer=name, available_at=now, created_at=now
-            )
-            for event in rows
+        event_ids = bulk.insert(OutboxEvent, rows)
+        deliveries = [
+            {
+                "organization_id": organization.pk,
+                "event_id": pk,
+                "consumer": name,
+                "available_at": now,
+                "created_at": now,
+            }
+            for pk in event_ids
             for name in names
-        )
-        ids = [d.pk for d in deliveries]
+        ]
+        ids = bulk.insert(OutboxDelivery, deliveries)
         for start in range(0, len(ids), BATCH):  # a delivery task claims at most BATCH
             transaction.on_commit(partial(_enqueue, ids[start : start + BATCH]))
-    return rows
+    return [OutboxEvent(pk=row["id"], organization=organization, topic=topic, key=row["key"]) for row in rows]
 
 
 def emit_for(topic: str, obj, *, once: bool = True, **data) -> OutboxEvent:

@@ -42,7 +42,7 @@ from portico.billing import services as billing
 from portico.billing.models import Invoice
 from portico.catalog.models import Addon, Coupon, Plan
 from portico.catalog.pricing import Tier, price_components, tiers_of
-from portico.core import clock, outbox
+from portico.core import bulk, clock, outbox
 from portico.core.audit import Actor, audit_row
 from portico.core.models import AuditEvent, Organization
 from portico.core.money import Money
@@ -565,28 +565,28 @@ def _write(organization, outcomes: list[_Outcome], report: BillRunReport) -> Non
                 )
             )
             owners.append((outcome, period))
-    # The periods first: a period billed before (by code that went wrong) fails the batch here,
-    # before any invoice or number is taken.
-    billed = BillingPeriod.all_tenants.bulk_create(
-        BillingPeriod(
-            organization_id=organization.pk,
-            subscription_id=outcome.subscription.pk,
-            start=period.start,
-            end=period.end,
-        )
-        for outcome, period in owners
-    )
     invoices = billing.issue_invoices(drafts, organization=organization, actor=ACTOR)
-    for row, invoice in zip(billed, invoices, strict=True):
-        row.invoice_id = invoice.pk
-    if billed:
-        BillingPeriod.all_tenants.bulk_update(billed, ["invoice"])
+    # UNIQUE(subscription, start): a period billed before (by code gone wrong, or a run that did
+    # not hold the lock) fails the whole batch here — its invoices and numbers roll back with it.
+    billed = bulk.insert(
+        BillingPeriod,
+        [
+            {
+                "organization_id": organization.pk,
+                "subscription_id": outcome.subscription.pk,
+                "start": period.start,
+                "end": period.end,
+                "invoice_id": invoice.pk,
+            }
+            for (outcome, period), invoice in zip(owners, invoices, strict=True)
+        ],
+        set_pk=False,
+    )
     now = clock.now()
     subscriptions = [o.subscription for o in outcomes]
     for s in subscriptions:
         s.updated_at = now
-    if subscriptions:
-        Subscription.all_tenants.bulk_update(subscriptions, SUBSCRIPTION_FIELDS)
+    bulk_update(Subscription, subscriptions, SUBSCRIPTION_FIELDS)
     applied = [pk for o in outcomes for pk in o.changes_applied]
     if applied:
         ScheduledChange.all_tenants.filter(pk__in=applied).update(
@@ -594,7 +594,7 @@ def _write(organization, outcomes: list[_Outcome], report: BillRunReport) -> Non
         )
     redemptions = [o.redemption for o in outcomes if o.redemption_changed]
     if redemptions:
-        CouponRedemption.all_tenants.bulk_update(redemptions, ["cycles_left", "status"])
+        bulk_update(CouponRedemption, redemptions, ["cycles_left", "status"])
     audits = []
     by_subscription: dict[int, list[Invoice]] = defaultdict(list)
     for (outcome, _period), invoice in zip(owners, invoices, strict=True):
@@ -613,7 +613,7 @@ def _write(organization, outcomes: list[_Outcome], report: BillRunReport) -> Non
             report.changed += 1
         else:
             report.skipped += 1
-    AuditEvent.all_tenants.bulk_create(audits)
+    bulk.insert(AuditEvent, audits, set_pk=False)
     for invoice in invoices:
         report.amounts[invoice.currency] += invoice.total_minor
     report.invoices += len(invoices)
@@ -641,3 +641,39 @@ def _write(organization, outcomes: list[_Outcome], report: BillRunReport) -> Non
 
         for s in cancelled:
             notices.subscription_cancelled(s)
+
+
+def bulk_update(model, rows: list, names: list[str]) -> None:
+    """`UPDATE … FROM (VALUES …)`: one statement for many rows (Django's `bulk_update` builds a
+    CASE per field and row, which costs more than the rest of the batch). PostgreSQL and SQLite
+    (3.33+) both name a VALUES list's columns column1, column2, …"""
+    if not rows:
+        return
+    fields = [model._meta.get_field(name) for name in names]
+    table = connection.ops.quote_name(model._meta.db_table)
+    postgres = connection.vendor == "postgresql"
+
+    def column(i, f):
+        value = f"v.column{i + 2}"
+        return f"CAST({value} AS {f.db_type(connection)})" if postgres else value
+
+    assignments = ", ".join(
+        f"{connection.ops.quote_name(f.column)} = {column(i, f)}" for i, f in enumerate(fields)
+    )
+    width = len(fields) + 1
+    step = max(1, 900 // width)  # SQLite's default limit on parameters per statement is 999
+    with connection.cursor() as cursor:
+        for first in range(0, len(rows), step):
+            chunk = rows[first : first + step]
+            values, params = [], []
+            for row in chunk:
+                values.append("(" + ", ".join(["%s"] * width) + ")")
+                params.append(row.pk)
+                for f in fields:
+                    params.append(f.get_db_prep_save(getattr(row, f.attname), connection))
+            pk = "CAST(v.column1 AS bigint)" if postgres else "v.column1"
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join(values)}) AS v "  # noqa: S608
+                f"WHERE {table}.id = {pk}",
+                params,
+            )
