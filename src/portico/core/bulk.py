@@ -43,27 +43,32 @@ def _columns(model) -> list:
 
 
 def _converter(field):
-    """A function value → database value, equal to `field.get_db_prep_save` for this database."""
-    if isinstance(field, models.ForeignKey) or (isinstance(field, _PLAIN) and not field.choices):
-        return None
-    if isinstance(field, models.CharField | models.TextField) and field.choices:
-        return lambda value: None if value is None else str(value)
+    """A function value → database value, equal to `field.get_db_prep_save` for this database
+    (None: the value goes as it is)."""
     if isinstance(field, models.JSONField):
         if connection.vendor == "postgresql":
             encoder = field.encoder
             return lambda value: None if value is None else json.dumps(value, cls=encoder)
         return lambda value: field.get_db_prep_save(value, connection)
-    cache: dict[int, tuple[object, object]] = {}
+    if isinstance(field, models.ForeignKey) or isinstance(field, _PLAIN):
+        return (lambda value: None if value is None else str(value)) if field.choices else None
+    if connection.vendor == "postgresql" and isinstance(
+        field,
+        models.DateField | models.DecimalField,  # DateTimeField is a DateField
+    ):
+        return None  # psycopg sends dates, datetimes and decimals as they are
+    cache: dict = {}
 
-    def convert(value):
-        hit = cache.get(id(value))
-        if hit is not None and hit[0] is value:
-            return hit[1]
-        result = field.get_db_prep_save(value, connection)
-        if len(cache) > 64:
-            cache.clear()
-        cache[id(value)] = (value, result)
-        return result
+    def convert(value):  # SQLite: dates, datetimes, decimals as Django stores them; repeats cached
+        try:
+            return cache[value]
+        except KeyError:
+            result = cache[value] = field.get_db_prep_save(value, connection)
+            if len(cache) > 4096:
+                cache.clear()
+            return result
+        except TypeError:
+            return field.get_db_prep_save(value, connection)
 
     return convert
 

@@ -106,13 +106,29 @@ class BillRunReport:
 
 
 @dataclass
+class _Item:
+    addon: Addon
+    quantity: int
+
+
+@dataclass
+class _Redemption:
+    """An active coupon redemption as the bill run counts it down (written back in bulk)."""
+
+    pk: int
+    coupon: Coupon
+    cycles_left: int | None
+    status: str
+
+
+@dataclass
 class _Outcome:
     """What the bill run decided for one subscription, written in bulk with its batch."""
 
     subscription: Subscription
     invoices: list[tuple[periods.Period, list[billing.LineInput], dict]] = field(default_factory=list)
     changes_applied: list[int] = field(default_factory=list)
-    redemption: CouponRedemption | None = None
+    redemption: _Redemption | None = None
     redemption_changed: bool = False
     audits: list[tuple[str, dict]] = field(default_factory=list)
     cancelled: bool = False
@@ -207,7 +223,7 @@ def _run_batch(organization, today, batch_size, failed, report, catalog) -> int:
                 failed.add(pk)
                 report.failed += 1
                 report.errors.append(f"subscription {pk}: {error}")
-                log.exception("bill run: subscription %s failed", pk)
+                log.warning("bill run: subscription %s failed: %s", pk, error)
     if claimed:
         report.batches += 1
     return len(claimed)
@@ -222,6 +238,8 @@ class _Catalog:
     def __init__(self, organization):
         self.organization = organization
         self.plans: dict[int, Plan] = {}
+        self.addons: dict[int, Addon] = {}
+        self.coupons: dict[int, Coupon] = {}
         self.plan_tiers: dict[int, list[Tier]] = {}
         self.addon_tiers: dict[int, list[Tier]] = {}
         self.coupon_limits: dict[int, tuple[set[int], set[int]]] = {}
@@ -233,10 +251,20 @@ class _Catalog:
             self.plan_tiers[pk] = tiers_of(plan) if plan.is_tiered else []
         return self.plans[pk]
 
+    def addon(self, pk: int) -> Addon:
+        if pk not in self.addons:
+            addon = Addon.all_tenants.prefetch_related("tiers").get(pk=pk)
+            self.addons[pk] = addon
+            self.addon_tiers[pk] = tiers_of(addon) if addon.is_tiered else []
+        return self.addons[pk]
+
     def addon_tier_list(self, addon: Addon) -> list[Tier]:
-        if addon.pk not in self.addon_tiers:
-            self.addon_tiers[addon.pk] = tiers_of(addon) if addon.is_tiered else []
         return self.addon_tiers[addon.pk]
+
+    def coupon(self, pk: int) -> Coupon:
+        if pk not in self.coupons:
+            self.coupons[pk] = Coupon.all_tenants.get(pk=pk)
+        return self.coupons[pk]
 
     def coupon_applies(self, coupon: Coupon, *, plan: Plan | None = None, addon: Addon | None = None) -> bool:
         if coupon.pk not in self.coupon_limits:
@@ -252,19 +280,16 @@ class _Catalog:
 
 def _bill(organization, today, claimed: list[Subscription], report, failed: set[int], catalog) -> None:
     ids = [s.pk for s in claimed]
-    items: dict[int, list[SubscriptionItem]] = defaultdict(list)
-    for item in (
-        SubscriptionItem.all_tenants.filter(subscription_id__in=ids)
-        .select_related("addon")
-        .prefetch_related("addon__tiers")
-    ):
-        items[item.subscription_id].append(item)
-    redemptions = {
-        r.subscription_id: r
-        for r in CouponRedemption.all_tenants.filter(
-            subscription_id__in=ids, status=CouponRedemption.RedemptionStatus.ACTIVE
-        ).select_related("coupon")
-    }
+    items: dict[int, list[_Item]] = defaultdict(list)
+    for subscription_id, addon_id, quantity in SubscriptionItem.all_tenants.filter(
+        subscription_id__in=ids
+    ).values_list("subscription_id", "addon_id", "quantity"):
+        items[subscription_id].append(_Item(catalog.addon(addon_id), quantity))
+    redemptions = {}
+    for pk, subscription_id, coupon_id, cycles_left, status in CouponRedemption.all_tenants.filter(
+        subscription_id__in=ids, status=CouponRedemption.RedemptionStatus.ACTIVE
+    ).values_list("pk", "subscription_id", "coupon_id", "cycles_left", "status"):
+        redemptions[subscription_id] = _Redemption(pk, catalog.coupon(coupon_id), cycles_left, status)
     changes: dict[int, list[ScheduledChange]] = defaultdict(list)
     for change in ScheduledChange.all_tenants.filter(
         subscription_id__in=ids, status=ScheduledChange.ChangeStatus.PENDING, effective_on__lte=today
@@ -299,8 +324,8 @@ def _renew(
     subscription: Subscription,
     today: dt.date,
     catalog: _Catalog,
-    items: list[SubscriptionItem],
-    redemption: CouponRedemption | None,
+    items: list[_Item],
+    redemption: _Redemption | None,
     changes: list[ScheduledChange],
 ) -> _Outcome:
     """Walk the subscription forward to `today`, billing each period that starts on or before it."""
@@ -644,22 +669,29 @@ def _write(organization, outcomes: list[_Outcome], report: BillRunReport) -> Non
 
 
 def bulk_update(model, rows: list, names: list[str]) -> None:
-    """`UPDATE … FROM (VALUES …)`: one statement for many rows (Django's `bulk_update` builds a
-    CASE per field and row, which costs more than the rest of the batch). PostgreSQL and SQLite
-    (3.33+) both name a VALUES list's columns column1, column2, …"""
+    """One UPDATE for many rows (Django's `bulk_update` builds a CASE per field and row, which costs
+    more than the rest of the batch). PostgreSQL: the new values are COPYed into a temporary table
+    (dropped at commit) and joined; SQLite (3.33+): `UPDATE … FROM (VALUES …)`, whose columns are
+    named column1, column2, …"""
     if not rows:
         return
     fields = [model._meta.get_field(name) for name in names]
-    table = connection.ops.quote_name(model._meta.db_table)
-    postgres = connection.vendor == "postgresql"
-
-    def column(i, f):
-        value = f"v.column{i + 2}"
-        return f"CAST({value} AS {f.db_type(connection)})" if postgres else value
-
-    assignments = ", ".join(
-        f"{connection.ops.quote_name(f.column)} = {column(i, f)}" for i, f in enumerate(fields)
-    )
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    if connection.vendor == "postgresql":
+        temp = f"_bulk_{model._meta.db_table}"
+        columns = ", ".join(f"{quote(f.column)} {f.db_type(connection)}" for f in fields)
+        names_sql = ", ".join(quote(f.column) for f in fields)
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {temp} (id bigint, {columns}) ON COMMIT DROP")
+            with cursor.cursor.copy(f"COPY {temp} (id, {names_sql}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row([row.pk] + [getattr(row, f.attname) for f in fields])
+            assignments = ", ".join(f"{quote(f.column)} = t.{quote(f.column)}" for f in fields)
+            cursor.execute(f"UPDATE {table} SET {assignments} FROM {temp} t WHERE {table}.id = t.id")  # noqa: S608
+            cursor.execute(f"DROP TABLE {temp}")
+        return
+    assignments = ", ".join(f"{quote(f.column)} = v.column{i + 2}" for i, f in enumerate(fields))
     width = len(fields) + 1
     step = max(1, 900 // width)  # SQLite's default limit on parameters per statement is 999
     with connection.cursor() as cursor:
@@ -671,9 +703,8 @@ def bulk_update(model, rows: list, names: list[str]) -> None:
                 params.append(row.pk)
                 for f in fields:
                     params.append(f.get_db_prep_save(getattr(row, f.attname), connection))
-            pk = "CAST(v.column1 AS bigint)" if postgres else "v.column1"
             cursor.execute(
                 f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join(values)}) AS v "  # noqa: S608
-                f"WHERE {table}.id = {pk}",
+                f"WHERE {table}.id = v.column1",
                 params,
             )
