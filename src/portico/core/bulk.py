@@ -50,7 +50,7 @@ def _converter(field):
             encoder = field.encoder
             return lambda value: None if value is None else json.dumps(value, cls=encoder)
         return lambda value: field.get_db_prep_save(value, connection)
-    if isinstance(field, models.ForeignKey) or isinstance(field, _PLAIN):
+    if isinstance(field, (models.ForeignKey, *_PLAIN)):
         return (lambda value: None if value is None else str(value)) if field.choices else None
     if connection.vendor == "postgresql" and isinstance(
         field,
