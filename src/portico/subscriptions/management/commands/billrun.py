@@ -14,6 +14,7 @@ from portico.core import clock
 
 
 class Command(BaseCommand):
+    requires_system_checks = []  # a worker's command: the checks (and their URL imports) cost seconds
     help = "Renew every subscription due at or before --at (default now); retry failed charges; send notices."
 
     def add_arguments(self, parser):
