@@ -213,3 +213,33 @@ def test_the_command_prints_a_summary(org, capsys):
     assert "renewed 3, invoices 9 ($445.50)" in out
     assert "failed 0" in out and "renewals/s" in out
     assert Invoice.objects.count() == 9
+
+
+def test_upcoming_renewal_and_trial_ending_are_emailed_once_each(
+    org, customer, outsider_customer, mailbox, django_capture_on_commit_callbacks
+):
+    from portico.subscriptions.notices import send_notices
+
+    monthly = plan(org, "noticed", price_minor=1000)
+    renewing = subscribe(customer, monthly, next_billing_on=dt.date(2026, 2, 20))
+    trialing = subscribe(
+        outsider_customer,
+        monthly,
+        status=Status.IN_TRIAL,
+        trial_start=dt.date(2026, 2, 2),
+        trial_end=dt.date(2026, 2, 16),
+        next_billing_on=dt.date(2026, 2, 16),
+    )
+    early = dt.datetime(
+        2026, 2, 10, 15, tzinfo=dt.UTC
+    )  # renewal in 10 days (notice at 7), trial end in 6 (at 3)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send_notices(early) == 0
+    for day in (13, 14, 15):  # the trial notice is due from the 13th, the renewal's from the 13th
+        with django_capture_on_commit_callbacks(execute=True):
+            send_notices(dt.datetime(2026, 2, day, 15, tzinfo=dt.UTC))
+    subjects = sorted(m["Subject"] for m in mailbox.messages)
+    assert subjects == [
+        f"Your subscription {renewing.number} with {org.name} renews soon",
+        f"Your trial of {trialing.number} with {org.name} ends soon",
+    ]
