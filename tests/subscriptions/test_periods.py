@@ -3,7 +3,7 @@ weeks and days, and the catch-up of missed periods (dates written out as literal
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date
 
 import pytest
 from hypothesis import given
@@ -124,3 +124,16 @@ def test_periods_tile_the_calendar(anchor, unit, count, offset):
     if unit in ("month", "year"):
         # the day of month recovers: clamped only where the month is too short
         assert period.start.day == anchor.day or period.start.day < anchor.day
+
+
+def test_the_local_date_is_the_organizations():
+    from datetime import datetime
+
+    from portico.subscriptions.periods import local_date
+
+    moment = datetime(2026, 3, 31, 23, 30, tzinfo=UTC)
+    assert local_date(moment, "UTC") == date(2026, 3, 31)
+    assert local_date(moment, "Europe/Berlin") == date(2026, 4, 1)  # 01:30 CEST
+    assert local_date(moment, "America/Los_Angeles") == date(2026, 3, 31)
+    with pytest.raises(ValueError):
+        local_date(datetime(2026, 3, 31, 12), "UTC")

@@ -7,4 +7,5 @@ class SubscriptionsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from portico.subscriptions import dunning, jobs  # noqa: F401  (the charge consumer, the periodic job)
+        # registers the payment-method dependency (a subscription charging the customer's last card)
+        from portico.subscriptions import dunning, jobs, services  # noqa: F401  (and the charge consumer, the periodic job)

@@ -18,6 +18,7 @@ import calendar
 import datetime as dt
 from collections.abc import Iterator
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 DAY, WEEK, MONTH, YEAR = "day", "week", "month", "year"  # catalog.models.IntervalUnit's values
 UNITS = (DAY, WEEK, MONTH, YEAR)
@@ -39,6 +40,13 @@ class Period(NamedTuple):
 
     def contains(self, on: dt.date) -> bool:
         return self.start <= on < self.end
+
+
+def local_date(moment: dt.datetime, zone: str | ZoneInfo) -> dt.date:
+    """The organization's date at an aware `moment` (a change "on" a day is that local day)."""
+    if moment.tzinfo is None:
+        raise ValueError("A moment is timezone-aware")
+    return moment.astimezone(ZoneInfo(zone) if isinstance(zone, str) else zone).date()
 
 
 def _check(unit: str, count: int) -> None:
