@@ -133,6 +133,8 @@ class _Outcome:
     audits: list[tuple[str, dict]] = field(default_factory=list)
     cancelled: bool = False
     changed: bool = False
+    deferred_credits: list = field(default_factory=list)  # proration credits deferred to this renewal
+    deferred_cleared: bool = False
 
 
 # -- entry point --------------------------------------------------------------------------------------
@@ -429,6 +431,14 @@ def _bill_period(s: Subscription, start: dt.date, catalog: _Catalog, items, outc
     end = periods.add_interval(start, plan.interval_unit, plan.interval_count, 1, s.anchor_day)
     period = periods.Period(start, end)
     lines = period_lines(s, period, plan, catalog, items, outcome)
+    if s.deferred_lines:  # proration deferred to the next renewal (`services`, mode "next_renewal")
+        from portico.subscriptions.services import Proration
+
+        deferred = Proration.from_stored(s.deferred_lines)
+        s.deferred_lines = []
+        lines.extend(deferred.charges)
+        outcome.deferred_credits = list(deferred.credits)
+        outcome.deferred_cleared = True
     outcome.invoices.append((period, lines, {"subscription": s.number, "period_start": start}))
     s.cycles_billed += 1
     s.current_term_start, s.current_term_end = start, end
@@ -612,6 +622,9 @@ def _write(organization, outcomes: list[_Outcome], report: BillRunReport) -> Non
     for s in subscriptions:
         s.updated_at = now
     bulk_update(Subscription, subscriptions, SUBSCRIPTION_FIELDS)
+    cleared = [o.subscription.pk for o in outcomes if o.deferred_cleared]
+    if cleared:
+        Subscription.all_tenants.filter(pk__in=cleared).update(deferred_lines=[])
     applied = [pk for o in outcomes for pk in o.changes_applied]
     if applied:
         ScheduledChange.all_tenants.filter(pk__in=applied).update(
@@ -639,6 +652,13 @@ def _write(organization, outcomes: list[_Outcome], report: BillRunReport) -> Non
         else:
             report.skipped += 1
     bulk.insert(AuditEvent, audits, set_pk=False)
+    credited = [o for o in outcomes if o.deferred_credits]
+    if credited:  # rare (a downgrade's credit deferred to the renewal): the services' credit note
+        from portico.subscriptions.services import _credit
+
+        for outcome in credited:
+            first = by_subscription.get(outcome.subscription.pk, [None])[0]
+            _credit(outcome.subscription, outcome.deferred_credits, first, ACTOR)
     for invoice in invoices:
         report.amounts[invoice.currency] += invoice.total_minor
     report.invoices += len(invoices)
