@@ -67,8 +67,10 @@ e2e: $(STAMP) browser-deps system-deps
 	env -u DATABASE_URL $(BIN)/pytest -p no:xdist -m e2e tests/e2e $(PYTEST_ARGS)
 
 ## make bench: benchmarks with printed figures (never part of make test)
+# BENCH_SUBSCRIPTIONS: the bill run's size (make bench BENCH_SUBSCRIPTIONS=5000 for a quick run)
+BENCH_SUBSCRIPTIONS ?= 50000
 bench: $(STAMP) system-deps
-	$(BIN)/python -m bench.run $(BENCH_ARGS)
+	$(BIN)/python -m bench.run --subscriptions $(BENCH_SUBSCRIPTIONS) $(BENCH_ARGS)
 
 ## make check: lint, format, the layers (import-linter, see pyproject.toml) and migrations up to date
 check: $(STAMP)

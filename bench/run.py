@@ -62,6 +62,12 @@ def main() -> None:
     parser.add_argument("--only", action="append", default=[])
     parser.add_argument("--requests", type=int, default=int(os.environ.get("BENCH_REQUESTS", "200")))
     parser.add_argument("--match", action="append", default=[], help="run only figures named so")
+    parser.add_argument(
+        "--subscriptions",
+        type=int,
+        default=int(os.environ.get("BENCH_SUBSCRIPTIONS", "50000")),
+        help="due subscriptions of the bill-run bench (a quick run: 5000)",
+    )
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -72,7 +78,11 @@ def main() -> None:
     for database in databases:
         # This checkout's code, whatever the virtualenv's editable install points to (a shared one).
         paths = [str(ROOT), str(ROOT / "src"), os.environ.get("PYTHONPATH", "")]
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in paths if p))
+        env = dict(
+            os.environ,
+            PYTHONPATH=os.pathsep.join(p for p in paths if p),
+            BENCH_SUBSCRIPTIONS=str(args.subscriptions),
+        )
         if database == "sqlite":
             path = ROOT / "var" / "bench" / "bench.sqlite3"
             path.parent.mkdir(parents=True, exist_ok=True)

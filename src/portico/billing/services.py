@@ -43,7 +43,7 @@ from portico.billing.models import (
     Refund,
 )
 from portico.billing.pricing import LineAmounts, document_totals, line_amounts
-from portico.core import clock, outbox, tenancy
+from portico.core import bulk, clock, outbox, tenancy
 from portico.core.audit import Actor, audit
 from portico.core.money import Money
 from portico.customers.models import Customer
@@ -227,6 +227,62 @@ def _next_number(organization, kind: str, prefix: str, digits: int) -> str:
     sequence.next_value = value + 1
     sequence.save(update_fields=["next_value"])
     return f"{prefix}{value:0{digits}d}"
+
+
+@dataclass(frozen=True)
+class NumberBlock:
+    """`count` consecutive numbers taken at once (`take_numbers`), handed out in order by `take()`."""
+
+    first: int
+    count: int
+    prefix: str
+    digits: int
+
+    def format(self, value: int) -> str:
+        return f"{self.prefix}{value:0{self.digits}d}"
+
+    def __iter__(self):
+        return (self.format(value) for value in range(self.first, self.first + self.count))
+
+    def __len__(self) -> int:
+        return self.count
+
+
+def take_numbers(organization, kind: str, count: int) -> NumberBlock:
+    """Take a block of `count` consecutive gapless numbers in one locked UPDATE … RETURNING.
+
+    Must run inside the transaction that uses them: the counter row stays locked until it ends and
+    rolls back with it, so the block is used whole (the caller numbers exactly `count` documents) or
+    not at all. A bill run batch takes its block last, just before inserting its invoices, so the
+    counter is held for the batch's insert and commit only, not for its pricing."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("take_numbers() runs inside the transaction that uses the numbers")
+    if count < 0:
+        raise ValueError("count must not be negative")
+    settings = billing_settings(organization)
+    prefix, digits = {
+        NumberSequence.Kind.INVOICE: (settings.invoice_prefix, settings.number_digits),
+        NumberSequence.Kind.CREDIT_NOTE: (settings.credit_note_prefix, settings.number_digits),
+        NumberSequence.Kind.PAYMENT: (settings.payment_prefix, settings.number_digits),
+    }[NumberSequence.Kind(kind)]
+    table = NumberSequence._meta.db_table
+    sql = (
+        f"UPDATE {table} SET next_value = next_value + %s "  # noqa: S608 (no user input)
+        "WHERE organization_id = %s AND kind = %s RETURNING next_value"
+    )
+    with transaction.get_connection().cursor() as cursor:
+        cursor.execute(sql, [count, organization.pk, kind])
+        row = cursor.fetchone()
+        if row is None:
+            try:
+                with transaction.atomic():
+                    NumberSequence.all_tenants.create(organization=organization, kind=kind)
+            except IntegrityError:
+                pass  # created by a concurrent transaction; take from theirs
+            cursor.execute(sql, [count, organization.pk, kind])
+            row = cursor.fetchone()
+    after = row[0]
+    return NumberBlock(first=after - count, count=count, prefix=prefix, digits=digits)
 
 
 def _settle(invoice: Invoice) -> None:
@@ -529,9 +585,14 @@ def delete_draft_invoice(*, invoice: Invoice, actor: Actor) -> None:
     _delete_draft(_INVOICE, invoice, actor)
 
 
-def finalize_invoice(*, invoice: Invoice, actor: Actor, issue_date: dt.date | None = None) -> Invoice:
+def finalize_invoice(
+    *, invoice: Invoice, actor: Actor, issue_date: dt.date | None = None, number: str | None = None
+) -> Invoice:
     """Issue a draft: number it (gapless, per organization), freeze its lines and totals, snapshot
-    the customer, and set the due date from the payment terms in the organization's time zone."""
+    the customer, and set the due date from the payment terms in the organization's time zone.
+
+    `number`: one taken beforehand with `take_numbers` in the caller's (still open) transaction;
+    the caller must use every number of its block, or roll back."""
     with transaction.atomic():
         customer = _lock_customer(invoice.customer)
         invoice = _lock_draft(_INVOICE, invoice, "can_finalize")
@@ -541,7 +602,7 @@ def finalize_invoice(*, invoice: Invoice, actor: Actor, issue_date: dt.date | No
         organization = invoice.organization
         settings = billing_settings(organization)
         _set_totals(invoice, lines)
-        invoice.number = _next_number(
+        invoice.number = number or _next_number(
             organization, NumberSequence.Kind.INVOICE, settings.invoice_prefix, settings.number_digits
         )
         invoice.issue_date = issue_date or clock.today(organization.time_zone)
@@ -560,6 +621,161 @@ def finalize_invoice(*, invoice: Invoice, actor: Actor, issue_date: dt.date | No
             _auto_apply(customer, invoice, actor)
         _after_commit(signals.invoice_finalized, Invoice, invoice=invoice)
     return invoice
+
+
+class _LineRow:
+    """A line's values on their way to a bulk insert (`_write_line` sets them; no model per line)."""
+
+    def __init__(self, position: int):
+        self.position = position
+
+
+@dataclass
+class IssueDraft:
+    """One invoice for `issue_invoices`: its customer (locked by the caller), lines and extras."""
+
+    customer: Customer
+    lines: Sequence[LineInput]
+    issue_date: dt.date
+    source: str = Invoice.Source.SUBSCRIPTION
+    memo: str = ""
+    audit_data: dict | None = None
+    invoice: Invoice | None = None  # set by issue_invoices
+
+
+def issue_invoices(
+    drafts: Sequence[IssueDraft], *, organization, actor: Actor, primary_emails: dict[int, str] | None = None
+) -> list[Invoice]:
+    """Issue many invoices at once, finalized as `finalize_invoice` would (lines priced by
+    `billing.pricing`, totals the sums of their lines, numbers gapless from one block, the customer
+    snapshot, due date, audit event and `invoice.finalized` event each), in a few bulk INSERTs.
+
+    For the bill run: the caller holds the transaction and has locked every customer (the ledger's
+    lock order); the numbers are taken last, so the counter row is held only for the inserts and the
+    commit. Credits are applied where the organization auto-applies, one invoice at a time, only for
+    customers that have some. The PDF is rendered on first download (not queued per invoice)."""
+    if not drafts:
+        return []
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("issue_invoices() runs inside the caller's transaction")
+    now = clock.now()
+    emails = primary_emails if primary_emails is not None else _primary_emails([d.customer for d in drafts])
+    invoices, line_rows = [], []
+    for draft in drafts:
+        customer = draft.customer
+        if customer.organization_id != organization.pk:
+            raise errors.InvoiceNotFound()
+        if not draft.lines:
+            raise errors.EmptyInvoice()
+        invoice = Invoice(
+            organization_id=organization.pk,
+            customer=customer,
+            currency=customer.currency,
+            source=draft.source,
+            payment_terms_days=customer.payment_terms_days,
+            memo=draft.memo,
+            issue_date=draft.issue_date,
+            due_date=draft.issue_date + dt.timedelta(days=customer.payment_terms_days),
+            bill_to_name=customer.company_name or customer.display_name,
+            bill_to_address=customer.billing_address.as_dict(),
+            bill_to_tax_id=customer.tax_id,
+            bill_to_email=customer.email or emails.get(customer.pk, ""),
+            created_at=now,
+            finalized_at=now,
+        )
+        rows = []
+        for position, line in enumerate(draft.lines, start=1):
+            check_line(line, customer.currency)
+            row = _LineRow(position=position)
+            _write_line(row, line)
+            rows.append(row)
+        _set_totals(invoice, rows)
+        _settle(invoice)
+        invoices.append(invoice)
+        line_rows.append(rows)
+        draft.invoice = invoice
+    # The numbers last: the counter row is locked from here to the commit.
+    block = take_numbers(organization, NumberSequence.Kind.INVOICE, len(invoices))
+    for invoice, number in zip(invoices, block, strict=True):
+        invoice.number = number
+    bulk.insert(Invoice, invoices)
+    lines = []
+    for invoice, rows in zip(invoices, line_rows, strict=True):
+        for row in rows:
+            values = vars(row)
+            values["invoice_id"] = invoice.pk
+            lines.append(values)
+    bulk.insert(InvoiceLine, lines, set_pk=False)
+    from portico.core.audit import audit_row
+    from portico.core.models import AuditEvent
+
+    bulk.insert(
+        AuditEvent,
+        [
+            audit_row(
+                actor,
+                "invoice.finalized",
+                invoice,
+                number=invoice.number,
+                total=invoice.total,
+                **(draft.audit_data or {}),
+            )
+            for invoice, draft in zip(invoices, drafts, strict=True)
+        ],
+        set_pk=False,
+    )
+    events = outbox.emit_many(
+        "invoice.finalized",
+        organization=organization,
+        events=(
+            (
+                f"invoice.finalized:billing.invoice:{invoice.pk}",
+                {
+                    "object": "billing.invoice",
+                    "id": invoice.pk,
+                    "customer": invoice.customer_id,
+                    "number": invoice.number,
+                    "total": invoice.total,
+                },
+            )
+            for invoice in invoices
+        ),
+    )
+    for invoice, event in zip(invoices, events, strict=True):
+        invoice.finalized_event_id = event.pk  # the charge's key (`payments.autocharge`)
+    if billing_settings(organization).auto_apply_credits:
+        _auto_apply_many(invoices, actor)
+    return invoices
+
+
+def _primary_emails(customers: Iterable[Customer]) -> dict[int, str]:
+    from portico.customers.models import ContactPerson
+
+    ids = [c.pk for c in customers if not c.email]
+    if not ids:
+        return {}
+    return dict(
+        ContactPerson.all_tenants.filter(customer_id__in=ids, is_primary=True).values_list(
+            "customer_id", "email"
+        )
+    )
+
+
+def _auto_apply_many(invoices: Sequence[Invoice], actor: Actor) -> None:
+    """`_auto_apply` for the customers of `invoices` that have unused credit (one query to find them)."""
+    customer_ids = {i.customer_id for i in invoices if i.balance_minor}
+    with_credit = set(
+        CreditNote.all_tenants.filter(
+            customer_id__in=customer_ids, status=CreditNote.Status.OPEN, remaining_minor__gt=0
+        ).values_list("customer_id", flat=True)
+    ) | set(
+        Payment.all_tenants.filter(customer_id__in=customer_ids, unused_minor__gt=0).values_list(
+            "customer_id", flat=True
+        )
+    )
+    for invoice in invoices:
+        if invoice.customer_id in with_credit and invoice.balance_minor:
+            _auto_apply(invoice.customer, invoice, actor)
 
 
 def _primary_email(customer: Customer) -> str:

@@ -103,6 +103,48 @@ def emit(topic: str, *, organization: Organization, payload: dict, key: str | No
     return event
 
 
+def emit_many(
+    topic: str, *, organization: Organization, events: Iterable[tuple[str | None, dict]]
+) -> list[OutboxEvent]:
+    """`emit` for many new events of one topic at once (the bill run's batch): `(key, payload)`
+    pairs, two bulk inserts (`core.bulk`) for the lot. The keys must be new (of objects created in this transaction):
+    a repeated key fails the transaction rather than being handed back."""
+    now = clock.now()
+    names = consumers_of(topic)
+    rows = [
+        {
+            "organization_id": organization.pk,
+            "topic": topic,
+            "key": key,
+            "payload": _jsonable(payload),
+            "created_at": now,
+            "delivery_count": len(names),
+        }
+        for key, payload in events
+    ]
+    if not rows:
+        return []
+    from portico.core import bulk
+
+    with transaction.atomic():
+        event_ids = bulk.insert(OutboxEvent, rows)
+        deliveries = [
+            {
+                "organization_id": organization.pk,
+                "event_id": pk,
+                "consumer": name,
+                "available_at": now,
+                "created_at": now,
+            }
+            for pk in event_ids
+            for name in names
+        ]
+        ids = bulk.insert(OutboxDelivery, deliveries)
+        for start in range(0, len(ids), BATCH):  # a delivery task claims at most BATCH
+            transaction.on_commit(partial(_enqueue, ids[start : start + BATCH]))
+    return [OutboxEvent(pk=row["id"], organization=organization, topic=topic, key=row["key"]) for row in rows]
+
+
 def emit_for(topic: str, obj, *, once: bool = True, **data) -> OutboxEvent:
     """A domain event about one object: its organization, model, id and customer, and `data`, as the
     payload. `once` (the default) emits it once per object, for events that can happen only once."""

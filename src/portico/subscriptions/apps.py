@@ -8,4 +8,4 @@ class SubscriptionsConfig(AppConfig):
 
     def ready(self):
         # registers the payment-method dependency (a subscription charging the customer's last card)
-        from portico.subscriptions import services  # noqa: F401
+        from portico.subscriptions import dunning, jobs, services  # noqa: F401  (and the charge consumer, the periodic job)

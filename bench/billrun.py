@@ -1,0 +1,233 @@
+"""The bill run at scale (issue 11): `--subscriptions N` due subscriptions (default 50,000; a quick
+run: `make bench BENCH_ARGS="--only billrun --subscriptions 5000"`), each a plan with an addon and a
+coupon, half of them auto-charging (through the `test` gateway).
+
+Figures, printed, never asserted:
+- one `portico billrun` process: renewals/s, its peak memory (max RSS of the process);
+- the floor, measured in the same run: the same invoice and line rows (copied from the bill run's
+  own) bulk-inserted directly with `core.bulk.insert`, in transactions of the same batch size;
+- 2 and 4 bill runs in parallel over the same subscriptions again (PostgreSQL; SQLite is
+  single-writer, so its parallel runs take turns): totals, duplicates, numbering, per-process RSS;
+- the automatic charges the runs queued, delivered by the outbox worker for a while (charges/s).
+
+Between rounds the subscriptions are put back where they were (their invoices, periods, audit and
+outbox rows deleted, the counter reset), so each round bills the same N renewals.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from django.db import connection, transaction
+
+from tests.subscriptions.billrun_world import FIRST_DUE, ONE_LATE, STARTED, seed
+
+ROOT = Path(__file__).resolve().parents[1]
+BATCH = 500
+CARDS = 200  # saved cards (save_method is one gateway call each): the first auto-charging customers
+
+
+def _env() -> dict:
+    paths = [str(ROOT), str(ROOT / "src")]
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(paths), DJANGO_SETTINGS_MODULE="bench.settings")
+
+
+def _billrun_processes(count: int) -> tuple[float, list[str], list[int]]:
+    """Start `count` bill runs at once; wall time, their summary lines and peak RSS (KiB) each."""
+    command = [sys.executable, "manage.py", "billrun", "--at", ONE_LATE.isoformat(), "--no-dunning"]
+    command += ["--batch-size", str(BATCH)]
+    started = time.perf_counter()
+    runs = [
+        subprocess.Popen(
+            command, cwd=ROOT, env=_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in range(count)
+    ]
+    summaries, rss = [], []
+    for run in runs:
+        out = run.stdout.read()  # to EOF: the process has ended (or closed its output)
+        # os.wait4 gives this child's own peak RSS (getrusage(CHILDREN) would be the largest of all).
+        _pid, status, usage = os.wait4(run.pid, 0)
+        run.returncode = os.waitstatus_to_exitcode(status)
+        err = run.stderr.read()
+        if run.returncode != 0:
+            raise RuntimeError(f"billrun failed: {err[-2000:]}")
+        summaries.append(out.strip().splitlines()[-1])
+        rss.append(usage.ru_maxrss)
+    return time.perf_counter() - started, summaries, rss
+
+
+def _reset(organization) -> None:
+    """Put every subscription back to due-since-FIRST_DUE, removing what the previous round wrote."""
+    from portico.billing.models import Invoice, InvoiceLine, NumberSequence
+    from portico.core.models import AuditEvent, OutboxDelivery, OutboxEvent
+    from portico.subscriptions.models import BillingPeriod, Subscription
+
+    with transaction.atomic():
+        BillingPeriod.all_tenants.filter(organization=organization).delete()
+        InvoiceLine.objects.filter(invoice__organization=organization)._raw_delete(connection.alias)
+        Invoice.all_tenants.filter(organization=organization)._raw_delete(connection.alias)
+        OutboxDelivery.all_tenants.filter(organization=organization)._raw_delete(connection.alias)
+        OutboxEvent.all_tenants.filter(organization=organization)._raw_delete(connection.alias)
+        AuditEvent.all_tenants.filter(organization=organization)._raw_delete(connection.alias)
+        NumberSequence.all_tenants.filter(organization=organization).update(next_value=1)
+        Subscription.all_tenants.filter(organization=organization).update(
+            current_term_start=STARTED, current_term_end=FIRST_DUE, next_billing_on=FIRST_DUE, cycles_billed=1
+        )
+    _analyze()
+
+
+def _analyze() -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+
+
+def _check(organization, count: int) -> str:
+    from portico.billing.models import Invoice, NumberSequence
+    from portico.subscriptions.models import BillingPeriod
+
+    periods = BillingPeriod.all_tenants.filter(organization=organization)
+    billed = periods.count()
+    distinct = periods.values("subscription_id").distinct().count()
+    numbers = Invoice.all_tenants.filter(organization=organization).count()
+    counter = NumberSequence.all_tenants.get(organization=organization, kind="invoice").next_value
+    ok = billed == distinct == numbers == count == counter - 1
+    return f"{billed} periods for {distinct} subscriptions, {numbers} invoices numbered 1–{counter - 1}" + (
+        "" if ok else "  <-- MISMATCH"
+    )
+
+
+def _floor(organization) -> float:
+    """Seconds to bulk-insert the same invoice and line rows directly, BATCH invoices a transaction."""
+    from portico.billing.models import Invoice, InvoiceLine
+    from portico.core import bulk
+    from portico.core.models import Organization
+
+    floor_org, _ = Organization.objects.get_or_create(
+        slug="billrun-floor", defaults={"name": "Floor", "time_zone": organization.time_zone}
+    )
+    template = Invoice.all_tenants.filter(organization=organization).order_by("pk").first()
+    lines = list(InvoiceLine.objects.filter(invoice=template).values())
+    invoice_fields = {
+        f.attname: getattr(template, f.attname) for f in Invoice._meta.concrete_fields if not f.primary_key
+    }
+    invoice_fields["organization_id"] = floor_org.pk
+    invoice_fields["number"] = ""
+    customer_ids = list(
+        Invoice.all_tenants.filter(organization=organization).values_list("customer_id", flat=True)
+    )
+    started = time.perf_counter()
+    for first in range(0, len(customer_ids), BATCH):
+        with transaction.atomic():
+            rows = [
+                dict(invoice_fields, customer_id=customer_id)
+                for customer_id in customer_ids[first : first + BATCH]
+            ]
+            ids = bulk.insert(Invoice, rows, set_pk=False)
+            bulk.insert(
+                InvoiceLine,
+                [
+                    {**{k: v for k, v in line.items() if k != "id"}, "invoice_id": pk}
+                    for pk in ids
+                    for line in lines
+                ],
+                set_pk=False,
+            )
+    elapsed = time.perf_counter() - started
+    with transaction.atomic():
+        InvoiceLine.objects.filter(invoice__organization=floor_org)._raw_delete(connection.alias)
+        Invoice.all_tenants.filter(organization=floor_org)._raw_delete(connection.alias)
+    return elapsed
+
+
+def _deliver_charges(seconds: float) -> str:
+    from portico.core import outbox
+    from portico.payments.models import GatewayCharge
+
+    before = GatewayCharge.all_tenants.count()
+    started = time.perf_counter()
+    report = outbox.DeliveryReport()
+    while time.perf_counter() - started < seconds:
+        part = outbox.deliver(limit=100)
+        report.delivered += part.delivered
+        report.failed += part.failed
+        report.retrying += part.retrying
+        if not part.claimed:
+            break
+    elapsed = time.perf_counter() - started
+    charges = GatewayCharge.all_tenants.count() - before
+    return (
+        f"billrun: outbox worker for {elapsed:.0f} s: {report.delivered} deliveries "
+        f"({report.delivered / elapsed:.0f}/s), {charges} test-gateway charges"
+    )
+
+
+def build(count: int):
+    from portico.core.audit import Actor
+    from portico.core.models import Organization
+    from portico.customers.models import Customer
+    from portico.payments.gateways import CardDetails
+    from portico.payments.methods import save_method
+    from portico.payments.models import PaymentSettings
+
+    organization, created = Organization.objects.get_or_create(
+        slug=f"billrun-{count}", defaults={"name": "Bill Run Bench", "time_zone": "America/Chicago"}
+    )
+    if not created:
+        _reset(organization)
+        return organization
+    started = time.perf_counter()
+    PaymentSettings.all_tenants.update_or_create(organization=organization, defaults={"gateway": "test"})
+    customers = Customer.all_tenants.bulk_create(
+        Customer(
+            organization=organization,
+            display_name=f"Subscriber {n:06d}",
+            email=f"billing{n}@subscriber.example",
+            currency="USD",
+        )
+        for n in range(count)
+    )
+    seed(organization, count, customers=customers, auto_charge_every=2)
+    actor = Actor.system("bench")
+    for customer in customers[: 2 * CARDS : 2]:  # the auto-charging ones (every other subscription)
+        save_method(
+            organization=organization,
+            customer=customer,
+            actor=actor,
+            card=CardDetails(number="4242424242424242", exp_month=12, exp_year=2030, cvc="123", name="Bench"),
+        )
+    _analyze()
+    print(f"billrun: built {count} due subscriptions in {time.perf_counter() - started:.1f} s", flush=True)
+    return organization
+
+
+def run(h):
+    if not h.wants("billrun"):
+        return
+    count = int(os.environ.get("BENCH_SUBSCRIPTIONS", "50000"))
+    organization = build(count)
+    elapsed, [summary], [rss] = _billrun_processes(1)
+    h.notes.append(
+        f"billrun: 1 process, {count} renewals in {elapsed:.1f} s = {count / elapsed:.0f} renewals/s"
+    )
+    h.notes.append(f"billrun:   {summary}")
+    h.notes.append(f"billrun:   peak RSS of the process {rss / 1024:.0f} MiB; {_check(organization, count)}")
+    floor = _floor(organization)
+    h.notes.append(
+        f"billrun: floor (the same {count} invoices and their lines bulk-inserted directly): "
+        f"{floor:.1f} s = {count / floor:.0f} invoices/s; bill run / floor = {elapsed / floor:.1f}x"
+    )
+    for processes in (2, 4):
+        _reset(organization)
+        elapsed, summaries, rss = _billrun_processes(processes)
+        renewed = [int(s.split("renewed ", 1)[1].split(",")[0]) for s in summaries]
+        h.notes.append(
+            f"billrun: {processes} processes in parallel: {elapsed:.1f} s = {count / elapsed:.0f} renewals/s; "
+            f"renewed {renewed} (total {sum(renewed)}); peak RSS {[round(r / 1024) for r in rss]} MiB; "
+            f"{_check(organization, count)}"
+        )
+    h.notes.append(_deliver_charges(20))  # last: the payments it books reference the invoices

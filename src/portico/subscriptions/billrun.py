@@ -1,0 +1,730 @@
+"""The bill run: renew every subscription due at or before a moment, each due period billed once.
+
+`run_bill_run(at)` walks the organizations that have subscriptions and, for each, claims due
+subscriptions (`next_billing_on` on or before the organization's local date of `at`) in batches of
+`batch_size`, ordered by (next_billing_on, id):
+- on PostgreSQL with `SELECT … FOR UPDATE OF subscription, customer SKIP LOCKED`: several bill runs
+  (or workers on several machines) claim disjoint batches and never wait on each other, so they
+  neither bill twice nor skip; the customer row is locked with its subscriptions (the ledger's lock
+  order: customer, then what it owns), without waiting, so no deadlock with the services either;
+- on SQLite, single-writer: every transaction starts IMMEDIATE (settings), one writer at a time.
+
+A batch is one transaction: for each subscription it catches up every missed period — starting
+future subscriptions, ending trials, applying the scheduled changes due, pausing and resuming,
+expiring finished billing cycles, cancelling non-renewing ones at term end — and bills each period
+once (a `BillingPeriod` row per period: UNIQUE(subscription, start), so the database refuses a
+second bill of one period even if code got it wrong). Lines come from `catalog.pricing` (flat,
+per-unit, volume and tiered), coupons from the active redemption (its cycles counted down), and the
+invoices are issued by `billing.services.issue_invoices` in bulk, numbered from one block taken at
+the end of the batch (gapless: the batch commits whole or not at all). A killed run leaves whole
+batches only; the next run continues where it stopped.
+
+After commit, automatic charges leave through the outbox (`subscription.charge`, one event per
+invoice of a subscription that auto-charges): the worker charges the saved card; a decline starts
+dunning (`subscriptions.dunning`). Memory is flat: only ids and counters outlive a batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from fractions import Fraction
+
+from django.db import connection, transaction
+from django.utils.translation import gettext as _
+
+from portico.billing import services as billing
+from portico.billing.models import Invoice
+from portico.catalog.models import Addon, Coupon, Plan
+from portico.catalog.pricing import Tier, price_components, tiers_of
+from portico.core import bulk, clock, outbox
+from portico.core.audit import Actor, audit_row
+from portico.core.models import AuditEvent, Organization
+from portico.core.money import Money
+from portico.subscriptions import periods
+from portico.subscriptions.models import (
+    BILLABLE_STATUSES,
+    BillingPeriod,
+    CouponRedemption,
+    ScheduledChange,
+    Status,
+    Subscription,
+    SubscriptionItem,
+)
+
+log = logging.getLogger(__name__)
+
+ACTOR = Actor.system("bill run")
+CHARGE_TOPIC = "subscription.charge"
+# A subscription years behind is caught up over several runs rather than in one giant batch.
+MAX_PERIODS_PER_RUN = 120
+
+
+@dataclass
+class BillRunReport:
+    at: dt.datetime
+    renewed: int = 0  # subscriptions that got at least one invoice
+    invoices: int = 0
+    periods: int = 0
+    amounts: dict[str, int] = field(default_factory=lambda: defaultdict(int))  # currency → minor
+    changed: int = 0  # state changes without an invoice (started a trial, paused, cancelled, expired)
+    skipped: int = 0  # claimed but had nothing to bill (e.g. paused indefinitely)
+    failed: int = 0
+    batches: int = 0
+    charges_queued: int = 0
+    elapsed: float = 0.0
+    errors: list[str] = field(default_factory=list)
+
+    def add(self, other: BillRunReport) -> None:
+        """Count a committed batch (its counters are kept apart until its transaction commits)."""
+        for name in ("renewed", "invoices", "periods", "changed", "skipped", "failed", "charges_queued"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for currency, minor in other.amounts.items():
+            self.amounts[currency] += minor
+        self.errors += other.errors
+
+    @property
+    def rate(self) -> float:
+        return self.renewed / self.elapsed if self.elapsed else 0.0
+
+    def amount_text(self) -> str:
+        if not self.amounts:
+            return "nothing"
+        return ", ".join(str(Money(minor, currency)) for currency, minor in sorted(self.amounts.items()))
+
+    def __str__(self) -> str:
+        return (
+            f"renewed {self.renewed}, invoices {self.invoices} ({self.amount_text()}), "
+            f"changed {self.changed}, skipped {self.skipped}, failed {self.failed}, "
+            f"{self.elapsed:.1f} s, {self.rate:.0f} renewals/s"
+        )
+
+
+@dataclass
+class _Item:
+    addon: Addon
+    quantity: int
+
+
+@dataclass
+class _Redemption:
+    """An active coupon redemption as the bill run counts it down (written back in bulk)."""
+
+    pk: int
+    coupon: Coupon
+    cycles_left: int | None
+    status: str
+
+
+@dataclass
+class _Outcome:
+    """What the bill run decided for one subscription, written in bulk with its batch."""
+
+    subscription: Subscription
+    invoices: list[tuple[periods.Period, list[billing.LineInput], dict]] = field(default_factory=list)
+    changes_applied: list[int] = field(default_factory=list)
+    redemption: _Redemption | None = None
+    redemption_changed: bool = False
+    audits: list[tuple[str, dict]] = field(default_factory=list)
+    cancelled: bool = False
+    changed: bool = False
+    deferred_credits: list = field(default_factory=list)  # proration credits deferred to this renewal
+    deferred_cleared: bool = False
+
+
+# -- entry point --------------------------------------------------------------------------------------
+
+
+def run_bill_run(
+    at: dt.datetime | None = None,
+    *,
+    batch_size: int = 200,
+    progress: Callable[[BillRunReport], None] | None = None,
+    organization: Organization | None = None,
+) -> BillRunReport:
+    """Renew everything due at or before `at` (default: now). Safe to run in several processes at
+    once and to run again after a crash; see the module's docstring."""
+    at = at or clock.now()
+    report = BillRunReport(at=at)
+    started = time.perf_counter()
+    organizations = (
+        [organization]
+        if organization is not None
+        else Organization.objects.filter(
+            pk__in=Subscription.all_tenants.filter(status__in=BILLABLE_STATUSES).values("organization_id")
+        ).order_by("pk")
+    )
+    for org in organizations:
+        today = _local(at, org)
+        failed: set[int] = set()
+        catalog = _Catalog(org)
+        while True:
+            done = _run_batch(org, today, batch_size, failed, report, catalog)
+            report.elapsed = time.perf_counter() - started
+            if progress is not None and done:
+                progress(report)
+            if not done:
+                break
+    report.elapsed = time.perf_counter() - started
+    return report
+
+
+def _local(at: dt.datetime, organization) -> dt.date:
+    from zoneinfo import ZoneInfo
+
+    return at.astimezone(ZoneInfo(organization.time_zone)).date()
+
+
+def _due(organization, today: dt.date, failed: set[int]):
+    due = Subscription.all_tenants.filter(
+        organization=organization, status__in=BILLABLE_STATUSES, next_billing_on__lte=today
+    )
+    if failed:
+        due = due.exclude(pk__in=failed)
+    return due.order_by("next_billing_on", "pk")
+
+
+def _claim(organization, today: dt.date, limit: int, failed: set[int], only: list[int] | None = None):
+    due = _due(organization, today, failed)
+    if only is not None:
+        due = due.filter(pk__in=only)
+    if connection.features.has_select_for_update_skip_locked:
+        due = due.select_for_update(skip_locked=True, of=("self", "customer"))
+    return list(due.select_related("customer")[:limit])
+
+
+def _run_batch(organization, today, batch_size, failed, report, catalog) -> int:
+    """Claim and bill one batch in one transaction; the number claimed (0: nothing left)."""
+    claimed: list[Subscription] = []
+    try:
+        with transaction.atomic():
+            claimed = _claim(organization, today, batch_size, failed)
+            if claimed:
+                part = BillRunReport(at=report.at)
+                _bill(organization, today, claimed, part, failed, catalog)
+        if claimed:
+            report.add(part)
+    except Exception:  # a database error in the batch's writes: isolate the culprit
+        if not claimed:
+            raise
+        log.exception("bill run batch of %s failed; retrying its subscriptions one by one", organization)
+        for pk in [s.pk for s in claimed]:
+            try:
+                part = BillRunReport(at=report.at)
+                with transaction.atomic():
+                    one = _claim(organization, today, 1, failed, only=[pk])
+                    if one:
+                        _bill(organization, today, one, part, failed, catalog)
+                report.add(part)
+            except Exception as error:
+                failed.add(pk)
+                report.failed += 1
+                report.errors.append(f"subscription {pk}: {error}")
+                log.warning("bill run: subscription %s failed: %s", pk, error)
+    if claimed:
+        report.batches += 1
+    return len(claimed)
+
+
+# -- one batch ----------------------------------------------------------------------------------------
+
+
+class _Catalog:
+    """Plans and addons (with tiers and coupon limits) by id, loaded once per run and organization."""
+
+    def __init__(self, organization):
+        self.organization = organization
+        self.plans: dict[int, Plan] = {}
+        self.addons: dict[int, Addon] = {}
+        self.coupons: dict[int, Coupon] = {}
+        self.plan_tiers: dict[int, list[Tier]] = {}
+        self.addon_tiers: dict[int, list[Tier]] = {}
+        self.coupon_limits: dict[int, tuple[set[int], set[int]]] = {}
+
+    def plan(self, pk: int) -> Plan:
+        if pk not in self.plans:
+            plan = Plan.all_tenants.prefetch_related("tiers").get(pk=pk)
+            self.plans[pk] = plan
+            self.plan_tiers[pk] = tiers_of(plan) if plan.is_tiered else []
+        return self.plans[pk]
+
+    def addon(self, pk: int) -> Addon:
+        if pk not in self.addons:
+            addon = Addon.all_tenants.prefetch_related("tiers").get(pk=pk)
+            self.addons[pk] = addon
+            self.addon_tiers[pk] = tiers_of(addon) if addon.is_tiered else []
+        return self.addons[pk]
+
+    def addon_tier_list(self, addon: Addon) -> list[Tier]:
+        return self.addon_tiers[addon.pk]
+
+    def coupon(self, pk: int) -> Coupon:
+        if pk not in self.coupons:
+            self.coupons[pk] = Coupon.all_tenants.get(pk=pk)
+        return self.coupons[pk]
+
+    def coupon_applies(self, coupon: Coupon, *, plan: Plan | None = None, addon: Addon | None = None) -> bool:
+        if coupon.pk not in self.coupon_limits:
+            self.coupon_limits[coupon.pk] = coupon._limited_to()
+        plans, addons = self.coupon_limits[coupon.pk]
+        priced = plan or addon
+        if not coupon.is_percent and coupon.currency != priced.currency:
+            return False
+        if not plans and not addons:
+            return True
+        return (plan is not None and plan.pk in plans) or (addon is not None and addon.pk in addons)
+
+
+def _bill(organization, today, claimed: list[Subscription], report, failed: set[int], catalog) -> None:
+    ids = [s.pk for s in claimed]
+    items: dict[int, list[_Item]] = defaultdict(list)
+    for subscription_id, addon_id, quantity in SubscriptionItem.all_tenants.filter(
+        subscription_id__in=ids
+    ).values_list("subscription_id", "addon_id", "quantity"):
+        items[subscription_id].append(_Item(catalog.addon(addon_id), quantity))
+    redemptions = {}
+    for pk, subscription_id, coupon_id, cycles_left, status in CouponRedemption.all_tenants.filter(
+        subscription_id__in=ids, status=CouponRedemption.RedemptionStatus.ACTIVE
+    ).values_list("pk", "subscription_id", "coupon_id", "cycles_left", "status"):
+        redemptions[subscription_id] = _Redemption(pk, catalog.coupon(coupon_id), cycles_left, status)
+    changes: dict[int, list[ScheduledChange]] = defaultdict(list)
+    for change in ScheduledChange.all_tenants.filter(
+        subscription_id__in=ids, status=ScheduledChange.ChangeStatus.PENDING, effective_on__lte=today
+    ).order_by("effective_on", "pk"):
+        changes[change.subscription_id].append(change)
+
+    outcomes: list[_Outcome] = []
+    for subscription in claimed:
+        try:
+            outcomes.append(
+                _renew(
+                    subscription,
+                    today,
+                    catalog,
+                    items.get(subscription.pk, []),
+                    redemptions.get(subscription.pk),
+                    changes.get(subscription.pk, []),
+                )
+            )
+        except Exception as error:  # pricing refused (a broken plan): skip it, bill the rest
+            failed.add(subscription.pk)
+            report.failed += 1
+            report.errors.append(f"{subscription.number}: {error}")
+            log.exception("bill run: %s could not be renewed", subscription.number)
+    _write(organization, outcomes, report)
+
+
+# -- one subscription ---------------------------------------------------------------------------------
+
+
+def _renew(
+    subscription: Subscription,
+    today: dt.date,
+    catalog: _Catalog,
+    items: list[_Item],
+    redemption: _Redemption | None,
+    changes: list[ScheduledChange],
+) -> _Outcome:
+    """Walk the subscription forward to `today`, billing each period that starts on or before it."""
+    outcome = _Outcome(subscription, redemption=redemption)
+    s = subscription
+    pending = list(changes)
+    for _step in range(MAX_PERIODS_PER_RUN):
+        on = s.next_billing_on
+        if on is None or on > today or s.status not in BILLABLE_STATUSES:
+            break
+        # Scheduled changes due by this boundary, oldest first.
+        due_changes = [c for c in pending if c.effective_on <= on]
+        for change in due_changes:
+            pending.remove(change)
+            if _apply_change(s, change, on, outcome, catalog):
+                outcome.changes_applied.append(change.pk)
+        if s.status not in BILLABLE_STATUSES or s.next_billing_on != on:
+            continue
+        if s.status == Status.FUTURE:
+            plan = catalog.plan(s.plan_id)
+            if plan.trial_days and s.trial_end is None:
+                s.status = Status.IN_TRIAL
+                s.trial_start = s.start_date
+                s.trial_end = s.start_date + dt.timedelta(days=plan.trial_days)
+                s.next_billing_on = s.trial_end
+                outcome.audits.append(("subscription.trial_started", {"trial_end": s.trial_end}))
+                outcome.changed = True
+                continue
+            s.status = Status.LIVE
+            outcome.audits.append(("subscription.started", {"on": on}))
+            _bill_period(s, on, catalog, items, outcome)
+        elif s.status == Status.IN_TRIAL:
+            s.status = Status.LIVE
+            outcome.audits.append(("subscription.trial_ended", {"on": on}))
+            _bill_period(s, on, catalog, items, outcome)
+        elif s.status == Status.PAUSED:
+            if s.resume_on is not None and s.resume_on <= on:
+                s.status = Status.LIVE
+                s.paused_on = None
+                s.resume_on = None
+                outcome.audits.append(("subscription.resumed", {"on": on}))
+                _bill_period(s, on, catalog, items, outcome)  # a new term starts on the resume date
+            else:
+                s.next_billing_on = s.resume_on  # paused indefinitely: nothing until resumed
+                outcome.changed = True
+        elif s.status == Status.NON_RENEWING:
+            _cancel(s, on, outcome, reason=s.cancel_reason or "non_renewing")
+        else:  # live, at the end of its term
+            if s.billing_cycles is not None and s.cycles_billed >= s.billing_cycles:
+                s.status = Status.EXPIRED
+                s.next_billing_on = None
+                outcome.audits.append(("subscription.expired", {"on": on, "cycles": s.cycles_billed}))
+                outcome.changed = True
+                continue
+            _bill_period(s, on, catalog, items, outcome)
+    return outcome
+
+
+def _apply_change(s: Subscription, change: ScheduledChange, on: dt.date, outcome: _Outcome, catalog) -> bool:
+    payload = change.payload or {}
+    kind = change.kind
+    if kind == ScheduledChange.Kind.CHANGE:
+        if payload.get("plan"):
+            s.plan_id = int(payload["plan"])
+            catalog.plan(s.plan_id)
+        if payload.get("quantity"):
+            s.quantity = int(payload["quantity"])
+        outcome.audits.append(("subscription.change_applied", {"on": on, **payload}))
+    elif kind == ScheduledChange.Kind.PAUSE:
+        if s.status not in (Status.LIVE, Status.NON_RENEWING):
+            return False
+        s.status = Status.PAUSED
+        s.paused_on = change.effective_on
+        resume = payload.get("resume_on")
+        s.resume_on = dt.date.fromisoformat(resume) if resume else None
+        s.next_billing_on = s.resume_on
+        outcome.audits.append(("subscription.paused", {"on": change.effective_on, "resume_on": s.resume_on}))
+    elif kind == ScheduledChange.Kind.RESUME:
+        if s.status != Status.PAUSED:
+            return False
+        s.resume_on = change.effective_on
+        s.next_billing_on = change.effective_on
+    elif kind == ScheduledChange.Kind.CANCEL:
+        _cancel(s, change.effective_on, outcome, reason=payload.get("reason", ""))
+    outcome.changed = True
+    return True
+
+
+def _cancel(s: Subscription, on: dt.date, outcome: _Outcome, *, reason: str) -> None:
+    s.status = Status.CANCELLED
+    s.cancelled_on = on
+    s.cancelled_at = clock.now()
+    s.next_billing_on = None
+    outcome.cancelled = True
+    outcome.changed = True
+    outcome.audits.append(("subscription.cancelled", {"on": on, "reason": reason, "by": "bill run"}))
+
+
+def _bill_period(s: Subscription, start: dt.date, catalog: _Catalog, items, outcome: _Outcome) -> None:
+    plan = catalog.plan(s.plan_id)
+    end = periods.add_interval(start, plan.interval_unit, plan.interval_count, 1, s.anchor_day)
+    period = periods.Period(start, end)
+    lines = period_lines(s, period, plan, catalog, items, outcome)
+    if s.deferred_lines:  # proration deferred to the next renewal (`services`, mode "next_renewal")
+        from portico.subscriptions.services import Proration
+
+        deferred = Proration.from_stored(s.deferred_lines)
+        s.deferred_lines = []
+        lines.extend(deferred.charges)
+        outcome.deferred_credits = list(deferred.credits)
+        outcome.deferred_cleared = True
+    outcome.invoices.append((period, lines, {"subscription": s.number, "period_start": start}))
+    s.cycles_billed += 1
+    s.current_term_start, s.current_term_end = start, end
+    s.next_billing_on = end
+
+
+def period_lines(s, period, plan, catalog, items, outcome) -> list[billing.LineInput]:
+    """The invoice lines of one period: the plan's components, its recurring addons', the setup fee
+    on the first period; the active coupon as a discount (its cycles counted down)."""
+    redemption = outcome.redemption
+    coupon = None
+    if (
+        redemption is not None
+        and redemption.status == CouponRedemption.RedemptionStatus.ACTIVE
+        and (redemption.cycles_left is None or redemption.cycles_left > 0)
+    ):
+        coupon = redemption.coupon
+    label = _("%(start)s to %(end)s") % {"start": period.start, "end": period.last_day}
+    priced: list[tuple[list, bool]] = []
+    plan_components = price_components(
+        name=plan.name,
+        pricing_model=plan.pricing_model,
+        currency=plan.currency,
+        quantity=s.quantity,
+        price_minor=s.price_override_minor if s.price_override_minor is not None else plan.price_minor,
+        unit_price=s.unit_price_override if s.unit_price_override is not None else plan.unit_price,
+        tiers=catalog.plan_tiers[plan.pk],
+    )
+    priced.append((plan_components, coupon is not None and catalog.coupon_applies(coupon, plan=plan)))
+    for item in items:
+        addon = item.addon
+        if addon.charge_type != Addon.ChargeType.RECURRING:
+            continue
+        components = price_components(
+            name=addon.name,
+            pricing_model=addon.pricing_model,
+            currency=addon.currency,
+            quantity=item.quantity,
+            price_minor=addon.price_minor,
+            unit_price=addon.unit_price,
+            tiers=catalog.addon_tier_list(addon),
+        )
+        priced.append((components, coupon is not None and catalog.coupon_applies(coupon, addon=addon)))
+    lines: list[billing.LineInput] = []
+    discountable: list[int] = []
+    for components, discounted in priced:
+        for component in components:
+            if discounted:
+                discountable.append(len(lines))
+            lines.append(_line(component, period, label))
+    if s.cycles_billed == 0 and plan.setup_fee_minor:
+        lines.append(
+            billing.LineInput(
+                description=_("%(plan)s: setup fee") % {"plan": plan.name},
+                unit_price=Money(plan.setup_fee_minor, plan.currency),
+            )
+        )
+    if coupon is not None and discountable:
+        lines = _discounted(lines, discountable, coupon)
+        if redemption.cycles_left is not None:
+            redemption.cycles_left -= 1
+            if redemption.cycles_left == 0:
+                redemption.status = CouponRedemption.RedemptionStatus.ENDED
+            outcome.redemption_changed = True
+    return lines
+
+
+def _line(component, period, label: str) -> billing.LineInput:
+    """A priced component as a ledger line: quantity × unit when the unit is a whole minor amount,
+    else one line of the component's (already rounded) total, the sub-cent unit in its description."""
+    quantity, unit = component.quantity, component.unit_minor
+    description = f"{component.description} ({label})"
+    if unit.denominator == 1 and quantity.denominator == 1 and quantity > 0:
+        return billing.LineInput(
+            description=description,
+            unit_price=Money(int(unit), component.currency),
+            quantity=Decimal(int(quantity)),
+            period_start=period.start,
+            period_end=period.last_day,
+        )
+    return billing.LineInput(
+        description=f"{description}: {_fraction_text(quantity)} × {component.unit_price}",
+        unit_price=component.total,
+        period_start=period.start,
+        period_end=period.last_day,
+    )
+
+
+def _fraction_text(value: Fraction) -> str:
+    return (
+        str(value.numerator) if value.denominator == 1 else str(Decimal(value.numerator) / value.denominator)
+    )
+
+
+def _discounted(lines: list[billing.LineInput], positions: list[int], coupon: Coupon) -> list:
+    """A percentage coupon is each line's discount (rounded once per line, the ledger's rule); a fixed
+    amount comes off the discounted lines in order, never below zero, named on the line."""
+    from dataclasses import replace
+
+    if coupon.is_percent:
+        return [
+            replace(line, discount_percent=Decimal(coupon.percent)) if i in positions else line
+            for i, line in enumerate(lines)
+        ]
+    left = coupon.amount_minor
+    result = list(lines)
+    for i in positions:
+        if left <= 0:
+            break
+        line = result[i]
+        gross = billing.price_line(line).net_minor
+        take = min(left, gross)
+        if not take:
+            continue
+        off = Money(take, line.unit_price.currency)
+        result[i] = replace(
+            line,
+            description=f"{line.description} — {coupon.name} (−{off})",
+            unit_price=Money(gross - take, line.unit_price.currency),
+            quantity=Decimal(1),
+        )
+        left -= take
+    return result
+
+
+# -- writing a batch ----------------------------------------------------------------------------------
+
+
+SUBSCRIPTION_FIELDS = [
+    "status",
+    "plan",
+    "quantity",
+    "trial_start",
+    "trial_end",
+    "current_term_start",
+    "current_term_end",
+    "next_billing_on",
+    "cycles_billed",
+    "paused_on",
+    "resume_on",
+    "cancelled_on",
+    "cancelled_at",
+    "updated_at",
+]
+
+
+def _write(organization, outcomes: list[_Outcome], report: BillRunReport) -> None:
+    drafts: list[billing.IssueDraft] = []
+    owners: list[tuple[_Outcome, periods.Period]] = []
+    for outcome in outcomes:
+        for period, lines, data in outcome.invoices:
+            drafts.append(
+                billing.IssueDraft(
+                    customer=outcome.subscription.customer,
+                    lines=lines,
+                    issue_date=period.start,
+                    memo=_("Subscription %(number)s") % {"number": outcome.subscription.number},
+                    audit_data=data,
+                )
+            )
+            owners.append((outcome, period))
+    invoices = billing.issue_invoices(drafts, organization=organization, actor=ACTOR)
+    # UNIQUE(subscription, start): a period billed before (by code gone wrong, or a run that did
+    # not hold the lock) fails the whole batch here — its invoices and numbers roll back with it.
+    billed = bulk.insert(
+        BillingPeriod,
+        [
+            {
+                "organization_id": organization.pk,
+                "subscription_id": outcome.subscription.pk,
+                "start": period.start,
+                "end": period.end,
+                "invoice_id": invoice.pk,
+            }
+            for (outcome, period), invoice in zip(owners, invoices, strict=True)
+        ],
+        set_pk=False,
+    )
+    now = clock.now()
+    subscriptions = [o.subscription for o in outcomes]
+    for s in subscriptions:
+        s.updated_at = now
+    bulk_update(Subscription, subscriptions, SUBSCRIPTION_FIELDS)
+    cleared = [o.subscription.pk for o in outcomes if o.deferred_cleared]
+    if cleared:
+        Subscription.all_tenants.filter(pk__in=cleared).update(deferred_lines=[])
+    applied = [pk for o in outcomes for pk in o.changes_applied]
+    if applied:
+        ScheduledChange.all_tenants.filter(pk__in=applied).update(
+            status=ScheduledChange.ChangeStatus.APPLIED, applied_at=now
+        )
+    redemptions = [o.redemption for o in outcomes if o.redemption_changed]
+    if redemptions:
+        bulk_update(CouponRedemption, redemptions, ["cycles_left", "status"])
+    audits = []
+    by_subscription: dict[int, list[Invoice]] = defaultdict(list)
+    for (outcome, _period), invoice in zip(owners, invoices, strict=True):
+        by_subscription[outcome.subscription.pk].append(invoice)
+    for outcome in outcomes:
+        s = outcome.subscription
+        for action, data in outcome.audits:
+            audits.append(audit_row(ACTOR, action, s, **data))
+        billed_invoices = by_subscription.get(s.pk, [])
+        if billed_invoices:
+            report.renewed += 1
+            audits.append(
+                audit_row(ACTOR, "subscription.renewed", s, invoices=[i.number for i in billed_invoices])
+            )
+        elif outcome.changed:
+            report.changed += 1
+        else:
+            report.skipped += 1
+    bulk.insert(AuditEvent, audits, set_pk=False)
+    credited = [o for o in outcomes if o.deferred_credits]
+    if credited:  # rare (a downgrade's credit deferred to the renewal): the services' credit note
+        from portico.subscriptions.services import _credit
+
+        for outcome in credited:
+            first = by_subscription.get(outcome.subscription.pk, [None])[0]
+            _credit(outcome.subscription, outcome.deferred_credits, first, ACTOR)
+    for invoice in invoices:
+        report.amounts[invoice.currency] += invoice.total_minor
+    report.invoices += len(invoices)
+    report.periods += len(billed)
+    # Charges and emails leave after commit, through the outbox.
+    auto_charging = {o.subscription.pk: o.subscription.auto_charge for o in outcomes}
+    charges = [
+        (
+            f"{CHARGE_TOPIC}:{invoice.pk}",
+            {
+                "subscription": s_pk,
+                "invoice": invoice.pk,
+                "customer": invoice.customer_id,
+                "key": f"invoice.finalized:{invoice.finalized_event_id}",
+            },
+        )
+        for s_pk, sub_invoices in by_subscription.items()
+        for invoice in sub_invoices
+        if invoice.balance_minor > 0 and auto_charging.get(s_pk)
+    ]
+    report.charges_queued += len(outbox.emit_many(CHARGE_TOPIC, organization=organization, events=charges))
+    cancelled = [o.subscription for o in outcomes if o.cancelled]
+    if cancelled:
+        from portico.subscriptions import notices
+
+        for s in cancelled:
+            notices.subscription_cancelled(s)
+
+
+def bulk_update(model, rows: list, names: list[str]) -> None:
+    """One UPDATE for many rows (Django's `bulk_update` builds a CASE per field and row, which costs
+    more than the rest of the batch). PostgreSQL: the new values are COPYed into a temporary table
+    (dropped at commit) and joined; SQLite (3.33+): `UPDATE … FROM (VALUES …)`, whose columns are
+    named column1, column2, …"""
+    if not rows:
+        return
+    fields = [model._meta.get_field(name) for name in names]
+    quote = connection.ops.quote_name
+    table = quote(model._meta.db_table)
+    if connection.vendor == "postgresql":
+        temp = f"_bulk_{model._meta.db_table}"
+        columns = ", ".join(f"{quote(f.column)} {f.db_type(connection)}" for f in fields)
+        names_sql = ", ".join(quote(f.column) for f in fields)
+        with connection.cursor() as cursor:
+            cursor.execute(f"CREATE TEMP TABLE IF NOT EXISTS {temp} (id bigint, {columns}) ON COMMIT DROP")
+            with cursor.cursor.copy(f"COPY {temp} (id, {names_sql}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row([row.pk] + [getattr(row, f.attname) for f in fields])
+            assignments = ", ".join(f"{quote(f.column)} = t.{quote(f.column)}" for f in fields)
+            cursor.execute(f"UPDATE {table} SET {assignments} FROM {temp} t WHERE {table}.id = t.id")  # noqa: S608
+            cursor.execute(f"DROP TABLE {temp}")
+        return
+    assignments = ", ".join(f"{quote(f.column)} = v.column{i + 2}" for i, f in enumerate(fields))
+    width = len(fields) + 1
+    step = max(1, 900 // width)  # SQLite's default limit on parameters per statement is 999
+    with connection.cursor() as cursor:
+        for first in range(0, len(rows), step):
+            chunk = rows[first : first + step]
+            values, params = [], []
+            for row in chunk:
+                values.append("(" + ", ".join(["%s"] * width) + ")")
+                params.append(row.pk)
+                for f in fields:
+                    params.append(f.get_db_prep_save(getattr(row, f.attname), connection))
+            cursor.execute(
+                f"UPDATE {table} SET {assignments} FROM (VALUES {', '.join(values)}) AS v "  # noqa: S608
+                f"WHERE {table}.id = v.column1",
+                params,
+            )
