@@ -48,6 +48,14 @@ def _today(request):
     return clock.today(request.organization.time_zone)
 
 
+class _CustomerSelect(AutocompleteSelect):
+    """The customer autocomplete; a typed value that is no id is shown as no choice (Django's
+    widget would look it up and fail)."""
+
+    def optgroups(self, name, value, attr=None):
+        return super().optgroups(name, [v for v in value if str(v).isdigit()], attr)
+
+
 # -- forms --------------------------------------------------------------------------------------------
 
 
@@ -57,7 +65,7 @@ class CreateSubscriptionForm(forms.Form):
     customer = forms.ModelChoiceField(
         queryset=Customer.objects.none(),
         label=gettext_lazy("Customer"),
-        widget=AutocompleteSelect(Subscription._meta.get_field("customer"), console_site),
+        widget=_CustomerSelect(Subscription._meta.get_field("customer"), console_site),
     )
     plan = forms.ModelChoiceField(queryset=Plan.objects.none(), label=gettext_lazy("Plan"))
     quantity = forms.IntegerField(label=gettext_lazy("Quantity"), min_value=1, max_value=1_000_000, initial=1)
@@ -495,7 +503,7 @@ class SubscriptionAdmin(StaffActionMixin, TenantAdmin):
             spec = _actions()[name]
             form_class = spec["form"] or forms.Form
             kwargs = {"subscription": sub} if form_class in (*FORMS_WITH_SUBSCRIPTION,) else {}
-            form = form_class(request.POST or None, **kwargs)
+            form = form_class(request.POST if request.method == "POST" else None, **kwargs)
             if form_class is AutoChargeForm:
                 form.initial.setdefault("enabled", not sub.auto_charge)
             if form_class is QuantityForm:
@@ -522,7 +530,7 @@ class SubscriptionAdmin(StaffActionMixin, TenantAdmin):
         return self._form_action(
             request,
             obj=sub,
-            form=forms.Form(request.POST or None),
+            form=forms.Form(request.POST if request.method == "POST" else None),
             perform=lambda data, actor: services.cancel_scheduled_change(change=change, actor=actor),
             success=_("The scheduled change was cancelled."),
             title=_("Cancel the %(kind)s scheduled for %(date)s?")
@@ -535,7 +543,7 @@ class SubscriptionAdmin(StaffActionMixin, TenantAdmin):
 
     def add_view(self, request, form_url="", extra_context=None):
         self._require_staff(request)
-        form = CreateSubscriptionForm(request.POST or None)
+        form = CreateSubscriptionForm(request.POST if request.method == "POST" else None)
         if request.method == "POST" and form.is_valid():
             data = form.cleaned_data
             actor = Actor.from_request(request)
