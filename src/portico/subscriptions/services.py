@@ -941,12 +941,14 @@ def cancel(
             return subscription
         settings = subscription_settings(subscription.organization)
         wants_credit = settings.credit_on_immediate_cancel if credit is None else credit
+        unused = Proration()
         if wants_credit and subscription.status in (S.LIVE, S.NON_RENEWING):
             today = _today(subscription.organization)
             everything = _Pricing.of(subscription).everything()
             unused = _prorate(subscription, everything, [], today, mode="invoice_now", credits_only=True)
             _credit(subscription, unused.credits, None, actor)
         _end(subscription, reason, comment)
+        subscription.unused_credited = bool(unused.credits)
         _save(subscription)
         audit(actor, "subscription.cancelled", subscription, reason=reason)
         _emit("subscription.cancelled", subscription, reason=reason)
@@ -967,7 +969,8 @@ def undo_cancel(*, subscription: Subscription, actor: Actor) -> Subscription:
 
 def reactivate(*, subscription: Subscription, actor: Actor) -> Subscription:
     """Chargebee's rule: within the paid term, keep the term (no invoice); after it, a new term
-    starts today and is invoiced."""
+    starts today and is invoiced. A term whose unused part was credited at cancellation is no
+    longer paid for: a new term, invoiced."""
     with transaction.atomic():
         subscription = _lock(subscription)
         _require(subscription, "reactivate")
@@ -976,7 +979,9 @@ def reactivate(*, subscription: Subscription, actor: Actor) -> Subscription:
         subscription.cancelled_at = subscription.cancelled_on = None
         subscription.cancel_reason = subscription.cancel_comment = ""
         invoice = None
-        if subscription.current_term_end and today < subscription.current_term_end:
+        paid_until = subscription.current_term_end if not subscription.unused_credited else None
+        subscription.unused_credited = False
+        if paid_until and today < paid_until:
             subscription.next_billing_on = subscription.current_term_end
         else:
             _start_term(subscription, today)
