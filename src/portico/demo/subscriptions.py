@@ -88,6 +88,7 @@ def catalog(organization) -> dict:
         price_minor=0, position=1, tiers=[(5, "12.00", 0), (None, "8.00", 0)],
     )  # fmt: skip
     maintenance_plans = [p for key, p in plans.items() if key.startswith("maint-")]
+    # fmt: off
     addons = {
         "priority-support": _addon(
             organization,
@@ -98,7 +99,7 @@ def catalog(organization) -> dict:
             interval_unit="month",
             interval_count=1,
             plans=maintenance_plans,
-        ),  # fmt: skip
+        ),
         "extra-storage": _addon(
             organization,
             "extra-storage-tb",
@@ -108,7 +109,7 @@ def catalog(organization) -> dict:
             interval_unit="month",
             interval_count=1,
             plans=[plans["backup-seat"], plans["backup-tiered"]],
-        ),  # fmt: skip
+        ),
         "onboarding": _addon(
             organization,
             "onboarding",
@@ -116,7 +117,7 @@ def catalog(organization) -> dict:
             charge_type="one_time",
             pricing_model="flat",
             price_minor=10000,
-        ),  # fmt: skip
+        ),
     }
     coupons = {
         "welcome": _coupon(
@@ -126,7 +127,7 @@ def catalog(organization) -> dict:
             percent=Decimal("20"),
             duration="repeating",
             duration_cycles=3,
-        ),  # fmt: skip
+        ),
         "ten_off": _coupon(
             organization,
             "$10 off once",
@@ -136,8 +137,9 @@ def catalog(organization) -> dict:
             amount_minor=1000,
             currency=organization.base_currency,
             duration="once",
-        ),  # fmt: skip
+        ),
     }
+    # fmt: on
     settings = services.subscription_settings(organization)
     if settings.retention_coupon_id is None:
         settings.retention_coupon = coupons["ten_off"]
@@ -156,7 +158,7 @@ def extend(demo) -> None:
         c = catalog(organization)
         if Subscription.all_tenants.filter(organization=organization).exists():
             return
-        plans, addons, coupons = c["plans"], c["addons"], c["coupons"]
+        plans, addons = c["plans"], c["addons"]
         acme, bluebird, harbor = (demo.customers[k] for k in ("acme", "bluebird", "harbor"))
 
         def subscribe(customer, plan, **kwargs) -> Subscription:
