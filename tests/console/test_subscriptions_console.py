@@ -77,6 +77,22 @@ def test_the_list_filters_by_status_and_the_page_shows_periods_changes_and_coupo
     assert "Ten off" in live and "Seat Storage" in live and "Dunning" in live
 
 
+def test_the_customer_autocomplete_offers_active_customers_of_the_organization(org, other_org, subs, staff):
+    CustomerFactory(organization=org, display_name="Acme Closed", is_active=False)
+    CustomerFactory(organization=other_org, display_name="Acme Abroad")
+    response = staff[StaffRole.FINANCE].get(
+        "/console/autocomplete/",
+        {
+            "term": "Acme",
+            "app_label": "subscriptions",
+            "model_name": "subscription",
+            "field_name": "customer",
+        },
+    )
+    assert response.status_code == 200
+    assert [r["text"] for r in response.json()["results"]] == ["Acme Interiors"]
+
+
 # -- create -------------------------------------------------------------------------------------------
 
 
