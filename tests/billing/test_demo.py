@@ -80,3 +80,53 @@ def test_a_demo_card_payment_is_a_real_test_gateway_charge_staff_can_refund_to_t
         refund = refund_to_card(payment=payment, amount=Money(100, payment.currency), actor=Actor.system("t"))
         assert refund.amount_minor == 100 and refund.gateway_reference.startswith("re_test_")
     assert ledger_violations() == []
+
+
+def test_the_demo_subscriptions_show_each_state_and_load_twice_the_same(
+    db, clock, django_capture_on_commit_callbacks
+):
+    from portico.catalog.models import Addon, Coupon, Plan, Product
+    from portico.subscriptions.models import BillingPeriod, CouponRedemption, Subscription, SubscriptionItem
+
+    def counts():
+        models = (
+            Subscription,
+            SubscriptionItem,
+            CouponRedemption,
+            BillingPeriod,
+            Plan,
+            Addon,
+            Coupon,
+            Product,
+        )
+        return {model.__name__: model._base_manager.count() for model in models} | _counts()
+
+    with django_capture_on_commit_callbacks(execute=True):  # the auto-charge runs after commit
+        demo = load_demo()
+    first = counts()
+    with django_capture_on_commit_callbacks(execute=True):
+        load_demo()
+    assert counts() == first
+    assert ledger_violations() == []
+    acme = demo.customers["acme"]
+    mine = {s.status: s for s in Subscription.all_tenants.filter(customer=acme)}
+    assert set(mine) == {"live", "in_trial", "paused", "non_renewing"}
+    live = mine["live"]
+    assert live.auto_charge and live.items.filter(addon__code="priority-support").exists()
+    assert live.redemptions.get().code.code == "WELCOME20"
+    # its first invoice was charged to the saved default card (after the demo's commit)
+    invoice = BillingPeriod.all_tenants.get(subscription=live).invoice
+    invoice.refresh_from_db()
+    assert invoice.status == "paid"
+    others = set(Subscription.all_tenants.exclude(customer=acme).values_list("status", flat=True))
+    assert {"cancelled", "unpaid", "future"} <= others
+    renotech = Plan.all_tenants.filter(organization=demo.renotech)
+    assert {p.product.name for p in renotech} >= {"Maintenance", "Cloud backup"}
+    assert {p.interval_unit for p in renotech.filter(product__name="Maintenance")} == {"month", "year"}
+    assert {p.pricing_model for p in renotech.filter(product__name="Cloud backup")} == {"per_unit", "tiered"}
+    assert {c.discount_type for c in Coupon.all_tenants.filter(organization=demo.renotech)} >= {
+        "percent",
+        "fixed",
+    }
+    # the demo's clock was moved only while it wrote history
+    assert clock.now() == dt.datetime(2026, 3, 10, 15, tzinfo=dt.UTC)

@@ -34,6 +34,7 @@ from portico.portal.models import preferences_of
 from tests.billing.factories import credit_note, draft_invoice, open_invoice, pay
 from tests.catalog.factories import catalog_world
 from tests.conftest import tenant_client
+from tests.console.subscriptions_world import subscription_world
 from tests.console.test_console_edits import customer_form
 from tests.factories import ContactFactory, CustomerFactory, portal_user, staff_user
 
@@ -73,6 +74,7 @@ def world(org, clock):
         organization=org, name="Design", currency="USD", unit_price_minor=5000, tax_rate=rate
     )
     catalog_world(org)  # products, plans with tiers, addons, coupons with codes
+    subscription_world(org)  # subscriptions in several states, their settings
     draft = draft_invoice(customer, 1000)
     invoice = open_invoice(customer, 10000)
     payment = pay(customer, 6000, (invoice, 4000))

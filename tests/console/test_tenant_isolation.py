@@ -30,6 +30,7 @@ from portico.portal.models import preferences_of
 from tests.billing.factories import credit_note, draft_invoice, line, open_invoice, pay
 from tests.catalog.factories import catalog_world
 from tests.conftest import tenant_client
+from tests.console.subscriptions_world import subscription_world
 from tests.factories import ContactFactory, CustomerFactory, portal_user, staff_user
 
 ACTOR = Actor.system("tests")
@@ -53,6 +54,7 @@ def northwind_world(other_org, clock):
         organization=other_org, name="Design", currency="GBP", unit_price_minor=5000, tax_rate=rate
     )
     catalog_world(other_org)  # products, plans with tiers, addons, coupons with codes
+    subscription_world(other_org)  # subscriptions in several states, their settings
     draft_invoice(customer, 1000)
     invoice = open_invoice(customer, 10000)
     payment = pay(customer, 6000, (invoice, 4000))

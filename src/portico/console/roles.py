@@ -35,6 +35,27 @@ ACTION_PERMISSIONS = {
     "password_change": CHANGE,  # the set-password page of a user
 }
 
+# The console's actions on a subscription (`console.admin_subscriptions`), each a page of its name.
+SUBSCRIPTION_ACTIONS = frozenset(
+    {
+        "convert_trial",
+        "extend_trial",
+        "change_plan",
+        "change_quantity",
+        "add_addon",
+        "remove_addon",
+        "redeem_coupon",
+        "pause",
+        "resume",
+        "cancel",
+        "undo_cancel",
+        "reactivate",
+        "auto_charge",
+        "override_price",
+        "cancel_change",
+    }
+)
+
 F, S, R = StaffRole.FINANCE, StaffRole.SUPPORT, StaffRole.READ_ONLY
 
 PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
@@ -58,6 +79,14 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     "catalog.plan": {F: READ, S: READ, R: READ},
     "catalog.addon": {F: READ, S: READ, R: READ},
     "catalog.coupon": {F: READ, S: READ, R: READ},
+    # subscriptions: finance and administrators manage them (every action, the staff-only ones
+    # too), support and read-only staff read them; the settings are the owners' and administrators'
+    "subscriptions.subscription": {
+        F: frozenset({VIEW, ADD, CHANGE}) | SUBSCRIPTION_ACTIONS,
+        S: READ,
+        R: READ,
+    },
+    "subscriptions.subscriptionsettings": {F: READ, S: READ, R: READ},
     # customers, their people and portal access: support works them
     "customers.customer": {F: READ, S: EDIT, R: READ},
     "customers.contactperson": {F: READ, S: EDIT | {"invite", "revoke"}, R: READ},
