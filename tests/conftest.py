@@ -12,12 +12,21 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.test import Client
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 
 from portico.core import clock as clock_module
 from portico.core import tenancy
 from tests.factories import PASSWORD, ContactFactory, CustomerFactory, OrganizationFactory, portal_user
 
 pytest_plugins = ["tests.card_guard", "tests.localstripe"]
+
+# Property tests judge results, not speed: on a loaded 2-core CI machine a slow example is not a
+# failure (no per-example deadline, no "generation is slow" health check).
+hypothesis_settings.register_profile(
+    "portico", deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
+hypothesis_settings.load_profile("portico")
 
 
 def pytest_collection_modifyitems(config, items):
