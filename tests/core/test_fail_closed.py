@@ -254,6 +254,24 @@ def _run_periodic(org, other_org):
     assert "payments.card_expiry: card expiry notices: 0 sent" in out.getvalue()
 
 
+def _run_billrun(org, other_org):
+    from portico.billing.models import Invoice
+    from tests.subscriptions.billrun_world import ONE_LATE, seed
+
+    for organization in (org, other_org):
+        with tenant(organization):
+            seed(organization, 1)
+    out = io.StringIO()
+    with tenant(None):
+        call_command("billrun", "--at", ONE_LATE.isoformat(), stdout=out)
+    # Each organization's subscription renewed for February, in its own tenant and currency.
+    invoices = Invoice.all_tenants.filter(organization__in=[org, other_org])
+    assert sorted(invoices.values_list("organization__slug", "currency")) == sorted(
+        [(org.slug, org.base_currency), (other_org.slug, other_org.base_currency)]
+    )
+    assert "renewed 2" in out.getvalue()
+
+
 def _run_demo(org, other_org):
     with tenant(None):
         call_command("demo", stdout=io.StringIO())
@@ -271,6 +289,7 @@ COMMAND_RUNS = {
     "demo": _run_demo,
     "notify_expiring_cards": _run_notify_expiring_cards,
     "periodic": _run_periodic,
+    "billrun": _run_billrun,
 }
 
 

@@ -13,6 +13,7 @@ from portico.core.errors import DomainError
 
 class Code(models.TextChoices):
     SUBSCRIPTION_ERROR = "subscription_error"
+    PRICE_OVERRIDE_REFUSED = "subscription_price_override_refused"
     TRANSITION_REFUSED = "subscription_transition_refused"
     PLAN_NOT_AVAILABLE = "subscription_plan_not_available"
     PLAN_NOT_IN_FAMILY = "subscription_plan_not_in_family"

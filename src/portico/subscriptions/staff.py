@@ -18,6 +18,7 @@ from collections.abc import Sequence
 
 from django.db import transaction
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from portico.catalog.models import Addon, Plan
 from portico.catalog.pricing import price_for
@@ -33,8 +34,11 @@ OVERRIDABLE = (Status.FUTURE, Status.IN_TRIAL, Status.LIVE, Status.NON_RENEWING,
 
 
 class PriceOverrideRefused(errors.SubscriptionError):
+    code = errors.Code.PRICE_OVERRIDE_REFUSED
     field = "price"
-    message = _("The price override must be an amount of zero or more in the subscription's currency.")
+    message = gettext_lazy(
+        "The price override must be an amount of zero or more in the subscription's currency."
+    )
 
 
 def set_price_override(*, subscription: Subscription, price: Money | None, actor: Actor) -> Subscription:
