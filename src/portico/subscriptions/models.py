@@ -1,0 +1,353 @@
+"""Subscriptions: a customer's plan (with quantity), recurring addons, coupon redemptions, the
+periods billed (stored rows, one per subscription and start, so the database forbids billing a
+period twice), scheduled changes, and the organization's subscription settings.
+
+Dates are the organization's local dates; periods and terms are [start, end) (end exclusive).
+Every change goes through `subscriptions.services` (validated, locked, audited).
+"""
+
+from __future__ import annotations
+
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils.translation import gettext_lazy as _
+
+from portico.core.tenancy import TenantModel, TenantSettingsModel
+
+
+class Status(models.TextChoices):
+    FUTURE = "future", _("Future")
+    IN_TRIAL = "in_trial", _("In trial")
+    LIVE = "live", _("Live")
+    NON_RENEWING = "non_renewing", _("Cancels at term end")
+    PAUSED = "paused", _("Paused")
+    UNPAID = "unpaid", _("Unpaid")
+    CANCELLED = "cancelled", _("Cancelled")
+    EXPIRED = "expired", _("Expired")
+
+
+# States in which the bill run has something to do on `next_billing_on`.
+BILLABLE_STATUSES = (Status.FUTURE, Status.IN_TRIAL, Status.LIVE, Status.NON_RENEWING, Status.PAUSED)
+ENDED_STATUSES = (Status.CANCELLED, Status.EXPIRED)
+
+
+class ProrationMode(models.TextChoices):
+    INVOICE_NOW = "invoice_now", _("Prorate and invoice now")
+    NEXT_RENEWAL = "next_renewal", _("Prorate onto the next renewal invoice")
+    NONE = "none", _("No proration")
+
+
+class DowngradeTiming(models.TextChoices):
+    NOW = "now", _("Immediately")
+    TERM_END = "term_end", _("At the end of the term")
+
+
+class DunningFinalAction(models.TextChoices):
+    MARK_UNPAID = "mark_unpaid", _("Mark the subscription unpaid")
+    CANCEL = "cancel", _("Cancel the subscription")
+
+
+# The portal's subscription actions an organization can allow (all allowed by default).
+PORTAL_ACTIONS = (
+    "convert_trial",
+    "extend_trial",
+    "cancel_trial",
+    "change_plan",
+    "change_quantity",
+    "add_addon",
+    "remove_addon",
+    "redeem_coupon",
+    "pause",
+    "resume",
+    "cancel",
+    "undo_cancel",
+    "reactivate",
+    "auto_charge",
+)
+
+
+def default_portal_actions() -> list[str]:
+    return list(PORTAL_ACTIONS)
+
+
+def default_cancellation_reasons() -> list[str]:
+    return ["Too expensive", "Missing features", "Switching to another product", "No longer needed", "Other"]
+
+
+def default_dunning_days() -> list[int]:
+    return [1, 3, 5]
+
+
+class SubscriptionSettings(TenantSettingsModel):
+    """How an organization's subscriptions behave (edited in the console, stored as data)."""
+
+    organization = models.OneToOneField(
+        "core.Organization", on_delete=models.CASCADE, related_name="subscription_settings"
+    )
+    number_prefix = models.CharField(_("subscription number prefix"), max_length=20, default="SUB-")
+    number_digits = models.PositiveSmallIntegerField(default=5)
+    next_number = models.PositiveBigIntegerField(
+        default=1, editable=False, help_text=_("Taken under a row lock (unique, not gapless).")
+    )
+    proration_mode = models.CharField(
+        _("proration"), max_length=16, choices=ProrationMode.choices, default=ProrationMode.INVOICE_NOW
+    )
+    downgrade_timing = models.CharField(
+        _("downgrades apply"),
+        max_length=12,
+        choices=DowngradeTiming.choices,
+        default=DowngradeTiming.TERM_END,
+    )
+    end_trial_on_change = models.BooleanField(_("a plan change ends the trial"), default=False)
+    max_trial_extension_days = models.PositiveIntegerField(
+        _("maximum trial extension (days)"), default=30, validators=[MaxValueValidator(3650)]
+    )
+    credit_on_immediate_cancel = models.BooleanField(
+        _("credit the unused part when cancelling immediately"), default=True
+    )
+    cancellation_reasons = models.JSONField(_("cancellation reasons"), default=default_cancellation_reasons)
+    retention_coupon = models.ForeignKey(
+        "catalog.Coupon",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        verbose_name=_("retention offer"),
+    )
+    portal_actions = models.JSONField(_("portal actions allowed"), default=default_portal_actions)
+    dunning_retry_days = models.JSONField(
+        _("retry a failed charge after (days)"), default=default_dunning_days
+    )
+    dunning_final_action = models.CharField(
+        _("after the last retry"),
+        max_length=16,
+        choices=DunningFinalAction.choices,
+        default=DunningFinalAction.MARK_UNPAID,
+    )
+    renewal_notice_days = models.PositiveSmallIntegerField(
+        _("upcoming renewal notice (days before)"), default=7
+    )
+    trial_ending_notice_days = models.PositiveSmallIntegerField(
+        _("trial ending notice (days before)"), default=3
+    )
+
+    class Meta(TenantSettingsModel.Meta):
+        verbose_name = _("subscription settings")
+        verbose_name_plural = _("subscription settings")
+
+    def __str__(self) -> str:
+        return f"Subscription settings of {self.organization}"
+
+
+class Subscription(TenantModel):
+    Status = Status
+
+    number = models.CharField(_("number"), max_length=40)
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="subscriptions")
+    plan = models.ForeignKey("catalog.Plan", on_delete=models.PROTECT, related_name="subscriptions")
+    quantity = models.PositiveIntegerField(_("quantity"), default=1)
+    currency = models.CharField(max_length=3)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.FUTURE)
+
+    start_date = models.DateField(_("starts on"))
+    trial_start = models.DateField(null=True, blank=True)
+    trial_end = models.DateField(null=True, blank=True, help_text=_("The first day after the trial."))
+    trial_extended_days = models.PositiveIntegerField(default=0)
+    current_term_start = models.DateField(null=True, blank=True)
+    current_term_end = models.DateField(null=True, blank=True, help_text=_("Exclusive."))
+    anchor_day = models.PositiveSmallIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(31)]
+    )
+    next_billing_on = models.DateField(
+        null=True, blank=True, help_text=_("When the bill run next has something to do.")
+    )
+    cycles_billed = models.PositiveIntegerField(default=0)
+    billing_cycles = models.PositiveIntegerField(
+        null=True, blank=True, help_text=_("Empty: until cancelled.")
+    )
+    auto_charge = models.BooleanField(_("charge automatically"), default=False)
+
+    paused_on = models.DateField(null=True, blank=True)
+    resume_on = models.DateField(null=True, blank=True, help_text=_("Empty while paused: indefinitely."))
+
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+    cancelled_on = models.DateField(null=True, blank=True)
+    cancel_reason = models.CharField(max_length=200, blank=True)
+    cancel_comment = models.TextField(blank=True)
+    retention_offered = models.BooleanField(default=False)
+
+    # staff-only price override (replaces the plan's price for this subscription)
+    price_override_minor = models.BigIntegerField(null=True, blank=True)
+    unit_price_override = models.DecimalField(max_digits=19, decimal_places=6, null=True, blank=True)
+
+    # proration lines waiting for the next renewal invoice (proration mode "next_renewal")
+    deferred_lines = models.JSONField(default=list, blank=True)
+
+    # dunning
+    dunning_attempts = models.PositiveSmallIntegerField(default=0)
+    dunning_invoice = models.ForeignKey(
+        "billing.Invoice", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    next_retry_on = models.DateField(null=True, blank=True)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta(TenantModel.Meta):
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "number"], name="subscription_number_unique"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="subscription_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(current_term_start__isnull=True)
+                | Q(current_term_end__isnull=True)
+                | Q(current_term_end__gt=F("current_term_start")),
+                name="subscription_term_end_after_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(trial_start__isnull=True)
+                | Q(trial_end__isnull=True)
+                | Q(trial_end__gte=F("trial_start")),
+                name="subscription_trial_end_not_before_start",
+            ),
+            models.CheckConstraint(
+                condition=Q(anchor_day__isnull=True) | (Q(anchor_day__gte=1) & Q(anchor_day__lte=31)),
+                name="subscription_anchor_day_in_month",
+            ),
+            models.CheckConstraint(
+                condition=Q(billing_cycles__isnull=True) | Q(billing_cycles__gte=1),
+                name="subscription_billing_cycles_positive",
+            ),
+            models.CheckConstraint(
+                condition=Q(price_override_minor__isnull=True) | Q(price_override_minor__gte=0),
+                name="subscription_price_override_not_negative",
+            ),
+        ]
+        indexes = [
+            # the bill run: due work of one organization, and across organizations
+            models.Index(
+                fields=["organization", "status", "next_billing_on"], name="subscription_due_org_idx"
+            ),
+            models.Index(fields=["status", "next_billing_on"], name="subscription_due_idx"),
+            models.Index(fields=["organization", "customer", "status"], name="subscription_customer_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_ended(self) -> bool:
+        return self.status in ENDED_STATUSES
+
+
+class SubscriptionItem(TenantModel):
+    """A recurring addon of a subscription, with its quantity."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="items")
+    addon = models.ForeignKey("catalog.Addon", on_delete=models.PROTECT, related_name="subscription_items")
+    quantity = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta(TenantModel.Meta):
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "addon"], name="subscription_item_addon_unique"),
+            models.CheckConstraint(condition=Q(quantity__gte=1), name="subscription_item_quantity_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.addon} × {self.quantity}"
+
+
+class CouponRedemption(TenantModel):
+    """A coupon applied to a subscription; `cycles_left` None means forever."""
+
+    class RedemptionStatus(models.TextChoices):
+        ACTIVE = "active", _("Active")
+        ENDED = "ended", _("Ended")
+        REMOVED = "removed", _("Removed")
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="redemptions")
+    coupon = models.ForeignKey("catalog.Coupon", on_delete=models.PROTECT, related_name="redemptions")
+    code = models.ForeignKey(
+        "catalog.CouponCode", null=True, blank=True, on_delete=models.PROTECT, related_name="redemptions"
+    )
+    cycles_left = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=8, choices=RedemptionStatus.choices, default=RedemptionStatus.ACTIVE)
+    redeemed_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta(TenantModel.Meta):
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription"],
+                condition=Q(status="active"),
+                name="one_active_coupon_per_subscription",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.coupon} on {self.subscription_id}"
+
+
+class BillingPeriod(TenantModel):
+    """A period [start, end) of a subscription that has been billed, and the invoice that billed it.
+
+    UNIQUE(subscription, start): a second bill of the same period fails in the database."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="periods")
+    start = models.DateField()
+    end = models.DateField()
+    invoice = models.ForeignKey(
+        "billing.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="billing_periods"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta(TenantModel.Meta):
+        ordering = ["subscription", "start"]
+        constraints = [
+            models.UniqueConstraint(fields=["subscription", "start"], name="billing_period_once"),
+            models.CheckConstraint(condition=Q(end__gt=F("start")), name="billing_period_end_after_start"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.start}–{self.end}"
+
+
+class ScheduledChange(TenantModel):
+    """A change that takes effect on a date (applied by the bill run), cancellable until then."""
+
+    class Kind(models.TextChoices):
+        CHANGE = "change", _("Plan or quantity change")
+        PAUSE = "pause", _("Pause")
+        RESUME = "resume", _("Resume")
+        CANCEL = "cancel", _("Cancel at term end")
+
+    class ChangeStatus(models.TextChoices):
+        PENDING = "pending", _("Pending")
+        APPLIED = "applied", _("Applied")
+        CANCELLED = "cancelled", _("Cancelled")
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="scheduled_changes")
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    effective_on = models.DateField()
+    payload = models.JSONField(default=dict, blank=True)
+    status = models.CharField(max_length=10, choices=ChangeStatus.choices, default=ChangeStatus.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    cancelled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta(TenantModel.Meta):
+        ordering = ["effective_on", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["subscription", "kind"],
+                condition=Q(status="pending"),
+                name="one_pending_change_per_kind",
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "effective_on"], name="scheduled_change_due_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} on {self.effective_on}"
