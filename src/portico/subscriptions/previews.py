@@ -47,7 +47,9 @@ def active_redemption(subscription: Subscription) -> CouponRedemption | None:
     return services._active_redemption(subscription)
 
 
-def configs(subscription: Subscription, *, coupon: Coupon | None = None, items=None) -> list[proration.Config]:
+def configs(
+    subscription: Subscription, *, coupon: Coupon | None = None, items=None
+) -> list[proration.Config]:
     """The plan and every addon as proration's configurations (as `services._Pricing.everything`),
     the active coupon applied (or `coupon` instead, for a coupon preview)."""
     if coupon is None:
@@ -99,6 +101,16 @@ def resume_invoice(subscription: Subscription, today: dt.date) -> NextInvoice:
     `services.resume` bills it)."""
     plan = subscription.plan
     anchor = services._anchor_day(plan, today)
-    period = periods.Period(today, periods.add_interval(today, plan.interval_unit, plan.interval_count, 1, anchor))
+    period = periods.Period(
+        today, periods.add_interval(today, plan.interval_unit, plan.interval_count, 1, anchor)
+    )
     lines = proration.renewal_lines(configs(subscription), period)
     return NextInvoice(today, period, proration.Summary.of(lines, subscription.currency))
+
+
+def term_price(subscription: Subscription) -> Money:
+    """What one full term of the current configuration costs (coupon included)."""
+    start = subscription.current_term_start or subscription.start_date
+    period = periods.Period(start, services._term_end(subscription, start))
+    lines = proration.renewal_lines(configs(subscription), period)
+    return proration.Summary.of(lines, subscription.currency).total
