@@ -9,10 +9,11 @@ import datetime as dt
 import pytest
 
 from portico.billing.models import CreditNote, Invoice
+from portico.core.models import OutboxEvent
 from portico.subscriptions import services
 from portico.subscriptions.errors import AlreadyScheduled
-from portico.subscriptions.models import SubscriptionSettings
-from tests.subscriptions.factories import ACTOR, subscribe, world
+from portico.subscriptions.models import ScheduledChange, SubscriptionSettings
+from tests.subscriptions.factories import ACTOR, card, subscribe, world
 
 D = dt.date
 
@@ -109,8 +110,6 @@ def test_the_preview_shows_what_the_change_then_books(live, w):
 def test_an_auto_charging_subscription_is_charged_to_the_default_card(
     customer, clock, w, django_capture_on_commit_callbacks
 ):
-    from tests.subscriptions.factories import card
-
     card(customer)
     with django_capture_on_commit_callbacks(execute=True):
         sub = subscribe(customer, w.starter, quantity=3, auto_charge=True)
@@ -119,8 +118,6 @@ def test_an_auto_charging_subscription_is_charged_to_the_default_card(
 
 
 def test_the_transitions_emit_the_events_emails_hang_on(live, w):
-    from portico.core.models import OutboxEvent
-
     services.pause(subscription=live, actor=ACTOR)
     services.resume(subscription=live, actor=ACTOR)
     services.cancel(subscription=live, actor=ACTOR, at_term_end=True)
@@ -144,8 +141,6 @@ def test_the_transitions_emit_the_events_emails_hang_on(live, w):
 
 
 def test_a_scheduled_cancel_or_pause_is_stored_and_cancelling_it_restores_the_subscription(live, w):
-    from portico.subscriptions.models import ScheduledChange
-
     services.pause(subscription=live, actor=ACTOR, at_term_end=True, resume_on=D(2026, 5, 1))
     pause = ScheduledChange.all_tenants.get(kind="pause")
     assert (pause.effective_on, pause.payload, pause.status) == (

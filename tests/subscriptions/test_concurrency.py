@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 from django.db import connection
 
+from portico.catalog.models import Coupon
 from portico.core.audit import AuditEvent
+from portico.core.errors import DomainError
 from portico.subscriptions import services
-from portico.subscriptions.models import Subscription
+from portico.subscriptions.models import CouponRedemption, Subscription
 from tests.concurrency import race
 from tests.factories import CustomerFactory, OrganizationFactory
 from tests.subscriptions.factories import ACTOR, subscribe, world
@@ -43,3 +45,19 @@ def test_two_concurrent_quantity_changes_serialize(customer):
         assert second["from_quantity"] == first["quantity"]
         sub.refresh_from_db()
         assert sub.quantity == second["quantity"]
+
+
+def test_the_last_redemption_of_a_coupon_is_taken_once(customer):
+    w = world(customer.organization)
+    Coupon.all_tenants.filter(pk=w.launch20.pk).update(max_redemptions=1)
+    first = subscribe(customer, w.starter)
+    second = subscribe(customer, w.starter)
+    outcomes = race(
+        lambda: services.redeem_coupon(subscription=first, code="LAUNCH20", actor=ACTOR),
+        lambda: services.redeem_coupon(subscription=second, code="LAUNCH20", actor=ACTOR),
+    )
+    redeemed = [o for o in outcomes if isinstance(o, CouponRedemption)]
+    refused = [o for o in outcomes if isinstance(o, DomainError)]
+    assert len(redeemed) == 1 and len(refused) == 1, outcomes
+    assert "already been used as many times" in str(refused[0])
+    assert Coupon.all_tenants.get(pk=w.launch20.pk).times_redeemed == 1

@@ -16,6 +16,7 @@ from portico.payments.methods import MethodInUse, remove_method
 from portico.payments.models import PaymentMethod
 from portico.subscriptions import services
 from portico.subscriptions.models import BillingPeriod, CouponRedemption, ScheduledChange, Subscription
+from tests.catalog.factories import plan
 from tests.subscriptions.factories import ACTOR, card, subscribe, world
 
 D = dt.date
@@ -192,15 +193,9 @@ def test_a_downgrade_waits_for_the_term_end_and_can_be_cancelled(org, customer, 
     assert sub.quantity == 5
     with pytest.raises(DomainError, match="at most 50"):
         services.change_quantity(subscription=sub, quantity=51, actor=ACTOR)
-    other = world_plan_elsewhere(org)
+    other = plan(org, "other-product-plan")
     with pytest.raises(DomainError, match="same product"):
         services.change_plan(subscription=sub, plan=other, actor=ACTOR)
-
-
-def world_plan_elsewhere(org):
-    from tests.catalog.factories import plan
-
-    return plan(org, "other-product-plan")
 
 
 def test_cancelling_at_term_end_then_undoing_it(org, customer, clock, w):
