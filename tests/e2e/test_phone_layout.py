@@ -120,7 +120,9 @@ def route_kwargs(demo, acme, invoice) -> dict[str, dict]:
     colleague = demo.contacts["acme:tom@acme.example"]
     export = StatementExport.all_tenants.filter(customer=acme).first()
     subscription = {"number": subscription_of(acme).number}
-    subscription_routes = [name for _route, name in portal_routes() if name.startswith("portal:subscription_")]
+    subscription_routes = [
+        name for _route, name in portal_routes() if name.startswith("portal:subscription_")
+    ]
     return {
         "portal:subscription": subscription,
         **{name: subscription for name in subscription_routes},

@@ -59,7 +59,9 @@ def settings_of(org) -> SubscriptionSettings:
 # -- list and detail ---------------------------------------------------------------------------------------
 
 
-def test_the_list_shows_plan_addons_coupon_price_status_term_and_next_invoice(portal_client, sub, w, customer):
+def test_the_list_shows_plan_addons_coupon_price_status_term_and_next_invoice(
+    portal_client, sub, w, customer
+):
     services.redeem_coupon(subscription=sub, code="LAUNCH20", actor=ACTOR)
     ended = subscribe(customer, w.pro, quantity=1)
     services.cancel(subscription=ended, actor=ACTOR)
@@ -294,7 +296,9 @@ ACTIONS = [
 
 
 @pytest.mark.parametrize(("name", "action", "data"), ACTIONS)
-def test_a_disabled_action_answers_403_and_changes_nothing(portal_client, org, sub, customer, name, action, data):
+def test_a_disabled_action_answers_403_and_changes_nothing(
+    portal_client, org, sub, customer, name, action, data
+):
     card(customer)
     row = settings_of(org)
     off = {action, "change_quantity"} if action == "change_plan" else {action}
@@ -340,6 +344,11 @@ def test_another_customers_or_organizations_subscription_is_not_found(
         for name, _route in subscription_routes():
             path = reverse(name, kwargs={"number": number})
             response = getattr(portal_client, method)(path, {})
-            expected = 405 if (name, method) == ("portal:subscription", "post") else 404  # the page is GET only
+            expected = (
+                405 if (name, method) == ("portal:subscription", "post") else 404
+            )  # the page is GET only
             assert response.status_code == expected, (name, number, method)
-    assert AuditEvent.all_tenants.filter(action__startswith="subscription.", customer=outsider_customer).count() == 1
+    assert (
+        AuditEvent.all_tenants.filter(action__startswith="subscription.", customer=outsider_customer).count()
+        == 1
+    )
