@@ -9,10 +9,12 @@ import datetime as dt
 import pytest
 
 from portico.billing.models import CreditNote, Invoice
+from portico.core.errors import DomainError
 from portico.core.models import OutboxEvent
 from portico.subscriptions import services
 from portico.subscriptions.errors import AlreadyScheduled
 from portico.subscriptions.models import ScheduledChange, SubscriptionSettings
+from tests.catalog.factories import addon, plan
 from tests.subscriptions.factories import ACTOR, card, subscribe, world
 
 D = dt.date
@@ -156,3 +158,45 @@ def test_a_scheduled_cancel_or_pause_is_stored_and_cancelling_it_restores_the_su
     services.cancel_scheduled_change(change=cancel, actor=ACTOR)
     live.refresh_from_db()
     assert live.status == "live"
+
+
+def test_an_interval_change_starts_a_new_term_now_and_credits_the_unused_one(customer, clock, w, org):
+    yearly = plan(
+        org, "starter-yearly", product_row=w.family, pricing_model="per_unit", price_minor=0,
+        unit_price="100.00", interval_unit="year", position=3,
+    )  # fmt: skip
+    sub = subscribe(customer, w.starter, quantity=3, addons=[(w.storage, 2)])
+    clock.set("2026-03-20T15:00:00+00:00")
+    with pytest.raises(DomainError, match="Remove Storage first"):
+        services.change_plan(subscription=sub, plan=yearly, actor=ACTOR)
+    services.remove_addon(subscription=sub, addon=w.storage, actor=ACTOR)  # credits $3.39
+    preview = services.preview_change(subscription=sub, plan=yearly)
+    services.change_plan(subscription=sub, plan=yearly, actor=ACTOR)
+    sub.refresh_from_db()
+    assert (sub.current_term_start, sub.current_term_end, sub.anchor_day) == (
+        D(2026, 3, 20),
+        D(2027, 3, 20),
+        20,
+    )
+    invoice = Invoice.all_tenants.order_by("id").last()
+    # 3 seats × $100.00 for the year; the unused 21/31 of $30.00 → $20.32 credited on it
+    assert lines_of(invoice) == [(3, 10000, 30000, D(2026, 3, 20), D(2027, 3, 19))]
+    invoice.refresh_from_db()
+    assert (invoice.total_minor, invoice.credited_minor, invoice.balance_minor) == (30000, 2032, 27968)
+    assert (preview.invoice.total.minor, preview.credit_note.total.minor, preview.charged_now.minor) == (
+        30000, 2032, 27968,
+    )  # fmt: skip
+
+
+def lines_of(invoice):
+    return [
+        (line.quantity, line.unit_price_minor, line.total_minor, line.period_start, line.period_end)
+        for line in invoice.lines.order_by("position", "id")
+    ]
+
+
+def test_a_recurring_addon_bills_on_its_plans_interval(customer, clock, w, org):
+    yearly_addon = addon(org, "archive", interval_unit="year")
+    sub = subscribe(customer, w.starter)
+    with pytest.raises(DomainError, match="another interval"):
+        services.add_addon(subscription=sub, addon=yearly_addon, actor=ACTOR)

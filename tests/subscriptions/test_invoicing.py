@@ -9,7 +9,7 @@ import datetime as dt
 
 import pytest
 
-from portico.billing.models import Invoice
+from portico.billing.models import CreditNote, Invoice
 from portico.catalog.models import Coupon, CouponCode
 from portico.core.errors import DomainError
 from portico.payments.methods import MethodInUse, remove_method
@@ -155,13 +155,26 @@ def test_pausing_until_a_date_schedules_the_resume(org, customer, clock, w):
 
 def test_reactivating_within_the_paid_term_keeps_it_and_invoices_nothing(org, customer, clock, w):
     sub = subscribe(customer, w.starter, quantity=3)
-    sub = services.cancel(subscription=sub, actor=ACTOR, reason="Too expensive")
+    sub = services.cancel(subscription=sub, actor=ACTOR, reason="Too expensive", credit=False)
     clock.advance(days=5)
     sub = services.reactivate(subscription=sub, actor=ACTOR)
     assert (sub.status, sub.current_term_end, sub.next_billing_on, sub.cancel_reason) == (
         "live", D(2026, 4, 10), D(2026, 4, 10), "",
     )  # fmt: skip
     assert len(invoices_of(sub)) == 1
+
+
+def test_reactivating_a_term_credited_at_cancellation_invoices_a_new_term(org, customer, clock, w):
+    sub = subscribe(customer, w.starter, quantity=3)
+    clock.set("2026-03-20T15:00:00+00:00")
+    sub = services.cancel(subscription=sub, actor=ACTOR)  # credits 21/31 of $30.00 = $20.32
+    assert CreditNote.all_tenants.get().total_minor == 2032
+    sub = services.reactivate(subscription=sub, actor=ACTOR)
+    assert (sub.current_term_start, sub.current_term_end, sub.unused_credited) == (
+        D(2026, 3, 20), D(2026, 4, 20), False,
+    )  # fmt: skip
+    _first, again = invoices_of(sub)
+    assert lines_of(again) == [(3, 1000, 0, 3000, D(2026, 3, 20), D(2026, 4, 19))]
 
 
 def test_reactivating_after_the_paid_term_starts_and_invoices_a_new_one(org, customer, clock, w):

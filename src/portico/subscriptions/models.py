@@ -176,6 +176,9 @@ class Subscription(TenantModel):
     cancel_reason = models.CharField(max_length=200, blank=True)
     cancel_comment = models.TextField(blank=True)
     retention_offered = models.BooleanField(default=False)
+    unused_credited = models.BooleanField(
+        default=False, help_text=_("Cancelled with the unused part of the term credited.")
+    )
 
     # staff-only price override (replaces the plan's price for this subscription)
     price_override_minor = models.BigIntegerField(null=True, blank=True)

@@ -457,8 +457,16 @@ def _check_plan(plan: Plan, customer: Customer) -> None:
 
 
 def _check_addon(addon: Addon, plan: Plan) -> None:
+    """Sellable for the plan; a recurring addon bills with the plan, so on the plan's interval."""
     if addon.is_archived or addon.currency != plan.currency or not addon.applies_to(plan):
         raise errors.AddonNotAvailable()
+    if addon.is_recurring and (addon.interval_unit, addon.interval_count) != (
+        plan.interval_unit,
+        plan.interval_count,
+    ):
+        raise errors.AddonNotAvailable(
+            _("%(addon)s is billed on another interval than this plan.") % {"addon": addon.name}
+        )
 
 
 def _lock_coupon(code: CouponCode, today: dt.date, plan: Plan) -> CouponCode:
@@ -535,7 +543,8 @@ def create_subscription(
         if has_trial:
             subscription.trial_start = start
             subscription.trial_end = start + dt.timedelta(days=plan.trial_days)
-            subscription.next_billing_on = subscription.trial_end
+            if status == S.IN_TRIAL:  # a future one starts (and begins its trial) on its start date
+                subscription.next_billing_on = subscription.trial_end
         one_time = []
         for addon, addon_quantity in addons:
             if addon.is_recurring:
@@ -646,8 +655,9 @@ def _is_downgrade(subscription: Subscription, plan: Plan, quantity: int) -> bool
 
 
 def preview_change(
-    *, subscription: Subscription, plan: Plan | None = None, quantity: int | None = None
-) -> proration.Preview | None:
+    *, subscription: Subscription, plan: Plan | None = None, quantity: int | None = None,
+    at_term_end: bool | None = None,
+) -> proration.Preview | None:  # fmt: skip
     """What changing to `plan`/`quantity` today would invoice and credit now and on the next renewal,
     computed by `proration.preview` from the same configurations `change_plan` prorates (None when
     nothing is billed yet: a future or trial subscription, or a change waiting for the term end)."""
@@ -657,17 +667,18 @@ def preview_change(
     new_plan = plan or subscription.plan
     new_quantity = subscription.quantity if quantity is None else quantity
     settings = subscription_settings(subscription.organization)
-    if settings.downgrade_timing == DowngradeTiming.TERM_END and _is_downgrade(
-        subscription, new_plan, new_quantity
-    ):
+    later = at_term_end if at_term_end is not None else settings.downgrade_timing == DowngradeTiming.TERM_END
+    if later and _is_downgrade(subscription, new_plan, new_quantity):
         return None
     pricing = _Pricing.of(subscription)
-    old = pricing.plan()
-    new = pricing.plan(new_plan, new_quantity)
+    old, new = [pricing.plan()], [pricing.plan(new_plan, new_quantity)]
+    renewal = [*new, *pricing.addons(new_plan)]
+    if old[0].interval != new[0].interval:  # a new term of everything now, the old one's unused part credited
+        old, new = [*old, *pricing.addons()], renewal
     today = _today(subscription.organization)
     return proration.preview(
-        [old], [new], subscription.current_term_start, subscription.current_term_end, today,
-        mode=settings.proration_mode, renewal=[new, *pricing.addons(new_plan)],
+        old, new, subscription.current_term_start, subscription.current_term_end, today,
+        mode=settings.proration_mode, renewal=renewal,
     )  # fmt: skip
 
 
@@ -691,6 +702,17 @@ def change_plan(
         new_plan.check_quantity(new_quantity)
         if new_plan.pk == subscription.plan_id and new_quantity == subscription.quantity:
             raise errors.NothingToChange()
+        if new_plan.pk != subscription.plan_id:
+            for item in SubscriptionItem.all_tenants.filter(subscription=subscription).select_related(
+                "addon"
+            ):
+                try:
+                    _check_addon(item.addon, new_plan)
+                except errors.AddonNotAvailable:
+                    raise errors.AddonNotAvailable(
+                        _("Remove %(addon)s first: it cannot be kept on that plan.")
+                        % {"addon": item.addon.name}
+                    ) from None
         settings = subscription_settings(subscription.organization)
         today = _today(subscription.organization)
         billed = subscription.status in (S.LIVE, S.NON_RENEWING)
@@ -919,12 +941,14 @@ def cancel(
             return subscription
         settings = subscription_settings(subscription.organization)
         wants_credit = settings.credit_on_immediate_cancel if credit is None else credit
+        unused = Proration()
         if wants_credit and subscription.status in (S.LIVE, S.NON_RENEWING):
             today = _today(subscription.organization)
             everything = _Pricing.of(subscription).everything()
             unused = _prorate(subscription, everything, [], today, mode="invoice_now", credits_only=True)
             _credit(subscription, unused.credits, None, actor)
         _end(subscription, reason, comment)
+        subscription.unused_credited = bool(unused.credits)
         _save(subscription)
         audit(actor, "subscription.cancelled", subscription, reason=reason)
         _emit("subscription.cancelled", subscription, reason=reason)
@@ -945,7 +969,8 @@ def undo_cancel(*, subscription: Subscription, actor: Actor) -> Subscription:
 
 def reactivate(*, subscription: Subscription, actor: Actor) -> Subscription:
     """Chargebee's rule: within the paid term, keep the term (no invoice); after it, a new term
-    starts today and is invoiced."""
+    starts today and is invoiced. A term whose unused part was credited at cancellation is no
+    longer paid for: a new term, invoiced."""
     with transaction.atomic():
         subscription = _lock(subscription)
         _require(subscription, "reactivate")
@@ -954,7 +979,9 @@ def reactivate(*, subscription: Subscription, actor: Actor) -> Subscription:
         subscription.cancelled_at = subscription.cancelled_on = None
         subscription.cancel_reason = subscription.cancel_comment = ""
         invoice = None
-        if subscription.current_term_end and today < subscription.current_term_end:
+        paid_until = subscription.current_term_end if not subscription.unused_credited else None
+        subscription.unused_credited = False
+        if paid_until and today < paid_until:
             subscription.next_billing_on = subscription.current_term_end
         else:
             _start_term(subscription, today)
