@@ -292,6 +292,11 @@ ACTIONS = [
     ("subscription_pause", "pause", {"when": "now"}),
     ("subscription_coupon", "redeem_coupon", {"code": "LAUNCH20", "confirm": "1"}),
     ("subscription_auto_charge", "auto_charge", {"enabled": "on"}),
+    ("subscription_resume", "resume", {}),
+    ("subscription_undo_cancel", "undo_cancel", {}),
+    ("subscription_reactivate", "reactivate", {}),
+    ("subscription_convert", "convert_trial", {}),
+    ("subscription_extend", "extend_trial", {"days": "3"}),
 ]
 
 
@@ -352,3 +357,65 @@ def test_another_customers_or_organizations_subscription_is_not_found(
         AuditEvent.all_tenants.filter(action__startswith="subscription.", customer=outsider_customer).count()
         == 1
     )
+
+
+# -- trials and reactivation -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def trial(customer, w, clock):
+    """3 seats of trial ($8.00/seat, 14 days, $10.00 setup fee) and 2 × storage: in trial until 24 Mar."""
+    return subscribe(customer, w.trial, quantity=3, addons=[(w.storage, 2)])
+
+
+def test_convert_a_trial_now_shows_the_invoice_then_charges_it(portal_client, trial):
+    assert fresh(trial).status == "in_trial"
+    page = text(portal_client.get(url("subscription_convert", trial)))
+    # 3 × 8.00 + 2 × 2.50 = 29.00 for 10 Mar – 9 Apr, and the 10.00 setup fee
+    assert re.search(r"Invoiced now for Mar 10, 2026 – Apr 9, 2026: <strong[^>]*>\$29\.00<", page)
+    assert re.search(r'class="invoice-total">\$39\.00<', page)
+    assert portal_client.post(url("subscription_convert", trial)).status_code == 302
+    assert fresh(trial).status == "live"
+    assert Invoice.all_tenants.order_by("-id").first().total.minor == 3900
+
+
+def test_extend_a_trial_up_to_the_maximum(portal_client, trial):
+    assert "by 30 more days at most" in text(portal_client.get(url("subscription_extend", trial)))
+    assert portal_client.post(url("subscription_extend", trial), {"days": "20"}).status_code == 302
+    assert str(fresh(trial).trial_end) == "2026-04-13"
+    before = snapshot(trial)
+    response = portal_client.post(url("subscription_extend", trial), {"days": "11"})
+    assert response.status_code == 400
+    assert "The trial can be extended by 10 more days at most." in text(response)
+    assert snapshot(trial) == before
+    for hostile in ["0", "-3", "abc", "9" * 50]:
+        assert portal_client.post(url("subscription_extend", trial), {"days": hostile}).status_code == 400
+    assert snapshot(trial) == before
+
+
+def test_cancel_a_trial(portal_client, trial):
+    response = portal_client.post(url("subscription_cancel", trial), {"when": "now", "reason": "Other"})
+    assert response.status_code == 302
+    assert fresh(trial).status == "cancelled"
+    assert not Invoice.all_tenants.filter(billing_periods__subscription=trial).exists()
+
+
+def test_reactivate_within_the_paid_term_invoices_nothing(portal_client, sub, clock):
+    later(clock)
+    services.cancel(subscription=sub, actor=ACTOR, credit=False)
+    page = text(portal_client.get(url("subscription_reactivate", sub)))
+    assert "nothing is invoiced now; the next invoice is on Apr 10, 2026" in page
+    invoices = Invoice.all_tenants.count()
+    assert portal_client.post(url("subscription_reactivate", sub)).status_code == 302
+    assert fresh(sub).status == "live"
+    assert Invoice.all_tenants.count() == invoices
+
+
+def test_reactivate_after_the_term_starts_a_new_invoiced_one(portal_client, sub, clock):
+    later(clock)
+    services.cancel(subscription=sub, actor=ACTOR, credit=False)
+    clock.set("2026-04-15T15:00:00+00:00")
+    page = text(portal_client.get(url("subscription_reactivate", sub)))
+    assert re.search(r"Invoiced now for Apr 15, 2026 – May 14, 2026: <strong[^>]*>\$35\.00<", page)
+    assert portal_client.post(url("subscription_reactivate", sub)).status_code == 302
+    assert Invoice.all_tenants.order_by("-id").first().total.minor == 3500

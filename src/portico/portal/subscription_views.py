@@ -505,3 +505,73 @@ def cancel_scheduled(request, number):
     except DomainError as error:
         return _refused(request, error, template, context)
     return _done(request, subscription, _("The scheduled change was cancelled."))
+
+
+# -- trials, reactivation ---------------------------------------------------------------------------
+
+
+@portal_view(module="subscriptions", action="change")
+@require_http_methods(["GET", "POST"])
+def convert_trial(request, number):
+    portal = request.portal
+    today = q.today_for(portal)
+
+    def extra(subscription):
+        if subscription.status != Subscription.Status.IN_TRIAL:
+            return {}
+        term, total = previews.convert_invoice(subscription, today)
+        return {"invoice_preview": term, "invoice_total": total, "setup_fee": total - term.total}
+
+    return _confirm_action(
+        request, number, action="convert_trial", title=_("Start paying now"),
+        body=_("Your trial ends today and your first term starts; it is invoiced now."),
+        service=services.convert_trial_now, done=_("Your trial was converted: your subscription is live."),
+        extra=extra,
+    )  # fmt: skip
+
+
+class ExtendForm(forms.Form):
+    days = forms.IntegerField(label=_lazy("Extend the trial by (days)"), min_value=1, max_value=3650)
+
+
+@portal_view(module="subscriptions", action="change")
+@require_http_methods(["GET", "POST"])
+def extend_trial(request, number):
+    portal = request.portal
+    _require_allowed(portal, "extend_trial")
+    subscription = subscription_for(portal, number)
+    settings = _settings(portal)
+    left = max(0, settings.max_trial_extension_days - subscription.trial_extended_days)
+    form = ExtendForm(request.POST if request.method == "POST" else None)
+    context = {"subscription": subscription, "form": form, "left": left}
+    template = "portal/subscriptions/extend.html"
+    if request.method == "GET":
+        return render(request, template, context)
+    if not form.is_valid():
+        return render(request, template, context, status=400)
+    try:
+        services.extend_trial(
+            subscription=subscription, days=form.cleaned_data["days"], actor=_actor(request)
+        )
+    except DomainError as error:
+        return _refused(request, error, template, context)
+    return _done(request, subscription, _("Your trial was extended."))
+
+
+@portal_view(module="subscriptions", action="change")
+@require_http_methods(["GET", "POST"])
+def reactivate(request, number):
+    portal = request.portal
+    today = q.today_for(portal)
+
+    def extra(subscription):
+        if subscription.status != Subscription.Status.CANCELLED:
+            return {}
+        invoice = previews.reactivate_invoice(subscription, today)
+        return {"invoice_preview": invoice, "no_invoice": invoice is None}
+
+    return _confirm_action(
+        request, number, action="reactivate", title=_("Reactivate your subscription"),
+        body=_("Your subscription runs again with the same plan."),
+        service=services.reactivate, done=_("Your subscription is active again."), extra=extra,
+    )  # fmt: skip

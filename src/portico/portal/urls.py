@@ -88,4 +88,17 @@ urlpatterns = [
         subscription_views.cancel_scheduled,
         name="subscription_scheduled",
     ),
+    path(
+        "subscriptions/<str:number>/convert/", subscription_views.convert_trial, name="subscription_convert"
+    ),
+    path(
+        "subscriptions/<str:number>/extend-trial/",
+        subscription_views.extend_trial,
+        name="subscription_extend",
+    ),
+    path(
+        "subscriptions/<str:number>/reactivate/",
+        subscription_views.reactivate,
+        name="subscription_reactivate",
+    ),
 ]

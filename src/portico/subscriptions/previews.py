@@ -114,3 +114,19 @@ def term_price(subscription: Subscription) -> Money:
     period = periods.Period(start, services._term_end(subscription, start))
     lines = proration.renewal_lines(configs(subscription), period)
     return proration.Summary.of(lines, subscription.currency).total
+
+
+def convert_invoice(subscription: Subscription, today: dt.date) -> tuple[NextInvoice, Money]:
+    """The invoice converting a trial today issues (as `services.convert_trial_now` bills it): the
+    first term from today and the plan's setup fee; (the term, the invoice's total)."""
+    term = resume_invoice(subscription, today)
+    fee = Money(subscription.plan.setup_fee_minor or 0, subscription.currency)
+    return term, term.total + fee
+
+
+def reactivate_invoice(subscription: Subscription, today: dt.date) -> NextInvoice | None:
+    """Chargebee's rule as `services.reactivate` applies it: within the paid term nothing is
+    invoiced (None); after it, a new term from today."""
+    if subscription.current_term_end and today < subscription.current_term_end:
+        return None
+    return resume_invoice(subscription, today)
