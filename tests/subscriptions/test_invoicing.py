@@ -164,17 +164,18 @@ def test_reactivating_within_the_paid_term_keeps_it_and_invoices_nothing(org, cu
     assert len(invoices_of(sub)) == 1
 
 
-def test_reactivating_a_term_credited_at_cancellation_invoices_a_new_term(org, customer, clock, w):
+def test_reactivating_a_term_credited_at_cancellation_charges_its_days_left_again(org, customer, clock, w):
     sub = subscribe(customer, w.starter, quantity=3)
     clock.set("2026-03-20T15:00:00+00:00")
     sub = services.cancel(subscription=sub, actor=ACTOR)  # credits 21/31 of $30.00 = $20.32
     assert CreditNote.all_tenants.get().total_minor == 2032
+    clock.set("2026-03-25T15:00:00+00:00")
     sub = services.reactivate(subscription=sub, actor=ACTOR)
-    assert (sub.current_term_start, sub.current_term_end, sub.unused_credited) == (
-        D(2026, 3, 20), D(2026, 4, 20), False,
+    assert (sub.status, sub.current_term_start, sub.current_term_end, sub.unused_credited) == (
+        "live", D(2026, 3, 10), D(2026, 4, 10), False,
     )  # fmt: skip
     _first, again = invoices_of(sub)
-    assert lines_of(again) == [(3, 1000, 0, 3000, D(2026, 3, 20), D(2026, 4, 19))]
+    assert again.total_minor == 1548  # 16 days left: $30.00 × 16/31 = 15.483… → $15.48
 
 
 def test_reactivating_after_the_paid_term_starts_and_invoices_a_new_one(org, customer, clock, w):

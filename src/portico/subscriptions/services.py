@@ -969,8 +969,8 @@ def undo_cancel(*, subscription: Subscription, actor: Actor) -> Subscription:
 
 def reactivate(*, subscription: Subscription, actor: Actor) -> Subscription:
     """Chargebee's rule: within the paid term, keep the term (no invoice); after it, a new term
-    starts today and is invoiced. A term whose unused part was credited at cancellation is no
-    longer paid for: a new term, invoiced."""
+    starts today and is invoiced. When the unused part was credited at cancellation, the days left
+    of the term are charged again (by days, as the credit was)."""
     with transaction.atomic():
         subscription = _lock(subscription)
         _require(subscription, "reactivate")
@@ -979,10 +979,13 @@ def reactivate(*, subscription: Subscription, actor: Actor) -> Subscription:
         subscription.cancelled_at = subscription.cancelled_on = None
         subscription.cancel_reason = subscription.cancel_comment = ""
         invoice = None
-        paid_until = subscription.current_term_end if not subscription.unused_credited else None
-        subscription.unused_credited = False
-        if paid_until and today < paid_until:
+        credited, subscription.unused_credited = subscription.unused_credited, False
+        if subscription.current_term_end and today < subscription.current_term_end:
             subscription.next_billing_on = subscription.current_term_end
+            if credited:  # the unused time was credited: charge the days left of the term again
+                everything = _Pricing.of(subscription).everything()
+                again = _prorate(subscription, [], everything, today, mode="invoice_now")
+                invoice = _issue(subscription, again.charges, actor) if again.charges else None
         else:
             _start_term(subscription, today)
             invoice = _bill_term(subscription, today, subscription.current_term_end, actor)
