@@ -33,7 +33,7 @@ from portico.core.errors import DomainError, domain_error_message
 from portico.payments import methods as payment_methods
 from portico.portal import ledger_queries as q
 from portico.portal.access import portal_view
-from portico.subscriptions import previews, services
+from portico.subscriptions import errors, previews, services
 from portico.subscriptions.models import (
     ENDED_STATUSES,
     CouponRedemption,
@@ -105,6 +105,15 @@ def _offered(portal, subscription) -> set[str]:
     return {a for a in allowed if (cancel if a in cancel_actions else change)}
 
 
+def _not_now(request, subscription, action: str):
+    """On a GET: when the subscription's status does not allow `action`, say why on its page (the
+    POST would be refused by the service all the same)."""
+    if request.method != "GET" or action in services.allowed_actions(subscription):
+        return None
+    messages.error(request, str(errors.TransitionRefused(subscription.get_status_display(), action)))
+    return redirect("portal:subscription", number=subscription.number)
+
+
 def _actor(request) -> Actor:
     return Actor.from_request(request)
 
@@ -157,11 +166,15 @@ def _invoices_of(portal, subscription):
 
 
 def _timeline(subscription):
-    return AuditEvent.objects.filter(
+    events = AuditEvent.objects.filter(
         organization_id=subscription.organization_id,
         object_type=Subscription._meta.label_lower,
         object_id=str(subscription.pk),
     ).order_by("-at", "-id")[:100]
+    rows = list(events)
+    for event in rows:
+        event.label = event.action.removeprefix("subscription.").replace("_", " ").capitalize()
+    return rows
 
 
 @portal_view(module="subscriptions", action="view")
@@ -212,6 +225,8 @@ def change_subscription(request, number):
     portal = request.portal
     _require_allowed(portal, "change_plan", "change_quantity")
     subscription = subscription_for(portal, number)
+    if (refusal := _not_now(request, subscription, "change_plan")) is not None:
+        return refusal
     allowed = set(_settings(portal).portal_actions or [])
     plans = list(Plan.objects.family_of(subscription.plan).prefetch_related("tiers"))
     if "change_plan" not in allowed:
@@ -286,6 +301,8 @@ def cancel_subscription(request, number):
         _require_allowed(portal, "cancel_trial")
     else:
         _require_allowed(portal, "cancel")
+    if (refusal := _not_now(request, subscription, "cancel_trial" if trial else "cancel")) is not None:
+        return refusal
     term_end_allowed = "cancel_at_term_end" in services.allowed_actions(subscription)
     form = CancelForm(
         request.POST if request.method == "POST" else None,
@@ -377,6 +394,8 @@ def pause_subscription(request, number):
     portal = request.portal
     _require_allowed(portal, "pause")
     subscription = subscription_for(portal, number)
+    if (refusal := _not_now(request, subscription, "pause")) is not None:
+        return refusal
     form = PauseForm(request.POST if request.method == "POST" else None)
     context = {"subscription": subscription, "form": form}
     if request.method == "GET":
@@ -421,6 +440,8 @@ def redeem_coupon(request, number):
     portal = request.portal
     _require_allowed(portal, "redeem_coupon")
     subscription = subscription_for(portal, number)
+    if (refusal := _not_now(request, subscription, "redeem_coupon")) is not None:
+        return refusal
     form = CouponForm(request.POST if request.method == "POST" else None)
     context = {"subscription": subscription, "form": form, "current": previews.next_invoice(subscription)}
     template = "portal/subscriptions/coupon.html"
@@ -436,7 +457,7 @@ def redeem_coupon(request, number):
                 coupon=found.coupon, with_coupon=previews.next_invoice(subscription, coupon=found.coupon)
             )
             if previews.active_redemption(subscription) is not None:
-                raise services.errors.CouponAlreadyApplied()
+                raise errors.CouponAlreadyApplied()
             return render(request, template, context)
         services.redeem_coupon(subscription=subscription, code=code, actor=_actor(request))
     except DomainError as error:
@@ -454,6 +475,8 @@ def auto_charge(request, number):
     portal = request.portal
     _require_allowed(portal, "auto_charge")
     subscription = subscription_for(portal, number)
+    if (refusal := _not_now(request, subscription, "auto_charge")) is not None:
+        return refusal
     default = payment_methods.default_method(portal.customer)
     context = {"subscription": subscription, "default_method": default}
     template = "portal/subscriptions/auto_charge.html"
@@ -540,6 +563,8 @@ def extend_trial(request, number):
     portal = request.portal
     _require_allowed(portal, "extend_trial")
     subscription = subscription_for(portal, number)
+    if (refusal := _not_now(request, subscription, "extend_trial")) is not None:
+        return refusal
     settings = _settings(portal)
     left = max(0, settings.max_trial_extension_days - subscription.trial_extended_days)
     form = ExtendForm(request.POST if request.method == "POST" else None)
