@@ -101,7 +101,7 @@ def test_the_list_costs_the_same_queries_for_1_or_6_subscriptions(
 ):
     _many(customer, w, n)
     portal_client.get("/portal/subscriptions/")  # warm the session and the settings
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(12):
         response = portal_client.get("/portal/subscriptions/")
     assert response.status_code == 200
     assert text(response).count("Five off") == n
@@ -116,7 +116,7 @@ def test_the_detail_costs_the_same_queries_for_1_or_6_invoices(
         sub = fresh(sub)
         services.renew(sub, sub.current_term_end, actor=ACTOR)
     portal_client.get(url("subscription", sub))
-    with django_assert_max_num_queries(16):
+    with django_assert_max_num_queries(13):
         response = portal_client.get(url("subscription", sub))
     assert response.status_code == 200
     assert start is not None
