@@ -297,6 +297,7 @@ ACTIONS = [
     ("subscription_reactivate", "reactivate", {}),
     ("subscription_convert", "convert_trial", {}),
     ("subscription_extend", "extend_trial", {"days": "3"}),
+    ("subscription_addon", "add_addon", {"addon": "support", "quantity": "1"}),
 ]
 
 
@@ -429,4 +430,27 @@ def test_an_action_its_status_refuses_says_why_and_changes_nothing(portal_client
     response = portal_client.post(url("subscription_change", sub), {"plan": "pro", "quantity": "3"})
     assert response.status_code == 400
     assert "This subscription is cancelled, so it cannot be moved to another plan." in text(response)
+    assert snapshot(sub) == before
+
+
+def test_add_a_recurring_addon_with_its_prorated_preview(portal_client, sub, w, clock):
+    later(clock)
+    page = text(portal_client.get(url("subscription_addon", sub, addon="support", quantity=1)))
+    # 15.00 × 21/31 = 10.16 now; the next invoice 30.00 + 5.00 + 15.00 = 50.00
+    assert re.search(r"Charged now: <strong[^>]*>\$10\.16<", page)
+    assert re.search(r"Next invoice on Apr 10, 2026: <strong[^>]*>\$50\.00<", page)
+    assert not sub.items.filter(addon=w.support).exists()
+    response = portal_client.post(url("subscription_addon", sub), {"addon": "support", "quantity": "1"})
+    assert response.status_code == 302
+    assert sub.items.get(addon=w.support).quantity == 1
+    assert Invoice.all_tenants.order_by("-id").first().total.minor == 1016
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"addon": "storage", "quantity": "1"}, {"addon": "onboarding"}, {"addon": "support", "quantity": "0"}],
+)
+def test_an_addon_already_there_or_not_recurring_or_a_bad_quantity_is_refused(portal_client, sub, data):
+    before = snapshot(sub)
+    assert portal_client.post(url("subscription_addon", sub), data).status_code == 400
     assert snapshot(sub) == before

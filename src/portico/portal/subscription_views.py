@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods
 
 from portico.billing.models import Invoice
-from portico.catalog.models import Plan, redeemable_code
+from portico.catalog.models import Addon, Plan, redeemable_code
 from portico.core.audit import Actor, AuditEvent
 from portico.core.errors import DomainError, domain_error_message
 from portico.payments import methods as payment_methods
@@ -600,3 +600,51 @@ def reactivate(request, number):
         body=_("Your subscription runs again with the same plan."),
         service=services.reactivate, done=_("Your subscription is active again."), extra=extra,
     )  # fmt: skip
+
+
+# -- addons -----------------------------------------------------------------------------------------
+
+
+class AddonForm(forms.Form):
+    addon = forms.ChoiceField(label=_lazy("Add-on"))
+    quantity = forms.IntegerField(label=_lazy("Quantity"), min_value=1, max_value=MAX_QUANTITY, initial=1)
+
+    def __init__(self, *args, addons, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.addons = {a.code: a for a in addons}
+        self.fields["addon"].choices = [(a.code, a.name) for a in addons]
+
+
+@portal_view(module="subscriptions", action="change")
+@require_http_methods(["GET", "POST"])
+def add_addon(request, number):
+    """GET: the recurring addons the plan offers; with `addon`: the prorated preview; POST: added."""
+    portal = request.portal
+    _require_allowed(portal, "add_addon")
+    subscription = subscription_for(portal, number)
+    if (refusal := _not_now(request, subscription, "add_addon")) is not None:
+        return refusal
+    have = {item.addon_id for item in subscription.items.all()}
+    addons = [
+        a
+        for a in Addon.objects.for_plan(subscription.plan).filter(currency=subscription.currency)
+        if a.is_recurring and a.pk not in have
+    ]
+    data = request.POST if request.method == "POST" else (request.GET if "addon" in request.GET else None)
+    form = AddonForm(data, addons=addons)
+    context = {"subscription": subscription, "form": form, "preview": None}
+    template = "portal/subscriptions/addon.html"
+    if data is None:
+        return render(request, template, context)
+    if not form.is_valid():
+        return render(request, template, context, status=400)
+    addon, quantity = form.addons[form.cleaned_data["addon"]], form.cleaned_data["quantity"]
+    context.update(addon=addon, quantity=quantity, confirming=True)
+    if request.method == "GET":
+        context["preview"] = previews.add_addon(subscription, addon, quantity, q.today_for(portal))
+        return render(request, template, context)
+    try:
+        services.add_addon(subscription=subscription, addon=addon, quantity=quantity, actor=_actor(request))
+    except DomainError as error:
+        return _refused(request, error, template, context)
+    return _done(request, subscription, _("The add-on was added to your subscription."))

@@ -101,4 +101,5 @@ urlpatterns = [
         subscription_views.reactivate,
         name="subscription_reactivate",
     ),
+    path("subscriptions/<str:number>/add-on/", subscription_views.add_addon, name="subscription_addon"),
 ]

@@ -130,3 +130,15 @@ def reactivate_invoice(subscription: Subscription, today: dt.date) -> NextInvoic
     if subscription.current_term_end and today < subscription.current_term_end:
         return None
     return resume_invoice(subscription, today)
+
+
+def add_addon(subscription: Subscription, addon, quantity: int, today: dt.date) -> proration.Preview | None:
+    """What adding a recurring addon today costs, as `services.add_addon` prorates it (nothing → its
+    config) in the organization's proration mode; None when nothing is billed yet (future, trial)."""
+    start, end = subscription.current_term_start, subscription.current_term_end
+    if subscription.status not in (S.LIVE, S.NON_RENEWING) or not (start and end and start <= today < end):
+        return None
+    pricing = services._Pricing.of(subscription)
+    new = pricing.addon(addon, quantity)
+    mode = services.subscription_settings(subscription.organization).proration_mode
+    return proration.preview([], [new], start, end, today, mode=mode, renewal=[*pricing.everything(), new])
