@@ -68,11 +68,11 @@ def test_the_list_shows_plan_addons_coupon_price_status_term_and_next_invoice(
     page = text(portal_client.get("/portal/subscriptions/"))
     active, past = page.split('id="past-heading"')
     assert sub.number in active and ended.number in past
-    assert "Starter × 3" in active or "starter × 3" in active.lower()
-    assert "storage × 2" in active.lower()
+    assert "Starter × 3" in active
+    assert "Storage × 2" in active
     assert "Launch 20% off" in active
     assert "$28.00" in active  # 35.00 less 20 %, per term and on the next invoice
-    assert "Mar 10, 2026 – Apr 9, 2026" in active or "10 Mar" in active or "Mar 10" in active
+    assert "Mar 10, 2026 – Apr 9, 2026" in active
     assert "Apr 10, 2026: $28.00" in active
     assert "Live" in active and "Cancelled" in past
 
