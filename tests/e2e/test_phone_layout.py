@@ -98,6 +98,20 @@ def saved_method_of(acme):
     return active_methods(acme).first() or saved_card(acme)
 
 
+def subscription_of(acme):
+    """Acme's live subscription (the demo's, or one made here): the subscription pages need one."""
+    from portico.subscriptions.models import Subscription
+    from tests.catalog.factories import plan, product
+    from tests.subscriptions.factories import subscribe
+
+    found = Subscription.all_tenants.filter(customer=acme, status="live").order_by("id").first()
+    if found is not None:
+        return found
+    organization = acme.organization
+    row = plan(organization, "phone-layout-team", product_row=product(organization, name="Phone layout"))
+    return subscribe(acme, row, quantity=1)
+
+
 def route_kwargs(demo, acme, invoice) -> dict[str, dict]:
     """Real ids for the routes that take one, from the data above; bad tokens for token links (their
     'link not valid' page is a page too)."""
@@ -105,7 +119,13 @@ def route_kwargs(demo, acme, invoice) -> dict[str, dict]:
     method = {"method_id": saved_method_of(acme).public_id}
     colleague = demo.contacts["acme:tom@acme.example"]
     export = StatementExport.all_tenants.filter(customer=acme).first()
+    subscription = {"number": subscription_of(acme).number}
+    subscription_routes = [
+        name for _route, name in portal_routes() if name.startswith("portal:subscription_")
+    ]
     return {
+        "portal:subscription": subscription,
+        **{name: subscription for name in subscription_routes},
         "portal:invoice": {"number": invoice.number},
         "portal:invoice_print": {"number": invoice.number},
         "portal:invoice_pdf": {"number": invoice.number},

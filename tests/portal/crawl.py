@@ -33,6 +33,7 @@ class World:
     colleague: object
     statement_export: object
     payment_method: object
+    subscription: object = None
 
     def parameters(self, name: str) -> dict:
         """Values of the path parameters, by the route's name (`number` means a payment's on a receipt)."""
@@ -45,6 +46,8 @@ class World:
         }
         if name.endswith("payment_receipt"):
             values["number"] = self.payment.number
+        if name.startswith("portal:subscription") and self.subscription is not None:
+            values["number"] = self.subscription.number
         return values
 
 
@@ -70,7 +73,15 @@ def build_world(customer) -> World:
         created_at=clock.now(),
         finished_at=clock.now(),
     )
-    return World(due, paid, payment, note, colleague, export, saved_card(customer))
+    return World(due, paid, payment, note, colleague, export, saved_card(customer), a_subscription(customer))
+
+
+def a_subscription(customer):
+    """A live subscription of the customer (3 seats and an addon), for the subscription pages."""
+    from tests.subscriptions.factories import subscribe, world
+
+    w = world(customer.organization)
+    return subscribe(customer, w.starter, quantity=3, addons=[(w.storage, 2)])
 
 
 def saved_card(customer, number: str = "4242 4242 4242 4242", exp_year: int = 2030, **fields):

@@ -7,6 +7,7 @@ from portico.portal import (
     payment_method_views,
     payment_views,
     statement_views,
+    subscription_views,
     views,
 )
 
@@ -55,4 +56,50 @@ urlpatterns = [
         payment_method_views.replace_payment_method,
         name="payment_method_replace",
     ),
+    path("subscriptions/", subscription_views.subscription_list, name="subscriptions"),
+    path("subscriptions/<str:number>/", subscription_views.subscription_detail, name="subscription"),
+    path(
+        "subscriptions/<str:number>/change/",
+        subscription_views.change_subscription,
+        name="subscription_change",
+    ),
+    path(
+        "subscriptions/<str:number>/cancel/",
+        subscription_views.cancel_subscription,
+        name="subscription_cancel",
+    ),
+    path("subscriptions/<str:number>/keep/", subscription_views.undo_cancel, name="subscription_undo_cancel"),
+    path(
+        "subscriptions/<str:number>/pause/", subscription_views.pause_subscription, name="subscription_pause"
+    ),
+    path(
+        "subscriptions/<str:number>/resume/",
+        subscription_views.resume_subscription,
+        name="subscription_resume",
+    ),
+    path("subscriptions/<str:number>/coupon/", subscription_views.redeem_coupon, name="subscription_coupon"),
+    path(
+        "subscriptions/<str:number>/auto-charge/",
+        subscription_views.auto_charge,
+        name="subscription_auto_charge",
+    ),
+    path(
+        "subscriptions/<str:number>/scheduled/",
+        subscription_views.cancel_scheduled,
+        name="subscription_scheduled",
+    ),
+    path(
+        "subscriptions/<str:number>/convert/", subscription_views.convert_trial, name="subscription_convert"
+    ),
+    path(
+        "subscriptions/<str:number>/extend-trial/",
+        subscription_views.extend_trial,
+        name="subscription_extend",
+    ),
+    path(
+        "subscriptions/<str:number>/reactivate/",
+        subscription_views.reactivate,
+        name="subscription_reactivate",
+    ),
+    path("subscriptions/<str:number>/add-on/", subscription_views.add_addon, name="subscription_addon"),
 ]

@@ -1,0 +1,650 @@
+"""The customer's subscriptions: the list, one subscription, and the self-service actions.
+
+Thin: parse, authorize, find the subscription through one scoped lookup (another customer's, another
+organization's or a made-up number answers 404), call one service of `subscriptions.services`
+(which validates, locks, audits and invoices), render.
+
+Every action is gated on the server twice: the contact's portal role (`@portal_view(module=
+"subscriptions", action="change"|"cancel")`: billing or admin) and the organization's list of
+allowed portal actions (`SubscriptionSettings.portal_actions`, 403 when switched off). Each action is
+a GET that shows its exact preview (`subscriptions.previews` / `services.preview_change`, the
+pricing the service bills with) and a POST that confirms it. A refusal of the service
+(`DomainError`) is shown as a message, with a 400.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch, Q
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
+from django.views.decorators.http import require_http_methods
+
+from portico.billing.models import Invoice
+from portico.catalog.models import Addon, Plan, redeemable_code
+from portico.core.audit import Actor, AuditEvent
+from portico.core.errors import DomainError, domain_error_message
+from portico.payments import methods as payment_methods
+from portico.portal import ledger_queries as q
+from portico.portal.access import portal_view
+from portico.subscriptions import errors, previews, services
+from portico.subscriptions.models import (
+    ENDED_STATUSES,
+    CouponRedemption,
+    ScheduledChange,
+    Subscription,
+    SubscriptionItem,
+)
+
+MAX_QUANTITY = 1_000_000
+
+
+# -- lookups and gates ------------------------------------------------------------------------------
+
+
+def _subscriptions(portal):
+    active = CouponRedemption.objects.filter(status=CouponRedemption.RedemptionStatus.ACTIVE)
+    return (
+        Subscription.objects.filter(organization=portal.organization, customer=portal.customer)
+        .select_related("plan", "plan__product")
+        .prefetch_related(
+            "plan__tiers",
+            Prefetch(
+                "items",
+                queryset=SubscriptionItem.objects.select_related("addon").prefetch_related("addon__tiers"),
+            ),
+            Prefetch(
+                "redemptions",
+                queryset=active.select_related("coupon").prefetch_related("coupon__plans", "coupon__addons"),
+            ),
+            Prefetch(
+                "scheduled_changes",
+                queryset=ScheduledChange.objects.filter(status=ScheduledChange.ChangeStatus.PENDING),
+                to_attr="pending_changes",
+            ),
+        )
+    )
+
+
+def subscription_for(portal, number: str) -> Subscription:
+    """The portal customer's own subscription with this number; anything else is a 404."""
+    found = list(_subscriptions(portal).filter(number=number[:40]).order_by()[:1])
+    if not found:
+        raise Http404
+    subscription = found[0]
+    subscription.organization = portal.organization
+    subscription.customer = portal.customer
+    return subscription
+
+
+def _settings(portal):
+    return services.subscription_settings(portal.organization)
+
+
+def _require_allowed(portal, *actions: str) -> None:
+    """The organization allows at least one of `actions` in the portal (else 403: refused on the server,
+    not only hidden)."""
+    allowed = set(_settings(portal).portal_actions or [])
+    if not allowed.intersection(actions):
+        raise PermissionDenied(_("Your provider does not offer this change in the portal."))
+
+
+def _offered(portal, subscription) -> set[str]:
+    """Actions this page offers: allowed by the organization, the subscription's status and the role
+    (the action views check the same on the server)."""
+    allowed = set(_settings(portal).portal_actions or []) & set(services.allowed_actions(subscription))
+    change = portal.may("subscriptions", "change")
+    cancel = portal.may("subscriptions", "cancel")
+    cancel_actions = {"cancel", "cancel_trial", "undo_cancel"}
+    return {a for a in allowed if (cancel if a in cancel_actions else change)}
+
+
+def _not_now(request, subscription, action: str):
+    """On a GET: when the subscription's status does not allow `action`, say why on its page (the
+    POST would be refused by the service all the same)."""
+    if request.method != "GET" or action in services.allowed_actions(subscription):
+        return None
+    messages.error(request, str(errors.TransitionRefused(subscription.get_status_display(), action)))
+    return redirect("portal:subscription", number=subscription.number)
+
+
+def _actor(request) -> Actor:
+    return Actor.from_request(request)
+
+
+def _refused(request, error: DomainError, template: str, context: dict):
+    domain_error_message(request, error)
+    return render(request, template, context, status=400)
+
+
+def _done(request, subscription, text: str):
+    messages.success(request, text)
+    return redirect("portal:subscription", number=subscription.number)
+
+
+# -- list and detail --------------------------------------------------------------------------------
+
+
+def _decorate(subscription):
+    subscription.redemption = previews.active_redemption(subscription)
+    subscription.next = previews.next_invoice(subscription)
+    subscription.addon_items = list(subscription.items.all())
+    subscription.price = previews.term_price(subscription)
+    if subscription.current_term_end:
+        subscription.term_last_day = subscription.current_term_end - dt.timedelta(days=1)
+    return subscription
+
+
+@portal_view(module="subscriptions", action="view")
+@require_http_methods(["GET"])
+def subscription_list(request):
+    portal = request.portal
+    rows = [_decorate(s) for s in _subscriptions(portal).order_by("-created_at", "-id")]
+    for row in rows:
+        row.organization = portal.organization
+    active = [s for s in rows if s.status not in ENDED_STATUSES]
+    past = [s for s in rows if s.status in ENDED_STATUSES]
+    return render(request, "portal/subscriptions/list.html", {"active": active, "past": past})
+
+
+def _invoices_of(portal, subscription):
+    memo = _("Subscription %(number)s") % {"number": subscription.number}
+    return (
+        q.invoices_of(portal)
+        .filter(
+            Q(billing_periods__subscription=subscription) | Q(source=Invoice.Source.SUBSCRIPTION, memo=memo)
+        )
+        .distinct()
+        .order_by("-issue_date", "-id")
+    )
+
+
+def _timeline(subscription):
+    events = AuditEvent.objects.filter(
+        organization_id=subscription.organization_id,
+        object_type=Subscription._meta.label_lower,
+        object_id=str(subscription.pk),
+    ).order_by("-at", "-id")[:100]
+    rows = list(events)
+    for event in rows:
+        event.label = event.action.removeprefix("subscription.").replace("_", " ").capitalize()
+    return rows
+
+
+@portal_view(module="subscriptions", action="view")
+@require_http_methods(["GET"])
+def subscription_detail(request, number):
+    portal = request.portal
+    subscription = _decorate(subscription_for(portal, number))
+    return render(
+        request,
+        "portal/subscriptions/detail.html",
+        {
+            "subscription": subscription,
+            "invoices": list(_invoices_of(portal, subscription)),
+            "timeline": list(_timeline(subscription)),
+            "offered": _offered(portal, subscription),
+            "can_cancel_changes": portal.may("subscriptions", "change"),
+        },
+    )
+
+
+# -- change plan or quantity ------------------------------------------------------------------------
+
+
+class ChangeForm(forms.Form):
+    plan = forms.ChoiceField(label=_lazy("Plan"))
+    quantity = forms.IntegerField(label=_lazy("Quantity"), min_value=1, max_value=MAX_QUANTITY)
+
+    def __init__(self, *args, plans, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.plans = {p.code: p for p in plans}
+        self.fields["plan"].choices = [(p.code, p.name) for p in plans]
+
+    def clean(self):
+        data = super().clean()
+        plan = self.plans.get(data.get("plan"))
+        if plan is not None and data.get("quantity") is not None:
+            try:
+                plan.check_quantity(data["quantity"])
+            except DomainError as error:
+                self.add_error("quantity", str(error.message))
+        data["plan_row"] = plan
+        return data
+
+
+@portal_view(module="subscriptions", action="change")
+@require_http_methods(["GET", "POST"])
+def change_subscription(request, number):
+    portal = request.portal
+    _require_allowed(portal, "change_plan", "change_quantity")
+    subscription = subscription_for(portal, number)
+    if (refusal := _not_now(request, subscription, "change_plan")) is not None:
+        return refusal
+    allowed = set(_settings(portal).portal_actions or [])
+    plans = list(Plan.objects.family_of(subscription.plan).prefetch_related("tiers"))
+    if "change_plan" not in allowed:
+        plans = [p for p in plans if p.pk == subscription.plan_id]
+    data = request.POST if request.method == "POST" else (request.GET if "plan" in request.GET else None)
+    form = ChangeForm(
+        data, plans=plans, initial={"plan": subscription.plan.code, "quantity": subscription.quantity}
+    )
+    context = {"subscription": subscription, "form": form, "preview": None, "scheduled": False}
+    if data is None:
+        return render(request, "portal/subscriptions/change.html", context)
+    if not form.is_valid():
+        return render(request, "portal/subscriptions/change.html", context, status=400)
+    plan, quantity = form.cleaned_data["plan_row"], form.cleaned_data["quantity"]
+    if plan.pk != subscription.plan_id and "change_plan" not in allowed:
+        raise PermissionDenied
+    if (
+        quantity != subscription.quantity
+        and "change_quantity" not in allowed
+        and plan.pk == subscription.plan_id
+    ):
+        raise PermissionDenied
+    context.update(plan=plan, quantity=quantity, confirming=True)
+    if request.method == "GET":
+        if plan.pk == subscription.plan_id and quantity == subscription.quantity:
+            messages.info(request, _("That is already your subscription: nothing to change."))
+            return render(request, "portal/subscriptions/change.html", context, status=400)
+        context["preview"] = services.preview_change(subscription=subscription, plan=plan, quantity=quantity)
+        context["scheduled"] = context["preview"] is None and subscription.status in ("live", "non_renewing")
+        return render(request, "portal/subscriptions/change.html", context)
+    action = "change_plan" if plan.pk != subscription.plan_id else "change_quantity"
+    try:
+        services.change_plan(
+            subscription=subscription, plan=plan, quantity=quantity, actor=_actor(request), _action=action
+        )
+    except DomainError as error:
+        return _refused(request, error, "portal/subscriptions/change.html", context)
+    return _done(request, subscription, _("Your subscription was changed."))
+
+
+# -- cancel, undo -----------------------------------------------------------------------------------
+
+
+class CancelForm(forms.Form):
+    when = forms.ChoiceField(
+        label=_lazy("When"),
+        choices=[("term_end", _lazy("At the end of the current term")), ("now", _lazy("Now"))],
+        widget=forms.RadioSelect,
+        initial="term_end",
+    )
+    reason = forms.ChoiceField(label=_lazy("Why are you cancelling?"))
+    comment = forms.CharField(label=_lazy("Anything else? (optional)"), required=False, max_length=2000,
+                              widget=forms.Textarea(attrs={"rows": 3}))  # fmt: skip
+
+    def __init__(self, *args, reasons, term_end_allowed, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["reason"].choices = [("", _("Choose a reason")), *[(r, r) for r in reasons]]
+        if not term_end_allowed:
+            self.fields["when"].choices = [("now", _("Now"))]
+            self.fields["when"].initial = "now"
+
+
+@portal_view(module="subscriptions", action="cancel")
+@require_http_methods(["GET", "POST"])
+def cancel_subscription(request, number):
+    portal = request.portal
+    _require_allowed(portal, "cancel", "cancel_trial")
+    subscription = subscription_for(portal, number)
+    settings = _settings(portal)
+    trial = subscription.status == Subscription.Status.IN_TRIAL
+    if trial:
+        _require_allowed(portal, "cancel_trial")
+    else:
+        _require_allowed(portal, "cancel")
+    if (refusal := _not_now(request, subscription, "cancel_trial" if trial else "cancel")) is not None:
+        return refusal
+    term_end_allowed = "cancel_at_term_end" in services.allowed_actions(subscription)
+    form = CancelForm(
+        request.POST if request.method == "POST" else None,
+        reasons=settings.cancellation_reasons or [],
+        term_end_allowed=term_end_allowed,
+    )
+    today = q.today_for(portal)
+    context = {
+        "subscription": subscription,
+        "form": form,
+        "credit": previews.cancel_credit(subscription, today),
+        "term_end_allowed": term_end_allowed,
+    }
+    if request.method == "GET":
+        return render(request, "portal/subscriptions/cancel.html", context)
+    if not form.is_valid():
+        return render(request, "portal/subscriptions/cancel.html", context, status=400)
+    data = form.cleaned_data
+    try:
+        if trial:
+            services.cancel_trial(
+                subscription=subscription,
+                actor=_actor(request),
+                reason=data["reason"],
+                comment=data["comment"],
+            )
+        else:
+            services.cancel(
+                subscription=subscription, actor=_actor(request), at_term_end=data["when"] == "term_end",
+                reason=data["reason"], comment=data["comment"],
+            )  # fmt: skip
+    except DomainError as error:
+        return _refused(request, error, "portal/subscriptions/cancel.html", context)
+    if data["when"] == "term_end" and not trial:
+        return _done(request, subscription, _("Your subscription will end at the end of the current term."))
+    return _done(request, subscription, _("Your subscription was cancelled."))
+
+
+def _confirm_action(request, number, *, action: str, title: str, body: str, service, done: str, extra=None):
+    """A GET confirmation page and a POST that calls `service(subscription=..., actor=...)`."""
+    portal = request.portal
+    _require_allowed(portal, action)
+    subscription = subscription_for(portal, number)
+    context = {
+        "subscription": subscription,
+        "title": title,
+        "body": body,
+        **(extra(subscription) if extra else {}),
+    }
+    if request.method == "GET":
+        return render(request, "portal/subscriptions/confirm.html", context)
+    try:
+        service(subscription=subscription, actor=_actor(request))
+    except DomainError as error:
+        return _refused(request, error, "portal/subscriptions/confirm.html", context)
+    return _done(request, subscription, done)
+
+
+@portal_view(module="subscriptions", action="cancel")
+@require_http_methods(["GET", "POST"])
+def undo_cancel(request, number):
+    return _confirm_action(
+        request, number, action="undo_cancel", title=_("Keep your subscription"),
+        body=_("The scheduled cancellation is withdrawn; your subscription renews as before."),
+        service=services.undo_cancel, done=_("Your subscription will renew as before."),
+    )  # fmt: skip
+
+
+# -- pause, resume ----------------------------------------------------------------------------------
+
+
+class PauseForm(forms.Form):
+    when = forms.ChoiceField(
+        label=_lazy("When"),
+        choices=[("now", _lazy("Now")), ("term_end", _lazy("At the end of the current term"))],
+        widget=forms.RadioSelect,
+        initial="now",
+    )
+    resume_on = forms.DateField(
+        label=_lazy("Resume on (optional: empty pauses until you resume)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
+
+
+@portal_view(module="subscriptions", action="change")
+@require_http_methods(["GET", "POST"])
+def pause_subscription(request, number):
+    portal = request.portal
+    _require_allowed(portal, "pause")
+    subscription = subscription_for(portal, number)
+    if (refusal := _not_now(request, subscription, "pause")) is not None:
+        return refusal
+    form = PauseForm(request.POST if request.method == "POST" else None)
+    context = {"subscription": subscription, "form": form}
+    if request.method == "GET":
+        return render(request, "portal/subscriptions/pause.html", context)
+    if not form.is_valid():
+        return render(request, "portal/subscriptions/pause.html", context, status=400)
+    try:
+        services.pause(
+            subscription=subscription, actor=_actor(request), at_term_end=form.cleaned_data["when"] == "term_end",
+            resume_on=form.cleaned_data["resume_on"],
+        )  # fmt: skip
+    except DomainError as error:
+        return _refused(request, error, "portal/subscriptions/pause.html", context)
+    return _done(request, subscription, _("Your subscription is paused."))
+
+
+@portal_view(module="subscriptions", action="change")
+@require_http_methods(["GET", "POST"])
+def resume_subscription(request, number):
+    portal = request.portal
+    today = q.today_for(portal)
+    return _confirm_action(
+        request, number, action="resume", title=_("Resume your subscription"),
+        body=_("A new term starts today and is invoiced now."),
+        service=services.resume, done=_("Your subscription is running again."),
+        extra=lambda s: {"invoice_preview": previews.resume_invoice(s, today)},
+    )  # fmt: skip
+
+
+# -- coupon -----------------------------------------------------------------------------------------
+
+
+class CouponForm(forms.Form):
+    code = forms.CharField(label=_lazy("Coupon code"), max_length=64)
+
+
+@portal_view(module="subscriptions", action="change")
+@require_http_methods(["GET", "POST"])
+def redeem_coupon(request, number):
+    """GET: the form; POST with `preview`: the code checked (a refusal says why) and the next invoice
+    with it; POST with `confirm`: redeemed."""
+    portal = request.portal
+    _require_allowed(portal, "redeem_coupon")
+    subscription = subscription_for(portal, number)
+    if (refusal := _not_now(request, subscription, "redeem_coupon")) is not None:
+        return refusal
+    form = CouponForm(request.POST if request.method == "POST" else None)
+    context = {"subscription": subscription, "form": form, "current": previews.next_invoice(subscription)}
+    template = "portal/subscriptions/coupon.html"
+    if request.method == "GET":
+        return render(request, template, context)
+    if not form.is_valid():
+        return render(request, template, context, status=400)
+    code = form.cleaned_data["code"]
+    try:
+        if "confirm" not in request.POST:
+            found = redeemable_code(code, today=q.today_for(portal), plan=subscription.plan)
+            context.update(
+                coupon=found.coupon, with_coupon=previews.next_invoice(subscription, coupon=found.coupon)
+            )
+            if previews.active_redemption(subscription) is not None:
+                raise errors.CouponAlreadyApplied()
+            return render(request, template, context)
+        services.redeem_coupon(subscription=subscription, code=code, actor=_actor(request))
+    except DomainError as error:
+        context.pop("coupon", None)
+        return _refused(request, error, template, context)
+    return _done(request, subscription, _("The coupon was applied to your subscription."))
+
+
+# -- auto-charge ------------------------------------------------------------------------------------
+
+
+@portal_view(module="subscriptions", action="change")
+@require_http_methods(["GET", "POST"])
+def auto_charge(request, number):
+    portal = request.portal
+    _require_allowed(portal, "auto_charge")
+    subscription = subscription_for(portal, number)
+    if (refusal := _not_now(request, subscription, "auto_charge")) is not None:
+        return refusal
+    default = payment_methods.default_method(portal.customer)
+    context = {"subscription": subscription, "default_method": default}
+    template = "portal/subscriptions/auto_charge.html"
+    if request.method == "GET":
+        return render(request, template, context)
+    enabled = request.POST.get("enabled")
+    if enabled not in ("on", "off"):
+        messages.error(request, _("Choose whether to turn automatic payments on or off."))
+        return render(request, template, context, status=400)
+    try:
+        services.set_auto_charge(subscription=subscription, enabled=enabled == "on", actor=_actor(request))
+    except DomainError as error:
+        return _refused(request, error, template, context)
+    if enabled == "on":
+        return _done(request, subscription, _("Invoices of this subscription will be charged to your card."))
+    return _done(request, subscription, _("Automatic payments of this subscription are off."))
+
+
+# -- scheduled changes ------------------------------------------------------------------------------
+
+
+@portal_view(module="subscriptions", action="change")
+@require_http_methods(["GET", "POST"])
+def cancel_scheduled(request, number):
+    """The pending scheduled changes, each with a button that cancels it (a scheduled cancellation's
+    is the undo, gated like it)."""
+    portal = request.portal
+    subscription = subscription_for(portal, number)
+    pending = subscription.pending_changes
+    context = {"subscription": subscription, "pending": pending}
+    template = "portal/subscriptions/scheduled.html"
+    if request.method == "GET":
+        return render(request, template, context)
+    raw = request.POST.get("change", "")
+    change = next((c for c in pending if str(c.pk) == raw), None)
+    if change is None:
+        messages.error(request, _("This scheduled change is not one of this subscription's."))
+        return render(request, template, context, status=400)
+    if change.kind == ScheduledChange.Kind.CANCEL:
+        _require_allowed(portal, "undo_cancel")
+        if not portal.may("subscriptions", "cancel"):
+            raise PermissionDenied
+    else:
+        _require_allowed(portal, {"change": "change_plan", "pause": "pause", "resume": "resume"}[change.kind],
+                         "change_quantity" if change.kind == "change" else "pause")  # fmt: skip
+    change.subscription = subscription
+    try:
+        services.cancel_scheduled_change(change=change, actor=_actor(request))
+    except DomainError as error:
+        return _refused(request, error, template, context)
+    return _done(request, subscription, _("The scheduled change was cancelled."))
+
+
+# -- trials, reactivation ---------------------------------------------------------------------------
+
+
+@portal_view(module="subscriptions", action="change")
+@require_http_methods(["GET", "POST"])
+def convert_trial(request, number):
+    portal = request.portal
+    today = q.today_for(portal)
+
+    def extra(subscription):
+        if subscription.status != Subscription.Status.IN_TRIAL:
+            return {}
+        term, total = previews.convert_invoice(subscription, today)
+        return {"invoice_preview": term, "invoice_total": total, "setup_fee": total - term.total}
+
+    return _confirm_action(
+        request, number, action="convert_trial", title=_("Start paying now"),
+        body=_("Your trial ends today and your first term starts; it is invoiced now."),
+        service=services.convert_trial_now, done=_("Your trial was converted: your subscription is live."),
+        extra=extra,
+    )  # fmt: skip
+
+
+class ExtendForm(forms.Form):
+    days = forms.IntegerField(label=_lazy("Extend the trial by (days)"), min_value=1, max_value=3650)
+
+
+@portal_view(module="subscriptions", action="change")
+@require_http_methods(["GET", "POST"])
+def extend_trial(request, number):
+    portal = request.portal
+    _require_allowed(portal, "extend_trial")
+    subscription = subscription_for(portal, number)
+    if (refusal := _not_now(request, subscription, "extend_trial")) is not None:
+        return refusal
+    settings = _settings(portal)
+    left = max(0, settings.max_trial_extension_days - subscription.trial_extended_days)
+    form = ExtendForm(request.POST if request.method == "POST" else None)
+    context = {"subscription": subscription, "form": form, "left": left}
+    template = "portal/subscriptions/extend.html"
+    if request.method == "GET":
+        return render(request, template, context)
+    if not form.is_valid():
+        return render(request, template, context, status=400)
+    try:
+        services.extend_trial(
+            subscription=subscription, days=form.cleaned_data["days"], actor=_actor(request)
+        )
+    except DomainError as error:
+        return _refused(request, error, template, context)
+    return _done(request, subscription, _("Your trial was extended."))
+
+
+@portal_view(module="subscriptions", action="change")
+@require_http_methods(["GET", "POST"])
+def reactivate(request, number):
+    portal = request.portal
+    today = q.today_for(portal)
+
+    def extra(subscription):
+        if subscription.status != Subscription.Status.CANCELLED:
+            return {}
+        invoice = previews.reactivate_invoice(subscription, today)
+        return {"invoice_preview": invoice, "no_invoice": invoice is None}
+
+    return _confirm_action(
+        request, number, action="reactivate", title=_("Reactivate your subscription"),
+        body=_("Your subscription runs again with the same plan."),
+        service=services.reactivate, done=_("Your subscription is active again."), extra=extra,
+    )  # fmt: skip
+
+
+# -- addons -----------------------------------------------------------------------------------------
+
+
+class AddonForm(forms.Form):
+    addon = forms.ChoiceField(label=_lazy("Add-on"))
+    quantity = forms.IntegerField(label=_lazy("Quantity"), min_value=1, max_value=MAX_QUANTITY, initial=1)
+
+    def __init__(self, *args, addons, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.addons = {a.code: a for a in addons}
+        self.fields["addon"].choices = [(a.code, a.name) for a in addons]
+
+
+@portal_view(module="subscriptions", action="change")
+@require_http_methods(["GET", "POST"])
+def add_addon(request, number):
+    """GET: the recurring addons the plan offers; with `addon`: the prorated preview; POST: added."""
+    portal = request.portal
+    _require_allowed(portal, "add_addon")
+    subscription = subscription_for(portal, number)
+    if (refusal := _not_now(request, subscription, "add_addon")) is not None:
+        return refusal
+    have = {item.addon_id for item in subscription.items.all()}
+    addons = [
+        a
+        for a in Addon.objects.for_plan(subscription.plan).filter(currency=subscription.currency)
+        if a.is_recurring and a.pk not in have
+    ]
+    data = request.POST if request.method == "POST" else (request.GET if "addon" in request.GET else None)
+    form = AddonForm(data, addons=addons)
+    context = {"subscription": subscription, "form": form, "preview": None}
+    template = "portal/subscriptions/addon.html"
+    if data is None:
+        return render(request, template, context)
+    if not form.is_valid():
+        return render(request, template, context, status=400)
+    addon, quantity = form.addons[form.cleaned_data["addon"]], form.cleaned_data["quantity"]
+    context.update(addon=addon, quantity=quantity, confirming=True)
+    if request.method == "GET":
+        context["preview"] = previews.add_addon(subscription, addon, quantity, q.today_for(portal))
+        return render(request, template, context)
+    try:
+        services.add_addon(subscription=subscription, addon=addon, quantity=quantity, actor=_actor(request))
+    except DomainError as error:
+        return _refused(request, error, template, context)
+    return _done(request, subscription, _("The add-on was added to your subscription."))

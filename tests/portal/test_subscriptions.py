@@ -1,0 +1,456 @@
+"""Subscriptions in the portal: the list and a subscription's page, and every self-service action with
+its preview (amounts hand-computed, written as literals) and its server-side gates.
+
+The subscription: 3 seats of starter ($10.00/seat/month) and 2 × storage ($2.50/unit/month), started
+on 10 Mar 2026 (term 10 Mar – 9 Apr, 31 days): $35.00 a month. Changes on 20 Mar leave 21 of 31 days.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.urls import reverse
+
+from portico.billing.models import CreditNote, Invoice
+from portico.core import tenancy
+from portico.core.models import AuditEvent
+from portico.subscriptions import services
+from portico.subscriptions.models import ScheduledChange, Subscription, SubscriptionSettings
+from tests.factories import CustomerFactory
+from tests.portal.crawl import portal_routes
+from tests.portal.test_hostile_input import HOSTILE
+from tests.subscriptions.factories import ACTOR, card, snapshot, subscribe, world
+
+
+def text(response) -> str:
+    return re.sub(r"\s+", " ", response.content.decode())
+
+
+@pytest.fixture
+def w(org):
+    return world(org)
+
+
+@pytest.fixture
+def sub(customer, w, clock):
+    return subscribe(customer, w.starter, quantity=3, addons=[(w.storage, 2)])
+
+
+def later(clock):
+    clock.set("2026-03-20T15:00:00+00:00")
+
+
+def url(name, sub, **query):
+    path = reverse(f"portal:{name}", kwargs={"number": sub.number})
+    if query:
+        path += "?" + "&".join(f"{k}={v}" for k, v in query.items())
+    return path
+
+
+def fresh(sub) -> Subscription:
+    return Subscription.all_tenants.get(pk=sub.pk)
+
+
+def settings_of(org) -> SubscriptionSettings:
+    return services.subscription_settings(org)
+
+
+# -- list and detail ---------------------------------------------------------------------------------------
+
+
+def test_the_list_shows_plan_addons_coupon_price_status_term_and_next_invoice(
+    portal_client, sub, w, customer
+):
+    services.redeem_coupon(subscription=sub, code="LAUNCH20", actor=ACTOR)
+    ended = subscribe(customer, w.pro, quantity=1)
+    services.cancel(subscription=ended, actor=ACTOR)
+    page = text(portal_client.get("/portal/subscriptions/"))
+    active, past = page.split('id="past-heading"')
+    assert sub.number in active and ended.number in past
+    assert "Starter × 3" in active
+    assert "Storage × 2" in active
+    assert "Launch 20% off" in active
+    assert "$28.00" in active  # 35.00 less 20 %, per term and on the next invoice
+    assert "Mar 10, 2026 – Apr 9, 2026" in active
+    assert "Apr 10, 2026: $28.00" in active
+    assert "Live" in active and "Cancelled" in past
+
+
+def test_the_detail_shows_items_scheduled_changes_invoices_and_timeline(portal_client, sub, w):
+    services.change_plan(subscription=sub, plan=w.starter, quantity=1, actor=ACTOR)  # a downgrade: scheduled
+    response = portal_client.get(url("subscription", sub))
+    page = text(response)
+    assert response.status_code == 200
+    assert "Plan or quantity change on Apr 10, 2026" in page
+    first = Invoice.all_tenants.get(billing_periods__subscription=sub)
+    assert reverse("portal:invoice", kwargs={"number": first.number}) in page
+    assert "$60.00" in page  # the first invoice: 35.00 and the 25.00 setup fee
+    assert "Created" in page and "Change scheduled" in page
+
+
+def _many(customer, w, n):
+    for _ in range(n):
+        s = subscribe(customer, w.starter, quantity=2, addons=[(w.storage, 1)])
+        services.redeem_coupon(subscription=s, code="ONCE5", actor=ACTOR)
+
+
+@pytest.mark.parametrize("n", [1, 6])
+def test_the_list_costs_the_same_queries_for_1_or_6_subscriptions(
+    portal_client, customer, w, clock, n, django_assert_max_num_queries
+):
+    _many(customer, w, n)
+    portal_client.get("/portal/subscriptions/")  # warm the session and the settings
+    with django_assert_max_num_queries(12):
+        response = portal_client.get("/portal/subscriptions/")
+    assert response.status_code == 200
+    assert text(response).count("Five off") == n
+
+
+@pytest.mark.parametrize("renewals", [0, 5])
+def test_the_detail_costs_the_same_queries_for_1_or_6_invoices(
+    portal_client, sub, clock, renewals, django_assert_max_num_queries
+):
+    start = sub.current_term_start
+    for _ in range(renewals):
+        sub = fresh(sub)
+        services.renew(sub, sub.current_term_end, actor=ACTOR)
+    portal_client.get(url("subscription", sub))
+    with django_assert_max_num_queries(13):
+        response = portal_client.get(url("subscription", sub))
+    assert response.status_code == 200
+    assert start is not None
+    assert Invoice.all_tenants.filter(billing_periods__subscription=sub).count() == renewals + 1
+
+
+# -- change plan / quantity --------------------------------------------------------------------------------
+
+
+def test_upgrade_shows_its_preview_then_applies_it(portal_client, sub, w, clock):
+    later(clock)
+    page = text(portal_client.get(url("subscription_change", sub, plan="pro", quantity=3)))
+    # credit 30.00 × 21/31 = 20.32; charge 60.00 × 21/31 = 40.65; due now 20.33
+    assert "$40.65" in page and "-$20.32" in page.replace("−", "-")
+    assert re.search(r"Charged now: <strong[^>]*>\$20\.33<", page)
+    assert re.search(r"Next invoice on Apr 10, 2026: <strong[^>]*>\$65\.00<", page)  # 60.00 + 5.00
+    assert fresh(sub).plan_id == w.starter.pk  # a preview changes nothing
+    response = portal_client.post(url("subscription_change", sub), {"plan": "pro", "quantity": "3"})
+    assert response.status_code == 302
+    assert fresh(sub).plan_id == w.pro.pk
+    invoice = Invoice.all_tenants.order_by("-id").first()
+    assert invoice.total.minor == 4065
+    assert invoice.balance.minor == 2033  # the credit note of 20.32 applied to it
+
+
+def test_quantity_up_shows_its_preview_then_applies_it(portal_client, sub, w, clock):
+    later(clock)
+    page = text(portal_client.get(url("subscription_change", sub, plan="starter", quantity=5)))
+    # credit 30.00 × 21/31 = 20.32; charge 50.00 × 21/31 = 33.87; due now 13.55
+    assert re.search(r"Charged now: <strong[^>]*>\$13\.55<", page)
+    assert re.search(r"Next invoice on Apr 10, 2026: <strong[^>]*>\$55\.00<", page)
+    portal_client.post(url("subscription_change", sub), {"plan": "starter", "quantity": "5"})
+    assert fresh(sub).quantity == 5
+
+
+def test_a_downgrade_is_scheduled_for_the_term_end(portal_client, sub, w, clock):
+    sub = services.change_plan(subscription=sub, plan=w.pro, actor=ACTOR)
+    later(clock)
+    page = text(portal_client.get(url("subscription_change", sub, plan="starter", quantity=3)))
+    assert "takes effect at the end of your current term, on Apr 10, 2026; nothing is charged now" in page
+    invoices = Invoice.all_tenants.count()
+    portal_client.post(url("subscription_change", sub), {"plan": "starter", "quantity": "3"})
+    assert fresh(sub).plan_id == w.pro.pk
+    assert Invoice.all_tenants.count() == invoices
+    change = ScheduledChange.all_tenants.get(subscription=sub, status="pending")
+    assert change.payload == {"plan_id": w.starter.pk, "quantity": 3}
+    # cancelled from the subscription's page
+    response = portal_client.post(url("subscription_scheduled", sub), {"change": str(change.pk)})
+    assert response.status_code == 302
+    change.refresh_from_db()
+    assert change.status == "cancelled"
+
+
+@pytest.mark.parametrize("quantity", ["0", "51", "-1", "abc", *HOSTILE[:6]])
+def test_hostile_quantities_answer_400_with_a_message(portal_client, sub, quantity):
+    before = snapshot(sub)
+    response = portal_client.post(url("subscription_change", sub), {"plan": "starter", "quantity": quantity})
+    assert response.status_code == 400
+    body = response.content.decode()
+    assert 'class="errorlist' in body or "NUL character" in body
+    assert snapshot(sub) == before
+
+
+def test_a_plan_of_another_family_is_refused(portal_client, sub, org):
+    from tests.catalog.factories import plan, product
+
+    other = plan(org, "solo", product_row=product(org, name="Solo"))
+    before = snapshot(sub)
+    response = portal_client.post(url("subscription_change", sub), {"plan": other.code, "quantity": "1"})
+    assert response.status_code == 400
+    assert "Select a valid choice" in text(response)
+    assert snapshot(sub) == before
+
+
+# -- cancel, undo ------------------------------------------------------------------------------------------
+
+
+def test_cancel_now_shows_the_credit_and_cancels(portal_client, sub, clock):
+    later(clock)
+    page = text(portal_client.get(url("subscription_cancel", sub)))
+    # 30.00 × 21/31 = 20.32 and 5.00 × 21/31 = 3.39
+    assert re.search(r'class="cancel-credit">\$23\.71<', page)
+    response = portal_client.post(
+        url("subscription_cancel", sub), {"when": "now", "reason": "Too expensive", "comment": "Sorry"}
+    )
+    assert response.status_code == 302
+    sub = fresh(sub)
+    assert (sub.status, sub.cancel_reason, sub.cancel_comment) == ("cancelled", "Too expensive", "Sorry")
+    assert CreditNote.all_tenants.get().total.minor == 2371
+
+
+def test_cancel_at_term_end_and_undo(portal_client, sub, clock):
+    response = portal_client.post(url("subscription_cancel", sub), {"when": "term_end", "reason": "Other"})
+    assert response.status_code == 302
+    assert fresh(sub).status == "non_renewing"
+    assert "Ends on" in text(portal_client.get(url("subscription", sub)))
+    assert portal_client.get(url("subscription_undo_cancel", sub)).status_code == 200
+    assert portal_client.post(url("subscription_undo_cancel", sub)).status_code == 302
+    assert fresh(sub).status == "live"
+    assert not ScheduledChange.all_tenants.filter(subscription=sub, status="pending").exists()
+
+
+@pytest.mark.parametrize("reason", ["", "Not a listed reason", "x" * 5000])
+def test_a_reason_not_offered_is_refused(portal_client, sub, reason):
+    before = snapshot(sub)
+    response = portal_client.post(url("subscription_cancel", sub), {"when": "now", "reason": reason})
+    assert response.status_code == 400
+    assert snapshot(sub) == before
+
+
+# -- pause, resume -----------------------------------------------------------------------------------------
+
+
+def test_pause_then_resume_with_the_invoice_previewed(portal_client, sub, clock):
+    later(clock)
+    assert portal_client.post(url("subscription_pause", sub), {"when": "now"}).status_code == 302
+    assert fresh(sub).status == "paused"
+    clock.set("2026-03-25T15:00:00+00:00")
+    page = text(portal_client.get(url("subscription_resume", sub)))
+    assert re.search(r"Invoiced now for Mar 25, 2026 – Apr 24, 2026: <strong[^>]*>\$35\.00<", page)
+    assert portal_client.post(url("subscription_resume", sub)).status_code == 302
+    assert fresh(sub).status == "live"
+    assert Invoice.all_tenants.order_by("-id").first().total.minor == 3500
+
+
+def test_a_resume_date_before_the_pause_is_refused(portal_client, sub, clock):
+    before = snapshot(sub)
+    response = portal_client.post(url("subscription_pause", sub), {"when": "now", "resume_on": "2026-03-01"})
+    assert response.status_code == 400
+    assert "Choose a resume date after the pause starts." in text(response)
+    assert snapshot(sub) == before
+
+
+# -- coupon, auto-charge -----------------------------------------------------------------------------------
+
+
+def test_redeem_a_coupon_with_the_next_invoice_previewed(portal_client, sub):
+    page = text(portal_client.post(url("subscription_coupon", sub), {"code": "launch20"}))
+    assert re.search(r'class="with-coupon">\$28\.00<', page)  # 35.00 less 20 %
+    assert not sub.redemptions.exists()
+    response = portal_client.post(url("subscription_coupon", sub), {"code": "launch20", "confirm": "1"})
+    assert response.status_code == 302
+    assert sub.redemptions.get().coupon.name == "Launch 20% off"
+
+
+@pytest.mark.parametrize("code", ["NOPE", "x" * 100, "\x00"])
+def test_a_code_refused_says_why(portal_client, sub, code):
+    before = snapshot(sub)
+    response = portal_client.post(url("subscription_coupon", sub), {"code": code})
+    assert response.status_code == 400
+    assert snapshot(sub) == before
+
+
+def test_auto_charge_needs_a_saved_card_then_turns_on_and_off(portal_client, sub, customer):
+    page = text(portal_client.get(url("subscription_auto_charge", sub)))
+    assert "/portal/payment-methods/" in page
+    response = portal_client.post(url("subscription_auto_charge", sub), {"enabled": "on"})
+    assert response.status_code == 400
+    assert "Save a card first" in text(response)
+    assert fresh(sub).auto_charge is False
+    card(customer)
+    assert portal_client.post(url("subscription_auto_charge", sub), {"enabled": "on"}).status_code == 302
+    assert fresh(sub).auto_charge is True
+    assert portal_client.post(url("subscription_auto_charge", sub), {"enabled": "off"}).status_code == 302
+    assert fresh(sub).auto_charge is False
+
+
+# -- gates -------------------------------------------------------------------------------------------------
+
+ACTIONS = [
+    ("subscription_change", "change_plan", {"plan": "pro", "quantity": "3"}),
+    ("subscription_cancel", "cancel", {"when": "now", "reason": "Other"}),
+    ("subscription_pause", "pause", {"when": "now"}),
+    ("subscription_coupon", "redeem_coupon", {"code": "LAUNCH20", "confirm": "1"}),
+    ("subscription_auto_charge", "auto_charge", {"enabled": "on"}),
+    ("subscription_resume", "resume", {}),
+    ("subscription_undo_cancel", "undo_cancel", {}),
+    ("subscription_reactivate", "reactivate", {}),
+    ("subscription_convert", "convert_trial", {}),
+    ("subscription_extend", "extend_trial", {"days": "3"}),
+    ("subscription_addon", "add_addon", {"addon": "support", "quantity": "1"}),
+]
+
+
+@pytest.mark.parametrize(("name", "action", "data"), ACTIONS)
+def test_a_disabled_action_answers_403_and_changes_nothing(
+    portal_client, org, sub, customer, name, action, data
+):
+    card(customer)
+    row = settings_of(org)
+    off = {action, "change_quantity"} if action == "change_plan" else {action}
+    row.portal_actions = [a for a in row.portal_actions if a not in off]
+    row.save()
+    before = snapshot(sub)
+    assert portal_client.get(url(name, sub)).status_code == 403
+    assert portal_client.post(url(name, sub), data).status_code == 403
+    assert snapshot(sub) == before
+    assert url(name, sub) not in portal_client.get(url("subscription", sub)).content.decode()
+
+
+@pytest.mark.parametrize(("name", "action", "data"), ACTIONS)
+def test_a_viewer_sees_but_cannot_act(viewer_client, sub, customer, name, action, data):
+    card(customer)
+    page = viewer_client.get(url("subscription", sub))
+    assert page.status_code == 200 and sub.number in page.content.decode()
+    before = snapshot(sub)
+    assert viewer_client.get(url(name, sub)).status_code == 403
+    assert viewer_client.post(url(name, sub), data).status_code == 403
+    assert snapshot(sub) == before
+    assert url(name, sub) not in page.content.decode()
+
+
+def subscription_routes():
+    return [(name, route) for name, route in portal_routes() if "subscriptions/<str:number>" in route]
+
+
+def test_every_subscription_route_is_walked():
+    assert len(subscription_routes()) >= 8
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_another_customers_or_organizations_subscription_is_not_found(
+    portal_client, org, other_org, outsider_customer, w, method
+):
+    theirs = subscribe(outsider_customer, w.starter)
+    with tenancy.tenant(other_org):
+        elsewhere_customer = CustomerFactory(organization=other_org)
+        other_world = world(other_org)
+        elsewhere = subscribe(elsewhere_customer, other_world.starter)
+    for number in (theirs.number, elsewhere.number, "SUB-99999", "x" * 300):
+        for name, _route in subscription_routes():
+            path = reverse(name, kwargs={"number": number})
+            response = getattr(portal_client, method)(path, {})
+            expected = (
+                405 if (name, method) == ("portal:subscription", "post") else 404
+            )  # the page is GET only
+            assert response.status_code == expected, (name, number, method)
+    assert (
+        AuditEvent.all_tenants.filter(action__startswith="subscription.", customer=outsider_customer).count()
+        == 1
+    )
+
+
+# -- trials and reactivation -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def trial(customer, w, clock):
+    """3 seats of trial ($8.00/seat, 14 days, $10.00 setup fee) and 2 × storage: in trial until 24 Mar."""
+    return subscribe(customer, w.trial, quantity=3, addons=[(w.storage, 2)])
+
+
+def test_convert_a_trial_now_shows_the_invoice_then_charges_it(portal_client, trial):
+    assert fresh(trial).status == "in_trial"
+    page = text(portal_client.get(url("subscription_convert", trial)))
+    # 3 × 8.00 + 2 × 2.50 = 29.00 for 10 Mar – 9 Apr, and the 10.00 setup fee
+    assert re.search(r"Invoiced now for Mar 10, 2026 – Apr 9, 2026: <strong[^>]*>\$29\.00<", page)
+    assert re.search(r'class="invoice-total">\$39\.00<', page)
+    assert portal_client.post(url("subscription_convert", trial)).status_code == 302
+    assert fresh(trial).status == "live"
+    assert Invoice.all_tenants.order_by("-id").first().total.minor == 3900
+
+
+def test_extend_a_trial_up_to_the_maximum(portal_client, trial):
+    assert "by 30 more days at most" in text(portal_client.get(url("subscription_extend", trial)))
+    assert portal_client.post(url("subscription_extend", trial), {"days": "20"}).status_code == 302
+    assert str(fresh(trial).trial_end) == "2026-04-13"
+    before = snapshot(trial)
+    response = portal_client.post(url("subscription_extend", trial), {"days": "11"})
+    assert response.status_code == 400
+    assert "The trial can be extended by 10 more days at most." in text(response)
+    assert snapshot(trial) == before
+    for hostile in ["0", "-3", "abc", "9" * 50]:
+        assert portal_client.post(url("subscription_extend", trial), {"days": hostile}).status_code == 400
+    assert snapshot(trial) == before
+
+
+def test_cancel_a_trial(portal_client, trial):
+    response = portal_client.post(url("subscription_cancel", trial), {"when": "now", "reason": "Other"})
+    assert response.status_code == 302
+    assert fresh(trial).status == "cancelled"
+    assert not Invoice.all_tenants.filter(billing_periods__subscription=trial).exists()
+
+
+def test_reactivate_within_the_paid_term_invoices_nothing(portal_client, sub, clock):
+    later(clock)
+    services.cancel(subscription=sub, actor=ACTOR, credit=False)
+    page = text(portal_client.get(url("subscription_reactivate", sub)))
+    assert "nothing is invoiced now; the next invoice is on Apr 10, 2026" in page
+    invoices = Invoice.all_tenants.count()
+    assert portal_client.post(url("subscription_reactivate", sub)).status_code == 302
+    assert fresh(sub).status == "live"
+    assert Invoice.all_tenants.count() == invoices
+
+
+def test_reactivate_after_the_term_starts_a_new_invoiced_one(portal_client, sub, clock):
+    later(clock)
+    services.cancel(subscription=sub, actor=ACTOR, credit=False)
+    clock.set("2026-04-15T15:00:00+00:00")
+    page = text(portal_client.get(url("subscription_reactivate", sub)))
+    assert re.search(r"Invoiced now for Apr 15, 2026 – May 14, 2026: <strong[^>]*>\$35\.00<", page)
+    assert portal_client.post(url("subscription_reactivate", sub)).status_code == 302
+    assert Invoice.all_tenants.order_by("-id").first().total.minor == 3500
+
+
+def test_an_action_its_status_refuses_says_why_and_changes_nothing(portal_client, sub):
+    services.cancel(subscription=sub, actor=ACTOR, credit=False)
+    before = snapshot(sub)
+    response = portal_client.get(url("subscription_pause", sub), follow=True)
+    assert "This subscription is cancelled, so it cannot be paused." in text(response)
+    response = portal_client.post(url("subscription_change", sub), {"plan": "pro", "quantity": "3"})
+    assert response.status_code == 400
+    assert "This subscription is cancelled, so it cannot be moved to another plan." in text(response)
+    assert snapshot(sub) == before
+
+
+def test_add_a_recurring_addon_with_its_prorated_preview(portal_client, sub, w, clock):
+    later(clock)
+    page = text(portal_client.get(url("subscription_addon", sub, addon="support", quantity=1)))
+    # 15.00 × 21/31 = 10.16 now; the next invoice 30.00 + 5.00 + 15.00 = 50.00
+    assert re.search(r"Charged now: <strong[^>]*>\$10\.16<", page)
+    assert re.search(r"Next invoice on Apr 10, 2026: <strong[^>]*>\$50\.00<", page)
+    assert not sub.items.filter(addon=w.support).exists()
+    response = portal_client.post(url("subscription_addon", sub), {"addon": "support", "quantity": "1"})
+    assert response.status_code == 302
+    assert sub.items.get(addon=w.support).quantity == 1
+    assert Invoice.all_tenants.order_by("-id").first().total.minor == 1016
+
+
+@pytest.mark.parametrize(
+    "data",
+    [{"addon": "storage", "quantity": "1"}, {"addon": "onboarding"}, {"addon": "support", "quantity": "0"}],
+)
+def test_an_addon_already_there_or_not_recurring_or_a_bad_quantity_is_refused(portal_client, sub, data):
+    before = snapshot(sub)
+    assert portal_client.post(url("subscription_addon", sub), data).status_code == 400
+    assert snapshot(sub) == before
