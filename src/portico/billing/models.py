@@ -12,6 +12,9 @@ The ledger's rules are defined here, once: which invoices are open, outstanding 
 each document allows now (`can_*`, `allowed_actions()`), which the services' guards and the
 console's buttons both ask. (Longer than 500 lines for that reason: a document's rules sit beside
 its fields.)
+
+Why one module: the ledger's models are read together — an invoice's balance, its allocations,
+credit applications and refunds are stated by constraints and querysets that name each other.
 """
 
 from __future__ import annotations

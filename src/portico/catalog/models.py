@@ -7,6 +7,9 @@ inclusiveness when it is created, so later catalog edits never change an issued 
 Amounts: flat prices and fees are integer minor units (`*_minor`, a `Money` property beside them);
 unit prices may be finer than the minor unit (0.0015 per API call), so they are `Decimal`s in the
 currency's major unit with `UNIT_PRICE_PLACES` places. What a quantity costs is `catalog.pricing`.
+
+Why one module: plans and addons share their priced fields and tiers through abstract models,
+and coupons and their codes refer to both; the catalog reads as one page.
 """
 
 from __future__ import annotations

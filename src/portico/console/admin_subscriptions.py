@@ -6,6 +6,9 @@ calls one service of `subscriptions.services` / `subscriptions.staff`. A refusal
 (nothing written). The organization's subscription settings are edited by owners and
 administrators; finance and administrators manage subscriptions, support and read-only staff read
 them (`console.roles`).
+
+Why one module (for now): each action keeps its form, confirmation page and service call side by
+side; moving the thirteen action forms into their own module is the next split.
 """
 
 from __future__ import annotations

@@ -13,6 +13,9 @@ The order of events is what makes a double submission, a retry, a second tab or 
 4. record the payment through the ledger (`billing.services.record_payment`, same key), in one
    transaction. A reservation holds while its attempt is pending and younger than `STALE_AFTER`:
    booked, declined or expired, it holds nothing.
+
+Why one module: the checkout (reserve, charge, book) and the reconciliation and webhooks that
+finish it share the attempt's internals; the order of events stays readable in one place.
 """
 
 from __future__ import annotations

@@ -10,6 +10,9 @@ allowed portal actions (`SubscriptionSettings.portal_actions`, 403 when switched
 a GET that shows its exact preview (`subscriptions.previews` / `services.preview_change`, the
 pricing the service bills with) and a POST that confirms it. A refusal of the service
 (`DomainError`) is shown as a message, with a 400.
+
+Why one module (for now): every action is a preview (GET) and a confirmation (POST) built on the
+same gates and helpers at the top; moving the action forms out is the next split.
 """
 
 from __future__ import annotations

@@ -22,6 +22,9 @@ batches only; the next run continues where it stopped.
 After commit, automatic charges leave through the outbox (`subscription.charge`, one event per
 invoice of a subscription that auto-charges): the worker charges the saved card; a decline starts
 dunning (`subscriptions.dunning`). Memory is flat: only ids and counters outlive a batch.
+
+Why one module: the steps of one batch (claim, bill, issue, after-commit) share the batch's state
+and read top to bottom in the order the run takes them.
 """
 
 from __future__ import annotations

@@ -14,6 +14,10 @@ Terms are billed with `proration.renewal_lines` and mid-term changes with
 `proration.prorate_change` (the functions the preview uses), by days, in the organization's
 proration mode: charges on an invoice, credits on a credit note applied to it (never a refund),
 or both deferred to the next renewal invoice (`Subscription.deferred_lines`).
+
+Why one module (for now): the transitions share the locking, the ALLOWED table and the term
+billing; splitting by family (trials, changes, pause and cancel) comes once the bill run bills
+through `renew()` too.
 """
 
 from __future__ import annotations
