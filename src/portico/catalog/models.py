@@ -332,19 +332,25 @@ class TierFields(models.Model):
         return gettext("up to %(count)s") % {"count": self.up_to}
 
 
+def tier_constraints(owner: str) -> list:
+    """What the database holds true of one plan's or addon's tiers: each bound once, one unbounded
+    tier ("and above"), nothing negative."""
+    return [
+        models.UniqueConstraint(fields=[owner, "up_to"], name=f"{owner}_tier_bound_unique"),
+        models.UniqueConstraint(
+            fields=[owner], condition=Q(up_to__isnull=True), name=f"{owner}_one_unbounded_tier"
+        ),
+        models.CheckConstraint(
+            condition=Q(unit_price__gte=0) & Q(flat_fee_minor__gte=0), name=f"{owner}_tier_not_negative"
+        ),
+    ]
+
+
 class PlanTier(TierFields):
     plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="tiers")
 
     class Meta(TierFields.Meta):
-        constraints = [
-            models.UniqueConstraint(fields=["plan", "up_to"], name="plan_tier_bound_unique"),
-            models.UniqueConstraint(
-                fields=["plan"], condition=Q(up_to__isnull=True), name="plan_one_unbounded_tier"
-            ),
-            models.CheckConstraint(
-                condition=Q(unit_price__gte=0) & Q(flat_fee_minor__gte=0), name="plan_tier_not_negative"
-            ),
-        ]
+        constraints = tier_constraints("plan")
 
     @property
     def currency(self) -> str:
@@ -436,15 +442,7 @@ class AddonTier(TierFields):
     addon = models.ForeignKey(Addon, on_delete=models.CASCADE, related_name="tiers")
 
     class Meta(TierFields.Meta):
-        constraints = [
-            models.UniqueConstraint(fields=["addon", "up_to"], name="addon_tier_bound_unique"),
-            models.UniqueConstraint(
-                fields=["addon"], condition=Q(up_to__isnull=True), name="addon_one_unbounded_tier"
-            ),
-            models.CheckConstraint(
-                condition=Q(unit_price__gte=0) & Q(flat_fee_minor__gte=0), name="addon_tier_not_negative"
-            ),
-        ]
+        constraints = tier_constraints("addon")
 
     @property
     def currency(self) -> str:
