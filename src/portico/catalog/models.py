@@ -161,6 +161,15 @@ class Priced(TenantModel):
     is_archived = models.BooleanField(
         _("archived"), default=False, help_text=_("Archived entries cannot be chosen for new subscriptions.")
     )
+    tax_rate = models.ForeignKey(
+        TaxRate,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="%(class)ss",
+        verbose_name=_("tax"),
+        help_text=_("Taxes every line this bills (an inclusive rate is already inside the price)."),
+    )
 
     price = money_property("price_minor")
 

@@ -365,6 +365,7 @@ class PlanForm(PricedForm):
             "price",
             "unit_price",
             "setup_fee",
+            "tax_rate",
             "trial_days",
             "billing_cycles",
             "min_quantity",
@@ -420,6 +421,7 @@ class AddonForm(PricedForm):
             "pricing_model",
             "price",
             "unit_price",
+            "tax_rate",
             "plans",
             "is_archived",
         ]

@@ -13,8 +13,10 @@ A batch is one transaction: for each subscription it catches up every missed per
 future subscriptions, ending trials, applying the scheduled changes due, pausing and resuming,
 expiring finished billing cycles, cancelling non-renewing ones at term end — and bills each period
 once (a `BillingPeriod` row per period: UNIQUE(subscription, start), so the database refuses a
-second bill of one period even if code got it wrong). Lines come from `catalog.pricing` (flat,
-per-unit, volume and tiered), coupons from the active redemption (its cycles counted down), and the
+second bill of one period even if code got it wrong). Lines come from `subscriptions.pricing`, the
+path the services and previews price with (flat, per-unit, volume and tiered prices, the plan's and
+addons' tax rates, the active coupon, its cycles counted down), priced once per distinct
+configuration and period in the run however many subscriptions share it; the
 invoices are issued by `billing.services.issue_invoices` in bulk, numbered from one block taken at
 the end of the batch (gapless: the batch commits whole or not at all). A killed run leaves whole
 batches only; the next run continues where it stopped.
@@ -35,8 +37,6 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
-from fractions import Fraction
 
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
@@ -44,12 +44,11 @@ from django.utils.translation import gettext as _
 from portico.billing import services as billing
 from portico.billing.models import Invoice
 from portico.catalog.models import Addon, Coupon, Plan
-from portico.catalog.pricing import Tier, price_components, tiers_of
 from portico.core import bulk, clock, outbox
 from portico.core.audit import Actor, audit_row
 from portico.core.models import AuditEvent, Organization
 from portico.core.money import Money
-from portico.subscriptions import periods
+from portico.subscriptions import periods, pricing
 from portico.subscriptions.models import (
     BILLABLE_STATUSES,
     BillingPeriod,
@@ -238,49 +237,69 @@ def _run_batch(organization, today, batch_size, failed, report, catalog) -> int:
 
 
 class _Catalog:
-    """Plans and addons (with tiers and coupon limits) by id, loaded once per run and organization."""
+    """Plans and addons (with their tiers and tax rates) and coupons (with what they are limited to)
+    by id, loaded once per run and organization; and the lines of each distinct configuration and
+    period, priced once (`subscriptions.pricing`) however many subscriptions bill the same."""
+
+    MAX_PRICED = 20_000  # distinct (configuration, period) pairs kept; beyond, the memo starts over
 
     def __init__(self, organization):
         self.organization = organization
         self.plans: dict[int, Plan] = {}
         self.addons: dict[int, Addon] = {}
         self.coupons: dict[int, Coupon] = {}
-        self.plan_tiers: dict[int, list[Tier]] = {}
-        self.addon_tiers: dict[int, list[Tier]] = {}
         self.coupon_limits: dict[int, tuple[set[int], set[int]]] = {}
+        self.priced: dict[tuple, list[billing.LineInput]] = {}
 
     def plan(self, pk: int) -> Plan:
         if pk not in self.plans:
-            plan = Plan.all_tenants.prefetch_related("tiers").get(pk=pk)
-            self.plans[pk] = plan
-            self.plan_tiers[pk] = tiers_of(plan) if plan.is_tiered else []
+            self.plans[pk] = Plan.all_tenants.select_related("tax_rate").prefetch_related("tiers").get(pk=pk)
         return self.plans[pk]
 
     def addon(self, pk: int) -> Addon:
         if pk not in self.addons:
-            addon = Addon.all_tenants.prefetch_related("tiers").get(pk=pk)
-            self.addons[pk] = addon
-            self.addon_tiers[pk] = tiers_of(addon) if addon.is_tiered else []
+            self.addons[pk] = (
+                Addon.all_tenants.select_related("tax_rate").prefetch_related("tiers").get(pk=pk)
+            )
         return self.addons[pk]
-
-    def addon_tier_list(self, addon: Addon) -> list[Tier]:
-        return self.addon_tiers[addon.pk]
 
     def coupon(self, pk: int) -> Coupon:
         if pk not in self.coupons:
-            self.coupons[pk] = Coupon.all_tenants.get(pk=pk)
+            coupon = Coupon.all_tenants.prefetch_related("plans", "addons").get(pk=pk)
+            self.coupons[pk] = coupon
+            self.coupon_limits[pk] = coupon._limited_to()
         return self.coupons[pk]
 
-    def coupon_applies(self, coupon: Coupon, *, plan: Plan | None = None, addon: Addon | None = None) -> bool:
-        if coupon.pk not in self.coupon_limits:
-            self.coupon_limits[coupon.pk] = coupon._limited_to()
-        plans, addons = self.coupon_limits[coupon.pk]
-        priced = plan or addon
-        if not coupon.is_percent and coupon.currency != priced.currency:
-            return False
-        if not plans and not addons:
-            return True
-        return (plan is not None and plan.pk in plans) or (addon is not None and addon.pk in addons)
+    def lines(self, s: Subscription, plan: Plan, items, coupon: Coupon | None, period) -> list:
+        """The lines of `period` for the subscription's configuration (`pricing.period_lines`), the
+        setup fee on its first period."""
+        first = s.cycles_billed == 0
+        key = (
+            plan.pk,
+            s.quantity,
+            s.price_override_minor,
+            s.unit_price_override,
+            tuple((item.addon.pk, item.quantity) for item in items),
+            coupon.pk if coupon is not None else None,
+            period,
+            first,
+        )
+        found = self.priced.get(key)
+        if found is None:
+            priced = pricing.Pricing(
+                s,
+                coupon,
+                plan_row=plan,
+                items=[(item.addon, item.quantity) for item in items],
+                coupon_limits=self.coupon_limits.get(coupon.pk) if coupon is not None else None,
+            )
+            found = pricing.period_lines(
+                priced.everything(), period, setup_fee=pricing.setup_fee_line(plan) if first else None
+            )
+            if len(self.priced) >= self.MAX_PRICED:
+                self.priced.clear()
+            self.priced[key] = found
+        return list(found)
 
 
 def _bill(organization, today, claimed: list[Subscription], report, failed: set[int], catalog) -> None:
@@ -371,6 +390,7 @@ def _renew(
                 s.status = Status.LIVE
                 s.paused_on = None
                 s.resume_on = None
+                s.anchor_day = pricing.anchor_day(catalog.plan(s.plan_id), on)  # as `services.resume`
                 outcome.audits.append(("subscription.resumed", {"on": on}))
                 _bill_period(s, on, catalog, items, outcome)  # a new term starts on the resume date
             else:
@@ -431,9 +451,21 @@ def _cancel(s: Subscription, on: dt.date, outcome: _Outcome, *, reason: str) -> 
 
 def _bill_period(s: Subscription, start: dt.date, catalog: _Catalog, items, outcome: _Outcome) -> None:
     plan = catalog.plan(s.plan_id)
-    end = periods.add_interval(start, plan.interval_unit, plan.interval_count, 1, s.anchor_day)
-    period = periods.Period(start, end)
-    lines = period_lines(s, period, plan, catalog, items, outcome)
+    period = periods.Period(start, pricing.term_end(plan, start, s.anchor_day))
+    redemption = outcome.redemption
+    coupon = None
+    if (
+        redemption is not None
+        and redemption.status == CouponRedemption.RedemptionStatus.ACTIVE
+        and (redemption.cycles_left is None or redemption.cycles_left > 0)
+    ):
+        coupon = redemption.coupon
+    lines = catalog.lines(s, plan, items, coupon, period)
+    if coupon is not None and redemption.cycles_left is not None:  # as `services._use_coupon_cycle`
+        redemption.cycles_left -= 1
+        if redemption.cycles_left == 0:
+            redemption.status = CouponRedemption.RedemptionStatus.ENDED
+        outcome.redemption_changed = True
     if s.deferred_lines:  # proration deferred to the next renewal (`services`, mode "next_renewal")
         from portico.subscriptions.services import Proration
 
@@ -444,127 +476,8 @@ def _bill_period(s: Subscription, start: dt.date, catalog: _Catalog, items, outc
         outcome.deferred_cleared = True
     outcome.invoices.append((period, lines, {"subscription": s.number, "period_start": start}))
     s.cycles_billed += 1
-    s.current_term_start, s.current_term_end = start, end
-    s.next_billing_on = end
-
-
-def period_lines(s, period, plan, catalog, items, outcome) -> list[billing.LineInput]:
-    """The invoice lines of one period: the plan's components, its recurring addons', the setup fee
-    on the first period; the active coupon as a discount (its cycles counted down)."""
-    redemption = outcome.redemption
-    coupon = None
-    if (
-        redemption is not None
-        and redemption.status == CouponRedemption.RedemptionStatus.ACTIVE
-        and (redemption.cycles_left is None or redemption.cycles_left > 0)
-    ):
-        coupon = redemption.coupon
-    label = _("%(start)s to %(end)s") % {"start": period.start, "end": period.last_day}
-    priced: list[tuple[list, bool]] = []
-    plan_components = price_components(
-        name=plan.name,
-        pricing_model=plan.pricing_model,
-        currency=plan.currency,
-        quantity=s.quantity,
-        price_minor=s.price_override_minor if s.price_override_minor is not None else plan.price_minor,
-        unit_price=s.unit_price_override if s.unit_price_override is not None else plan.unit_price,
-        tiers=catalog.plan_tiers[plan.pk],
-    )
-    priced.append((plan_components, coupon is not None and catalog.coupon_applies(coupon, plan=plan)))
-    for item in items:
-        addon = item.addon
-        if addon.charge_type != Addon.ChargeType.RECURRING:
-            continue
-        components = price_components(
-            name=addon.name,
-            pricing_model=addon.pricing_model,
-            currency=addon.currency,
-            quantity=item.quantity,
-            price_minor=addon.price_minor,
-            unit_price=addon.unit_price,
-            tiers=catalog.addon_tier_list(addon),
-        )
-        priced.append((components, coupon is not None and catalog.coupon_applies(coupon, addon=addon)))
-    lines: list[billing.LineInput] = []
-    discountable: list[int] = []
-    for components, discounted in priced:
-        for component in components:
-            if discounted:
-                discountable.append(len(lines))
-            lines.append(_line(component, period, label))
-    if s.cycles_billed == 0 and plan.setup_fee_minor:
-        lines.append(
-            billing.LineInput(
-                description=_("%(plan)s: setup fee") % {"plan": plan.name},
-                unit_price=Money(plan.setup_fee_minor, plan.currency),
-            )
-        )
-    if coupon is not None and discountable:
-        lines = _discounted(lines, discountable, coupon)
-        if redemption.cycles_left is not None:
-            redemption.cycles_left -= 1
-            if redemption.cycles_left == 0:
-                redemption.status = CouponRedemption.RedemptionStatus.ENDED
-            outcome.redemption_changed = True
-    return lines
-
-
-def _line(component, period, label: str) -> billing.LineInput:
-    """A priced component as a ledger line: quantity × unit when the unit is a whole minor amount,
-    else one line of the component's (already rounded) total, the sub-cent unit in its description."""
-    quantity, unit = component.quantity, component.unit_minor
-    description = f"{component.description} ({label})"
-    if unit.denominator == 1 and quantity.denominator == 1 and quantity > 0:
-        return billing.LineInput(
-            description=description,
-            unit_price=Money(int(unit), component.currency),
-            quantity=Decimal(int(quantity)),
-            period_start=period.start,
-            period_end=period.last_day,
-        )
-    return billing.LineInput(
-        description=f"{description}: {_fraction_text(quantity)} × {component.unit_price}",
-        unit_price=component.total,
-        period_start=period.start,
-        period_end=period.last_day,
-    )
-
-
-def _fraction_text(value: Fraction) -> str:
-    return (
-        str(value.numerator) if value.denominator == 1 else str(Decimal(value.numerator) / value.denominator)
-    )
-
-
-def _discounted(lines: list[billing.LineInput], positions: list[int], coupon: Coupon) -> list:
-    """A percentage coupon is each line's discount (rounded once per line, the ledger's rule); a fixed
-    amount comes off the discounted lines in order, never below zero, named on the line."""
-    from dataclasses import replace
-
-    if coupon.is_percent:
-        return [
-            replace(line, discount_percent=Decimal(coupon.percent)) if i in positions else line
-            for i, line in enumerate(lines)
-        ]
-    left = coupon.amount_minor
-    result = list(lines)
-    for i in positions:
-        if left <= 0:
-            break
-        line = result[i]
-        gross = billing.price_line(line).net_minor
-        take = min(left, gross)
-        if not take:
-            continue
-        off = Money(take, line.unit_price.currency)
-        result[i] = replace(
-            line,
-            description=f"{line.description} — {coupon.name} (−{off})",
-            unit_price=Money(gross - take, line.unit_price.currency),
-            quantity=Decimal(1),
-        )
-        left -= take
-    return result
+    s.current_term_start, s.current_term_end = period.start, period.end
+    s.next_billing_on = period.end
 
 
 # -- writing a batch ----------------------------------------------------------------------------------
@@ -580,6 +493,7 @@ SUBSCRIPTION_FIELDS = [
     "current_term_end",
     "next_billing_on",
     "cycles_billed",
+    "anchor_day",
     "paused_on",
     "resume_on",
     "cancelled_on",

@@ -1,8 +1,8 @@
 """What a subscription's next invoice and each portal action will cost, before the customer confirms.
 
-Computed from the same pieces the services bill with (`services._Pricing`'s configurations,
-`proration.renewal_lines`, `proration.prorate_change`), so the page shows what the service then
-issues. `next_invoice` works from rows the caller already loaded (plan and tiers, items and their
+Computed from the same pieces the services and the bill run bill with (`subscriptions.pricing`'s
+configurations and period lines, `proration.prorate_change`), so the page shows what is then
+issued. `next_invoice` works from rows the caller already loaded (plan and tiers, items and their
 addons, active redemptions and their coupons): a list of subscriptions costs no query per row.
 """
 
@@ -11,9 +11,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
+from portico.billing import services as billing
+from portico.billing.pricing import document_totals
 from portico.catalog.models import Coupon
 from portico.core.money import Money
-from portico.subscriptions import periods, proration, services
+from portico.subscriptions import periods, pricing, proration, services
 from portico.subscriptions.models import CouponRedemption, Status, Subscription
 
 S = Status
@@ -21,47 +23,46 @@ S = Status
 
 @dataclass(frozen=True)
 class NextInvoice:
+    """The next invoice: its date, period, lines and totals; `credit` is proration credit deferred
+    to it (applied to it when it is issued), `due` what it then leaves to pay."""
+
     on: dt.date
     period: periods.Period
     summary: proration.Summary
+    credit: Money | None = None
 
     @property
     def total(self) -> Money:
         return self.summary.total
 
-
-def _discount(coupon: Coupon | None) -> proration.Discount | None:
-    if coupon is None:
-        return None
-    if coupon.is_percent:
-        return proration.Discount(name=coupon.name, percent=coupon.percent)
-    return proration.Discount(name=coupon.name, amount=coupon.amount)
+    @property
+    def due(self) -> Money:
+        if not self.credit:
+            return self.total
+        return max(self.total - self.credit, Money.zero(self.total.currency))
 
 
 def active_redemption(subscription: Subscription) -> CouponRedemption | None:
     """From `prefetch_related("redemptions__coupon")` when loaded (no query), else one query."""
-    cache = getattr(subscription, "_prefetched_objects_cache", {})
-    if "redemptions" in cache:
-        rows = [r for r in cache["redemptions"] if r.status == CouponRedemption.RedemptionStatus.ACTIVE]
-        return rows[0] if rows else None
-    return services._active_redemption(subscription)
+    return pricing.active_redemption(subscription)
+
+
+def _pricing(subscription: Subscription, *, coupon: Coupon | None = None, items=None) -> pricing.Pricing:
+    if items is None and "items" in getattr(subscription, "_prefetched_objects_cache", {}):
+        items = list(subscription.items.all())
+    return pricing.Pricing.of(subscription, coupon=coupon, items=items)
 
 
 def configs(
     subscription: Subscription, *, coupon: Coupon | None = None, items=None
 ) -> list[proration.Config]:
-    """The plan and every addon as proration's configurations (as `services._Pricing.everything`),
-    the active coupon applied (or `coupon` instead, for a coupon preview)."""
-    if coupon is None:
-        redemption = active_redemption(subscription)
-        if redemption is not None and redemption.cycles_left != 0:
-            coupon = redemption.coupon
-    else:
-        redemption = None
-    pricing = services._Pricing(subscription, _discount(coupon), coupon, redemption)
-    if items is None:
-        items = list(subscription.items.all())
-    return [pricing.plan(), *(pricing.addon(item.addon, item.quantity) for item in items)]
+    """The plan and every recurring addon as proration's configurations, the active coupon applied
+    (or `coupon` instead, for a coupon preview)."""
+    return _pricing(subscription, coupon=coupon, items=items).everything()
+
+
+def _term_end(subscription: Subscription, start: dt.date) -> dt.date:
+    return pricing.term_end(subscription.plan, start, subscription.anchor_day)
 
 
 def next_invoice(subscription: Subscription, *, coupon: Coupon | None = None) -> NextInvoice | None:
@@ -79,9 +80,21 @@ def next_invoice(subscription: Subscription, *, coupon: Coupon | None = None) ->
         return None  # non-renewing, unpaid, cancelled, expired, paused indefinitely
     if subscription.billing_cycles and subscription.cycles_billed >= subscription.billing_cycles:
         return None
-    period = periods.Period(start, services._term_end(subscription, start))
-    lines = proration.renewal_lines(configs(subscription, coupon=coupon), period)
-    return NextInvoice(start, period, proration.Summary.of(lines, subscription.currency))
+    period = periods.Period(start, _term_end(subscription, start))
+    fee = pricing.setup_fee_line(subscription.plan) if subscription.cycles_billed == 0 else None
+    lines = pricing.period_lines(configs(subscription, coupon=coupon), period, setup_fee=fee)
+    # Proration deferred to this renewal (mode "next renewal"): its charges are on the invoice, its
+    # credits applied to it (as the bill run bills it).
+    deferred = services.Proration.from_stored(subscription.deferred_lines or [])
+    lines += list(deferred.charges)
+    summary = _summary(lines, subscription.currency)
+    credit = Money.sum((billing.price_line(line).total for line in deferred.credits), subscription.currency)
+    return NextInvoice(start, period, summary, credit)
+
+
+def _summary(lines, currency: str) -> proration.Summary:
+    totals = document_totals((billing.price_line(line) for line in lines), currency)
+    return proration.Summary(list(lines), totals.net, totals.tax, totals.total)
 
 
 def cancel_credit(subscription: Subscription, today: dt.date) -> proration.Summary | None:
@@ -100,7 +113,7 @@ def resume_invoice(subscription: Subscription, today: dt.date) -> NextInvoice:
     """The invoice a resume today issues: a new term from today, anchored on today (as
     `services.resume` bills it)."""
     plan = subscription.plan
-    anchor = services._anchor_day(plan, today)
+    anchor = pricing.anchor_day(plan, today)
     period = periods.Period(
         today, periods.add_interval(today, plan.interval_unit, plan.interval_count, 1, anchor)
     )
@@ -111,7 +124,7 @@ def resume_invoice(subscription: Subscription, today: dt.date) -> NextInvoice:
 def term_price(subscription: Subscription) -> Money:
     """What one full term of the current configuration costs (coupon included)."""
     start = subscription.current_term_start or subscription.start_date
-    period = periods.Period(start, services._term_end(subscription, start))
+    period = periods.Period(start, _term_end(subscription, start))
     lines = proration.renewal_lines(configs(subscription), period)
     return proration.Summary.of(lines, subscription.currency).total
 
@@ -120,8 +133,8 @@ def convert_invoice(subscription: Subscription, today: dt.date) -> tuple[NextInv
     """The invoice converting a trial today issues (as `services.convert_trial_now` bills it): the
     first term from today and the plan's setup fee; (the term, the invoice's total)."""
     term = resume_invoice(subscription, today)
-    fee = Money(subscription.plan.setup_fee_minor or 0, subscription.currency)
-    return term, term.total + fee
+    fee = pricing.setup_fee_line(subscription.plan)
+    return term, term.total + (billing.price_line(fee).total if fee else Money.zero(subscription.currency))
 
 
 def reactivate_invoice(subscription: Subscription, today: dt.date) -> NextInvoice | None:
@@ -138,7 +151,7 @@ def add_addon(subscription: Subscription, addon, quantity: int, today: dt.date) 
     start, end = subscription.current_term_start, subscription.current_term_end
     if subscription.status not in (S.LIVE, S.NON_RENEWING) or not (start and end and start <= today < end):
         return None
-    pricing = services._Pricing.of(subscription)
-    new = pricing.addon(addon, quantity)
+    priced = _pricing(subscription)
+    new = priced.addon(addon, quantity)
     mode = services.subscription_settings(subscription.organization).proration_mode
-    return proration.preview([], [new], start, end, today, mode=mode, renewal=[*pricing.everything(), new])
+    return proration.preview([], [new], start, end, today, mode=mode, renewal=[*priced.everything(), new])

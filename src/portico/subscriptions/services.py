@@ -8,16 +8,17 @@ The state machine (which action each status allows) is `ALLOWED` below; the serv
 ask `allowed_actions(subscription)`.
 
 Dates are the organization's local dates; terms and periods are [start, end) (`periods`). Money is
-priced by `catalog.pricing.price_for`; each invoice line is rounded once by the ledger.
+priced by `subscriptions.pricing` (the path the bill run and the previews share: the catalog's
+pricing models, the coupon, the plan's and addons' tax rates); each invoice line is rounded once by
+the ledger.
 
-Terms are billed with `proration.renewal_lines` and mid-term changes with
+Terms are billed with `pricing.period_lines` and mid-term changes with
 `proration.prorate_change` (the functions the preview uses), by days, in the organization's
 proration mode: charges on an invoice, credits on a credit note applied to it (never a refund),
 or both deferred to the next renewal invoice (`Subscription.deferred_lines`).
 
 Why one module (for now): the transitions share the locking, the ALLOWED table and the term
-billing; splitting by family (trials, changes, pause and cancel) comes once the bill run bills
-through `renew()` too.
+billing; splitting by family (trials, changes, pause and cancel) is the next step.
 """
 
 from __future__ import annotations
@@ -34,14 +35,13 @@ from django.utils.translation import gettext as _
 from portico.billing import services as billing
 from portico.billing.models import Invoice
 from portico.billing.services import LineInput
-from portico.catalog.models import Addon, Coupon, CouponCode, Plan, PricingModel, redeemable_code
-from portico.catalog.pricing import PricedComponent, price_components, price_for
+from portico.catalog.models import Addon, Coupon, CouponCode, Plan, redeemable_code
 from portico.core import clock, outbox, tenancy
 from portico.core.audit import Actor, audit
 from portico.core.money import Money
 from portico.customers.models import Customer
 from portico.payments import methods as payment_methods
-from portico.subscriptions import errors, periods, proration
+from portico.subscriptions import errors, periods, pricing, proration
 from portico.subscriptions.models import (
     BillingPeriod,
     CouponRedemption,
@@ -107,6 +107,12 @@ def _lock(subscription: Subscription) -> Subscription:
     )
 
 
+def lock_subscription(subscription: Subscription) -> Subscription:
+    """For the other services of this app (`subscriptions.staff`): the fresh row, locked after its
+    customer, inside the caller's transaction."""
+    return _lock(subscription)
+
+
 def _next_number(organization) -> str:
     """A unique per-organization number (the settings row's counter, taken under its row lock;
     not gapless: a rolled-back creation may skip one)."""
@@ -118,12 +124,10 @@ def _next_number(organization) -> str:
 
 
 def _term_end(subscription: Subscription, start: dt.date, plan: Plan | None = None) -> dt.date:
-    plan = plan or subscription.plan
-    return periods.add_interval(start, plan.interval_unit, plan.interval_count, 1, subscription.anchor_day)
+    return pricing.term_end(plan or subscription.plan, start, subscription.anchor_day)
 
 
-def _anchor_day(plan: Plan, start: dt.date) -> int | None:
-    return start.day if plan.interval_unit in ("month", "year") else None
+_anchor_day = pricing.anchor_day
 
 
 def _start_term(subscription: Subscription, start: dt.date) -> None:
@@ -144,108 +148,14 @@ def _save(subscription: Subscription) -> None:
 # -- pricing a term ---------------------------------------------------------------------------------
 
 
-def _plan_components(subscription: Subscription, plan: Plan, quantity: int) -> list[PricedComponent]:
-    if subscription.price_override_minor is not None:
-        return price_components(
-            name=plan.name, pricing_model=PricingModel.FLAT, currency=plan.currency,
-            quantity=quantity, price_minor=subscription.price_override_minor,
-        )  # fmt: skip
-    if subscription.unit_price_override is not None:
-        return price_components(
-            name=plan.name, pricing_model=PricingModel.PER_UNIT, currency=plan.currency,
-            quantity=quantity, unit_price=subscription.unit_price_override,
-        )  # fmt: skip
-    return price_for(plan, quantity)
-
-
-def _line(component: PricedComponent) -> LineInput:
-    """A priced component as an invoice line: quantity × unit when both are whole, else one line of
-    the component's (already rounded) total (as `proration.renewal_lines` does)."""
-    if component.quantity.denominator == 1 and component.unit_minor.denominator == 1:
-        return LineInput(
-            description=component.description,
-            unit_price=Money(int(component.unit_minor), component.currency),
-            quantity=Decimal(int(component.quantity)),
-        )
-    return LineInput(
-        description=f"{component.description} ({component.quantity} × {component.unit_price})",
-        unit_price=component.total,
-    )
-
-
 def _active_redemption(subscription: Subscription) -> CouponRedemption | None:
-    return (
-        CouponRedemption.all_tenants.filter(
-            subscription=subscription, status=CouponRedemption.RedemptionStatus.ACTIVE
-        )
-        .select_related("coupon")
-        .first()
-    )
+    return pricing.active_redemption(subscription)
 
 
-def _discount_of(subscription: Subscription):
-    """The active coupon as proration's `Discount`, the coupon and its redemption (or Nones)."""
-    redemption = _active_redemption(subscription)
-    if redemption is None or redemption.cycles_left == 0:
-        return None, None, None
-    coupon = redemption.coupon
-    if coupon.is_percent:
-        discount = proration.Discount(name=coupon.name, percent=coupon.percent)
-    else:
-        discount = proration.Discount(name=coupon.name, amount=coupon.amount)
-    return discount, coupon, redemption
-
-
-@dataclass
-class _Pricing:
-    """A subscription's items as proration's `Config`s (one discount object shared by the items the
-    coupon applies to, so a fixed amount off is taken once per invoice)."""
-
-    subscription: Subscription
-    discount: proration.Discount | None
-    coupon: Coupon | None
-    redemption: CouponRedemption | None
-
-    @classmethod
-    def of(cls, subscription: Subscription) -> _Pricing:
-        return cls(subscription, *_discount_of(subscription))
-
-    def plan(self, plan: Plan | None = None, quantity: int | None = None) -> proration.Config:
-        sub = self.subscription
-        plan = plan or sub.plan
-        quantity = sub.quantity if quantity is None else quantity
-        applies = self.coupon is not None and self.coupon.applies_to_plan(plan)
-        return proration.Config(
-            name=plan.name,
-            currency=plan.currency,
-            components=_plan_components(sub, plan, quantity),
-            quantity=quantity,
-            unit=plan.interval_unit,
-            count=plan.interval_count,
-            discount=self.discount if applies else None,
-        )
-
-    def addon(self, addon: Addon, quantity: int, plan: Plan | None = None) -> proration.Config:
-        plan = plan or self.subscription.plan  # addons bill on the plan's term
-        applies = self.coupon is not None and self.coupon.applies_to_addon(addon)
-        return proration.Config(
-            name=addon.name,
-            currency=addon.currency,
-            components=price_for(addon, quantity),
-            quantity=quantity,
-            unit=plan.interval_unit,
-            count=plan.interval_count,
-            discount=self.discount if applies else None,
-        )
-
-    def addons(self, plan: Plan | None = None) -> list[proration.Config]:
-        items = SubscriptionItem.all_tenants.filter(subscription=self.subscription).select_related("addon")
-        return [
-            self.addon(item.addon, item.quantity, plan) for item in items.prefetch_related("addon__tiers")
-        ]
-
-    def everything(self) -> list[proration.Config]:
-        return [self.plan(), *self.addons()]
+def _pricing(subscription: Subscription) -> pricing.Pricing:
+    """The subscription's items as proration's configurations, its active coupon applied
+    (`subscriptions.pricing`, the one path the bill run and the previews price with too)."""
+    return pricing.Pricing.of(subscription)
 
 
 def _use_coupon_cycle(redemption: CouponRedemption | None) -> None:
@@ -296,17 +206,13 @@ def _bill_term(
             )
     except IntegrityError:
         raise errors.AlreadyBilled() from None
-    pricing = _Pricing.of(subscription)
-    term = proration.renewal_lines(pricing.everything(), periods.Period(start, end))
-    lines = [LineInput(**line.line_input()) for line in term]
+    priced = _pricing(subscription)
     plan = subscription.plan
-    if setup_fee and plan.setup_fee_minor:
-        lines.append(
-            LineInput(
-                description=_("Setup fee: %(plan)s") % {"plan": plan.name},
-                unit_price=Money(plan.setup_fee_minor, plan.currency),
-            )
-        )
+    lines = pricing.period_lines(
+        priced.everything(),
+        periods.Period(start, end),
+        setup_fee=pricing.setup_fee_line(plan) if setup_fee else None,
+    )
     lines.extend(extra)
     deferred = Proration.from_stored(subscription.deferred_lines)
     subscription.deferred_lines = []
@@ -315,7 +221,7 @@ def _bill_term(
     _credit(subscription, deferred.credits, invoice, actor)
     period.invoice = invoice
     period.save(update_fields=["invoice"])
-    _use_coupon_cycle(pricing.redemption)
+    _use_coupon_cycle(priced.redemption)
     subscription.cycles_billed += 1
     return invoice
 
@@ -510,13 +416,26 @@ def create_subscription(
     start_date: dt.date | None = None,
     trial: bool = True,
     auto_charge: bool = False,
+    backdated: bool = False,
 ) -> Subscription:
     """A new subscription: `future` when it starts later; `in_trial` when the plan has trial days
-    (and `trial`); else `live` now, its first term invoiced (plan, addons, setup fee, coupon)."""
+    (and `trial`); else `live` now, its first term invoiced (plan, addons, setup fee, coupon).
+
+    `backdated` (staff only, `subscriptions.staff`): live since `start_date`, a date before today
+    within the first term (no trial), that first term invoiced now in full."""
     organization = customer.organization
     today = _today(organization)
     start = start_date or today
-    if start < today:
+    if backdated:
+        if start >= today:
+            raise errors.InvalidDate(_("A backdated start is a date before today."), field="start_date")
+        if pricing.term_end(plan, start, _anchor_day(plan, start)) <= today:
+            raise errors.InvalidDate(
+                _("Backdate within one term of the plan: the first term must include today."),
+                field="start_date",
+            )
+        trial = False
+    elif start < today:
         raise errors.InvalidStart()
     _check_plan(plan, customer)
     plan.check_quantity(quantity)
@@ -530,6 +449,7 @@ def create_subscription(
             raise errors.NeedsPaymentMethod()
         has_trial = bool(trial and plan.trial_days)
         status = S.FUTURE if start > today else (S.IN_TRIAL if has_trial else S.LIVE)
+        term_start = start if backdated else today
         subscription = Subscription.all_tenants.create(
             organization_id=organization.pk,
             number=_next_number(organization),
@@ -559,21 +479,22 @@ def create_subscription(
                     quantity=addon_quantity,
                 )
             else:
-                one_time.extend(_line(c) for c in price_for(addon, addon_quantity))
+                one_time.extend(pricing.one_time_lines(addon, addon_quantity))
         if coupon_code:
             _redeem(subscription, coupon_code, today)
         invoice = None
         if status == S.LIVE:
-            _start_term(subscription, today)
+            _start_term(subscription, term_start)
             invoice = _bill_term(
-                subscription, today, subscription.current_term_end, actor, setup_fee=True, extra=one_time
+                subscription, term_start, subscription.current_term_end, actor, setup_fee=True, extra=one_time
             )
         elif one_time:
             _issue(subscription, one_time, actor)
         _save(subscription)
+        extra_audit = {"backdated_to": start.isoformat()} if backdated else {}
         audit(
             actor, "subscription.created", subscription, number=subscription.number, plan=plan.code,
-            quantity=quantity, status=status, invoice=invoice.number if invoice else "",
+            quantity=quantity, status=status, invoice=invoice.number if invoice else "", **extra_audit,
         )  # fmt: skip
         _emit("subscription.created", subscription, status=status)
     return subscription
@@ -638,7 +559,7 @@ def cancel_trial(
 
 
 def _term_amount(subscription: Subscription, plan: Plan, quantity: int) -> Money:
-    return Money.sum((c.total for c in _plan_components(subscription, plan, quantity)), plan.currency)
+    return Money.sum((c.total for c in pricing.plan_components(subscription, plan, quantity)), plan.currency)
 
 
 _UNIT_DAYS = {"day": 1, "week": 7, "month": 30, "year": 365}
@@ -674,11 +595,11 @@ def preview_change(
     later = at_term_end if at_term_end is not None else settings.downgrade_timing == DowngradeTiming.TERM_END
     if later and _is_downgrade(subscription, new_plan, new_quantity):
         return None
-    pricing = _Pricing.of(subscription)
-    old, new = [pricing.plan()], [pricing.plan(new_plan, new_quantity)]
-    renewal = [*new, *pricing.addons(new_plan)]
+    priced = _pricing(subscription)
+    old, new = [priced.plan()], [priced.plan(new_plan, new_quantity)]
+    renewal = [*new, *priced.addons(new_plan)]
     if old[0].interval != new[0].interval:  # a new term of everything now, the old one's unused part credited
-        old, new = [*old, *pricing.addons()], renewal
+        old, new = [*old, *priced.addons()], renewal
     today = _today(subscription.organization)
     return proration.preview(
         old, new, subscription.current_term_start, subscription.current_term_end, today,
@@ -741,9 +662,9 @@ def change_plan(
             )
             return subscription
         old_plan, old_quantity = subscription.plan, subscription.quantity
-        pricing = _Pricing.of(subscription)
-        old_config = pricing.plan(old_plan, old_quantity)
-        old_all = [old_config, *pricing.addons(old_plan)]
+        priced = _pricing(subscription)
+        old_config = priced.plan(old_plan, old_quantity)
+        old_all = [old_config, *priced.addons(old_plan)]
         interval_changed = (old_plan.interval_unit, old_plan.interval_count) != (
             new_plan.interval_unit,
             new_plan.interval_count,
@@ -759,7 +680,7 @@ def change_plan(
             invoice = _bill_term(subscription, today, subscription.current_term_end, actor)
             _credit(subscription, unused.credits, invoice, actor)
         elif billed:
-            new_config = pricing.plan(new_plan, new_quantity)
+            new_config = priced.plan(new_plan, new_quantity)
             _book_proration(subscription, _prorate(subscription, [old_config], [new_config], today), actor)
         _save(subscription)
         verb = "plan_changed" if new_plan.pk != old_plan.pk else "quantity_changed"
@@ -789,7 +710,7 @@ def add_addon(*, subscription: Subscription, addon: Addon, actor: Actor, quantit
         if quantity < 1:
             raise errors.AddonNotAvailable(_("An addon's quantity is at least 1."), field="quantity")
         if not addon.is_recurring:
-            _issue(subscription, [_line(c) for c in price_for(addon, quantity)], actor)
+            _issue(subscription, pricing.one_time_lines(addon, quantity), actor)
         else:
             if SubscriptionItem.all_tenants.filter(subscription=subscription, addon=addon).exists():
                 raise errors.AddonAlreadyAdded()
@@ -801,7 +722,7 @@ def add_addon(*, subscription: Subscription, addon: Addon, actor: Actor, quantit
             )
             if subscription.status in (S.LIVE, S.NON_RENEWING):
                 today = _today(subscription.organization)
-                config = _Pricing.of(subscription).addon(addon, quantity)
+                config = _pricing(subscription).addon(addon, quantity)
                 _book_proration(subscription, _prorate(subscription, [], [config], today), actor)
         audit(actor, "subscription.addon_added", subscription, addon=addon.code, quantity=quantity)
     return subscription
@@ -816,7 +737,7 @@ def remove_addon(*, subscription: Subscription, addon: Addon, actor: Actor) -> S
             raise errors.AddonNotOnSubscription()
         if subscription.status in (S.LIVE, S.NON_RENEWING):
             today = _today(subscription.organization)
-            config = _Pricing.of(subscription).addon(addon, item.quantity)
+            config = _pricing(subscription).addon(addon, item.quantity)
             _book_proration(subscription, _prorate(subscription, [config], [], today), actor)
         item.delete()
         audit(actor, "subscription.addon_removed", subscription, addon=addon.code)
@@ -948,7 +869,7 @@ def cancel(
         unused = Proration()
         if wants_credit and subscription.status in (S.LIVE, S.NON_RENEWING):
             today = _today(subscription.organization)
-            everything = _Pricing.of(subscription).everything()
+            everything = _pricing(subscription).everything()
             unused = _prorate(subscription, everything, [], today, mode="invoice_now", credits_only=True)
             _credit(subscription, unused.credits, None, actor)
         _end(subscription, reason, comment)
@@ -987,7 +908,7 @@ def reactivate(*, subscription: Subscription, actor: Actor) -> Subscription:
         if subscription.current_term_end and today < subscription.current_term_end:
             subscription.next_billing_on = subscription.current_term_end
             if credited:  # the unused time was credited: charge the days left of the term again
-                everything = _Pricing.of(subscription).everything()
+                everything = _pricing(subscription).everything()
                 again = _prorate(subscription, [], everything, today, mode="invoice_now")
                 invoice = _issue(subscription, again.charges, actor) if again.charges else None
         else:
