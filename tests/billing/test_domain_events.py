@@ -24,13 +24,16 @@ def test_finalizing_an_invoice_emits_invoice_finalized_once(customer, clock):
             "customer": customer.pk,
             "number": invoice.number,
             "total": {"minor": 12000, "currency": "USD"},
+            "auto_charge": False,
         }
     ]
     event = OutboxEvent.all_tenants.get(topic="invoice.finalized")
-    # One delivery per consumer (payments' automatic charge), none delivered yet.
+    # A delivery per consumer that wants it: payments' automatic charge wants only the invoices to
+    # be charged automatically, and this customer has not turned automatic payments on.
     assert outbox.consumers_of("invoice.finalized") == ["payments.auto_charge"]
-    assert event.organization_id == customer.organization_id and event.delivery_count == 1
-    assert not event.deliveries.filter(delivered_at__isnull=False).exists()
+    assert outbox.consumers_of("invoice.finalized", event.payload) == []
+    assert event.organization_id == customer.organization_id and event.delivery_count == 0
+    assert not event.deliveries.exists()
 
 
 def test_a_refused_finalize_emits_nothing(customer):

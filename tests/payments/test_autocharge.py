@@ -6,7 +6,7 @@ import pytest
 
 from portico.billing.models import Invoice, Payment, PaymentAllocation
 from portico.core.audit import Actor, AuditEvent
-from portico.core.models import OutboxDelivery
+from portico.core.models import OutboxDelivery, OutboxEvent
 from portico.payments.autocharge import charge_automatically, charge_issued_invoice
 from portico.payments.gateways import CardDetails
 from portico.payments.methods import save_method, set_auto_charge, start_setup
@@ -160,9 +160,10 @@ def test_an_issued_invoice_is_not_charged_when_auto_charge_is_off(
     saved_card(billing)
     with django_capture_on_commit_callbacks(execute=True):
         invoice = open_invoice(billing, 8000)
-    assert (
-        OutboxDelivery.objects.get(consumer="payments.auto_charge").status == OutboxDelivery.Status.DELIVERED
-    )
+    # The event says the invoice is not to be charged: the consumer gets no delivery at all.
+    event = OutboxEvent.objects.get(topic="invoice.finalized", payload__id=invoice.pk)
+    assert event.payload["auto_charge"] is False and event.delivery_count == 0
+    assert not OutboxDelivery.objects.filter(consumer="payments.auto_charge").exists()
     invoice.refresh_from_db()
     assert invoice.balance_minor == 8000
     assert not PaymentAttempt.objects.exists() and mailbox.messages == []

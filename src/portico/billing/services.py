@@ -586,13 +586,16 @@ def delete_draft_invoice(*, invoice: Invoice, actor: Actor) -> None:
 
 
 def finalize_invoice(
-    *, invoice: Invoice, actor: Actor, issue_date: dt.date | None = None, number: str | None = None
-) -> Invoice:
+    *, invoice: Invoice, actor: Actor, issue_date: dt.date | None = None, number: str | None = None,
+    auto_charge: bool = False,
+) -> Invoice:  # fmt: skip
     """Issue a draft: number it (gapless, per organization), freeze its lines and totals, snapshot
     the customer, and set the due date from the payment terms in the organization's time zone.
 
     `number`: one taken beforehand with `take_numbers` in the caller's (still open) transaction;
-    the caller must use every number of its block, or roll back."""
+    the caller must use every number of its block, or roll back. `auto_charge`: charge it to the
+    customer's default method once issued (as for customers who turned AutoCharge on); the
+    `invoice.finalized` event's id, on `invoice.finalized_event_id`, keys that charge."""
     with transaction.atomic():
         customer = _lock_customer(invoice.customer)
         invoice = _lock_draft(_INVOICE, invoice, "can_finalize")
@@ -616,18 +619,49 @@ def finalize_invoice(
         _settle(invoice)
         invoice.save()
         audit(actor, "invoice.finalized", invoice, number=invoice.number, total=invoice.total)
-        outbox.emit_for("invoice.finalized", invoice, number=invoice.number, total=invoice.total)
+        charge = auto_charge or invoice.customer_id in auto_charging_customers(organization, {customer.pk})
+        event = outbox.emit_for(
+            "invoice.finalized", invoice, number=invoice.number, total=invoice.total, auto_charge=charge
+        )
+        invoice.finalized_event_id = event.pk  # the automatic charge's key (`payments.autocharge`)
         if settings.auto_apply_credits and invoice.balance_minor:
             _auto_apply(customer, invoice, actor)
         _after_commit(signals.invoice_finalized, Invoice, invoice=invoice)
     return invoice
 
 
+# Whose invoices are charged automatically: `payments` registers its AutoCharge lookup here (billing
+# sits below payments and does not import it). An issued invoice's `invoice.finalized` event says
+# `auto_charge` for those, and for invoices issued to be charged (a subscription that auto-charges).
+_auto_charge_lookups: list = []
+
+
+def register_auto_charge_lookup(lookup) -> None:
+    """`lookup(organization, customer_ids) -> set of ids`: the customers whose invoices are charged
+    automatically as they are issued."""
+    if lookup not in _auto_charge_lookups:
+        _auto_charge_lookups.append(lookup)
+
+
+def auto_charging_customers(organization, customer_ids) -> set[int]:
+    ids = set(customer_ids)
+    found: set[int] = set()
+    for lookup in _auto_charge_lookups:
+        if ids - found:
+            found |= lookup(organization, ids - found)
+    return found
+
+
+def _line_values(line: LineInput, currency: str) -> dict:
+    """A checked line's column values, as `_write_line` sets them (for a bulk insert)."""
+    check_line(line, currency)
+    row = _LineRow()
+    _write_line(row, line)
+    return vars(row)
+
+
 class _LineRow:
     """A line's values on their way to a bulk insert (`_write_line` sets them; no model per line)."""
-
-    def __init__(self, position: int):
-        self.position = position
 
 
 @dataclass
@@ -640,6 +674,7 @@ class IssueDraft:
     source: str = Invoice.Source.SUBSCRIPTION
     memo: str = ""
     audit_data: dict | None = None
+    auto_charge: bool = False  # charge it to the customer's default method once issued
     invoice: Invoice | None = None  # set by issue_invoices
 
 
@@ -660,56 +695,76 @@ def issue_invoices(
         raise RuntimeError("issue_invoices() runs inside the caller's transaction")
     now = clock.now()
     emails = primary_emails if primary_emails is not None else _primary_emails([d.customer for d in drafts])
-    invoices, line_rows = [], []
+    # A bill run's invoices repeat the same few lines: each distinct line is checked and priced once.
+    priced: dict[tuple[LineInput, str], dict] = {}
+    rows, line_rows = [], []
     for draft in drafts:
         customer = draft.customer
         if customer.organization_id != organization.pk:
             raise errors.InvoiceNotFound()
         if not draft.lines:
             raise errors.EmptyInvoice()
-        invoice = Invoice(
-            organization_id=organization.pk,
-            customer=customer,
-            currency=customer.currency,
-            source=draft.source,
-            payment_terms_days=customer.payment_terms_days,
-            memo=draft.memo,
-            issue_date=draft.issue_date,
-            due_date=draft.issue_date + dt.timedelta(days=customer.payment_terms_days),
-            bill_to_name=customer.company_name or customer.display_name,
-            bill_to_address=customer.billing_address.as_dict(),
-            bill_to_tax_id=customer.tax_id,
-            bill_to_email=customer.email or emails.get(customer.pk, ""),
-            created_at=now,
-            finalized_at=now,
-        )
-        rows = []
-        for position, line in enumerate(draft.lines, start=1):
-            check_line(line, customer.currency)
-            row = _LineRow(position=position)
-            _write_line(row, line)
-            rows.append(row)
-        _set_totals(invoice, rows)
-        _settle(invoice)
-        invoices.append(invoice)
-        line_rows.append(rows)
-        draft.invoice = invoice
-    # The numbers last: the counter row is locked from here to the commit.
-    block = take_numbers(organization, NumberSequence.Kind.INVOICE, len(invoices))
-    for invoice, number in zip(invoices, block, strict=True):
-        invoice.number = number
-    bulk.insert(Invoice, invoices)
-    lines = []
-    for invoice, rows in zip(invoices, line_rows, strict=True):
-        for row in rows:
-            values = vars(row)
-            values["invoice_id"] = invoice.pk
+        currency = customer.currency
+        lines = []
+        net = discount = tax = total = 0
+        for line in draft.lines:
+            values = priced.get((line, currency))
+            if values is None:
+                values = priced[(line, currency)] = _line_values(line, currency)
             lines.append(values)
-    bulk.insert(InvoiceLine, lines, set_pk=False)
+            net += values["net_minor"]
+            discount += values["discount_minor"]
+            tax += values["tax_minor"]
+            total += values["total_minor"]
+        terms = customer.payment_terms_days
+        rows.append(
+            {
+                "organization_id": organization.pk,
+                "customer_id": customer.pk,
+                "currency": currency,
+                "status": Invoice.Status.OPEN if total else Invoice.Status.PAID,
+                "source": draft.source,
+                "payment_terms_days": terms,
+                "memo": draft.memo,
+                "issue_date": draft.issue_date,
+                "due_date": draft.issue_date + dt.timedelta(days=terms),
+                "bill_to_name": customer.company_name or customer.display_name,
+                "bill_to_address": customer.billing_address.as_dict(),
+                "bill_to_tax_id": customer.tax_id,
+                "bill_to_email": customer.email or emails.get(customer.pk, ""),
+                "created_at": now,
+                "finalized_at": now,
+                "paid_at": None if total else now,
+                # The totals are the sums of the lines' rounded amounts (`_set_totals`, by integers).
+                "subtotal_minor": net + discount,
+                "discount_minor": discount,
+                "tax_minor": tax,
+                "total_minor": total,
+                "paid_minor": 0,
+                "credited_minor": 0,
+                "balance_minor": total,
+            }
+        )
+        line_rows.append(lines)
+    # The numbers last: the counter row is locked from here to the commit.
+    block = take_numbers(organization, NumberSequence.Kind.INVOICE, len(rows))
+    for row, number in zip(rows, block, strict=True):
+        row["number"] = number
+    bulk.insert(Invoice, rows)
+    invoices = bulk.instances(Invoice, rows)
+    for invoice, draft in zip(invoices, drafts, strict=True):
+        invoice._state.fields_cache["customer"] = draft.customer
+        draft.invoice = invoice
+    lines = [
+        {**values, "position": position, "invoice_id": row["id"]}
+        for row, values_list in zip(rows, line_rows, strict=True)
+        for position, values in enumerate(values_list, start=1)
+    ]
+    bulk.insert_rows(InvoiceLine, lines)
     from portico.core.audit import audit_row
     from portico.core.models import AuditEvent
 
-    bulk.insert(
+    bulk.insert_rows(
         AuditEvent,
         [
             audit_row(
@@ -722,8 +777,8 @@ def issue_invoices(
             )
             for invoice, draft in zip(invoices, drafts, strict=True)
         ],
-        set_pk=False,
     )
+    auto_charging = auto_charging_customers(organization, {i.customer_id for i in invoices})
     events = outbox.emit_many(
         "invoice.finalized",
         organization=organization,
@@ -736,9 +791,10 @@ def issue_invoices(
                     "customer": invoice.customer_id,
                     "number": invoice.number,
                     "total": invoice.total,
+                    "auto_charge": draft.auto_charge or invoice.customer_id in auto_charging,
                 },
             )
-            for invoice in invoices
+            for invoice, draft in zip(invoices, drafts, strict=True)
         ),
     )
     for invoice, event in zip(invoices, events, strict=True):

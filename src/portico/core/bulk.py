@@ -51,7 +51,12 @@ def _converter(field):
             return lambda value: None if value is None else json.dumps(value, cls=encoder)
         return lambda value: field.get_db_prep_save(value, connection)
     if isinstance(field, (models.ForeignKey, *_PLAIN)):
-        return (lambda value: None if value is None else str(value)) if field.choices else None
+        # A choice may be an enum member: psycopg would send an Enum's name, not its value.
+        return (
+            (lambda value: value if value is None or type(value) is str else str(value))
+            if field.choices
+            else None
+        )
     if connection.vendor == "postgresql" and isinstance(
         field,
         models.DateField | models.DecimalField,  # DateTimeField is a DateField
@@ -73,16 +78,18 @@ def _converter(field):
     return convert
 
 
+_MISSING = object()
+
+
 def _value_of(row, field, default, now):
     if isinstance(row, dict):
-        if field.attname in row:
-            value = row[field.attname]
-        elif field.name in row:
-            value = row[field.name]
-            if isinstance(field, models.ForeignKey) and value is not None:
+        value = row.get(field.attname, _MISSING)
+        if value is _MISSING:
+            value = row.get(field.name, _MISSING)
+            if value is _MISSING:
+                value = default()
+            elif isinstance(field, models.ForeignKey) and value is not None:
                 value = value.pk
-        else:
-            value = default()
     else:
         value = getattr(row, field.attname)
     if value is None and (getattr(field, "auto_now", False) or getattr(field, "auto_now_add", False)):
@@ -90,39 +97,115 @@ def _value_of(row, field, default, now):
     return value
 
 
+def _records(rows: Sequence, ids: list[int], columns: list, now) -> list[list]:
+    """The rows' values in column order, converted for the database. Dict rows keyed by attnames
+    (the bill run's) take the short way: the missing columns' plain defaults filled in from one
+    template, no call per value; other rows go value by value."""
+    converters = [_converter(f) for f in columns]
+    attnames = [f.attname for f in columns]
+    known = set(attnames)
+    stamped = [
+        i for i, f in enumerate(columns) if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    ]
+    # Defaults that are values (not callables that must run per row, like a new token).
+    template = {f.attname: f.default for f in columns if f.has_default() and not callable(f.default)}
+    template.update({f.attname: None for f in columns if not f.has_default() and f.null})
+    needed = known - template.keys()
+    pairs = [(i, convert) for i, convert in enumerate(converters) if convert is not None]
+    records = []
+    for pk, row in zip(ids, rows, strict=True):
+        if isinstance(row, dict) and row.keys() <= known and needed <= row.keys():
+            full = {**template, **row} if len(row) != len(known) else row
+            values = [full[name] for name in attnames]
+        else:
+            values = [_value_of(row, f, f.get_default, now) for f in columns]
+        for i in stamped:
+            if values[i] is None:
+                values[i] = now
+        for i, convert in pairs:
+            values[i] = convert(values[i])
+        values.insert(0, pk)
+        records.append(values)
+    return records
+
+
+def instances(model, rows: Sequence[dict]) -> list:
+    """Model objects for rows just inserted (`insert` set their "id"), without `Model.__init__`'s
+    work per field: the values are set as they are (a row lacking a field gets its default)."""
+    from django.db.models.base import ModelState
+
+    fields = model._meta.concrete_fields
+    objects = []
+    for row in rows:
+        obj = model.__new__(model)
+        values = obj.__dict__
+        for field in fields:
+            name = field.attname
+            values[name] = row[name] if name in row else field.get_default()
+        state = ModelState()
+        state.adding = False
+        state.db = connection.alias
+        values["_state"] = state
+        objects.append(obj)
+    return objects
+
+
+_sequences: dict[tuple[str, str], str] = {}
+
+
+def _sequence_of(cursor, table: str) -> str:
+    """The table's id sequence (PostgreSQL), looked up once per process and database."""
+    key = (connection.settings_dict["NAME"], table)
+    if key not in _sequences:
+        cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
+        _sequences[key] = cursor.fetchone()[0]
+    return _sequences[key]
+
+
+def _take_ids(cursor, table: str, n: int) -> list[int]:
+    if connection.vendor == "postgresql":
+        cursor.execute(
+            "SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [_sequence_of(cursor, table), n]
+        )
+        return [r[0] for r in cursor.fetchall()]
+    # SQLite: the caller's transaction holds the write lock, so the next ids are ours.
+    cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
+    found = cursor.fetchone()
+    if found is None:
+        cursor.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"')  # noqa: S608
+        found = cursor.fetchone()
+    return list(range(found[0] + 1, found[0] + 1 + n))
+
+
 def insert(model, rows: Sequence, *, set_pk: bool = True) -> list[int]:
     """Insert `rows` of `model`; their new ids, in order (and set on objects when `set_pk`)."""
+    return _insert(model, rows, set_pk=set_pk, with_ids=True)
+
+
+def insert_rows(model, rows: Sequence) -> int:
+    """Insert `rows` of `model` whose ids nobody needs (the database numbers them); how many."""
+    _insert(model, rows, set_pk=False, with_ids=False)
+    return len(rows)
+
+
+def _insert(model, rows: Sequence, *, set_pk: bool, with_ids: bool) -> list[int]:
     if not rows:
         return []
     if not transaction.get_connection().in_atomic_block:
         raise RuntimeError("core.bulk.insert runs inside the caller's transaction")
     columns = _columns(model)
-    converters = [_converter(f) for f in columns]
-    defaults = [f.get_default for f in columns]
     table = model._meta.db_table
     n = len(rows)
     now = clock.now()
     with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute(
-                "SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)", [table, n]
-            )
-            ids = [r[0] for r in cursor.fetchall()]
+        ids = _take_ids(cursor, table, n) if with_ids else [None] * n
+        values = _records(rows, ids, columns, now)
+        names = [f.column for f in columns]
+        if with_ids:
+            names.insert(0, "id")
         else:
-            cursor.execute("SELECT seq FROM sqlite_sequence WHERE name = %s", [table])
-            found = cursor.fetchone()
-            if found is None:
-                cursor.execute(f'SELECT COALESCE(MAX(id), 0) FROM "{table}"')  # noqa: S608
-                found = cursor.fetchone()
-            ids = list(range(found[0] + 1, found[0] + 1 + n))
-        values = []
-        for pk, row in zip(ids, rows, strict=True):
-            record = [pk]
-            for field, convert, default in zip(columns, converters, defaults, strict=True):
-                value = _value_of(row, field, default, now)
-                record.append(convert(value) if convert is not None else value)
-            values.append(record)
-        names = ["id"] + [f.column for f in columns]
+            for record in values:
+                del record[0]
         quoted = ", ".join(connection.ops.quote_name(c) for c in names)
         if connection.vendor == "postgresql":
             raw = cursor.cursor  # psycopg's own cursor under Django's wrapper

@@ -2,7 +2,9 @@
 
 A service writes its event (`emit`) in its own transaction, beside the change it reports: a
 rolled-back change leaves no event, a committed one cannot lose it. Each event gets one delivery row
-per consumer registered for its topic (`@consumer("email.send")`, registered in `AppConfig.ready()`).
+per consumer registered for its topic (`@consumer("email.send")`, registered in `AppConfig.ready()`)
+that wants it (`wants=`: a consumer of every `invoice.finalized` that acts on a few says which, so the
+others cost no delivery row).
 After commit a task delivers those rows at once; the `deliver_outbox` sweeper delivers whatever is due
 besides (retries, work a dead worker left behind).
 
@@ -49,21 +51,34 @@ Status = OutboxDelivery.Status
 
 Consumer = Callable[[OutboxEvent], None]
 _consumers: dict[str, dict[str, Consumer]] = {}
+_wants: dict[tuple[str, str], Callable[[dict], bool]] = {}
 
 
-def consumer(topic: str, *, name: str | None = None) -> Callable[[Consumer], Consumer]:
+def consumer(
+    topic: str, *, name: str | None = None, wants: Callable[[dict], bool] | None = None
+) -> Callable[[Consumer], Consumer]:
     """Register a function that receives every event of `topic` (once per event, at least once).
-    Its name is stored on each delivery, so keep it stable (it defaults to module.function)."""
+    Its name is stored on each delivery, so keep it stable (it defaults to module.function).
+
+    `wants(payload)`, when given, is asked as the event is written: an event it does not want gets
+    no delivery for this consumer (a pure function of the payload; no queries)."""
 
     def register(function: Consumer) -> Consumer:
-        _consumers.setdefault(topic, {})[name or f"{function.__module__}.{function.__qualname__}"] = function
+        consumer_name = name or f"{function.__module__}.{function.__qualname__}"
+        _consumers.setdefault(topic, {})[consumer_name] = function
+        if wants is not None:
+            _wants[(topic, consumer_name)] = wants
         return function
 
     return register
 
 
-def consumers_of(topic: str) -> list[str]:
-    return sorted(_consumers.get(topic, {}))
+def consumers_of(topic: str, payload: dict | None = None) -> list[str]:
+    """The consumers of `topic`; with a `payload`, only those that want it."""
+    names = sorted(_consumers.get(topic, {}))
+    if payload is None:
+        return names
+    return [n for n in names if (wants := _wants.get((topic, n))) is None or wants(payload)]
 
 
 def emit(topic: str, *, organization: Organization, payload: dict, key: str | None = None) -> OutboxEvent:
@@ -75,7 +90,7 @@ def emit(topic: str, *, organization: Organization, payload: dict, key: str | No
             earlier = OutboxEvent.all_tenants.filter(organization=organization, key=key).first()
             if earlier is not None:
                 return earlier
-        names = consumers_of(topic)
+        names = consumers_of(topic, payload)
         fields = {
             "topic": topic,
             "key": key,
@@ -110,18 +125,20 @@ def emit_many(
     pairs, two bulk inserts (`core.bulk`) for the lot. The keys must be new (of objects created in this transaction):
     a repeated key fails the transaction rather than being handed back."""
     now = clock.now()
-    names = consumers_of(topic)
-    rows = [
-        {
-            "organization_id": organization.pk,
-            "topic": topic,
-            "key": key,
-            "payload": _jsonable(payload),
-            "created_at": now,
-            "delivery_count": len(names),
-        }
-        for key, payload in events
-    ]
+    rows, wanted = [], []
+    for key, payload in events:
+        names = consumers_of(topic, payload)
+        rows.append(
+            {
+                "organization_id": organization.pk,
+                "topic": topic,
+                "key": key,
+                "payload": _jsonable(payload),
+                "created_at": now,
+                "delivery_count": len(names),
+            }
+        )
+        wanted.append(names)
     if not rows:
         return []
     from portico.core import bulk
@@ -136,13 +153,13 @@ def emit_many(
                 "available_at": now,
                 "created_at": now,
             }
-            for pk in event_ids
+            for pk, names in zip(event_ids, wanted, strict=True)
             for name in names
         ]
         ids = bulk.insert(OutboxDelivery, deliveries)
         for start in range(0, len(ids), BATCH):  # a delivery task claims at most BATCH
             transaction.on_commit(partial(_enqueue, ids[start : start + BATCH]))
-    return [OutboxEvent(pk=row["id"], organization=organization, topic=topic, key=row["key"]) for row in rows]
+    return bulk.instances(OutboxEvent, rows)
 
 
 def emit_for(topic: str, obj, *, once: bool = True, **data) -> OutboxEvent:

@@ -17,4 +17,7 @@ class PaymentsConfig(AppConfig):
         load_with_organization("payment_settings")
         register_payment_instructions(bank_transfer_instructions)
 
-        from portico.payments import autocharge, jobs  # noqa: F401  (registers the consumer and the periodic jobs)
+        from portico.billing.services import register_auto_charge_lookup
+        from portico.payments import autocharge, jobs  # noqa: F401  (the consumer and the periodic jobs)
+
+        register_auto_charge_lookup(autocharge.auto_charging)

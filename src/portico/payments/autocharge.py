@@ -9,9 +9,11 @@ payment and its allocation; the receipt leaves as for any card payment (`notific
 on `billing.signals.payment_recorded`). A decline is recorded on the attempt and the customer's
 billing contacts are emailed the reason, with links to update their card and to pay the invoice.
 
-Issued invoices of customers who turned AutoCharge on are charged by the worker: the outbox
-consumer below receives `invoice.finalized`. The subscriptions' bill run and dunning call
-`charge_automatically` themselves.
+Issued invoices to be charged automatically — of customers who turned AutoCharge on, or issued so
+(a subscription that auto-charges: `billing.services.IssueDraft.auto_charge`) — are charged by the
+worker: the outbox consumer below receives the `invoice.finalized` events that say `auto_charge`
+(the others get no delivery). A decline is handed to the registered handlers (subscriptions' dunning).
+Dunning's retries call `charge_automatically` themselves, keyed per attempt.
 """
 
 from __future__ import annotations
@@ -26,8 +28,8 @@ from portico.core.money import Money
 from portico.payments import services
 from portico.payments.errors import Code
 from portico.payments.gateways import gateway_for
-from portico.payments.methods import auto_charge_enabled, default_method
-from portico.payments.models import PaymentAttempt, new_form_token
+from portico.payments.methods import default_method
+from portico.payments.models import AutoCharge, PaymentAttempt, new_form_token
 from portico.payments.notices import send_payment_failed
 
 log = logging.getLogger(__name__)
@@ -90,6 +92,7 @@ def charge_automatically(invoice: Invoice, *, actor: Actor | None = None, key: s
             return outcome
         if outcome.attempt.status == PaymentAttempt.Status.DECLINED:
             send_payment_failed(outcome.attempt, invoice)
+            _declined(invoice, outcome)
         return outcome
 
 
@@ -102,11 +105,43 @@ def _all_that_is_free(locked: list[Invoice], reserved: dict[int, int]):
     return [(invoice, available)], Money(available.minor, invoice.currency)
 
 
-@outbox.consumer("invoice.finalized", name="payments.auto_charge")
+@outbox.consumer(
+    "invoice.finalized", name="payments.auto_charge", wants=lambda payload: bool(payload.get("auto_charge"))
+)
 def charge_issued_invoice(event) -> None:
-    """An invoice was issued: charge it if its customer has AutoCharge on. The event's id is the
-    charge's key, so a redelivered event charges nothing more."""
+    """An invoice to be charged automatically was issued (its customer has AutoCharge on, or its
+    issuer asked: a subscription that auto-charges). The event's id is the charge's key, the one
+    the issuer's own immediate charge uses too: a redelivered event, or both, charge once."""
     invoice = Invoice.objects.filter(pk=event.payload["id"]).select_related("customer").first()
-    if invoice is None or not auto_charge_enabled(invoice.customer):
+    if invoice is None:
         return
     charge_automatically(invoice, key=f"invoice.finalized:{event.pk}")
+
+
+def auto_charging(organization, customer_ids) -> set[int]:
+    """The customers of `customer_ids` who turned AutoCharge on (`billing`'s lookup, registered in
+    `apps.ready`)."""
+    return set(
+        AutoCharge.all_tenants.filter(
+            organization=organization, customer_id__in=customer_ids, enabled=True
+        ).values_list("customer_id", flat=True)
+    )
+
+
+# Who hears of a declined automatic charge (subscriptions start dunning); registered in their
+# `apps.ready` (subscriptions sit above payments).
+_decline_handlers: list = []
+
+
+def register_decline_handler(handler) -> None:
+    """`handler(invoice, outcome)`: called after an automatic charge of `invoice` was declined."""
+    if handler not in _decline_handlers:
+        _decline_handlers.append(handler)
+
+
+def _declined(invoice: Invoice, outcome) -> None:
+    for handler in _decline_handlers:
+        try:
+            handler(invoice, outcome)
+        except Exception:  # one handler's failure neither hides the decline nor stops the others
+            log.exception("decline handler %s failed for invoice %s", handler, invoice.number)

@@ -8,4 +8,8 @@ class SubscriptionsConfig(AppConfig):
 
     def ready(self):
         # registers the payment-method dependency (a subscription charging the customer's last card)
-        from portico.subscriptions import dunning, jobs, services  # noqa: F401  (and the charge consumer, the periodic job)
+        # and the periodic job
+        from portico.payments.autocharge import register_decline_handler
+        from portico.subscriptions import dunning, jobs, services  # noqa: F401
+
+        register_decline_handler(dunning.charge_declined)

@@ -21,9 +21,10 @@ invoices are issued by `billing.services.issue_invoices` in bulk, numbered from 
 the end of the batch (gapless: the batch commits whole or not at all). A killed run leaves whole
 batches only; the next run continues where it stopped.
 
-After commit, automatic charges leave through the outbox (`subscription.charge`, one event per
-invoice of a subscription that auto-charges): the worker charges the saved card; a decline starts
-dunning (`subscriptions.dunning`). Memory is flat: only ids and counters outlive a batch.
+After commit, automatic charges leave through the outbox: the invoices of subscriptions that
+auto-charge are issued with `auto_charge`, so their `invoice.finalized` events (and only theirs) get
+a `payments.auto_charge` delivery; the worker charges the saved card; a decline starts dunning
+(`subscriptions.dunning`). Memory is flat: only ids and counters outlive a batch.
 
 Why one module: the steps of one batch (claim, bill, issue, after-commit) share the batch's state
 and read top to bottom in the order the run takes them.
@@ -37,6 +38,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import attrgetter
 
 from django.db import connection, transaction
 from django.utils.translation import gettext as _
@@ -44,7 +46,7 @@ from django.utils.translation import gettext as _
 from portico.billing import services as billing
 from portico.billing.models import Invoice
 from portico.catalog.models import Addon, Coupon, Plan
-from portico.core import bulk, clock, outbox
+from portico.core import bulk, clock
 from portico.core.audit import Actor, audit_row
 from portico.core.models import AuditEvent, Organization
 from portico.core.money import Money
@@ -62,7 +64,6 @@ from portico.subscriptions.models import (
 log = logging.getLogger(__name__)
 
 ACTOR = Actor.system("bill run")
-CHARGE_TOPIC = "subscription.charge"
 # A subscription years behind is caught up over several runs rather than in one giant batch.
 MAX_PERIODS_PER_RUN = 120
 
@@ -137,6 +138,7 @@ class _Outcome:
     changed: bool = False
     deferred_credits: list = field(default_factory=list)  # proration credits deferred to this renewal
     deferred_cleared: bool = False
+    before: tuple = ()  # the tracked fields' values as claimed (`_tracked`)
 
 
 # -- entry point --------------------------------------------------------------------------------------
@@ -353,7 +355,7 @@ def _renew(
     changes: list[ScheduledChange],
 ) -> _Outcome:
     """Walk the subscription forward to `today`, billing each period that starts on or before it."""
-    outcome = _Outcome(subscription, redemption=redemption)
+    outcome = _Outcome(subscription, redemption=redemption, before=_tracked(subscription))
     s = subscription
     pending = list(changes)
     for _step in range(MAX_PERIODS_PER_RUN):
@@ -498,8 +500,8 @@ SUBSCRIPTION_FIELDS = [
     "resume_on",
     "cancelled_on",
     "cancelled_at",
-    "updated_at",
 ]
+_tracked = attrgetter(*(Subscription._meta.get_field(name).attname for name in SUBSCRIPTION_FIELDS))
 
 
 def _write(organization, outcomes: list[_Outcome], report: BillRunReport) -> None:
@@ -514,13 +516,14 @@ def _write(organization, outcomes: list[_Outcome], report: BillRunReport) -> Non
                     issue_date=period.start,
                     memo=_("Subscription %(number)s") % {"number": outcome.subscription.number},
                     audit_data=data,
+                    auto_charge=outcome.subscription.auto_charge,
                 )
             )
             owners.append((outcome, period))
     invoices = billing.issue_invoices(drafts, organization=organization, actor=ACTOR)
     # UNIQUE(subscription, start): a period billed before (by code gone wrong, or a run that did
     # not hold the lock) fails the whole batch here — its invoices and numbers roll back with it.
-    billed = bulk.insert(
+    billed = bulk.insert_rows(
         BillingPeriod,
         [
             {
@@ -532,13 +535,20 @@ def _write(organization, outcomes: list[_Outcome], report: BillRunReport) -> Non
             }
             for (outcome, period), invoice in zip(owners, invoices, strict=True)
         ],
-        set_pk=False,
     )
     now = clock.now()
-    subscriptions = [o.subscription for o in outcomes]
-    for s in subscriptions:
-        s.updated_at = now
-    bulk_update(Subscription, subscriptions, SUBSCRIPTION_FIELDS)
+    # Only the fields the batch changed, of the subscriptions it changed (a renewal moves the term).
+    changed: set[int] = set()
+    touched = []
+    for outcome in outcomes:
+        after = _tracked(outcome.subscription)
+        differ = [i for i, (a, b) in enumerate(zip(outcome.before, after, strict=True)) if a != b]
+        if differ:
+            changed.update(differ)
+            outcome.subscription.updated_at = now
+            touched.append(outcome.subscription)
+    if touched:
+        bulk_update(Subscription, touched, [SUBSCRIPTION_FIELDS[i] for i in sorted(changed)] + ["updated_at"])
     cleared = [o.subscription.pk for o in outcomes if o.deferred_cleared]
     if cleared:
         Subscription.all_tenants.filter(pk__in=cleared).update(deferred_lines=[])
@@ -568,7 +578,7 @@ def _write(organization, outcomes: list[_Outcome], report: BillRunReport) -> Non
             report.changed += 1
         else:
             report.skipped += 1
-    bulk.insert(AuditEvent, audits, set_pk=False)
+    bulk.insert_rows(AuditEvent, audits)
     credited = [o for o in outcomes if o.deferred_credits]
     if credited:  # rare (a downgrade's credit deferred to the renewal): the services' credit note
         from portico.subscriptions.services import _credit
@@ -579,24 +589,11 @@ def _write(organization, outcomes: list[_Outcome], report: BillRunReport) -> Non
     for invoice in invoices:
         report.amounts[invoice.currency] += invoice.total_minor
     report.invoices += len(invoices)
-    report.periods += len(billed)
-    # Charges and emails leave after commit, through the outbox.
-    auto_charging = {o.subscription.pk: o.subscription.auto_charge for o in outcomes}
-    charges = [
-        (
-            f"{CHARGE_TOPIC}:{invoice.pk}",
-            {
-                "subscription": s_pk,
-                "invoice": invoice.pk,
-                "customer": invoice.customer_id,
-                "key": f"invoice.finalized:{invoice.finalized_event_id}",
-            },
-        )
-        for s_pk, sub_invoices in by_subscription.items()
-        for invoice in sub_invoices
-        if invoice.balance_minor > 0 and auto_charging.get(s_pk)
-    ]
-    report.charges_queued += len(outbox.emit_many(CHARGE_TOPIC, organization=organization, events=charges))
+    report.periods += billed
+    # Charges leave after commit, through the outbox (`invoice.finalized`, issued with auto_charge).
+    report.charges_queued += sum(
+        1 for draft in drafts if draft.auto_charge and draft.invoice.balance_minor > 0
+    )
     cancelled = [o.subscription for o in outcomes if o.cancelled]
     if cancelled:
         from portico.subscriptions import notices

@@ -4,9 +4,10 @@ final action it chose is taken (mark the subscription unpaid, or cancel it). A p
 by the customer in the portal, by staff, by credit — stops it: a retry first looks whether the
 invoice is still outstanding.
 
-The renewal's first charge is the outbox consumer below (`subscription.charge`, emitted by the bill
-run in the batch's transaction, delivered after commit). Its key is the invoice's `invoice.finalized`
-event, the key `payments.auto_charge` uses too, so a customer with AutoCharge on is charged once.
+The renewal's first charge is `payments.auto_charge`'s, on the invoice's `invoice.finalized` event
+(the bill run issues the invoices of subscriptions that auto-charge with `auto_charge`), keyed by
+that event: a customer with AutoCharge on as well is charged once. Its decline reaches
+`charge_declined` below, which starts dunning.
 Each retry's charge is keyed by the invoice and the attempt number: two dunning runs at once, or a
 run again after a crash, charge once per attempt. The customer is told of each decline by
 `payments.autocharge` (the payment-failed email, once per attempt)."""
@@ -20,17 +21,16 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from portico.billing.models import Invoice
-from portico.core import clock, outbox
+from portico.core import clock
 from portico.core.audit import Actor, audit
 from portico.payments.autocharge import charge_automatically
 from portico.payments.models import PaymentAttempt
-from portico.subscriptions.models import DunningFinalAction, Status, Subscription
+from portico.subscriptions.models import BillingPeriod, DunningFinalAction, Status, Subscription
 from portico.subscriptions.notices import subscription_cancelled, subscription_settings
 
 log = logging.getLogger(__name__)
 
 ACTOR = Actor.system("dunning")
-CHARGE_TOPIC = "subscription.charge"
 CHUNK = 200
 
 
@@ -71,17 +71,15 @@ def _declined(outcome) -> bool:
     return outcome is not None and outcome.attempt.status == PaymentAttempt.Status.DECLINED
 
 
-@outbox.consumer(CHARGE_TOPIC, name="subscriptions.auto_charge")
-def charge_renewal(event) -> None:
-    """Charge a renewal invoice of a subscription that auto-charges; a decline starts dunning."""
-    payload = event.payload
-    subscription = Subscription.all_tenants.filter(pk=payload["subscription"]).first()
-    invoice = Invoice.all_tenants.filter(pk=payload["invoice"]).first()
-    if subscription is None or invoice is None or not subscription.auto_charge:
+def charge_declined(invoice: Invoice, outcome) -> None:
+    """A declined automatic charge (`payments.autocharge`'s decline handler): when the invoice bills
+    a period of a subscription that auto-charges, its dunning starts (once per invoice; a retry's
+    own decline finds it started)."""
+    period = BillingPeriod.all_tenants.filter(invoice_id=invoice.pk).select_related("subscription").first()
+    subscription = period.subscription if period is not None else None
+    if subscription is None or not subscription.auto_charge:
         return
-    outcome = charge_automatically(invoice, key=payload["key"])
-    if _declined(outcome):
-        start_dunning(subscription, invoice, failed_on=clock.today(subscription.organization.time_zone))
+    start_dunning(subscription, invoice, failed_on=clock.today(invoice.organization.time_zone))
 
 
 def start_dunning(subscription: Subscription, invoice: Invoice, *, failed_on: dt.date) -> bool:

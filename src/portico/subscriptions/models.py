@@ -228,9 +228,12 @@ class Subscription(TenantModel):
             ),
         ]
         indexes = [
-            # the bill run: due work of one organization, and across organizations
+            # the bill run: due work of one organization, in the order it is claimed (an index scan
+            # that stops after a batch, however many are due), and across organizations
             models.Index(
-                fields=["organization", "status", "next_billing_on"], name="subscription_due_org_idx"
+                fields=["organization", "next_billing_on", "id"],
+                condition=Q(status__in=BILLABLE_STATUSES),
+                name="subscription_billable_due_idx",
             ),
             models.Index(fields=["status", "next_billing_on"], name="subscription_due_idx"),
             models.Index(fields=["organization", "customer", "status"], name="subscription_customer_idx"),

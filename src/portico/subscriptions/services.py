@@ -175,20 +175,19 @@ def _issue(subscription: Subscription, lines: Sequence[LineInput], actor: Actor,
         source=Invoice.Source.SUBSCRIPTION,
         memo=memo or _("Subscription %(number)s") % {"number": subscription.number},
     )
-    invoice = billing.finalize_invoice(invoice=invoice, actor=actor)
+    invoice = billing.finalize_invoice(invoice=invoice, actor=actor, auto_charge=subscription.auto_charge)
     if subscription.auto_charge:
         transaction.on_commit(lambda: _charge(invoice))
     return invoice
 
 
 def _charge(invoice: Invoice) -> None:
-    """After commit: charge a subscription's invoice when its auto-charge is on (the customer-wide
-    AutoCharge, when on too, charges through its own consumer; the ledger refuses a second charge)."""
+    """After commit: charge a subscription's invoice at once (the customer is at the keyboard).
+    The key is the invoice's `invoice.finalized` event, the one `payments.auto_charge` charges it
+    with when that event is delivered: the invoice is charged once."""
     from portico.payments.autocharge import charge_automatically
 
-    if payment_methods.auto_charge_enabled(invoice.customer):
-        return
-    charge_automatically(invoice, key=f"subscription-invoice:{invoice.pk}")
+    charge_automatically(invoice, key=f"invoice.finalized:{invoice.finalized_event_id}")
 
 
 def _bill_term(
