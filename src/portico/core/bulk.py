@@ -107,9 +107,15 @@ def _records(rows: Sequence, ids: list[int], columns: list, now) -> list[list]:
     stamped = [
         i for i, f in enumerate(columns) if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
     ]
-    # Defaults that are values (not callables that must run per row, like a new token).
-    template = {f.attname: f.default for f in columns if f.has_default() and not callable(f.default)}
-    template.update({f.attname: None for f in columns if not f.has_default() and f.null})
+    # The defaults that are the same for every row (not callables that must run per row, like a
+    # new token or a fresh dict): a value, or what Django stores for none ("" or NULL).
+    template = {
+        f.attname: None
+        if (getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False))
+        else f.get_default()
+        for f in columns
+        if not (f.has_default() and callable(f.default))
+    }
     needed = known - template.keys()
     pairs = [(i, convert) for i, convert in enumerate(converters) if convert is not None]
     records = []

@@ -46,11 +46,11 @@ from django.utils.translation import gettext as _
 from portico.billing import services as billing
 from portico.billing.models import Invoice
 from portico.catalog.models import Addon, Coupon, Plan
-from portico.core import bulk, clock
+from portico.core import bulk, clock, outbox
 from portico.core.audit import Actor, audit_row
 from portico.core.models import AuditEvent, Organization
 from portico.core.money import Money
-from portico.subscriptions import periods, pricing
+from portico.subscriptions import notices, periods, pricing
 from portico.subscriptions.models import (
     BILLABLE_STATUSES,
     BillingPeriod,
@@ -595,11 +595,14 @@ def _write(organization, outcomes: list[_Outcome], report: BillRunReport) -> Non
         1 for draft in drafts if draft.auto_charge and draft.invoice.balance_minor > 0
     )
     cancelled = [o.subscription for o in outcomes if o.cancelled]
-    if cancelled:
-        from portico.subscriptions import notices
-
-        for s in cancelled:
-            notices.subscription_cancelled(s)
+    if cancelled:  # the email leaves after commit, as for any cancellation (`notices`)
+        outbox.emit_many(
+            "subscription.cancelled",
+            organization=organization,
+            events=[
+                notices.cancelled_event(s, reason=s.cancel_reason or "", by="bill run") for s in cancelled
+            ],
+        )
 
 
 def bulk_update(model, rows: list, names: list[str]) -> None:

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from django.db import transaction
 
 from portico.billing.models import Invoice
-from portico.core import clock
+from portico.core import clock, outbox
 from portico.core.audit import Actor, audit
 from portico.payments.autocharge import charge_automatically
 from portico.payments.models import PaymentAttempt
 from portico.subscriptions.models import BillingPeriod, DunningFinalAction, Status, Subscription
-from portico.subscriptions.notices import subscription_cancelled, subscription_settings
+from portico.subscriptions.notices import subscription_settings
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +117,9 @@ def _final_action(s: Subscription, invoice: Invoice) -> None:
         s.next_billing_on = None
         s.save()
         audit(ACTOR, "subscription.cancelled", s, reason="unpaid", invoice=invoice.number)
-        subscription_cancelled(s, unpaid=True)
+        outbox.emit_for(
+            "subscription.cancelled", s, once=False, number=s.number, reason="unpaid", unpaid=True
+        )
     else:
         s.status = Status.UNPAID
         s.next_billing_on = None

@@ -1,6 +1,10 @@
 """The emails about subscriptions, each sent once (after commit, through the outbox): upcoming
 renewal (N days before, once per renewal date), trial ending (once per trial end), cancelled (once).
 
+"Cancelled" follows the `subscription.cancelled` event, whoever cancelled: the customer or staff
+(`services.cancel`), the bill run at a non-renewing subscription's term end, dunning's final action.
+The consumer below sends it when the event is delivered.
+
 "Once" is a keyed marker in the outbox (`subscription.notice`, no consumer): its key is unique per
 organization, so a second bill run — or the same run again after a crash — finds it and sends
 nothing; the marker and the email commit together or not at all."""
@@ -11,7 +15,7 @@ import datetime as dt
 
 from django.db import IntegrityError, transaction
 
-from portico.core import clock, tenancy
+from portico.core import clock, outbox, tenancy
 from portico.core.mail import send_templated_email
 from portico.core.models import OutboxEvent
 from portico.payments.notices import billing_recipients
@@ -71,6 +75,30 @@ def subscription_cancelled(subscription, *, unpaid: bool = False) -> bool:
             return False
         _send(subscription, "cancelled", unpaid=unpaid)
     return True
+
+
+@outbox.consumer("subscription.cancelled", name="subscriptions.cancelled_email")
+def cancelled_email(event) -> None:
+    subscription = (
+        Subscription.all_tenants.filter(pk=event.payload["id"])
+        .select_related("organization", "customer", "plan")
+        .first()
+    )
+    if subscription is None or subscription.status != Status.CANCELLED:
+        return  # reactivated before the email left: nothing to say
+    subscription_cancelled(subscription, unpaid=bool(event.payload.get("unpaid")))
+
+
+def cancelled_event(subscription, **data) -> tuple[None, dict]:
+    """The `subscription.cancelled` event's (key, payload), as `services` emits it (for `emit_many`)."""
+    payload = {
+        "object": subscription._meta.label_lower,
+        "id": subscription.pk,
+        "customer": subscription.customer_id,
+        "number": subscription.number,
+    }
+    payload.update(data)
+    return None, payload
 
 
 def send_notices(at: dt.datetime | None = None) -> int:
