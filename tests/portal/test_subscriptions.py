@@ -15,6 +15,7 @@ from django.urls import reverse
 from portico.billing.models import CreditNote, Invoice
 from portico.core import tenancy
 from portico.core.models import AuditEvent
+from portico.payments.models import new_form_token
 from portico.subscriptions import services
 from portico.subscriptions.models import ScheduledChange, Subscription, SubscriptionSettings
 from tests.factories import CustomerFactory
@@ -46,6 +47,11 @@ def url(name, sub, **query):
     if query:
         path += "?" + "&".join(f"{k}={v}" for k, v in query.items())
     return path
+
+
+def once(data=None) -> dict:
+    """The data of a confirmation form, with the fresh one-time token its page carries."""
+    return {**(data or {}), "form_token": new_form_token()}
 
 
 def fresh(sub) -> Subscription:
@@ -134,7 +140,7 @@ def test_upgrade_shows_its_preview_then_applies_it(portal_client, sub, w, clock)
     assert re.search(r"Charged now: <strong[^>]*>\$20\.33<", page)
     assert re.search(r"Next invoice on Apr 10, 2026: <strong[^>]*>\$65\.00<", page)  # 60.00 + 5.00
     assert fresh(sub).plan_id == w.starter.pk  # a preview changes nothing
-    response = portal_client.post(url("subscription_change", sub), {"plan": "pro", "quantity": "3"})
+    response = portal_client.post(url("subscription_change", sub), once({"plan": "pro", "quantity": "3"}))
     assert response.status_code == 302
     assert fresh(sub).plan_id == w.pro.pk
     invoice = Invoice.all_tenants.order_by("-id").first()
@@ -148,7 +154,7 @@ def test_quantity_up_shows_its_preview_then_applies_it(portal_client, sub, w, cl
     # credit 30.00 × 21/31 = 20.32; charge 50.00 × 21/31 = 33.87; due now 13.55
     assert re.search(r"Charged now: <strong[^>]*>\$13\.55<", page)
     assert re.search(r"Next invoice on Apr 10, 2026: <strong[^>]*>\$55\.00<", page)
-    portal_client.post(url("subscription_change", sub), {"plan": "starter", "quantity": "5"})
+    portal_client.post(url("subscription_change", sub), once({"plan": "starter", "quantity": "5"}))
     assert fresh(sub).quantity == 5
 
 
@@ -158,7 +164,7 @@ def test_a_downgrade_is_scheduled_for_the_term_end(portal_client, sub, w, clock)
     page = text(portal_client.get(url("subscription_change", sub, plan="starter", quantity=3)))
     assert "takes effect at the end of your current term, on Apr 10, 2026; nothing is charged now" in page
     invoices = Invoice.all_tenants.count()
-    portal_client.post(url("subscription_change", sub), {"plan": "starter", "quantity": "3"})
+    portal_client.post(url("subscription_change", sub), once({"plan": "starter", "quantity": "3"}))
     assert fresh(sub).plan_id == w.pro.pk
     assert Invoice.all_tenants.count() == invoices
     change = ScheduledChange.all_tenants.get(subscription=sub, status="pending")
@@ -173,7 +179,9 @@ def test_a_downgrade_is_scheduled_for_the_term_end(portal_client, sub, w, clock)
 @pytest.mark.parametrize("quantity", ["0", "51", "-1", "abc", *HOSTILE[:6]])
 def test_hostile_quantities_answer_400_with_a_message(portal_client, sub, quantity):
     before = snapshot(sub)
-    response = portal_client.post(url("subscription_change", sub), {"plan": "starter", "quantity": quantity})
+    response = portal_client.post(
+        url("subscription_change", sub), once({"plan": "starter", "quantity": quantity})
+    )
     assert response.status_code == 400
     body = response.content.decode()
     assert 'class="errorlist' in body or "NUL character" in body
@@ -185,7 +193,9 @@ def test_a_plan_of_another_family_is_refused(portal_client, sub, org):
 
     other = plan(org, "solo", product_row=product(org, name="Solo"))
     before = snapshot(sub)
-    response = portal_client.post(url("subscription_change", sub), {"plan": other.code, "quantity": "1"})
+    response = portal_client.post(
+        url("subscription_change", sub), once({"plan": other.code, "quantity": "1"})
+    )
     assert response.status_code == 400
     assert "Select a valid choice" in text(response)
     assert snapshot(sub) == before
@@ -200,7 +210,7 @@ def test_cancel_now_shows_the_credit_and_cancels(portal_client, sub, clock):
     # 30.00 × 21/31 = 20.32 and 5.00 × 21/31 = 3.39
     assert re.search(r'class="cancel-credit">\$23\.71<', page)
     response = portal_client.post(
-        url("subscription_cancel", sub), {"when": "now", "reason": "Too expensive", "comment": "Sorry"}
+        url("subscription_cancel", sub), once({"when": "now", "reason": "Too expensive", "comment": "Sorry"})
     )
     assert response.status_code == 302
     sub = fresh(sub)
@@ -209,7 +219,9 @@ def test_cancel_now_shows_the_credit_and_cancels(portal_client, sub, clock):
 
 
 def test_cancel_at_term_end_and_undo(portal_client, sub, clock):
-    response = portal_client.post(url("subscription_cancel", sub), {"when": "term_end", "reason": "Other"})
+    response = portal_client.post(
+        url("subscription_cancel", sub), once({"when": "term_end", "reason": "Other"})
+    )
     assert response.status_code == 302
     assert fresh(sub).status == "non_renewing"
     assert "Ends on" in text(portal_client.get(url("subscription", sub)))
@@ -222,7 +234,7 @@ def test_cancel_at_term_end_and_undo(portal_client, sub, clock):
 @pytest.mark.parametrize("reason", ["", "Not a listed reason", "x" * 5000])
 def test_a_reason_not_offered_is_refused(portal_client, sub, reason):
     before = snapshot(sub)
-    response = portal_client.post(url("subscription_cancel", sub), {"when": "now", "reason": reason})
+    response = portal_client.post(url("subscription_cancel", sub), once({"when": "now", "reason": reason}))
     assert response.status_code == 400
     assert snapshot(sub) == before
 
@@ -237,7 +249,7 @@ def test_pause_then_resume_with_the_invoice_previewed(portal_client, sub, clock)
     clock.set("2026-03-25T15:00:00+00:00")
     page = text(portal_client.get(url("subscription_resume", sub)))
     assert re.search(r"Invoiced now for Mar 25, 2026 – Apr 24, 2026: <strong[^>]*>\$35\.00<", page)
-    assert portal_client.post(url("subscription_resume", sub)).status_code == 302
+    assert portal_client.post(url("subscription_resume", sub), once()).status_code == 302
     assert fresh(sub).status == "live"
     assert Invoice.all_tenants.order_by("-id").first().total.minor == 3500
 
@@ -375,7 +387,7 @@ def test_convert_a_trial_now_shows_the_invoice_then_charges_it(portal_client, tr
     # 3 × 8.00 + 2 × 2.50 = 29.00 for 10 Mar – 9 Apr, and the 10.00 setup fee
     assert re.search(r"Invoiced now for Mar 10, 2026 – Apr 9, 2026: <strong[^>]*>\$29\.00<", page)
     assert re.search(r'class="invoice-total">\$39\.00<', page)
-    assert portal_client.post(url("subscription_convert", trial)).status_code == 302
+    assert portal_client.post(url("subscription_convert", trial), once()).status_code == 302
     assert fresh(trial).status == "live"
     assert Invoice.all_tenants.order_by("-id").first().total.minor == 3900
 
@@ -395,7 +407,7 @@ def test_extend_a_trial_up_to_the_maximum(portal_client, trial):
 
 
 def test_cancel_a_trial(portal_client, trial):
-    response = portal_client.post(url("subscription_cancel", trial), {"when": "now", "reason": "Other"})
+    response = portal_client.post(url("subscription_cancel", trial), once({"when": "now", "reason": "Other"}))
     assert response.status_code == 302
     assert fresh(trial).status == "cancelled"
     assert not Invoice.all_tenants.filter(billing_periods__subscription=trial).exists()
@@ -407,7 +419,7 @@ def test_reactivate_within_the_paid_term_invoices_nothing(portal_client, sub, cl
     page = text(portal_client.get(url("subscription_reactivate", sub)))
     assert "nothing is invoiced now; the next invoice is on Apr 10, 2026" in page
     invoices = Invoice.all_tenants.count()
-    assert portal_client.post(url("subscription_reactivate", sub)).status_code == 302
+    assert portal_client.post(url("subscription_reactivate", sub), once()).status_code == 302
     assert fresh(sub).status == "live"
     assert Invoice.all_tenants.count() == invoices
 
@@ -418,7 +430,7 @@ def test_reactivate_after_the_term_starts_a_new_invoiced_one(portal_client, sub,
     clock.set("2026-04-15T15:00:00+00:00")
     page = text(portal_client.get(url("subscription_reactivate", sub)))
     assert re.search(r"Invoiced now for Apr 15, 2026 – May 14, 2026: <strong[^>]*>\$35\.00<", page)
-    assert portal_client.post(url("subscription_reactivate", sub)).status_code == 302
+    assert portal_client.post(url("subscription_reactivate", sub), once()).status_code == 302
     assert Invoice.all_tenants.order_by("-id").first().total.minor == 3500
 
 
@@ -427,7 +439,7 @@ def test_an_action_its_status_refuses_says_why_and_changes_nothing(portal_client
     before = snapshot(sub)
     response = portal_client.get(url("subscription_pause", sub), follow=True)
     assert "This subscription is cancelled, so it cannot be paused." in text(response)
-    response = portal_client.post(url("subscription_change", sub), {"plan": "pro", "quantity": "3"})
+    response = portal_client.post(url("subscription_change", sub), once({"plan": "pro", "quantity": "3"}))
     assert response.status_code == 400
     assert "This subscription is cancelled, so it cannot be moved to another plan." in text(response)
     assert snapshot(sub) == before
@@ -440,7 +452,7 @@ def test_add_a_recurring_addon_with_its_prorated_preview(portal_client, sub, w, 
     assert re.search(r"Charged now: <strong[^>]*>\$10\.16<", page)
     assert re.search(r"Next invoice on Apr 10, 2026: <strong[^>]*>\$50\.00<", page)
     assert not sub.items.filter(addon=w.support).exists()
-    response = portal_client.post(url("subscription_addon", sub), {"addon": "support", "quantity": "1"})
+    response = portal_client.post(url("subscription_addon", sub), once({"addon": "support", "quantity": "1"}))
     assert response.status_code == 302
     assert sub.items.get(addon=w.support).quantity == 1
     assert Invoice.all_tenants.order_by("-id").first().total.minor == 1016
