@@ -310,6 +310,7 @@ ACTIONS = [
     ("subscription_convert", "convert_trial", {}),
     ("subscription_extend", "extend_trial", {"days": "3"}),
     ("subscription_addon", "add_addon", {"addon": "support", "quantity": "1"}),
+    ("subscription_remove_addon", "remove_addon", {"addon": "storage"}),
 ]
 
 
@@ -466,3 +467,355 @@ def test_an_addon_already_there_or_not_recurring_or_a_bad_quantity_is_refused(po
     before = snapshot(sub)
     assert portal_client.post(url("subscription_addon", sub), data).status_code == 400
     assert snapshot(sub) == before
+
+
+# -- the retention offer -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def stay10(org):
+    """The organization's retention offer: 10 % off the next 3 invoices (35.00 → 31.50)."""
+    from decimal import Decimal
+
+    from tests.catalog.factories import coupon
+
+    row = coupon(
+        org, "Stay 10% off", codes=(), percent=Decimal("10"), duration="repeating", duration_cycles=3
+    )
+    settings = settings_of(org)
+    settings.retention_coupon = row
+    settings.save()
+    return row
+
+
+def test_the_retention_offer_is_shown_once_before_the_cancel_form(portal_client, sub, stay10):
+    page = text(portal_client.get(url("subscription_cancel", sub)))
+    assert "An offer for you: Stay 10% off" in page
+    assert re.search(r'class="with-offer">\$31\.50<', page)
+    assert re.search(r'class="offer-saves">\$3\.50<', page)
+    assert "Why are you cancelling?" not in page
+    assert fresh(sub).retention_offered_at is not None
+    assert AuditEvent.all_tenants.filter(action="subscription.retention_offered").count() == 1
+    again = text(portal_client.get(url("subscription_cancel", sub)))  # declined: on to the cancel form
+    assert "An offer for you" not in again and "Why are you cancelling?" in again
+    assert AuditEvent.all_tenants.filter(action="subscription.retention_offered").count() == 1
+    response = portal_client.post(url("subscription_cancel", sub), once({"when": "now", "reason": "Other"}))
+    assert response.status_code == 302
+    assert fresh(sub).status == "cancelled"
+    assert not sub.redemptions.exists()
+
+
+def test_accepting_the_retention_offer_redeems_its_coupon_and_cancels_nothing(portal_client, sub, stay10):
+    portal_client.get(url("subscription_cancel", sub))
+    response = portal_client.post(url("subscription_retention", sub), follow=True)
+    assert "Stay 10% off was applied: your subscription goes on." in text(response)
+    assert fresh(sub).status == "live"
+    redemption = sub.redemptions.get()
+    assert (redemption.coupon_id, redemption.code_id, redemption.cycles_left) == (stay10.pk, None, 3)
+    stay10.refresh_from_db()
+    assert stay10.times_redeemed == 1
+    assert "Apr 10, 2026: $31.50" in text(portal_client.get(url("subscription", sub)))
+    assert AuditEvent.all_tenants.filter(action="subscription.retention_accepted").count() == 1
+    before = snapshot(sub)  # accepted once: a second acceptance is refused
+    assert portal_client.post(url("subscription_retention", sub)).status_code == 400
+    assert snapshot(sub) == before
+
+
+def _expire(coupon):
+    import datetime as dt
+
+    coupon.valid_until = dt.date(2026, 3, 9)
+    coupon.save()
+
+
+def _use_up(coupon):
+    coupon.max_redemptions, coupon.times_redeemed = 1, 1
+    coupon.save()
+
+
+@pytest.mark.parametrize(
+    ("spoil", "why"),
+    [
+        (_expire, "That coupon code has expired."),
+        (_use_up, "That coupon code has already been used as many times as it allows."),
+        ("pro_only", "That coupon code cannot be used for this plan."),
+    ],
+)
+def test_a_retention_offer_refused_says_why_and_lets_the_customer_cancel(
+    portal_client, sub, stay10, w, spoil, why
+):
+    portal_client.get(url("subscription_cancel", sub))
+    if spoil == "pro_only":
+        stay10.plans.set([w.pro])
+    else:
+        spoil(stay10)
+    before = snapshot(sub)
+    response = portal_client.post(url("subscription_retention", sub))
+    assert response.status_code == 400
+    page = text(response)
+    assert f"This offer can no longer be accepted: {why}" in page
+    assert "Why are you cancelling?" in page  # the cancel form, to go on cancelling
+    assert snapshot(sub) == before
+    token = re.search(r'name="form_token" value="([^"]+)"', page).group(1)
+    data = {"when": "now", "reason": "Other", "form_token": token}
+    assert portal_client.post(url("subscription_cancel", sub), data).status_code == 302
+    assert fresh(sub).status == "cancelled"
+
+
+def test_no_retention_offer_without_a_coupon_chosen_or_with_a_coupon_already_active(portal_client, sub, org):
+    assert "Why are you cancelling?" in text(portal_client.get(url("subscription_cancel", sub)))
+    assert fresh(sub).retention_offered_at is None
+    before = snapshot(sub)
+    assert portal_client.post(url("subscription_retention", sub)).status_code == 400  # never offered
+    assert snapshot(sub) == before
+    from tests.catalog.factories import coupon
+
+    settings = settings_of(org)
+    settings.retention_coupon = coupon(org, "Stay", codes=())
+    settings.save()
+    services.redeem_coupon(subscription=sub, code="ONCE5", actor=ACTOR)
+    assert "Why are you cancelling?" in text(portal_client.get(url("subscription_cancel", sub)))
+    assert fresh(sub).retention_offered_at is None
+
+
+def test_the_offer_service_offers_once(sub, stay10):
+    assert services.offer_retention(subscription=sub, actor=ACTOR) == stay10
+    assert services.offer_retention(subscription=sub, actor=ACTOR) is None
+    assert services.retention_offer(fresh(sub)) is None
+
+
+# -- removing an addon -------------------------------------------------------------------------------------
+
+
+def test_remove_an_addon_shows_the_credit_then_credits_it(portal_client, sub, w, clock):
+    later(clock)
+    page = text(portal_client.get(url("subscription_remove_addon", sub, addon="storage")))
+    # 2 × 2.50 = 5.00 × 21/31 = 3.39 credited now; the next invoice 3 × 10.00 = 30.00
+    assert re.search(r'class="credited-now">\$3\.39<', page)
+    assert re.search(r"Next invoice on Apr 10, 2026: <strong[^>]*>\$30\.00<", page)
+    assert sub.items.filter(addon=w.storage).exists()  # a preview changes nothing
+    response = portal_client.post(url("subscription_remove_addon", sub), once({"addon": "storage"}))
+    assert response.status_code == 302
+    assert not sub.items.exists()
+    assert CreditNote.all_tenants.get().total.minor == 339
+    assert AuditEvent.all_tenants.filter(action="subscription.addon_removed").count() == 1
+
+
+def test_removing_an_addon_in_next_renewal_mode_credits_the_renewal_invoice(portal_client, org, sub, clock):
+    row = settings_of(org)
+    row.proration_mode = "next_renewal"
+    row.save()
+    later(clock)
+    page = text(portal_client.get(url("subscription_remove_addon", sub, addon="storage")))
+    assert re.search(r"Next invoice on Apr 10, 2026: <strong[^>]*>\$26\.61<", page)  # 30.00 − 3.39
+    portal_client.post(url("subscription_remove_addon", sub), once({"addon": "storage"}))
+    assert not CreditNote.all_tenants.exists()  # nothing now: deferred to the renewal
+    renewal = services.renew(fresh(sub), fresh(sub).current_term_end, actor=ACTOR)
+    renewal.refresh_from_db()
+    assert (renewal.total.minor, renewal.balance.minor) == (3000, 2661)
+
+
+def test_removing_an_addon_without_proration_credits_nothing(portal_client, org, sub, clock):
+    row = settings_of(org)
+    row.proration_mode = "none"
+    row.save()
+    later(clock)
+    portal_client.post(url("subscription_remove_addon", sub), once({"addon": "storage"}))
+    assert not sub.items.exists()
+    assert not CreditNote.all_tenants.exists() and fresh(sub).deferred_lines == []
+
+
+def test_an_addon_the_subscription_does_not_have_cannot_be_removed(portal_client, sub):
+    before = snapshot(sub)
+    response = portal_client.post(url("subscription_remove_addon", sub), once({"addon": "support"}))
+    assert response.status_code == 400
+    assert snapshot(sub) == before
+
+
+# -- downgrade timing chosen by the customer ---------------------------------------------------------------
+
+
+@pytest.fixture
+def on_pro(org, sub, w, clock):
+    """Upgraded to pro on the term's first day, then on 20 Mar (21 of 31 days left)."""
+    sub = services.change_plan(subscription=sub, plan=w.pro, actor=ACTOR)
+    later(clock)
+    return sub
+
+
+def chooses(org, timing="customer_chooses"):
+    row = settings_of(org)
+    row.downgrade_timing = timing
+    row.save()
+
+
+def test_the_customer_may_choose_a_downgrade_now(portal_client, org, on_pro, w):
+    chooses(org)
+    assert "A downgrade takes effect (upgrades apply now)" in text(
+        portal_client.get(url("subscription_change", on_pro))
+    )
+    page = text(portal_client.get(url("subscription_change", on_pro, plan="starter", quantity=3, when="now")))
+    # credit 60.00 × 21/31 = 40.65; charge 30.00 × 21/31 = 20.32: 20.33 left as credit
+    assert re.search(r'class="credited-now">\$20\.33<', page)
+    response = portal_client.post(
+        url("subscription_change", on_pro), once({"plan": "starter", "quantity": "3", "when": "now"})
+    )
+    assert response.status_code == 302
+    assert fresh(on_pro).plan_id == w.starter.pk
+    assert Invoice.all_tenants.order_by("-id").first().total.minor == 2032
+    assert CreditNote.all_tenants.order_by("-id").first().total.minor == 4065
+
+
+def test_the_customer_may_choose_a_downgrade_at_term_end(portal_client, org, on_pro, w):
+    chooses(org)
+    page = text(
+        portal_client.get(url("subscription_change", on_pro, plan="starter", quantity=3, when="term_end"))
+    )
+    assert "takes effect at the end of your current term, on Apr 10, 2026" in page
+    invoices = Invoice.all_tenants.count()
+    data = once({"plan": "starter", "quantity": "3", "when": "term_end"})
+    assert portal_client.post(url("subscription_change", on_pro), data).status_code == 302
+    assert fresh(on_pro).plan_id == w.pro.pk and Invoice.all_tenants.count() == invoices
+    change = ScheduledChange.all_tenants.get(subscription=on_pro, status="pending")
+    assert change.payload == {"plan_id": w.starter.pk, "quantity": 3}
+
+
+def test_an_upgrade_applies_now_whatever_the_customer_chose(portal_client, org, sub, w, clock):
+    chooses(org)
+    later(clock)
+    data = once({"plan": "pro", "quantity": "3", "when": "term_end"})
+    assert portal_client.post(url("subscription_change", sub), data).status_code == 302
+    assert fresh(sub).plan_id == w.pro.pk
+    assert Invoice.all_tenants.order_by("-id").first().total.minor == 4065
+
+
+@pytest.mark.parametrize("fixed", ["now", "term_end"])
+@pytest.mark.parametrize("chosen", ["now", "term_end"])
+def test_a_timing_choice_is_refused_when_the_organization_fixed_it(portal_client, org, on_pro, fixed, chosen):
+    chooses(org, fixed)
+    assert "A downgrade takes effect" not in text(portal_client.get(url("subscription_change", on_pro)))
+    before = snapshot(on_pro)
+    data = once({"plan": "starter", "quantity": "3", "when": chosen})
+    response = portal_client.post(url("subscription_change", on_pro), data)
+    assert response.status_code == 400
+    assert "Your provider decides when a downgrade takes effect; it cannot be chosen here." in text(response)
+    assert snapshot(on_pro) == before
+    with pytest.raises(services.errors.TimingFixed):
+        services.change_plan(
+            subscription=on_pro,
+            plan=on_pro.plan.product.plans.get(code="starter"),
+            timing=chosen,
+            actor=ACTOR,
+        )
+
+
+# -- one-time form tokens ----------------------------------------------------------------------------------
+
+
+def token_of(response) -> str:
+    return re.search(r'name="form_token" value="([^"]+)"', response.content.decode()).group(1)
+
+
+def second_client(org, portal_login):
+    from tests.conftest import tenant_client
+
+    client = tenant_client(org)
+    client.force_login(portal_login, backend="portico.accounts.backends.TenantAuthenticationBackend")
+    return client
+
+
+def _later(sub, clock):
+    later(clock)
+    return sub
+
+
+def _paused(sub, clock):
+    later(clock)
+    services.pause(subscription=sub, actor=ACTOR)
+    clock.set("2026-03-25T15:00:00+00:00")
+    return sub
+
+
+def _cancelled(sub, clock):
+    later(clock)
+    services.cancel(subscription=sub, actor=ACTOR, credit=False)
+    clock.set("2026-04-15T15:00:00+00:00")
+    return sub
+
+
+# (route, its confirmation page's query, the form, how to get there, what must happen once)
+TOKEN_ACTIONS = [
+    ("subscription_change", {"plan": "pro", "quantity": 3}, {"plan": "pro", "quantity": "3"}, _later, (1, 1)),
+    ("subscription_addon", {"addon": "support", "quantity": 1}, {"addon": "support", "quantity": "1"}, _later, (1, 0)),
+    ("subscription_resume", {}, {}, _paused, (1, 0)),
+    ("subscription_reactivate", {}, {}, _cancelled, (1, 0)),
+    ("subscription_cancel", {}, {"when": "now", "reason": "Other"}, _later, (0, 1)),
+    ("subscription_remove_addon", {"addon": "storage"}, {"addon": "storage"}, _later, (0, 1)),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "query", "data", "setup", "issued"), TOKEN_ACTIONS)
+def test_a_form_posted_twice_acts_once_and_shows_the_first_result(
+    portal_client, org, portal_login, sub, clock, name, query, data, setup, issued
+):
+    """A double click, two tabs, a replay: two clients post the same form (the same token)."""
+    setup(sub, clock)
+    other_tab = second_client(org, portal_login)  # signed in before (signing in is audited)
+    form = portal_client.get(url(name, sub, **query))
+    assert form.status_code == 200
+    posted = {**data, "form_token": token_of(form)}
+    invoices, credits = Invoice.all_tenants.count(), CreditNote.all_tenants.count()
+    first = portal_client.post(url(name, sub), posted)
+    assert first.status_code == 302
+    after = snapshot(sub)
+    assert (Invoice.all_tenants.count() - invoices, CreditNote.all_tenants.count() - credits) == issued
+    second = other_tab.post(url(name, sub), posted, follow=True)
+    assert second.status_code == 200
+    page = text(second)
+    assert "This form was already submitted; nothing more was changed." in page
+    assert snapshot(sub) == after
+    again = portal_client.post(url(name, sub), posted)  # and a third time, from the first tab
+    assert again.status_code == 302 and snapshot(sub) == after
+
+
+def test_the_repeat_shows_the_first_submissions_result(portal_client, sub, clock):
+    _paused(sub, clock)
+    posted = {"form_token": token_of(portal_client.get(url("subscription_resume", sub)))}
+    portal_client.post(url("subscription_resume", sub), posted)
+    page = text(portal_client.post(url("subscription_resume", sub), posted, follow=True))
+    assert "Your subscription is running again." in page
+
+
+def test_each_rendering_of_a_confirmation_form_carries_a_fresh_token(portal_client, sub, clock):
+    later(clock)
+    first = token_of(portal_client.get(url("subscription_cancel", sub)))
+    second = token_of(portal_client.get(url("subscription_cancel", sub)))
+    assert first != second and len(first) >= 16
+
+
+@pytest.mark.parametrize("token", [None, "", "short", "x" * 65, "bad token with spaces", "é" * 20])
+def test_a_missing_or_malformed_token_is_refused_and_changes_nothing(portal_client, sub, clock, token):
+    later(clock)
+    before = snapshot(sub)
+    data = {"when": "now", "reason": "Other"}
+    if token is not None:
+        data["form_token"] = token
+    response = portal_client.post(url("subscription_cancel", sub), data)
+    assert response.status_code == 400
+    assert "This form has expired; please reload the page and try again." in text(response)
+    assert snapshot(sub) == before
+
+
+def test_a_token_used_for_another_subscription_is_refused(portal_client, sub, customer, w, clock):
+    other = subscribe(customer, w.starter, quantity=1)
+    later(clock)
+    token = token_of(portal_client.get(url("subscription_cancel", sub)))
+    portal_client.post(
+        url("subscription_cancel", sub), {"when": "now", "reason": "Other", "form_token": token}
+    )
+    before = snapshot(other)
+    response = portal_client.post(
+        url("subscription_cancel", other), {"when": "now", "reason": "Other", "form_token": token}
+    )
+    assert response.status_code == 400
+    assert snapshot(other) == before

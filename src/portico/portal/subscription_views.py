@@ -142,6 +142,15 @@ def _repeated(request, subscription, earlier):
     return _done(request, subscription, earlier.result)
 
 
+def _repeat_of(request, subscription):
+    """On a POST whose one-time token was used before: the first submission's result (checked
+    before the form, which the first submission may have made invalid: an addon already added)."""
+    if request.method != "POST":
+        return None
+    earlier = services.earlier_submission(subscription, request.POST.get("form_token", ""))
+    return _repeated(request, subscription, earlier) if earlier is not None else None
+
+
 def _act(request, subscription, *, template: str, context: dict, perform, done, form=None, once_as: str = ""):
     """The portal actions' one skeleton. GET: `template` with `context` (`form`, and with `once_as` a
     fresh one-time form token: the actions that charge or credit money). POST: the form validated
@@ -154,8 +163,8 @@ def _act(request, subscription, *, template: str, context: dict, perform, done, 
     if request.method == "GET":
         return render(request, template, context)
     token = request.POST.get("form_token", "")
-    if once_as and (earlier := services.earlier_submission(subscription, token)) is not None:
-        return _repeated(request, subscription, earlier)
+    if once_as and (repeat := _repeat_of(request, subscription)) is not None:
+        return repeat
     if form is not None and not form.is_valid():
         return render(request, template, context, status=400)
     data = form.cleaned_data if form is not None else {}
@@ -289,6 +298,8 @@ def change_subscription(request, number):
     subscription = subscription_for(portal, number)
     if (refusal := _not_now(request, subscription, "change_plan")) is not None:
         return refusal
+    if (repeat := _repeat_of(request, subscription)) is not None:
+        return repeat
     settings = _settings(portal)
     allowed = set(settings.portal_actions or [])
     plans = list(Plan.objects.family_of(subscription.plan).prefetch_related("tiers"))
@@ -718,6 +729,8 @@ def add_addon(request, number):
     subscription = subscription_for(portal, number)
     if (refusal := _not_now(request, subscription, "add_addon")) is not None:
         return refusal
+    if (repeat := _repeat_of(request, subscription)) is not None:
+        return repeat
     have = {item.addon_id for item in subscription.items.all()}
     addons = [
         a
@@ -764,6 +777,8 @@ def remove_addon(request, number):
     subscription = subscription_for(portal, number)
     if (refusal := _not_now(request, subscription, "remove_addon")) is not None:
         return refusal
+    if (repeat := _repeat_of(request, subscription)) is not None:
+        return repeat
     data = request.POST if request.method == "POST" else (request.GET if "addon" in request.GET else None)
     form = RemoveAddonForm(data, items=list(subscription.items.all()))
     context = {"subscription": subscription, "form": form, "preview": None}

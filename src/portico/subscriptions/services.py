@@ -824,6 +824,7 @@ def add_addon(*, subscription: Subscription, addon: Addon, actor: Actor, quantit
                 today = _today(subscription.organization)
                 config = _Pricing.of(subscription).addon(addon, quantity)
                 _book_proration(subscription, _prorate(subscription, [], [config], today), actor)
+                _save(subscription)  # the charge deferred to the next renewal, in next-renewal mode
         audit(actor, "subscription.addon_added", subscription, addon=addon.code, quantity=quantity)
     return subscription
 
@@ -839,6 +840,7 @@ def remove_addon(*, subscription: Subscription, addon: Addon, actor: Actor) -> S
             today = _today(subscription.organization)
             config = _Pricing.of(subscription).addon(addon, item.quantity)
             _book_proration(subscription, _prorate(subscription, [config], [], today), actor)
+            _save(subscription)  # the credit deferred to the next renewal, in next-renewal mode
         item.delete()
         audit(actor, "subscription.addon_removed", subscription, addon=addon.code)
     return subscription
