@@ -274,8 +274,9 @@ class ChangeForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.plans = {p.code: p for p in plans}
         self.fields["plan"].choices = [(p.code, p.name) for p in plans]
-        if not customer_chooses:  # the organization fixed the timing: no choice offered
-            self.fields["when"].widget = forms.HiddenInput()
+        if not customer_chooses:  # the organization fixed the timing: no choice offered (one sent anyway
+            # reaches the service, which refuses it)
+            self.fields["when"] = forms.CharField(required=False, max_length=16, widget=forms.HiddenInput())
 
     def clean(self):
         data = super().clean()
