@@ -819,3 +819,14 @@ def test_a_token_used_for_another_subscription_is_refused(portal_client, sub, cu
     )
     assert response.status_code == 400
     assert snapshot(other) == before
+
+
+def test_converting_a_trial_posted_twice_invoices_once(portal_client, org, portal_login, trial):
+    other_tab = second_client(org, portal_login)
+    posted = {"form_token": token_of(portal_client.get(url("subscription_convert", trial)))}
+    assert portal_client.post(url("subscription_convert", trial), posted).status_code == 302
+    after = snapshot(trial)
+    page = text(other_tab.post(url("subscription_convert", trial), posted, follow=True))
+    assert "Your trial was converted: your subscription is live." in page
+    assert snapshot(trial) == after
+    assert Invoice.all_tenants.filter(billing_periods__subscription=trial).count() == 1
