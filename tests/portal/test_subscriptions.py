@@ -507,7 +507,7 @@ def test_the_retention_offer_is_shown_once_before_the_cancel_form(portal_client,
 
 def test_accepting_the_retention_offer_redeems_its_coupon_and_cancels_nothing(portal_client, sub, stay10):
     portal_client.get(url("subscription_cancel", sub))
-    response = portal_client.post(url("subscription_retention", sub), follow=True)
+    response = portal_client.post(url("subscription_retention", sub), once(), follow=True)
     assert "Stay 10% off was applied: your subscription goes on." in text(response)
     assert fresh(sub).status == "live"
     redemption = sub.redemptions.get()
@@ -517,7 +517,7 @@ def test_accepting_the_retention_offer_redeems_its_coupon_and_cancels_nothing(po
     assert "Apr 10, 2026: $31.50" in text(portal_client.get(url("subscription", sub)))
     assert AuditEvent.all_tenants.filter(action="subscription.retention_accepted").count() == 1
     before = snapshot(sub)  # accepted once: a second acceptance is refused
-    assert portal_client.post(url("subscription_retention", sub)).status_code == 400
+    assert portal_client.post(url("subscription_retention", sub), once()).status_code == 400
     assert snapshot(sub) == before
 
 
@@ -550,7 +550,7 @@ def test_a_retention_offer_refused_says_why_and_lets_the_customer_cancel(
     else:
         spoil(stay10)
     before = snapshot(sub)
-    response = portal_client.post(url("subscription_retention", sub))
+    response = portal_client.post(url("subscription_retention", sub), once())
     assert response.status_code == 400
     page = text(response)
     assert f"This offer can no longer be accepted: {why}" in page
@@ -566,7 +566,7 @@ def test_no_retention_offer_without_a_coupon_chosen_or_with_a_coupon_already_act
     assert "Why are you cancelling?" in text(portal_client.get(url("subscription_cancel", sub)))
     assert fresh(sub).retention_offered_at is None
     before = snapshot(sub)
-    assert portal_client.post(url("subscription_retention", sub)).status_code == 400  # never offered
+    assert portal_client.post(url("subscription_retention", sub), once()).status_code == 400  # never offered
     assert snapshot(sub) == before
     from tests.catalog.factories import coupon
 
@@ -830,3 +830,15 @@ def test_converting_a_trial_posted_twice_invoices_once(portal_client, org, porta
     assert "Your trial was converted: your subscription is live." in page
     assert snapshot(trial) == after
     assert Invoice.all_tenants.filter(billing_periods__subscription=trial).count() == 1
+
+
+def test_the_retention_offer_accepted_twice_redeems_once(portal_client, sub, stay10):
+    posted = {"form_token": token_of(portal_client.get(url("subscription_cancel", sub)))}
+    portal_client.post(url("subscription_retention", sub), posted)
+    after = snapshot(sub)
+    page = text(portal_client.post(url("subscription_retention", sub), posted, follow=True))
+    assert "This form was already submitted; nothing more was changed." in page
+    assert "Stay 10% off was applied: your subscription goes on." in page
+    assert snapshot(sub) == after
+    stay10.refresh_from_db()
+    assert stay10.times_redeemed == 1

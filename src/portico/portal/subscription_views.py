@@ -395,7 +395,7 @@ def _retention_offer(request, subscription, coupon):
     offered = previews.next_invoice(subscription, coupon=coupon)
     saves = current.total - offered.total if current and offered else None
     context = {"subscription": subscription, "coupon": coupon, "current": current, "offered": offered,
-               "saves": saves}  # fmt: skip
+               "saves": saves, "form_token": new_form_token()}  # fmt: skip
     return render(request, "portal/subscriptions/retention.html", context)
 
 
@@ -450,16 +450,20 @@ def accept_retention_offer(request, number):
     subscription = subscription_for(portal, number)
     if request.method == "GET":
         return redirect("portal:subscription_cancel", number=subscription.number)
+    if (repeat := _repeat_of(request, subscription)) is not None:
+        return repeat
+    coupon = _settings(portal).retention_coupon
+    text = _("%(coupon)s was applied: your subscription goes on.") % {"coupon": coupon.name if coupon else ""}
     try:
-        redemption = services.accept_retention_offer(subscription=subscription, actor=_actor(request))
+        services.once(
+            subscription=subscription, form_token=request.POST.get("form_token", ""), action="accept_retention",
+            result=text, perform=lambda: services.accept_retention_offer(subscription=subscription, actor=_actor(request)),
+        )  # fmt: skip
     except DomainError as error:
         form, context = _cancel_form(request, portal, subscription, bound=False)
         context.update(subscription=subscription, form=form, form_token=new_form_token())
         return _refused(request, error, "portal/subscriptions/cancel.html", context)
-    return _done(
-        request, subscription,
-        _("%(coupon)s was applied: your subscription goes on.") % {"coupon": redemption.coupon.name},
-    )  # fmt: skip
+    return _done(request, subscription, text)
 
 
 def _confirm_action(request, number, *, action: str, title: str, body: str, service, done: str, extra=None):
