@@ -61,3 +61,30 @@ def test_the_last_redemption_of_a_coupon_is_taken_once(customer):
     assert len(redeemed) == 1 and len(refused) == 1, outcomes
     assert "already been used as many times" in str(refused[0])
     assert Coupon.all_tenants.get(pk=w.launch20.pk).times_redeemed == 1
+
+
+def test_one_form_token_posted_twice_at_once_acts_once(customer):
+    """Two tabs submitting the same confirmation form at the same moment: the second waits for the
+    first's locks, then finds its token row; one resume, one invoice."""
+    from portico.billing.models import Invoice
+    from portico.payments.models import new_form_token
+    from portico.subscriptions.models import UsedFormToken
+    from tests.conftest import Clock
+
+    w = world(customer.organization)
+    sub = services.pause(subscription=subscribe(customer, w.starter, quantity=3), actor=ACTOR)
+    Clock().set("2026-03-25T15:00:00+00:00")
+    token = new_form_token()
+    invoices = Invoice.all_tenants.count()
+
+    def submit():
+        return services.once(
+            subscription=sub, form_token=token, action="resume", result="Resumed.",
+            perform=lambda: services.resume(subscription=sub, actor=ACTOR),
+        )  # fmt: skip
+
+    outcomes = race(submit, submit)
+    assert sorted(type(o).__name__ for o in outcomes) == ["NoneType", "UsedFormToken"], outcomes
+    assert Invoice.all_tenants.count() == invoices + 1
+    assert UsedFormToken.all_tenants.get(token=token).result == "Resumed."
+    assert AuditEvent.all_tenants.filter(action="subscription.resumed", object_id=str(sub.pk)).count() == 1

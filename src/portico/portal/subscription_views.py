@@ -8,8 +8,10 @@ Every action is gated on the server twice: the contact's portal role (`@portal_v
 "subscriptions", action="change"|"cancel")`: billing or admin) and the organization's list of
 allowed portal actions (`SubscriptionSettings.portal_actions`, 403 when switched off). Each action is
 a GET that shows its exact preview (`subscriptions.previews` / `services.preview_change`, the
-pricing the service bills with) and a POST that confirms it. A refusal of the service
-(`DomainError`) is shown as a message, with a 400.
+pricing the service bills with) and a POST that confirms it, through one skeleton (`_act`). The
+actions that charge or credit money carry a one-time form token (`services.once`): a second
+submission of the same form changes nothing and shows the first one's result. A refusal of the
+service (`DomainError`) is shown as a message, with a 400.
 
 Why one module (for now): every action is a preview (GET) and a confirmation (POST) built on the
 same gates and helpers at the top; moving the action forms out is the next split.
@@ -34,12 +36,14 @@ from portico.catalog.models import Addon, Plan, redeemable_code
 from portico.core.audit import Actor, AuditEvent
 from portico.core.errors import DomainError, domain_error_message
 from portico.payments import methods as payment_methods
+from portico.payments.models import new_form_token
 from portico.portal import ledger_queries as q
 from portico.portal.access import portal_view
 from portico.subscriptions import errors, previews, services
 from portico.subscriptions.models import (
     ENDED_STATUSES,
     CouponRedemption,
+    DowngradeTiming,
     ScheduledChange,
     Subscription,
     SubscriptionItem,
@@ -131,6 +135,55 @@ def _done(request, subscription, text: str):
     return redirect("portal:subscription", number=subscription.number)
 
 
+def _repeated(request, subscription, earlier):
+    """A form submitted again (double click, another tab, replay): nothing changed; the first
+    submission's result is shown."""
+    messages.info(request, _("This form was already submitted; nothing more was changed."))
+    return _done(request, subscription, earlier.result)
+
+
+def _repeat_of(request, subscription):
+    """On a POST whose one-time token was used before: the first submission's result (checked
+    before the form, which the first submission may have made invalid: an addon already added)."""
+    if request.method != "POST":
+        return None
+    earlier = services.earlier_submission(subscription, request.POST.get("form_token", ""))
+    return _repeated(request, subscription, earlier) if earlier is not None else None
+
+
+def _act(request, subscription, *, template: str, context: dict, perform, done, form=None, once_as: str = ""):
+    """The portal actions' one skeleton. GET: `template` with `context` (`form`, and with `once_as` a
+    fresh one-time form token: the actions that charge or credit money). POST: the form validated
+    (400 with its errors), `perform(cleaned_data)` called (with `once_as`, once per token: a second
+    submission changes nothing and shows the first one's result), then the subscription's page
+    with `done` (text, or a function of the cleaned data); a refusal re-renders with 400."""
+    context = {"subscription": subscription, "form": form, **context}
+    if once_as:
+        context["form_token"] = new_form_token()
+    if request.method == "GET":
+        return render(request, template, context)
+    token = request.POST.get("form_token", "")
+    if once_as and (repeat := _repeat_of(request, subscription)) is not None:
+        return repeat
+    if form is not None and not form.is_valid():
+        return render(request, template, context, status=400)
+    data = form.cleaned_data if form is not None else {}
+    text = done(data) if callable(done) else done
+    try:
+        if once_as:
+            earlier = services.once(
+                subscription=subscription, form_token=token, action=once_as, result=text,
+                perform=lambda: perform(data),
+            )  # fmt: skip
+            if earlier is not None:
+                return _repeated(request, subscription, earlier)
+        else:
+            perform(data)
+    except DomainError as error:
+        return _refused(request, error, template, context)
+    return _done(request, subscription, text)
+
+
 # -- list and detail --------------------------------------------------------------------------------
 
 
@@ -200,15 +253,30 @@ def subscription_detail(request, number):
 
 # -- change plan or quantity ------------------------------------------------------------------------
 
+TIMING_CHOICES = [
+    (DowngradeTiming.TERM_END, _lazy("At the end of the current term")),
+    (DowngradeTiming.NOW, _lazy("Now (prorated)")),
+]
+
 
 class ChangeForm(forms.Form):
     plan = forms.ChoiceField(label=_lazy("Plan"))
     quantity = forms.IntegerField(label=_lazy("Quantity"), min_value=1, max_value=MAX_QUANTITY)
+    when = forms.ChoiceField(
+        label=_lazy("A downgrade takes effect (upgrades apply now)"),
+        choices=TIMING_CHOICES,
+        widget=forms.RadioSelect,
+        initial=DowngradeTiming.TERM_END,
+        required=False,
+    )
 
-    def __init__(self, *args, plans, **kwargs):
+    def __init__(self, *args, plans, customer_chooses: bool, **kwargs):
         super().__init__(*args, **kwargs)
         self.plans = {p.code: p for p in plans}
         self.fields["plan"].choices = [(p.code, p.name) for p in plans]
+        if not customer_chooses:  # the organization fixed the timing: no choice offered (one sent anyway
+            # reaches the service, which refuses it)
+            self.fields["when"] = forms.CharField(required=False, max_length=16, widget=forms.HiddenInput())
 
     def clean(self):
         data = super().clean()
@@ -219,6 +287,7 @@ class ChangeForm(forms.Form):
             except DomainError as error:
                 self.add_error("quantity", str(error.message))
         data["plan_row"] = plan
+        data["when"] = data.get("when") or None  # not chosen: the organization's timing
         return data
 
 
@@ -230,20 +299,27 @@ def change_subscription(request, number):
     subscription = subscription_for(portal, number)
     if (refusal := _not_now(request, subscription, "change_plan")) is not None:
         return refusal
-    allowed = set(_settings(portal).portal_actions or [])
+    if (repeat := _repeat_of(request, subscription)) is not None:
+        return repeat
+    settings = _settings(portal)
+    allowed = set(settings.portal_actions or [])
     plans = list(Plan.objects.family_of(subscription.plan).prefetch_related("tiers"))
     if "change_plan" not in allowed:
         plans = [p for p in plans if p.pk == subscription.plan_id]
     data = request.POST if request.method == "POST" else (request.GET if "plan" in request.GET else None)
+    chooses = settings.downgrade_timing == DowngradeTiming.CUSTOMER_CHOOSES
     form = ChangeForm(
-        data, plans=plans, initial={"plan": subscription.plan.code, "quantity": subscription.quantity}
-    )
+        data, plans=plans, customer_chooses=chooses,
+        initial={"plan": subscription.plan.code, "quantity": subscription.quantity},
+    )  # fmt: skip
     context = {"subscription": subscription, "form": form, "preview": None, "scheduled": False}
+    template = "portal/subscriptions/change.html"
     if data is None:
-        return render(request, "portal/subscriptions/change.html", context)
+        return render(request, template, context)
     if not form.is_valid():
-        return render(request, "portal/subscriptions/change.html", context, status=400)
+        return render(request, template, context, status=400)
     plan, quantity = form.cleaned_data["plan_row"], form.cleaned_data["quantity"]
+    when = form.cleaned_data["when"]
     if plan.pk != subscription.plan_id and "change_plan" not in allowed:
         raise PermissionDenied
     if (
@@ -251,26 +327,32 @@ def change_subscription(request, number):
         and "change_quantity" not in allowed
         and plan.pk == subscription.plan_id
     ):
-        raise PermissionDenied
-    context.update(plan=plan, quantity=quantity, confirming=True)
+        raise PermissionDenied  # fmt: skip
+    context.update(plan=plan, quantity=quantity, when=when or "", customer_chooses=chooses, confirming=True)
     if request.method == "GET":
         if plan.pk == subscription.plan_id and quantity == subscription.quantity:
             messages.info(request, _("That is already your subscription: nothing to change."))
-            return render(request, "portal/subscriptions/change.html", context, status=400)
-        context["preview"] = services.preview_change(subscription=subscription, plan=plan, quantity=quantity)
-        context["scheduled"] = context["preview"] is None and subscription.status in ("live", "non_renewing")
-        return render(request, "portal/subscriptions/change.html", context)
+            return render(request, template, context, status=400)
+        try:
+            preview = services.preview_change(
+                subscription=subscription, plan=plan, quantity=quantity, timing=when
+            )
+        except DomainError as error:
+            return _refused(request, error, template, {**context, "confirming": False})
+        context["preview"] = preview
+        context["scheduled"] = preview is None and subscription.status in ("live", "non_renewing")
     action = "change_plan" if plan.pk != subscription.plan_id else "change_quantity"
-    try:
-        services.change_plan(
-            subscription=subscription, plan=plan, quantity=quantity, actor=_actor(request), _action=action
-        )
-    except DomainError as error:
-        return _refused(request, error, "portal/subscriptions/change.html", context)
-    return _done(request, subscription, _("Your subscription was changed."))
+    return _act(
+        request, subscription, template=template, context=context, form=form, once_as=action,
+        perform=lambda d: services.change_plan(
+            subscription=subscription, plan=plan, quantity=quantity, timing=when, actor=_actor(request),
+            _action=action,
+        ),
+        done=_("Your subscription was changed."),
+    )  # fmt: skip
 
 
-# -- cancel, undo -----------------------------------------------------------------------------------
+# -- cancel, undo, the retention offer --------------------------------------------------------------
 
 
 class CancelForm(forms.Form):
@@ -292,76 +374,110 @@ class CancelForm(forms.Form):
             self.fields["when"].initial = "now"
 
 
+def _cancel_form(request, portal, subscription, *, bound: bool):
+    term_end_allowed = "cancel_at_term_end" in services.allowed_actions(subscription)
+    form = CancelForm(
+        request.POST if bound else None,
+        reasons=_settings(portal).cancellation_reasons or [],
+        term_end_allowed=term_end_allowed,
+    )
+    context = {
+        "credit": previews.cancel_credit(subscription, q.today_for(portal)),
+        "term_end_allowed": term_end_allowed,
+    }
+    return form, context
+
+
+def _retention_offer(request, subscription, coupon):
+    """The retention offer, shown once before the cancel form: the coupon and what the next invoice
+    would be with it."""
+    current = previews.next_invoice(subscription)
+    offered = previews.next_invoice(subscription, coupon=coupon)
+    saves = current.total - offered.total if current and offered else None
+    context = {"subscription": subscription, "coupon": coupon, "current": current, "offered": offered,
+               "saves": saves, "form_token": new_form_token()}  # fmt: skip
+    return render(request, "portal/subscriptions/retention.html", context)
+
+
 @portal_view(module="subscriptions", action="cancel")
 @require_http_methods(["GET", "POST"])
 def cancel_subscription(request, number):
     portal = request.portal
     _require_allowed(portal, "cancel", "cancel_trial")
     subscription = subscription_for(portal, number)
-    settings = _settings(portal)
     trial = subscription.status == Subscription.Status.IN_TRIAL
-    if trial:
-        _require_allowed(portal, "cancel_trial")
-    else:
-        _require_allowed(portal, "cancel")
-    if (refusal := _not_now(request, subscription, "cancel_trial" if trial else "cancel")) is not None:
+    action = "cancel_trial" if trial else "cancel"
+    _require_allowed(portal, action)
+    if (refusal := _not_now(request, subscription, action)) is not None:
         return refusal
-    term_end_allowed = "cancel_at_term_end" in services.allowed_actions(subscription)
-    form = CancelForm(
-        request.POST if request.method == "POST" else None,
-        reasons=settings.cancellation_reasons or [],
-        term_end_allowed=term_end_allowed,
-    )
-    today = q.today_for(portal)
-    context = {
-        "subscription": subscription,
-        "form": form,
-        "credit": previews.cancel_credit(subscription, today),
-        "term_end_allowed": term_end_allowed,
-    }
-    if request.method == "GET":
-        return render(request, "portal/subscriptions/cancel.html", context)
-    if not form.is_valid():
-        return render(request, "portal/subscriptions/cancel.html", context, status=400)
-    data = form.cleaned_data
-    try:
+    if request.method == "GET" and not trial:
+        coupon = services.offer_retention(subscription=subscription, actor=_actor(request))
+        if coupon is not None:
+            return _retention_offer(request, subscription, coupon)
+    form, context = _cancel_form(request, portal, subscription, bound=request.method == "POST")
+
+    def perform(data):
         if trial:
-            services.cancel_trial(
+            return services.cancel_trial(
                 subscription=subscription,
                 actor=_actor(request),
                 reason=data["reason"],
                 comment=data["comment"],
             )
-        else:
-            services.cancel(
-                subscription=subscription, actor=_actor(request), at_term_end=data["when"] == "term_end",
-                reason=data["reason"], comment=data["comment"],
-            )  # fmt: skip
+        return services.cancel(
+            subscription=subscription, actor=_actor(request), at_term_end=data["when"] == "term_end",
+            reason=data["reason"], comment=data["comment"],
+        )  # fmt: skip
+
+    def done(data):
+        if data["when"] == "term_end" and not trial:
+            return _("Your subscription will end at the end of the current term.")
+        return _("Your subscription was cancelled.")
+
+    return _act(
+        request, subscription, template="portal/subscriptions/cancel.html", context=context, form=form,
+        perform=perform, done=done, once_as=action,
+    )  # fmt: skip
+
+
+@portal_view(module="subscriptions", action="cancel")
+@require_http_methods(["GET", "POST"])
+def accept_retention_offer(request, number):
+    """POST: the retention offer accepted: its coupon redeemed, nothing cancelled. A refusal says why
+    and shows the cancel form, so the customer can go on cancelling. (GET: the cancel flow.)"""
+    portal = request.portal
+    _require_allowed(portal, "cancel")
+    subscription = subscription_for(portal, number)
+    if request.method == "GET":
+        return redirect("portal:subscription_cancel", number=subscription.number)
+    if (repeat := _repeat_of(request, subscription)) is not None:
+        return repeat
+    coupon = _settings(portal).retention_coupon
+    text = _("%(coupon)s was applied: your subscription goes on.") % {"coupon": coupon.name if coupon else ""}
+    try:
+        services.once(
+            subscription=subscription, form_token=request.POST.get("form_token", ""), action="accept_retention",
+            result=text, perform=lambda: services.accept_retention_offer(subscription=subscription, actor=_actor(request)),
+        )  # fmt: skip
     except DomainError as error:
+        form, context = _cancel_form(request, portal, subscription, bound=False)
+        context.update(subscription=subscription, form=form, form_token=new_form_token())
         return _refused(request, error, "portal/subscriptions/cancel.html", context)
-    if data["when"] == "term_end" and not trial:
-        return _done(request, subscription, _("Your subscription will end at the end of the current term."))
-    return _done(request, subscription, _("Your subscription was cancelled."))
+    return _done(request, subscription, text)
 
 
 def _confirm_action(request, number, *, action: str, title: str, body: str, service, done: str, extra=None):
-    """A GET confirmation page and a POST that calls `service(subscription=..., actor=...)`."""
+    """A confirmation page (GET) and its POST calling `service(subscription=..., actor=...)`; once per
+    form token for the actions that invoice (`extra` gives the page their preview)."""
     portal = request.portal
     _require_allowed(portal, action)
     subscription = subscription_for(portal, number)
-    context = {
-        "subscription": subscription,
-        "title": title,
-        "body": body,
-        **(extra(subscription) if extra else {}),
-    }
-    if request.method == "GET":
-        return render(request, "portal/subscriptions/confirm.html", context)
-    try:
-        service(subscription=subscription, actor=_actor(request))
-    except DomainError as error:
-        return _refused(request, error, "portal/subscriptions/confirm.html", context)
-    return _done(request, subscription, done)
+    context = {"title": title, "body": body, **(extra(subscription) if extra else {})}
+    return _act(
+        request, subscription, template="portal/subscriptions/confirm.html", context=context,
+        perform=lambda _data: service(subscription=subscription, actor=_actor(request)), done=done,
+        once_as=action if extra else "",
+    )  # fmt: skip
 
 
 @portal_view(module="subscriptions", action="cancel")
@@ -399,20 +515,15 @@ def pause_subscription(request, number):
     subscription = subscription_for(portal, number)
     if (refusal := _not_now(request, subscription, "pause")) is not None:
         return refusal
-    form = PauseForm(request.POST if request.method == "POST" else None)
-    context = {"subscription": subscription, "form": form}
-    if request.method == "GET":
-        return render(request, "portal/subscriptions/pause.html", context)
-    if not form.is_valid():
-        return render(request, "portal/subscriptions/pause.html", context, status=400)
-    try:
-        services.pause(
-            subscription=subscription, actor=_actor(request), at_term_end=form.cleaned_data["when"] == "term_end",
-            resume_on=form.cleaned_data["resume_on"],
-        )  # fmt: skip
-    except DomainError as error:
-        return _refused(request, error, "portal/subscriptions/pause.html", context)
-    return _done(request, subscription, _("Your subscription is paused."))
+    return _act(
+        request, subscription, template="portal/subscriptions/pause.html", context={},
+        form=PauseForm(request.POST if request.method == "POST" else None),
+        perform=lambda d: services.pause(
+            subscription=subscription, actor=_actor(request), at_term_end=d["when"] == "term_end",
+            resume_on=d["resume_on"],
+        ),
+        done=_("Your subscription is paused."),
+    )  # fmt: skip
 
 
 @portal_view(module="subscriptions", action="change")
@@ -472,6 +583,14 @@ def redeem_coupon(request, number):
 # -- auto-charge ------------------------------------------------------------------------------------
 
 
+class AutoChargeForm(forms.Form):
+    enabled = forms.ChoiceField(
+        choices=[("on", _lazy("On")), ("off", _lazy("Off"))],
+        error_messages={"required": _lazy("Choose whether to turn automatic payments on or off."),
+                        "invalid_choice": _lazy("Choose whether to turn automatic payments on or off.")},
+    )  # fmt: skip
+
+
 @portal_view(module="subscriptions", action="change")
 @require_http_methods(["GET", "POST"])
 def auto_charge(request, number):
@@ -480,22 +599,18 @@ def auto_charge(request, number):
     subscription = subscription_for(portal, number)
     if (refusal := _not_now(request, subscription, "auto_charge")) is not None:
         return refusal
-    default = payment_methods.default_method(portal.customer)
-    context = {"subscription": subscription, "default_method": default}
-    template = "portal/subscriptions/auto_charge.html"
-    if request.method == "GET":
-        return render(request, template, context)
-    enabled = request.POST.get("enabled")
-    if enabled not in ("on", "off"):
-        messages.error(request, _("Choose whether to turn automatic payments on or off."))
-        return render(request, template, context, status=400)
-    try:
-        services.set_auto_charge(subscription=subscription, enabled=enabled == "on", actor=_actor(request))
-    except DomainError as error:
-        return _refused(request, error, template, context)
-    if enabled == "on":
-        return _done(request, subscription, _("Invoices of this subscription will be charged to your card."))
-    return _done(request, subscription, _("Automatic payments of this subscription are off."))
+    return _act(
+        request, subscription, template="portal/subscriptions/auto_charge.html",
+        context={"default_method": payment_methods.default_method(portal.customer)},
+        form=AutoChargeForm(request.POST if request.method == "POST" else None),
+        perform=lambda d: services.set_auto_charge(
+            subscription=subscription, enabled=d["enabled"] == "on", actor=_actor(request)
+        ),
+        done=lambda d: (
+            _("Invoices of this subscription will be charged to your card.") if d["enabled"] == "on"
+            else _("Automatic payments of this subscription are off.")
+        ),
+    )  # fmt: skip
 
 
 # -- scheduled changes ------------------------------------------------------------------------------
@@ -569,21 +684,13 @@ def extend_trial(request, number):
     if (refusal := _not_now(request, subscription, "extend_trial")) is not None:
         return refusal
     settings = _settings(portal)
-    left = max(0, settings.max_trial_extension_days - subscription.trial_extended_days)
-    form = ExtendForm(request.POST if request.method == "POST" else None)
-    context = {"subscription": subscription, "form": form, "left": left}
-    template = "portal/subscriptions/extend.html"
-    if request.method == "GET":
-        return render(request, template, context)
-    if not form.is_valid():
-        return render(request, template, context, status=400)
-    try:
-        services.extend_trial(
-            subscription=subscription, days=form.cleaned_data["days"], actor=_actor(request)
-        )
-    except DomainError as error:
-        return _refused(request, error, template, context)
-    return _done(request, subscription, _("Your trial was extended."))
+    return _act(
+        request, subscription, template="portal/subscriptions/extend.html",
+        context={"left": max(0, settings.max_trial_extension_days - subscription.trial_extended_days)},
+        form=ExtendForm(request.POST if request.method == "POST" else None),
+        perform=lambda d: services.extend_trial(subscription=subscription, days=d["days"], actor=_actor(request)),
+        done=_("Your trial was extended."),
+    )  # fmt: skip
 
 
 @portal_view(module="subscriptions", action="change")
@@ -627,6 +734,8 @@ def add_addon(request, number):
     subscription = subscription_for(portal, number)
     if (refusal := _not_now(request, subscription, "add_addon")) is not None:
         return refusal
+    if (repeat := _repeat_of(request, subscription)) is not None:
+        return repeat
     have = {item.addon_id for item in subscription.items.all()}
     addons = [
         a
@@ -645,9 +754,50 @@ def add_addon(request, number):
     context.update(addon=addon, quantity=quantity, confirming=True)
     if request.method == "GET":
         context["preview"] = previews.add_addon(subscription, addon, quantity, q.today_for(portal))
+    return _act(
+        request, subscription, template=template, context=context, form=form, once_as="add_addon",
+        perform=lambda d: services.add_addon(
+            subscription=subscription, addon=addon, quantity=quantity, actor=_actor(request)
+        ),
+        done=_("The add-on was added to your subscription."),
+    )  # fmt: skip
+
+
+class RemoveAddonForm(forms.Form):
+    addon = forms.ChoiceField(label=_lazy("Add-on to remove"))
+
+    def __init__(self, *args, items, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.addons = {item.addon.code: item.addon for item in items}
+        self.fields["addon"].choices = [(i.addon.code, f"{i.addon.name} × {i.quantity}") for i in items]
+
+
+@portal_view(module="subscriptions", action="change")
+@require_http_methods(["GET", "POST"])
+def remove_addon(request, number):
+    """GET: the subscription's addons; with `addon`: the credit for its unused time (in the
+    organization's proration mode); POST: removed."""
+    portal = request.portal
+    _require_allowed(portal, "remove_addon")
+    subscription = subscription_for(portal, number)
+    if (refusal := _not_now(request, subscription, "remove_addon")) is not None:
+        return refusal
+    if (repeat := _repeat_of(request, subscription)) is not None:
+        return repeat
+    data = request.POST if request.method == "POST" else (request.GET if "addon" in request.GET else None)
+    form = RemoveAddonForm(data, items=list(subscription.items.all()))
+    context = {"subscription": subscription, "form": form, "preview": None}
+    template = "portal/subscriptions/remove_addon.html"
+    if data is None:
         return render(request, template, context)
-    try:
-        services.add_addon(subscription=subscription, addon=addon, quantity=quantity, actor=_actor(request))
-    except DomainError as error:
-        return _refused(request, error, template, context)
-    return _done(request, subscription, _("The add-on was added to your subscription."))
+    if not form.is_valid():
+        return render(request, template, context, status=400)
+    addon = form.addons[form.cleaned_data["addon"]]
+    context.update(addon=addon, confirming=True)
+    if request.method == "GET":
+        context["preview"] = services.preview_remove_addon(subscription=subscription, addon=addon)
+    return _act(
+        request, subscription, template=template, context=context, form=form, once_as="remove_addon",
+        perform=lambda d: services.remove_addon(subscription=subscription, addon=addon, actor=_actor(request)),
+        done=_("The add-on was removed from your subscription."),
+    )  # fmt: skip

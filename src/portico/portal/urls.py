@@ -102,4 +102,14 @@ urlpatterns = [
         name="subscription_reactivate",
     ),
     path("subscriptions/<str:number>/add-on/", subscription_views.add_addon, name="subscription_addon"),
+    path(
+        "subscriptions/<str:number>/remove-add-on/",
+        subscription_views.remove_addon,
+        name="subscription_remove_addon",
+    ),
+    path(
+        "subscriptions/<str:number>/keep-with-offer/",
+        subscription_views.accept_retention_offer,
+        name="subscription_retention",
+    ),
 ]

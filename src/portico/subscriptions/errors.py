@@ -30,6 +30,9 @@ class Code(models.TextChoices):
     NEEDS_PAYMENT_METHOD = "subscription_needs_payment_method"
     CHANGE_NOT_PENDING = "subscription_change_not_pending"
     ALREADY_BILLED = "subscription_period_already_billed"
+    RETENTION_OFFER_REFUSED = "subscription_retention_offer_refused"
+    TIMING_FIXED = "subscription_downgrade_timing_fixed"
+    FORM_EXPIRED = "subscription_form_expired"
 
 
 class SubscriptionError(DomainError):
@@ -159,3 +162,22 @@ class ChangeNotPending(SubscriptionError):
 class AlreadyBilled(SubscriptionError):
     code = Code.ALREADY_BILLED
     message = _("This period of the subscription has already been billed.")
+
+
+class RetentionOfferRefused(SubscriptionError):
+    """The retention offer cannot be accepted (none, already answered, or its coupon refused: the
+    message says why, and the customer may go on cancelling)."""
+
+    code = Code.RETENTION_OFFER_REFUSED
+    message = _("This offer is not available for your subscription.")
+
+
+class TimingFixed(SubscriptionError):
+    code = Code.TIMING_FIXED
+    field = "when"
+    message = _("Your provider decides when a downgrade takes effect; it cannot be chosen here.")
+
+
+class FormExpired(SubscriptionError):
+    code = Code.FORM_EXPIRED
+    message = _("This form has expired; please reload the page and try again.")

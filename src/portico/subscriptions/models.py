@@ -41,6 +41,7 @@ class ProrationMode(models.TextChoices):
 class DowngradeTiming(models.TextChoices):
     NOW = "now", _("Immediately")
     TERM_END = "term_end", _("At the end of the term")
+    CUSTOMER_CHOOSES = "customer_chooses", _("The customer chooses (now or at the end of the term)")
 
 
 class DunningFinalAction(models.TextChoices):
@@ -95,7 +96,7 @@ class SubscriptionSettings(TenantSettingsModel):
     )
     downgrade_timing = models.CharField(
         _("downgrades apply"),
-        max_length=12,
+        max_length=16,
         choices=DowngradeTiming.choices,
         default=DowngradeTiming.TERM_END,
     )
@@ -175,7 +176,9 @@ class Subscription(TenantModel):
     cancelled_on = models.DateField(null=True, blank=True)
     cancel_reason = models.CharField(max_length=200, blank=True)
     cancel_comment = models.TextField(blank=True)
-    retention_offered = models.BooleanField(default=False)
+    retention_offered_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("When the retention offer was shown (it is shown once).")
+    )
     unused_credited = models.BooleanField(
         default=False, help_text=_("Cancelled with the unused part of the term credited.")
     )
@@ -357,3 +360,25 @@ class ScheduledChange(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.kind} on {self.effective_on}"
+
+
+class UsedFormToken(TenantModel):
+    """A portal form's one-time token, written in the same transaction as the action it confirmed:
+    a second submission of the same form (a double click, two tabs, a replay) finds it, changes
+    nothing and is shown the first one's `result`. UNIQUE(organization, token): two submissions
+    racing each other cannot both act."""
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="used_tokens")
+    token = models.CharField(max_length=64)
+    action = models.CharField(max_length=32)
+    result = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta(TenantModel.Meta):
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "token"], name="subscription_form_token_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} ({self.token})"

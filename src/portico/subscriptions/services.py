@@ -24,6 +24,7 @@ billing; splitting by family (trials, changes, pause and cancel) is the next ste
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -35,6 +36,7 @@ from django.utils.translation import gettext as _
 from portico.billing import services as billing
 from portico.billing.models import Invoice
 from portico.billing.services import LineInput
+from portico.catalog.errors import CouponRefused
 from portico.catalog.models import Addon, Coupon, CouponCode, Plan, redeemable_code
 from portico.core import clock, outbox, tenancy
 from portico.core.audit import Actor, audit
@@ -51,6 +53,7 @@ from portico.subscriptions.models import (
     Subscription,
     SubscriptionItem,
     SubscriptionSettings,
+    UsedFormToken,
 )
 
 S = Status
@@ -393,7 +396,10 @@ def _redeem(subscription: Subscription, code_text: str, today: dt.date) -> Coupo
     with tenancy.tenant(subscription.organization):
         found = redeemable_code(code_text, today=today, plan=subscription.plan)
     code = _lock_coupon(found, today, subscription.plan)
-    coupon = code.coupon
+    return _redemption(subscription, code.coupon, code)
+
+
+def _redemption(subscription: Subscription, coupon: Coupon, code: CouponCode | None) -> CouponRedemption:
     cycles = {Coupon.Duration.ONCE: 1, Coupon.Duration.REPEATING: coupon.duration_cycles}.get(coupon.duration)
     return CouponRedemption.all_tenants.create(
         organization_id=subscription.organization_id,
@@ -580,7 +586,7 @@ def _is_downgrade(subscription: Subscription, plan: Plan, quantity: int) -> bool
 
 def preview_change(
     *, subscription: Subscription, plan: Plan | None = None, quantity: int | None = None,
-    at_term_end: bool | None = None,
+    at_term_end: bool | None = None, timing: str | None = None,
 ) -> proration.Preview | None:  # fmt: skip
     """What changing to `plan`/`quantity` today would invoice and credit now and on the next renewal,
     computed by `proration.preview` from the same configurations `change_plan` prorates (None when
@@ -591,7 +597,7 @@ def preview_change(
     new_plan = plan or subscription.plan
     new_quantity = subscription.quantity if quantity is None else quantity
     settings = subscription_settings(subscription.organization)
-    later = at_term_end if at_term_end is not None else settings.downgrade_timing == DowngradeTiming.TERM_END
+    later = _downgrade_later(settings, at_term_end, timing)
     if later and _is_downgrade(subscription, new_plan, new_quantity):
         return None
     priced = _pricing(subscription)
@@ -606,17 +612,35 @@ def preview_change(
     )  # fmt: skip
 
 
+def _downgrade_later(settings: SubscriptionSettings, at_term_end: bool | None, timing: str | None) -> bool:
+    """Whether a downgrade waits for the term end: staff's `at_term_end`, else the customer's
+    `timing` ("now" or "term_end", only where the organization lets the customer choose), else the
+    organization's setting (a customer who may choose but did not: at term end, as Stripe does)."""
+    if timing is not None:
+        if settings.downgrade_timing != DowngradeTiming.CUSTOMER_CHOOSES:
+            raise errors.TimingFixed()
+        if timing not in (DowngradeTiming.NOW, DowngradeTiming.TERM_END):
+            raise errors.TimingFixed(_("Choose now or at the end of the term."))
+    if at_term_end is not None:
+        return at_term_end
+    if timing is not None:
+        return timing == DowngradeTiming.TERM_END
+    return settings.downgrade_timing != DowngradeTiming.NOW
+
+
 def change_plan(
     *, subscription: Subscription, actor: Actor, plan: Plan | None = None, quantity: int | None = None,
-    at_term_end: bool | None = None, _action: str = "change_plan",
+    at_term_end: bool | None = None, timing: str | None = None, _action: str = "change_plan",
 ) -> Subscription:  # fmt: skip
     """Switch plan (within the product's family) and/or quantity (within the plan's limits).
-    Upgrades apply now; downgrades now or at term end (the organization's setting, or
-    `at_term_end`), as a `ScheduledChange` the bill run applies. During a trial nothing is charged
-    (and the trial goes on, unless the organization ends trials on a change)."""
+    Upgrades apply now; downgrades now or at term end (the organization's setting, staff's
+    `at_term_end`, or the customer's `timing` where the organization lets the customer choose), at
+    term end as a `ScheduledChange` the bill run applies. During a trial nothing is charged (and the
+    trial goes on, unless the organization ends trials on a change)."""
     with transaction.atomic():
         subscription = _lock(subscription)
         _require(subscription, _action)
+        later = _downgrade_later(subscription_settings(subscription.organization), at_term_end, timing)
         new_plan = plan or subscription.plan
         new_quantity = subscription.quantity if quantity is None else quantity
         if new_plan.pk != subscription.plan_id:
@@ -641,9 +665,6 @@ def change_plan(
         today = _today(subscription.organization)
         billed = subscription.status in (S.LIVE, S.NON_RENEWING)
         downgrade = billed and _is_downgrade(subscription, new_plan, new_quantity)
-        later = (
-            at_term_end if at_term_end is not None else settings.downgrade_timing == DowngradeTiming.TERM_END
-        )
         details = {"plan": new_plan.code, "quantity": new_quantity, "from_plan": subscription.plan.code,
                    "from_quantity": subscription.quantity}  # fmt: skip
         if downgrade and later:
@@ -723,6 +744,7 @@ def add_addon(*, subscription: Subscription, addon: Addon, actor: Actor, quantit
                 today = _today(subscription.organization)
                 config = _pricing(subscription).addon(addon, quantity)
                 _book_proration(subscription, _prorate(subscription, [], [config], today), actor)
+                _save(subscription)  # the charge deferred to the next renewal, in next-renewal mode
         audit(actor, "subscription.addon_added", subscription, addon=addon.code, quantity=quantity)
     return subscription
 
@@ -738,9 +760,28 @@ def remove_addon(*, subscription: Subscription, addon: Addon, actor: Actor) -> S
             today = _today(subscription.organization)
             config = _pricing(subscription).addon(addon, item.quantity)
             _book_proration(subscription, _prorate(subscription, [config], [], today), actor)
+            _save(subscription)  # the credit deferred to the next renewal, in next-renewal mode
         item.delete()
         audit(actor, "subscription.addon_removed", subscription, addon=addon.code)
     return subscription
+
+
+def preview_remove_addon(*, subscription: Subscription, addon: Addon) -> proration.Preview | None:
+    """What removing `addon` today credits now (or on the next renewal, or nothing: the
+    organization's proration mode), as `remove_addon` prorates it; None when nothing is billed yet."""
+    subscription = Subscription.all_tenants.select_related("plan", "organization").get(pk=subscription.pk)
+    start, end = subscription.current_term_start, subscription.current_term_end
+    today = _today(subscription.organization)
+    item = SubscriptionItem.all_tenants.filter(subscription=subscription, addon=addon).first()
+    if item is None:
+        raise errors.AddonNotOnSubscription()
+    if subscription.status not in (S.LIVE, S.NON_RENEWING) or not (start and end and start <= today < end):
+        return None
+    priced = _pricing(subscription)
+    old = priced.addon(addon, item.quantity)
+    kept = [priced.plan(), *(priced.addon(a, q) for a, q in priced.addon_items() if a.pk != addon.pk)]
+    mode = subscription_settings(subscription.organization).proration_mode
+    return proration.preview([old], [], start, end, today, mode=mode, renewal=kept)
 
 
 def redeem_coupon(*, subscription: Subscription, code: str, actor: Actor) -> CouponRedemption:
@@ -759,6 +800,120 @@ def redeem_coupon(*, subscription: Subscription, code: str, actor: Actor) -> Cou
             code=code.strip(),
         )
     return redemption
+
+
+# -- the retention offer ----------------------------------------------------------------------------
+
+# Where the cancel flow shows the organization's retention offer (a coupon on what is billed next).
+RETENTION_STATUSES = (S.LIVE, S.NON_RENEWING)
+
+
+def retention_offer(subscription: Subscription) -> Coupon | None:
+    """The coupon the cancel flow would offer this subscription now: the organization's retention
+    coupon, when it has not been offered before, no coupon is active, and it may be redeemed."""
+    coupon = subscription_settings(subscription.organization).retention_coupon
+    if coupon is None or subscription.retention_offered_at is not None:
+        return None
+    if subscription.status not in RETENTION_STATUSES or _active_redemption(subscription) is not None:
+        return None
+    try:
+        coupon.check_redeemable(today=_today(subscription.organization), plan=subscription.plan)
+    except CouponRefused:
+        return None
+    return coupon
+
+
+def offer_retention(*, subscription: Subscription, actor: Actor) -> Coupon | None:
+    """Show the retention offer (once): the coupon offered, recorded as offered; None when there is
+    nothing to offer (or it was offered before)."""
+    with transaction.atomic():
+        subscription = _lock(subscription)
+        coupon = retention_offer(subscription)
+        if coupon is None:
+            return None
+        subscription.retention_offered_at = clock.now()
+        _save(subscription)
+        audit(actor, "subscription.retention_offered", subscription, coupon=coupon.name)
+    return coupon
+
+
+def accept_retention_offer(*, subscription: Subscription, actor: Actor) -> CouponRedemption:
+    """Accept the retention offer shown: its coupon redeemed on the subscription (from the next
+    invoice), nothing cancelled. A coupon expired, used up or not for this plan since is refused
+    with the reason."""
+    with transaction.atomic():
+        subscription = _lock(subscription)
+        coupon = subscription_settings(subscription.organization).retention_coupon
+        if coupon is None or subscription.retention_offered_at is None:
+            raise errors.RetentionOfferRefused()
+        if subscription.status not in RETENTION_STATUSES:
+            raise errors.TransitionRefused(subscription.get_status_display(), "redeem_coupon")
+        if _active_redemption(subscription) is not None:
+            raise errors.CouponAlreadyApplied()
+        coupon = Coupon.all_tenants.select_for_update().get(pk=coupon.pk)
+        try:
+            coupon.check_redeemable(today=_today(subscription.organization), plan=subscription.plan)
+        except CouponRefused as refused:
+            raise errors.RetentionOfferRefused(
+                _("This offer can no longer be accepted: %(why)s") % {"why": refused.message}
+            ) from None
+        Coupon.all_tenants.filter(pk=coupon.pk).update(times_redeemed=F("times_redeemed") + 1)
+        redemption = _redemption(subscription, coupon, None)
+        audit(actor, "subscription.retention_accepted", subscription, coupon=coupon.name)
+    return redemption
+
+
+# -- one-time form tokens ------------------------------------------------------------------------------
+
+
+def earlier_submission(subscription: Subscription, form_token: str) -> UsedFormToken | None:
+    """The first submission of this form, when it was submitted before (for this subscription)."""
+    if not form_token:
+        return None
+    return UsedFormToken.all_tenants.filter(
+        organization_id=subscription.organization_id, subscription=subscription, token=form_token[:64]
+    ).first()
+
+
+def once(
+    *, subscription: Subscription, form_token: str, action: str, result: str, perform
+) -> UsedFormToken | None:
+    """Run `perform()` (a service call) at most once per form token: its token row is written in the
+    same transaction, after the subscription's locks, so a second submission of the form (a double
+    click, another tab, a replay) waits for the first, then finds its row and changes nothing.
+    Returns None when it ran now, else the earlier submission (whose `result` the caller shows)."""
+    if not isinstance(form_token, str) or not _FORM_TOKEN.fullmatch(form_token):
+        raise errors.FormExpired()
+    try:
+        with transaction.atomic():
+            _lock(subscription)
+            earlier = UsedFormToken.all_tenants.filter(
+                organization_id=subscription.organization_id, token=form_token
+            ).first()
+            if earlier is not None:
+                return _same_subscription(earlier, subscription)
+            perform()
+            UsedFormToken.all_tenants.create(
+                organization_id=subscription.organization_id, subscription=subscription,
+                token=form_token, action=action, result=str(result)[:500],
+            )  # fmt: skip
+    except IntegrityError:
+        earlier = UsedFormToken.all_tenants.filter(
+            organization_id=subscription.organization_id, token=form_token
+        ).first()
+        if earlier is None:
+            raise
+        return _same_subscription(earlier, subscription)
+    return None
+
+
+_FORM_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+def _same_subscription(earlier: UsedFormToken, subscription: Subscription) -> UsedFormToken:
+    if earlier.subscription_id != subscription.pk:  # a token of another form: not this one's to repeat
+        raise errors.FormExpired()
+    return earlier
 
 
 # -- pausing ----------------------------------------------------------------------------------------
