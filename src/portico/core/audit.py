@@ -135,15 +135,26 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+_CUSTOMER_FIELD: dict[type, str | None] = {}  # model → the attname of its customer key (or None)
+
+
 def _customer_id_of(obj: models.Model) -> int | None:
     if obj._meta.label_lower == "customers.customer":  # by label: core does not import customers
         return obj.pk
-    try:
-        field = obj._meta.get_field("customer")
-    except FieldDoesNotExist:
+    model = type(obj)
+    if model not in _CUSTOMER_FIELD:
+        try:
+            field = obj._meta.get_field("customer")
+        except FieldDoesNotExist:
+            field = None
+        _CUSTOMER_FIELD[model] = field.attname if field is not None and field.is_relation else None
+        if field is not None and not field.is_relation:
+            _CUSTOMER_FIELD[model] = ""
+    attname = _CUSTOMER_FIELD[model]
+    if attname is None:
         customer = getattr(obj, "customer", None)  # a property (a login's customer, through its contact)
         return customer.pk if customer is not None else None
-    return getattr(obj, field.attname, None) if field.is_relation else None
+    return getattr(obj, attname, None) if attname else None
 
 
 def audit(

@@ -507,6 +507,7 @@ _tracked = attrgetter(*(Subscription._meta.get_field(name).attname for name in S
 def _write(organization, outcomes: list[_Outcome], report: BillRunReport) -> None:
     drafts: list[billing.IssueDraft] = []
     owners: list[tuple[_Outcome, periods.Period]] = []
+    memo = _("Subscription %(number)s")
     for outcome in outcomes:
         for period, lines, data in outcome.invoices:
             drafts.append(
@@ -514,7 +515,7 @@ def _write(organization, outcomes: list[_Outcome], report: BillRunReport) -> Non
                     customer=outcome.subscription.customer,
                     lines=lines,
                     issue_date=period.start,
-                    memo=_("Subscription %(number)s") % {"number": outcome.subscription.number},
+                    memo=memo % {"number": outcome.subscription.number},
                     audit_data=data,
                     auto_charge=outcome.subscription.auto_charge,
                 )
