@@ -19,8 +19,9 @@ from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -33,7 +34,7 @@ from portico.core.errors import DomainError, add_domain_error
 from portico.core.formfields import MoneyField
 from portico.core.money import Money
 from portico.customers.models import Customer
-from portico.subscriptions import services, staff
+from portico.subscriptions import dunning, history, services, staff
 from portico.subscriptions.models import (
     PORTAL_ACTIONS,
     BillingPeriod,
@@ -77,7 +78,7 @@ class CreateSubscriptionForm(forms.Form):
         required=False,
         label=gettext_lazy("Addons"),
         widget=forms.CheckboxSelectMultiple,
-        help_text=gettext_lazy("One of each (change quantities afterwards)."),
+        help_text=gettext_lazy("Each with the quantity given below it (1 when left empty)."),
     )
     coupon_code = forms.CharField(label=gettext_lazy("Coupon code"), max_length=60, required=False)
     start = forms.ChoiceField(
@@ -105,13 +106,33 @@ class CreateSubscriptionForm(forms.Form):
         self.fields["customer"].queryset = Customer.objects.filter(is_active=True)
         self.fields["plan"].queryset = Plan.objects.sellable().select_related("product")
         self.fields["addons"].queryset = Addon.objects.filter(is_archived=False)
+        self.addon_quantity_fields = {}
+        for addon in self.fields["addons"].queryset:
+            name = f"addon_quantity_{addon.pk}"
+            self.fields[name] = forms.IntegerField(
+                label=_("Quantity of %(addon)s") % {"addon": addon.name},
+                min_value=1,
+                max_value=MAX_ADDON_QUANTITY,
+                required=False,
+            )
+            self.addon_quantity_fields[addon.pk] = name
 
     def clean(self):
         cleaned = super().clean()
         start = cleaned.get("start")
         if start in (self.START_FUTURE, self.START_BACKDATED) and not cleaned.get("start_date"):
             self.add_error("start_date", _("Enter the start date."))
+        chosen = []
+        for addon in cleaned.get("addons") or []:
+            name = self.addon_quantity_fields[addon.pk]
+            if name in self.errors:
+                continue
+            chosen.append((addon, cleaned.get(name) or 1))
+        cleaned["addon_quantities"] = chosen
         return cleaned
+
+
+MAX_ADDON_QUANTITY = 10_000  # per addon on the create form: beyond it, a typing error
 
 
 class ChangePlanForm(forms.Form):
@@ -178,6 +199,18 @@ class CancelForm(forms.Form):
         )
 
 
+class CancelTrialForm(forms.Form):
+    reason = forms.ChoiceField(label=gettext_lazy("Reason"), required=False)
+    comment = forms.CharField(
+        label=gettext_lazy("Comment"), required=False, max_length=2000, widget=forms.Textarea
+    )
+
+    def __init__(self, *args, subscription, **kwargs):
+        super().__init__(*args, **kwargs)
+        reasons = services.subscription_settings(subscription.organization).cancellation_reasons or []
+        self.fields["reason"].choices = [("", "—"), *((r, r) for r in reasons)]
+
+
 class AutoChargeForm(forms.Form):
     enabled = forms.BooleanField(label=gettext_lazy("Charge the default card automatically"), required=False)
 
@@ -241,6 +274,13 @@ def _actions():
             label=_("Extend trial"), state="extend_trial", form=ExtendTrialForm,
             intro=_("The trial goes on for the days given (within the organization's maximum)."),
             perform=lambda sub, data, actor: S.extend_trial(subscription=sub, days=data["days"], actor=actor),
+        ),
+        "cancel_trial": dict(
+            label=_("Cancel trial"), state="cancel_trial", form=CancelTrialForm,
+            intro=_("The trial ends today and the subscription is cancelled; nothing is invoiced."),
+            perform=lambda sub, data, actor: S.cancel_trial(
+                subscription=sub, actor=actor, reason=data.get("reason") or "", comment=data.get("comment") or ""
+            ),
         ),
         "change_plan": dict(
             label=_("Change plan"), state="change_plan", form=ChangePlanForm,
@@ -327,9 +367,13 @@ def _actions():
     }  # fmt: skip
 
 
+# Actions whose GET is the two-step preview (`SubscriptionAdmin._preview_change`).
+PREVIEWED = ("change_plan", "change_quantity")
+
 FORMS_WITH_SUBSCRIPTION = (
     ChangePlanForm,
     CancelForm,
+    CancelTrialForm,
     PriceOverrideForm,
     AddonForm,
     RemoveAddonForm,
@@ -443,7 +487,8 @@ class SubscriptionAdmin(StaffActionMixin, TenantAdmin):
         ),
         (gettext_lazy("Cancellation"), {"fields": ["cancelled_on", "cancel_reason", "cancel_comment"]}),
         (gettext_lazy("Price"), {"fields": ["price_display"]}),
-        (gettext_lazy("Dunning"), {"fields": ["dunning_attempts", "dunning_invoice", "next_retry_on"]}),
+        (gettext_lazy("Dunning"), {"fields": ["dunning_display", "dunning_attempts", "next_retry_on"]}),
+        (gettext_lazy("Invoices and credit notes"), {"fields": ["documents_display"]}),
     ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -461,6 +506,43 @@ class SubscriptionAdmin(StaffActionMixin, TenantAdmin):
         if obj.price_override_minor is None:
             return _("The plan's price")
         return Money(obj.price_override_minor, obj.currency).format(obj.organization.locale)
+
+    @admin.display(description=gettext_lazy("State"))
+    def dunning_display(self, obj):
+        state = dunning.state_of(obj)
+        if state is None:
+            return _("No failed charge.")
+        url = reverse("console:billing_invoice_change", args=[state.invoice.pk])
+        return format_html(
+            '<a href="{}">{}</a>: {}', url, state.invoice.number or state.invoice.pk, state.describe()
+        )
+
+    @admin.display(description=gettext_lazy("Documents"))
+    def documents_display(self, obj):
+        documents = history.documents_of(obj)
+        if not documents:
+            return _("None yet.")
+        locale = obj.organization.locale
+        rows = [
+            (
+                reverse("console:billing_invoice_change", args=[i.pk]),
+                _("Invoice"), i.number, i.issue_date, i.total.format(locale), i.get_status_display(),
+            )
+            for i in documents.invoices
+        ] + [
+            (
+                reverse("console:billing_creditnote_change", args=[n.pk]),
+                _("Credit note"), n.number, n.issue_date, n.total.format(locale), n.get_status_display(),
+            )
+            for n in documents.credit_notes
+        ]  # fmt: skip
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "", '<li>{}: <a href="{}">{}</a>, {}, {} ({})</li>',
+                ((kind, url, number, issued, total, status) for url, kind, number, issued, total, status in rows),
+            ),
+        )  # fmt: skip
 
     # -- URLs ------------------------------------------------------------------------------------
 
@@ -494,6 +576,8 @@ class SubscriptionAdmin(StaffActionMixin, TenantAdmin):
                     continue
                 if spec["state"] is not None and spec["state"] not in allowed:
                     continue
+                if name == "cancel" and "cancel_trial" in allowed:
+                    continue  # a trial is cancelled by "Cancel trial" (the portal's action)
                 url = reverse(f"{self.admin_site.name}:{URL_PREFIX}{name}", args=[sub.pk])
                 tools.append((spec["label"], url, False))
         return super().change_view(
@@ -504,6 +588,8 @@ class SubscriptionAdmin(StaffActionMixin, TenantAdmin):
         def action(request, pk):
             sub = self._own(request, Subscription, pk)
             spec = _actions()[name]
+            if name in PREVIEWED and request.method == "GET":
+                return self._preview_change(request, sub, spec)
             form_class = spec["form"] or forms.Form
             kwargs = {"subscription": sub} if form_class in (*FORMS_WITH_SUBSCRIPTION,) else {}
             form = form_class(request.POST if request.method == "POST" else None, **kwargs)
@@ -526,6 +612,54 @@ class SubscriptionAdmin(StaffActionMixin, TenantAdmin):
 
         action.__name__ = f"{name}_view"
         return action
+
+    def _preview_change(self, request, sub, spec):
+        """A change of plan or quantity, in two steps: the form (a GET) and, with its values, the
+        preview `services.preview_change` computes — charged now, credited now, the next invoice —
+        above the button that confirms it (a POST of the same values)."""
+        form_class = spec["form"]
+        kwargs = {"subscription": sub} if form_class is ChangePlanForm else {}
+        data = request.GET if "quantity" in request.GET else None
+        form = form_class(data, **kwargs)
+        form.initial.setdefault("quantity", sub.quantity)
+        title = _("%(action)s — %(number)s (%(customer)s)") % {
+            "action": spec["label"], "number": sub.number, "customer": sub.customer,
+        }  # fmt: skip
+        if data is None or not form.is_valid():
+            response = self._render_form(
+                request, title=title, form=form, obj=sub, intro=spec["intro"], submit=_("Preview the change")
+            )
+            response.context_data["method"] = "get"
+            return response
+        cleaned = form.cleaned_data
+        plan = cleaned.get("plan") or sub.plan
+        try:
+            plan.check_quantity(cleaned["quantity"])
+        except DomainError as exc:
+            add_domain_error(form, exc)
+            response = self._render_form(
+                request, title=title, form=form, obj=sub, intro=spec["intro"], submit=_("Preview the change")
+            )
+            response.context_data["method"] = "get"
+            return response
+        preview = services.preview_change(
+            subscription=sub, plan=plan, quantity=cleaned["quantity"], at_term_end=_timing(cleaned["timing"])
+        )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.model._meta,
+            "object": sub,
+            "intro": spec["intro"],
+            "preview": preview,
+            "plan": plan,
+            "quantity": cleaned["quantity"],
+            "hidden": [(key, request.GET.get(key, "")) for key in ("plan", "quantity", "timing") if key in form.fields],
+            "billed": sub.status in (Subscription.Status.LIVE, Subscription.Status.NON_RENEWING),
+            "term_end": sub.current_term_end,
+            "submit": _("Confirm: %(action)s") % {"action": spec["label"]},
+        }  # fmt: skip
+        return TemplateResponse(request, "admin/subscriptions/change_preview.html", context)
 
     def cancel_change_view(self, request, pk, change_pk):
         sub = self._own(request, Subscription, pk)
@@ -555,7 +689,7 @@ class SubscriptionAdmin(StaffActionMixin, TenantAdmin):
                 plan=data["plan"],
                 actor=actor,
                 quantity=data["quantity"],
-                addons=[(addon, 1) for addon in data["addons"]],
+                addons=data["addon_quantities"],
                 coupon_code=data["coupon_code"].strip(),
                 auto_charge=data["auto_charge"],
             )

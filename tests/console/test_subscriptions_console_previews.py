@@ -1,0 +1,225 @@
+"""Subscriptions in the console, what staff see before and after they act: a change of plan or
+quantity previews what is charged now, credited now and on the next invoice (from
+`services.preview_change`) before the confirming POST; the create form takes a quantity per addon;
+the subscription's page lists its invoices and credit notes (linked rows) and its dunning state; a
+trial is cancelled as the portal cancels it. Another organization's subscription answers 404, a role
+without rights 403, hostile values form errors — nothing written.
+
+The subscriptions world (`subscription_world`): March 10, 2026; "live" is 3 seats of Starter ($10 a
+seat) and 2 units of storage ($2.50) since today, its term March 10 → April 10, its coupon (10 %,
+once) used by the first invoice."""
+
+from __future__ import annotations
+
+import pytest
+
+from portico.accounts.models import StaffRole
+from portico.billing.models import CreditNote, Invoice
+from portico.core.models import AuditEvent
+from portico.subscriptions import dunning
+from portico.subscriptions.models import Subscription, SubscriptionItem
+from tests.console.subscriptions_world import subscription_world
+from tests.console.test_subscriptions_console import BASE, _client, _create, fresh
+
+
+@pytest.fixture
+def staff(org):
+    return {role: _client(org, role) for role in StaffRole}
+
+
+@pytest.fixture
+def subs(org, clock, customer):
+    return subscription_world(org, customer)
+
+
+def _written():
+    return (
+        Invoice.all_tenants.count(),
+        CreditNote.all_tenants.count(),
+        AuditEvent.all_tenants.count(),
+        list(Subscription.all_tenants.order_by("pk").values_list("plan_id", "quantity", "status")),
+    )
+
+
+def _strong(page: str, css: str) -> str:
+    start = page.index(f'<strong class="{css}">') + len(f'<strong class="{css}">')
+    return page[start : page.index("</strong>", start)]
+
+
+# -- the change preview -------------------------------------------------------------------------------
+
+
+def test_an_upgrade_shows_what_is_charged_now_and_next_before_staff_confirm(org, subs, staff):
+    finance, live = staff[StaffRole.FINANCE], subs["live"]
+    url = f"{BASE}{live.pk}/change-plan/"
+    before = _written()
+    form = finance.get(url)
+    assert form.status_code == 200 and form.context_data["method"] == "get"
+    page = finance.get(url, {"plan": subs["pro"].pk, "quantity": "3", "timing": ""}).content.decode()
+    assert _written() == before  # a preview writes nothing
+    # the whole term is left: Starter's $30.00 credited, Pro's $60.00 charged, on one invoice
+    assert _strong(page, "charged-now") == "$30.00"
+    assert _strong(page, "credited-now") == "$0.00"
+    assert _strong(page, "next-invoice") == "$65.00"  # Pro 3 × $20 + storage 2 × $2.50, April 10
+    assert "Next invoice on 2026-04-10" in page or "Next invoice on April 10, 2026" in page
+    assert "Confirm: Change plan" in page and 'name="plan"' in page
+    assert finance.post(url, {"plan": subs["pro"].pk, "quantity": "3", "timing": ""}).status_code == 302
+    assert (fresh(live).plan_id, fresh(live).quantity) == (subs["pro"].pk, 3)
+    invoice = Invoice.all_tenants.filter(customer=live.customer).order_by("-pk").first()
+    assert invoice.total_minor == 6000 and invoice.balance_minor == 3000  # the credit note applied
+
+
+def test_fewer_seats_now_show_the_credit_and_the_smaller_next_invoice(org, subs, staff):
+    finance, live = staff[StaffRole.FINANCE], subs["live"]
+    url = f"{BASE}{live.pk}/change-quantity/"
+    page = finance.get(url, {"quantity": "1", "timing": "now"}).content.decode()
+    assert _strong(page, "charged-now") == "$0.00"
+    assert _strong(page, "credited-now") == "$20.00"  # 2 seats × $10 for the whole term left
+    assert _strong(page, "next-invoice") == "$15.00"  # 1 × $10 + 2 × $2.50
+    notes = CreditNote.all_tenants.count()
+    assert finance.post(url, {"quantity": "1", "timing": "now"}).status_code == 302
+    note = CreditNote.all_tenants.order_by("-pk").first()
+    assert CreditNote.all_tenants.count() == notes + 1
+    # the credit note credits the 3 seats ($30.00); $10.00 of it pays the invoice of the 1 seat left
+    assert (note.total_minor, note.remaining_minor) == (3000, 2000)
+
+
+def test_a_downgrade_at_term_end_says_nothing_is_charged_now(org, subs, staff):
+    live = subs["live"]
+    page = (
+        staff[StaffRole.OWNER]
+        .get(f"{BASE}{live.pk}/change-quantity/", {"quantity": "1", "timing": "term_end"})
+        .content.decode()
+    )
+    assert "takes effect at the end of the term, on 2026-04-10" in page or "April 10, 2026" in page
+    assert "charged-now" not in page
+
+
+@pytest.mark.parametrize(
+    "path, query, field",
+    [
+        ("change-quantity/", {"quantity": "abc", "timing": ""}, "quantity"),
+        ("change-quantity/", {"quantity": "0", "timing": ""}, "quantity"),
+        ("change-quantity/", {"quantity": "99999999999999999999", "timing": ""}, "quantity"),
+        ("change-quantity/", {"quantity": "51", "timing": ""}, None),  # above the plan's maximum
+        ("change-quantity/", {"quantity": "2", "timing": "whenever"}, "timing"),
+        ("change-plan/", {"plan": "999999", "quantity": "1", "timing": ""}, "plan"),
+        ("change-plan/", {"plan": "<script>", "quantity": "1", "timing": ""}, "plan"),
+    ],
+)
+def test_hostile_preview_values_are_form_errors(org, subs, staff, path, query, field):
+    before = _written()
+    response = staff[StaffRole.OWNER].get(f"{BASE}{subs['live'].pk}/{path}", query)
+    assert response.status_code == 200
+    errors = response.context_data["form"].errors
+    assert errors and (field is None or field in errors), errors
+    assert _written() == before
+
+
+def test_a_preview_of_another_organizations_subscription_answers_404(org, other_org, subs, staff, clock):
+    theirs = subscription_world(other_org)["live"]
+    owner = staff[StaffRole.OWNER]
+    for path in ("change-plan/", "change-quantity/", "cancel-trial/"):
+        assert owner.get(f"{BASE}{theirs.pk}/{path}", {"quantity": "2", "timing": ""}).status_code == 404
+        assert owner.post(f"{BASE}{theirs.pk}/{path}", {"quantity": "2", "timing": ""}).status_code == 404
+    assert fresh(theirs).quantity == 3
+
+
+@pytest.mark.parametrize("role", [StaffRole.SUPPORT, StaffRole.READ_ONLY])
+def test_support_and_read_only_get_no_preview_and_no_trial_cancel(org, subs, staff, role):
+    client, live, trial = staff[role], subs["live"], subs["trial_sub"]
+    assert client.get(f"{BASE}{live.pk}/change-quantity/", {"quantity": "1", "timing": ""}).status_code == 403
+    assert client.get(f"{BASE}{trial.pk}/cancel-trial/").status_code == 403
+    assert client.post(f"{BASE}{trial.pk}/cancel-trial/", {"reason": ""}).status_code == 403
+    assert fresh(trial).status == "in_trial"
+
+
+# -- addon quantities on create -------------------------------------------------------------------------
+
+
+def test_the_create_form_takes_a_quantity_per_addon(org, subs, staff):
+    storage = subs["storage"]
+    response = _create(staff[StaffRole.FINANCE], subs, **{f"addon_quantity_{storage.pk}": "4"})
+    assert response.status_code == 302
+    sub = Subscription.all_tenants.order_by("-pk").first()
+    assert SubscriptionItem.all_tenants.get(subscription=sub).quantity == 4
+    first = sub.periods.get().invoice
+    assert first.total_minor == 2 * 1000 + 4 * 250  # two seats and four storage units
+    # left empty: one
+    assert _create(staff[StaffRole.FINANCE], subs).status_code == 302
+    sub = Subscription.all_tenants.order_by("-pk").first()
+    assert SubscriptionItem.all_tenants.get(subscription=sub).quantity == 1
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "abc", "10001", "99999999999999999999", "1.5", "<b>"])
+def test_hostile_addon_quantities_on_create_are_form_errors(org, subs, staff, value):
+    storage = subs["storage"]
+    before = (
+        Subscription.all_tenants.count(),
+        Invoice.all_tenants.count(),
+        SubscriptionItem.all_tenants.count(),
+    )
+    response = _create(staff[StaffRole.OWNER], subs, **{f"addon_quantity_{storage.pk}": value})
+    assert response.status_code == 200
+    assert f"addon_quantity_{storage.pk}" in response.context["form"].errors
+    after = (
+        Subscription.all_tenants.count(),
+        Invoice.all_tenants.count(),
+        SubscriptionItem.all_tenants.count(),
+    )
+    assert after == before
+
+
+# -- the subscription's page ------------------------------------------------------------------------------
+
+
+def test_the_page_lists_the_subscriptions_invoices_and_credit_notes_and_no_others(org, subs, staff, customer):
+    finance, live = staff[StaffRole.FINANCE], subs["live"]
+    finance.post(f"{BASE}{live.pk}/change-quantity/", {"quantity": "1", "timing": "now"})  # a credit note
+    finance.post(f"{BASE}{live.pk}/change-quantity/", {"quantity": "4", "timing": "now"})  # an invoice
+    from tests.billing.factories import open_invoice
+
+    manual = open_invoice(customer, 999)
+    Invoice.all_tenants.filter(pk=manual.pk).update(memo=f"Subscription {live.number}")
+    page = finance.get(f"{BASE}{live.pk}/change/").content.decode()
+    periods = list(live.periods.values_list("invoice_id", flat=True))
+    notes = list(CreditNote.all_tenants.filter(subscription_link__subscription=live))
+    invoices = list(Invoice.all_tenants.filter(subscription_link__subscription=live))
+    # each change: the old seats credited, the new ones charged; and the first term's invoice
+    assert len(notes) == 2 and len(invoices) == 3
+    for pk in [*periods, *(i.pk for i in invoices)]:
+        assert f"/console/billing/invoice/{pk}/change/" in page
+    for note in notes:
+        assert f"/console/billing/creditnote/{note.pk}/change/" in page
+    assert f"/console/billing/invoice/{manual.pk}/change/" not in page  # the same memo is not a link
+
+
+def test_the_page_shows_the_dunning_state(org, subs, staff):
+    live = subs["live"]
+    invoice = live.periods.get().invoice
+    page = staff[StaffRole.SUPPORT].get(f"{BASE}{live.pk}/change/").content.decode()
+    assert "No failed charge." in page
+    dunning.start_dunning(live, invoice, failed_on=fresh(live).current_term_start)
+    page = staff[StaffRole.SUPPORT].get(f"{BASE}{live.pk}/change/").content.decode()
+    assert "0 of 3 retries failed; next retry on 2026-03-11" in page or "March 11, 2026" in page
+    assert "Mark the subscription unpaid" in page and invoice.number in page
+
+
+def test_a_trial_is_cancelled_with_the_portals_action(org, subs, staff):
+    finance, trial = staff[StaffRole.FINANCE], subs["trial_sub"]
+    page = finance.get(f"{BASE}{trial.pk}/change/").content.decode()
+    assert f"{trial.pk}/cancel-trial/" in page and f"{trial.pk}/cancel/" not in page
+    before = Invoice.all_tenants.count()
+    assert finance.get(f"{BASE}{trial.pk}/cancel-trial/").status_code == 200
+    response = finance.post(f"{BASE}{trial.pk}/cancel-trial/", {"reason": "Too expensive", "comment": ""})
+    assert response.status_code == 302
+    assert (fresh(trial).status, fresh(trial).cancel_reason) == ("cancelled", "Too expensive")
+    assert Invoice.all_tenants.count() == before
+    assert AuditEvent.all_tenants.filter(
+        action="subscription.trial_cancelled", object_id=str(trial.pk)
+    ).exists()
+    # on a live subscription the state machine refuses it: a form error, nothing changes
+    live = subs["live"]
+    response = finance.post(f"{BASE}{live.pk}/cancel-trial/", {"reason": ""})
+    assert response.status_code == 200 and response.context["form"].non_field_errors()
+    assert fresh(live).status == "live"
