@@ -223,3 +223,85 @@ def test_a_trial_is_cancelled_with_the_portals_action(org, subs, staff):
     response = finance.post(f"{BASE}{live.pk}/cancel-trial/", {"reason": ""})
     assert response.status_code == 200 and response.context["form"].non_field_errors()
     assert fresh(live).status == "live"
+
+
+# -- every portal action in the console, each walked ------------------------------------------------------
+
+# The portal's subscription pages (URL names) and the console actions that do the same for staff.
+PORTAL_TO_CONSOLE = {
+    "portal:subscription": None,  # the page itself: the console's subscription page
+    "portal:subscription_change": ("change_plan", "change_quantity"),
+    "portal:subscription_cancel": ("cancel", "cancel_trial"),
+    "portal:subscription_undo_cancel": ("undo_cancel",),
+    "portal:subscription_pause": ("pause",),
+    "portal:subscription_resume": ("resume",),
+    "portal:subscription_coupon": ("redeem_coupon",),
+    "portal:subscription_auto_charge": ("auto_charge",),
+    "portal:subscription_scheduled": ("cancel_change",),
+    "portal:subscription_convert": ("convert_trial",),
+    "portal:subscription_extend": ("extend_trial",),
+    "portal:subscription_reactivate": ("reactivate",),
+    "portal:subscription_addon": ("add_addon",),
+}
+
+
+def _console_actions() -> set[str]:
+    from portico.console.admin_subscriptions import action_names
+
+    return {*action_names(), "cancel_change"}
+
+
+def test_every_portal_subscription_action_has_its_console_action():
+    from portico.subscriptions.models import PORTAL_ACTIONS
+    from tests.portal.crawl import portal_routes
+
+    portal = {name for name, route in portal_routes() if "subscriptions/<str:number>" in route}
+    assert portal == set(PORTAL_TO_CONSOLE), "a new portal page: say which console action it matches"
+    mapped = {action for actions in PORTAL_TO_CONSOLE.values() if actions for action in actions}
+    assert mapped <= _console_actions()
+    assert set(PORTAL_ACTIONS) <= _console_actions()  # every action the settings can allow
+
+
+def _action_urls(sub):
+    from portico.console.admin_subscriptions import action_names
+
+    return [f"{BASE}{sub.pk}/{name.replace('_', '-')}/" for name in action_names()]
+
+
+def test_every_console_action_on_another_organizations_subscription_answers_404(
+    org, other_org, subs, staff, clock
+):
+    theirs = subscription_world(other_org)
+    owner = staff[StaffRole.OWNER]
+    rows = {k: Subscription.all_tenants.filter(pk=theirs[k].pk).values().get() for k in ("live", "trial_sub")}
+    for key in ("live", "trial_sub"):
+        for url in _action_urls(theirs[key]):
+            assert owner.get(url).status_code == 404, url
+            assert owner.get(url, {"quantity": "2", "timing": ""}).status_code == 404, url
+            assert owner.post(url, {"when": "now", "quantity": "2", "days": "3"}).status_code == 404, url
+    assert {k: Subscription.all_tenants.filter(pk=theirs[k].pk).values().get() for k in rows} == rows
+
+
+@pytest.mark.parametrize("role", [StaffRole.SUPPORT, StaffRole.READ_ONLY])
+def test_every_console_action_answers_403_to_a_role_without_rights(org, subs, staff, role):
+    client = staff[role]
+    before = _written()
+    for key in ("live", "trial_sub", "paused"):
+        for url in _action_urls(subs[key]):
+            assert client.get(url).status_code == 403, url
+            assert client.post(url, {"when": "now", "quantity": "2", "days": "3"}).status_code == 403, url
+    assert _written() == before
+
+
+def test_the_page_shows_scheduled_changes_in_words(org, subs, staff):
+    finance, live = staff[StaffRole.FINANCE], subs["live"]
+    assert (
+        finance.post(f"{BASE}{live.pk}/change-quantity/", {"quantity": "1", "timing": "term_end"}).status_code
+        == 302
+    )
+    finance.post(f"{BASE}{live.pk}/pause/", {"when": "term_end", "resume_on": "2026-06-01"})
+    page = finance.get(f"{BASE}{live.pk}/change/").content.decode()
+    assert f"To {subs['starter'].name} × 1" in page
+    assert "Paused until 2026-06-01" in page
+    assert page.count("Cancel this change") == 2
+    assert fresh(live).quantity == 3  # nothing applied before the term end

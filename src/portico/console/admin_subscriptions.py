@@ -434,9 +434,25 @@ class PeriodInline(_ReadOnlyInline):
 
 class ScheduledChangeInline(_ReadOnlyInline):
     model = ScheduledChange
-    fields = readonly_fields = ["kind", "effective_on", "payload", "status", "cancel_link"]
+    fields = readonly_fields = ["kind", "effective_on", "what", "status", "cancel_link"]
     verbose_name = gettext_lazy("scheduled change")
     verbose_name_plural = gettext_lazy("scheduled changes")
+
+    @admin.display(description=gettext_lazy("Change"))
+    def what(self, change):
+        payload = change.payload or {}
+        if change.kind == ScheduledChange.Kind.CHANGE:
+            plan = Plan.all_tenants.filter(pk=payload.get("plan_id")).first()
+            return _("To %(plan)s × %(quantity)s") % {
+                "plan": plan.name if plan else "?", "quantity": payload.get("quantity"),
+            }  # fmt: skip
+        if change.kind == ScheduledChange.Kind.PAUSE:
+            if payload.get("resume_on"):
+                return _("Paused until %(on)s") % {"on": payload["resume_on"]}
+            return _("Paused until resumed")
+        if change.kind == ScheduledChange.Kind.CANCEL:
+            return _("Reason: %(reason)s") % {"reason": payload.get("reason") or "—"}
+        return "—"
 
     @admin.display(description="")
     def cancel_link(self, change):
