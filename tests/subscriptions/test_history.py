@@ -107,3 +107,34 @@ def test_the_portal_page_lists_the_change_documents_and_not_the_memo_lookalike(
         assert reverse("portal:invoice", kwargs={"number": invoice.number}) in page
     assert documents.credit_notes[0].number in page and "$20.32" in page
     assert reverse("portal:invoice", kwargs={"number": manual.number}) not in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_documents_issued_before_the_links_existed_are_linked_by_the_migration(org, customer, clock):
+    """Before 0005 the history matched memo text; the migration links those documents once."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    w = world(org)
+    sub = subscribe(customer, w.starter, quantity=3, addons=[(w.storage, 2)])
+    _upgrade(sub, w, clock)
+    linked = sorted(
+        SubscriptionDocument.all_tenants.filter(subscription=sub).values_list(
+            "kind", "invoice_id", "credit_note_id"
+        )
+    )
+    executor = MigrationExecutor(connection)
+    executor.migrate([("subscriptions", "0003_cancellation_credited")])  # the links' table dropped
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate([("subscriptions", "0005_subscription_documents")])
+    relinked = sorted(
+        SubscriptionDocument.all_tenants.filter(subscription=sub).values_list(
+            "kind", "invoice_id", "credit_note_id"
+        )
+    )
+    first = sub.periods.get().invoice_id
+    # the change's invoice and credit note again; the first term's invoice is its period's already
+    assert relinked == [row for row in linked if row[1] != first]
+    with tenancy.tenant(org):
+        assert [i.total_minor for i in history.documents_of(sub).invoices] == [4065, 6000]

@@ -5,6 +5,35 @@ import django.db.models.manager
 from django.db import migrations, models
 
 
+def link_earlier_documents(apps, schema_editor):
+    """Documents issued before this migration were found by their memo text (English, as issued);
+    link those once, so the history keeps them. Period invoices need no row (`BillingPeriod.invoice`)."""
+    Subscription = apps.get_model("subscriptions", "Subscription")
+    BillingPeriod = apps.get_model("subscriptions", "BillingPeriod")
+    Document = apps.get_model("subscriptions", "SubscriptionDocument")
+    Invoice = apps.get_model("billing", "Invoice")
+    CreditNote = apps.get_model("billing", "CreditNote")
+    rows = Subscription._base_manager.values_list("pk", "organization_id", "customer_id", "number")
+    for pk, organization_id, customer_id, number in rows.iterator():
+        billed = BillingPeriod._base_manager.filter(subscription_id=pk).values("invoice_id")
+        invoices = Invoice._base_manager.filter(
+            organization_id=organization_id, customer_id=customer_id, source="subscription",
+            memo=f"Subscription {number}", subscription_link__isnull=True,
+        ).exclude(pk__in=billed)  # fmt: skip
+        notes = CreditNote._base_manager.filter(
+            organization_id=organization_id, customer_id=customer_id,
+            reason=f"Subscription {number}: unused time", subscription_link__isnull=True,
+        )  # fmt: skip
+        Document._base_manager.bulk_create(
+            [
+                *(Document(organization_id=organization_id, subscription_id=pk, kind="invoice", invoice_id=i)
+                  for i in invoices.values_list("pk", flat=True)),
+                *(Document(organization_id=organization_id, subscription_id=pk, kind="credit_note",
+                           credit_note_id=n) for n in notes.values_list("pk", flat=True)),
+            ]
+        )  # fmt: skip
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -36,4 +65,5 @@ class Migration(migrations.Migration):
                 ('all_tenants', django.db.models.manager.Manager()),
             ],
         ),
+        migrations.RunPython(link_earlier_documents, migrations.RunPython.noop),
     ]
