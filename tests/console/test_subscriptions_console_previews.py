@@ -305,3 +305,33 @@ def test_the_page_shows_scheduled_changes_in_words(org, subs, staff):
     assert "Paused until 2026-06-01" in page
     assert page.count("Cancel this change") == 2
     assert fresh(live).quantity == 3  # nothing applied before the term end
+
+
+# -- what the other confirmations say they will invoice or credit ------------------------------------------
+
+
+def _rows(page) -> dict[str, str]:
+    import re
+
+    return dict(re.findall(r'<tr><th scope="row">([^<]*)</th><td>([^<]*)</td></tr>', page))
+
+
+def test_resume_convert_reactivate_and_cancel_confirmations_show_their_amounts(org, subs, staff):
+    finance = staff[StaffRole.FINANCE]
+    before = _written()
+    resume = _rows(finance.get(f"{BASE}{subs['paused'].pk}/resume/").content.decode())
+    assert resume == {"Invoiced now": "$35.00", "The new term": "2026-03-10 – 2026-04-09"}
+    convert = _rows(finance.get(f"{BASE}{subs['trial_sub'].pk}/convert-trial/").content.decode())
+    assert convert["Invoiced now (the first term and the setup fee)"] == "$8.00"  # one seat at $8.00
+    cancel = _rows(finance.get(f"{BASE}{subs['non_renewing'].pk}/cancel/").content.decode())
+    assert cancel == {"Credited when cancelled now (with the credit)": "$35.00"}  # the whole term left
+    assert _written() == before
+    # cancelled now without a credit, then reactivated within the paid term: nothing invoiced
+    live = subs["live"]
+    finance.post(f"{BASE}{live.pk}/cancel/", {"when": "now", "reason": ""})
+    assert fresh(live).status == "cancelled"
+    reactivate = _rows(finance.get(f"{BASE}{live.pk}/reactivate/").content.decode())
+    assert reactivate == {"Invoiced now": "Nothing: the paid term goes on"}
+    invoices = Invoice.all_tenants.count()
+    assert finance.post(f"{BASE}{live.pk}/reactivate/").status_code == 302
+    assert fresh(live).status == "live" and Invoice.all_tenants.count() == invoices

@@ -13,6 +13,8 @@ side; moving the thirteen action forms into their own module is the next split.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.widgets import AutocompleteSelect
@@ -34,7 +36,7 @@ from portico.core.errors import DomainError, add_domain_error
 from portico.core.formfields import MoneyField
 from portico.core.money import Money
 from portico.customers.models import Customer
-from portico.subscriptions import dunning, history, services, staff
+from portico.subscriptions import dunning, history, previews, services, staff
 from portico.subscriptions.models import (
     PORTAL_ACTIONS,
     BillingPeriod,
@@ -370,6 +372,52 @@ def _actions():
 # Actions whose GET is the two-step preview (`SubscriptionAdmin._preview_change`).
 PREVIEWED = ("change_plan", "change_quantity")
 
+
+def _money(value, sub) -> str:
+    return value.format(sub.organization.locale)
+
+
+def _term_rows(invoice, sub) -> list[tuple[str, str]]:
+    last = invoice.period.end - dt.timedelta(days=1)
+    return [
+        (_("Invoiced now"), _money(invoice.total, sub)),
+        (_("The new term"), f"{invoice.period.start} – {last}"),
+    ]
+
+
+def _convert_rows(sub, today):
+    term, total = previews.convert_invoice(sub, today)
+    return [
+        (_("Invoiced now (the first term and the setup fee)"), _money(total, sub)),
+        *_term_rows(term, sub)[1:],
+    ]
+
+
+def _reactivate_rows(sub, today):
+    invoice = previews.reactivate_invoice(sub, today)
+    if invoice is None and sub.unused_credited:  # `services.reactivate` charges those days again
+        return [(_("Invoiced now"), _("The days left of the term, credited at the cancellation, again"))]
+    if invoice is None:
+        return [(_("Invoiced now"), _("Nothing: the paid term goes on"))]
+    return _term_rows(invoice, sub)
+
+
+def _cancel_rows(sub, today):
+    credit = previews.cancel_credit(sub, today)
+    if credit is None:
+        return [(_("Credited when cancelled now"), _("Nothing"))]
+    return [(_("Credited when cancelled now (with the credit)"), _money(credit.total, sub))]
+
+
+# What the confirmation page of these actions shows it will invoice or credit (`subscriptions.previews`,
+# the pricing the services bill with).
+PREVIEWS = {
+    "resume": lambda sub, today: _term_rows(previews.resume_invoice(sub, today), sub),
+    "convert_trial": _convert_rows,
+    "reactivate": _reactivate_rows,
+    "cancel": _cancel_rows,
+}  # fmt: skip
+
 FORMS_WITH_SUBSCRIPTION = (
     ChangePlanForm,
     CancelForm,
@@ -606,6 +654,20 @@ class SubscriptionAdmin(StaffActionMixin, TenantAdmin):
             spec = _actions()[name]
             if name in PREVIEWED and request.method == "GET":
                 return self._preview_change(request, sub, spec)
+            if (
+                name in PREVIEWS
+                and request.method == "GET"
+                and spec["state"] in services.allowed_actions(sub)
+            ):
+                form_class = spec["form"] or forms.Form
+                kwargs = {"subscription": sub} if form_class in FORMS_WITH_SUBSCRIPTION else {}
+                return self._render_form(
+                    request, obj=sub, form=form_class(**kwargs), intro=spec["intro"],
+                    rows=PREVIEWS[name](sub, _today(request)),
+                    title=_("%(action)s — %(number)s (%(customer)s)")
+                    % {"action": spec["label"], "number": sub.number, "customer": sub.customer},
+                    submit=_("Confirm: %(action)s") % {"action": spec["label"]},
+                )  # fmt: skip
             form_class = spec["form"] or forms.Form
             kwargs = {"subscription": sub} if form_class in (*FORMS_WITH_SUBSCRIPTION,) else {}
             form = form_class(request.POST if request.method == "POST" else None, **kwargs)
