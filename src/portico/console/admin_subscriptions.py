@@ -1,14 +1,17 @@
-"""Subscriptions in the console: the list, a subscription's page (its addons, coupon, billing periods
-with their invoices, scheduled changes and dunning state, all read only), creating one for a
-customer, and every change the portal offers plus the staff-only ones (price override, backdated
-start) as console actions: each a page that says what will happen (the confirmation) and, on POST,
-calls one service of `subscriptions.services` / `subscriptions.staff`. A refusal is a form error
-(nothing written). The organization's subscription settings are edited by owners and
+"""Subscriptions in the console: the list, a subscription's page (its addons, coupon, billing periods,
+its invoices and credit notes (`subscriptions.history`), scheduled changes in words and its dunning
+state, all read only), creating one for a customer (a quantity per addon), and every change the
+portal offers plus the staff-only ones (price override, backdated start) as console actions: each a
+page that says what will happen (the confirmation: for a change of plan or quantity the preview of
+`services.preview_change` — charged now, credited now, the next invoice — for resume, trial
+conversion, reactivation and cancel what `subscriptions.previews` says they invoice or credit) and,
+on POST, calls one service of `subscriptions.services` / `subscriptions.staff`. A refusal is a form
+error (nothing written). The organization's subscription settings are edited by owners and
 administrators; finance and administrators manage subscriptions, support and read-only staff read
 them (`console.roles`).
 
 Why one module (for now): each action keeps its form, confirmation page and service call side by
-side; moving the thirteen action forms into their own module is the next split.
+side; moving the fifteen action forms and their previews into their own module is the next split.
 """
 
 from __future__ import annotations
