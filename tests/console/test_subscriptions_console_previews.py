@@ -335,3 +335,33 @@ def test_resume_convert_reactivate_and_cancel_confirmations_show_their_amounts(o
     invoices = Invoice.all_tenants.count()
     assert finance.post(f"{BASE}{live.pk}/reactivate/").status_code == 302
     assert fresh(live).status == "live" and Invoice.all_tenants.count() == invoices
+
+
+def test_adding_an_addon_shows_its_cost_before_staff_confirm(org, subs, staff):
+    from tests.catalog.factories import addon
+
+    support = addon(org, "seat-support", pricing_model="flat", price_minor=1500)
+    visit = addon(org, "setup-visit", charge_type="one_time", pricing_model="flat", price_minor=10000)
+    finance, live, trial = staff[StaffRole.FINANCE], subs["live"], subs["trial_sub"]
+    url = f"{BASE}{live.pk}/add-addon/"
+    before = _written()
+    assert finance.get(url).context_data["method"] == "get"
+    page = finance.get(url, {"addon": support.pk, "quantity": "1"}).content.decode()
+    assert _strong(page, "charged-now") == "$15.00"  # the whole term left
+    assert _strong(page, "next-invoice") == "$50.00"  # 3 × $10 + 2 × $2.50 + $15
+    assert "Adds Seat Support × 1." in page
+    once = _rows(finance.get(url, {"addon": visit.pk, "quantity": "2"}).content.decode())
+    assert once == {"Invoiced now (once)": "$100.00"}  # a flat price, whatever the quantity
+    page = finance.get(
+        f"{BASE}{trial.pk}/add-addon/", {"addon": support.pk, "quantity": "1"}
+    ).content.decode()
+    assert "Nothing is billed yet" in page
+    bad = finance.get(url, {"addon": support.pk, "quantity": "0"})
+    assert "quantity" in bad.context_data["form"].errors
+    assert _written() == before
+    assert finance.post(url, {"addon": support.pk, "quantity": "1"}).status_code == 302
+    invoice = Invoice.all_tenants.filter(customer=live.customer).order_by("-pk").first()
+    assert invoice.total_minor == 1500
+    assert finance.post(url, {"addon": visit.pk, "quantity": "2"}).status_code == 302
+    invoice = Invoice.all_tenants.filter(customer=live.customer).order_by("-pk").first()
+    assert invoice.total_minor == 10000  # what the preview said

@@ -31,6 +31,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from portico.catalog.models import Addon, Plan
+from portico.catalog.pricing import price_for
 from portico.console.ledger_common import StaffActionMixin, is_tenant_staff, object_tools
 from portico.console.site import TenantAdmin, console_site
 from portico.core import clock
@@ -658,6 +659,12 @@ class SubscriptionAdmin(StaffActionMixin, TenantAdmin):
             if name in PREVIEWED and request.method == "GET":
                 return self._preview_change(request, sub, spec)
             if (
+                name == "add_addon"
+                and request.method == "GET"
+                and "add_addon" in services.allowed_actions(sub)
+            ):
+                return self._preview_addon(request, sub, spec)
+            if (
                 name in PREVIEWS
                 and request.method == "GET"
                 and spec["state"] in services.allowed_actions(sub)
@@ -726,6 +733,13 @@ class SubscriptionAdmin(StaffActionMixin, TenantAdmin):
         preview = services.preview_change(
             subscription=sub, plan=plan, quantity=cleaned["quantity"], at_term_end=_timing(cleaned["timing"])
         )
+        after = _("After the change: %(plan)s × %(quantity)s.") % {
+            "plan": plan.name,
+            "quantity": cleaned["quantity"],
+        }
+        return self._render_preview(request, sub, spec, form, preview, after=after, title=title)
+
+    def _render_preview(self, request, sub, spec, form, preview, *, after, title, rows=()):
         context = {
             **self.admin_site.each_context(request),
             "title": title,
@@ -733,14 +747,38 @@ class SubscriptionAdmin(StaffActionMixin, TenantAdmin):
             "object": sub,
             "intro": spec["intro"],
             "preview": preview,
-            "plan": plan,
-            "quantity": cleaned["quantity"],
-            "hidden": [(key, request.GET.get(key, "")) for key in ("plan", "quantity", "timing") if key in form.fields],
+            "after": after,
+            "rows": rows,
+            "hidden": [(key, request.GET.get(key, "")) for key in form.fields],
             "billed": sub.status in (Subscription.Status.LIVE, Subscription.Status.NON_RENEWING),
             "term_end": sub.current_term_end,
             "submit": _("Confirm: %(action)s") % {"action": spec["label"]},
         }  # fmt: skip
         return TemplateResponse(request, "admin/subscriptions/change_preview.html", context)
+
+    def _preview_addon(self, request, sub, spec):
+        """Adding an addon in two steps, as a change: the form, then what it costs (a recurring addon
+        prorated as `subscriptions.previews.add_addon` computes it; a one-time one invoiced now at its
+        price), above the confirming POST."""
+        data = request.GET if "addon" in request.GET else None
+        form = AddonForm(data, subscription=sub)
+        title = _("%(action)s — %(number)s (%(customer)s)") % {
+            "action": spec["label"], "number": sub.number, "customer": sub.customer,
+        }  # fmt: skip
+        if data is None or not form.is_valid():
+            response = self._render_form(
+                request, title=title, form=form, obj=sub, intro=spec["intro"], submit=_("Preview the change")
+            )
+            response.context_data["method"] = "get"
+            return response
+        addon, quantity = form.cleaned_data["addon"], form.cleaned_data["quantity"]
+        after = _("Adds %(addon)s × %(quantity)s.") % {"addon": addon.name, "quantity": quantity}
+        if not addon.is_recurring:
+            total = Money.sum((c.total for c in price_for(addon, quantity)), addon.currency)
+            rows = [(_("Invoiced now (once)"), _money(total, sub))]
+            return self._render_preview(request, sub, spec, form, None, after=after, title=title, rows=rows)
+        preview = previews.add_addon(sub, addon, quantity, _today(request))
+        return self._render_preview(request, sub, spec, form, preview, after=after, title=title)
 
     def cancel_change_view(self, request, pk, change_pk):
         sub = self._own(request, Subscription, pk)
