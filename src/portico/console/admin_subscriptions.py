@@ -4,9 +4,9 @@ state, all read only), creating one for a customer (a quantity per addon), and e
 portal offers plus the staff-only ones (price override, backdated start) as console actions: each a
 page that says what will happen (the confirmation: for a change of plan or quantity the preview of
 `services.preview_change` — charged now, credited now, the next invoice — for resume, trial
-conversion, reactivation and cancel what `subscriptions.previews` says they invoice or credit) and,
-on POST, calls one service of `subscriptions.services` / `subscriptions.staff`. A refusal is a form
-error (nothing written). The organization's subscription settings are edited by owners and
+conversion, reactivation, cancel and adding an addon what `subscriptions.previews` says they invoice
+or credit) and, on POST, calls one service of `subscriptions.services` / `subscriptions.staff`. A
+refusal is a form error (nothing written). The organization's subscription settings are edited by owners and
 administrators; finance and administrators manage subscriptions, support and read-only staff read
 them (`console.roles`).
 
