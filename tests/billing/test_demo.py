@@ -21,7 +21,7 @@ def test_the_demo_ledger_is_idempotent(db):
     assert ledger_violations() == []
     from portico.payments.models import PaymentMethod
 
-    assert PaymentMethod.all_tenants.count() == 2
+    assert PaymentMethod.all_tenants.count() == 3  # Acme's two cards, Bluebird's declining one
 
 
 def test_the_demo_shows_every_state_of_the_ledger(db, clock):
@@ -120,6 +120,30 @@ def test_the_demo_subscriptions_show_each_state_and_load_twice_the_same(
     assert invoice.status == "paid"
     others = set(Subscription.all_tenants.exclude(customer=acme).values_list("status", flat=True))
     assert {"cancelled", "unpaid", "future"} <= others
+    # unpaid the real way: its renewal billed by the bill run, charged to a declining card, retried
+    # by dunning three times, then the final action
+    from portico.core.models import AuditEvent
+    from portico.payments.models import GatewayCharge
+
+    unpaid = Subscription.all_tenants.get(status="unpaid")
+    renewal = BillingPeriod.all_tenants.filter(subscription=unpaid).order_by("start").last()
+    assert BillingPeriod.all_tenants.filter(subscription=unpaid).count() == 2
+    assert unpaid.dunning_invoice_id == renewal.invoice_id and unpaid.dunning_attempts == 3
+    assert renewal.invoice.balance_minor == renewal.invoice.total_minor == 9900
+    declined = GatewayCharge.all_tenants.filter(kind="charge", status="declined")
+    assert declined.filter(amount_minor=9900).count() == 4  # the renewal's charge and three retries
+    actions = list(
+        AuditEvent.all_tenants.filter(object_id=str(unpaid.pk), action__startswith="subscription.")
+        .order_by("at", "id")
+        .values_list("action", flat=True)
+    )
+    assert actions[-5:] == [
+        "subscription.dunning_started",
+        "subscription.dunning_retry_failed",
+        "subscription.dunning_retry_failed",
+        "subscription.dunning_retry_failed",
+        "subscription.marked_unpaid",
+    ]
     renotech = Plan.all_tenants.filter(organization=demo.renotech)
     assert {p.product.name for p in renotech} >= {"Maintenance", "Cloud backup"}
     assert {p.interval_unit for p in renotech.filter(product__name="Maintenance")} == {"month", "year"}

@@ -179,13 +179,15 @@ def test_each_action_through_its_confirmation(org, subs, staff, clock):
     live, trial, paused = subs["live"], subs["trial_sub"], subs["paused"]
 
     # change plan (an upgrade: applies now, prorated) and quantity
-    response = confirm(
-        finance, f"{BASE}{live.pk}/change-plan/", {"plan": subs["pro"].pk, "quantity": "3", "timing": ""}
-    )
+    # (the confirmation of a change is its preview: the GET with the form's values)
+    data = {"plan": subs["pro"].pk, "quantity": "3", "timing": ""}
+    url = f"{BASE}{live.pk}/change-plan/"
+    response = confirm(finance, f"{url}?plan={subs['pro'].pk}&quantity=3&timing=", data)
     assert response.status_code == 302
     assert fresh(live).plan_id == subs["pro"].pk
+    url = f"{BASE}{live.pk}/change-quantity/"
     assert (
-        confirm(finance, f"{BASE}{live.pk}/change-quantity/", {"quantity": "5", "timing": "now"}).status_code
+        confirm(finance, f"{url}?quantity=5&timing=now", {"quantity": "5", "timing": "now"}).status_code
         == 302
     )
     assert fresh(live).quantity == 5

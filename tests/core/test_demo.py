@@ -47,6 +47,6 @@ def test_the_demo_command_shows_its_progress_and_a_summary_that_a_rerun_repeats(
     assert "Loading the demo [" in first and re.search(r"\] (\d+)/\1 100%", first)
     summary = re.search(r"Demo data is ready \([\d.]+s\): (.*)\.", first).group(1)
     assert re.fullmatch(
-        r"2 organizations, \d+ customers, \d+ invoices, \d+ payments, 2 saved cards, \d+ logins", summary
+        r"2 organizations, \d+ customers, \d+ invoices, \d+ payments, 3 saved cards, \d+ logins", summary
     )
     assert re.search(r"Demo data is ready \([\d.]+s\): (.*)\.", run()).group(1) == summary

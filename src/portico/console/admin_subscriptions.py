@@ -1,17 +1,22 @@
-"""Subscriptions in the console: the list, a subscription's page (its addons, coupon, billing periods
-with their invoices, scheduled changes and dunning state, all read only), creating one for a
-customer, and every change the portal offers plus the staff-only ones (price override, backdated
-start) as console actions: each a page that says what will happen (the confirmation) and, on POST,
-calls one service of `subscriptions.services` / `subscriptions.staff`. A refusal is a form error
-(nothing written). The organization's subscription settings are edited by owners and
+"""Subscriptions in the console: the list, a subscription's page (its addons, coupon, billing periods,
+its invoices and credit notes (`subscriptions.history`), scheduled changes in words and its dunning
+state, all read only), creating one for a customer (a quantity per addon), and every change the
+portal offers plus the staff-only ones (price override, backdated start) as console actions: each a
+page that says what will happen (the confirmation: for a change of plan or quantity the preview of
+`services.preview_change` — charged now, credited now, the next invoice — for resume, trial
+conversion, reactivation, cancel and adding an addon what `subscriptions.previews` says they invoice
+or credit) and, on POST, calls one service of `subscriptions.services` / `subscriptions.staff`. A
+refusal is a form error (nothing written). The organization's subscription settings are edited by owners and
 administrators; finance and administrators manage subscriptions, support and read-only staff read
 them (`console.roles`).
 
 Why one module (for now): each action keeps its form, confirmation page and service call side by
-side; moving the thirteen action forms into their own module is the next split.
+side; moving the fifteen action forms and their previews into their own module is the next split.
 """
 
 from __future__ import annotations
+
+import datetime as dt
 
 from django import forms
 from django.contrib import admin, messages
@@ -19,12 +24,14 @@ from django.contrib.admin.widgets import AutocompleteSelect
 from django.core.exceptions import ValidationError
 from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from portico.catalog.models import Addon, Plan
+from portico.catalog.pricing import price_for
 from portico.console.ledger_common import StaffActionMixin, is_tenant_staff, object_tools
 from portico.console.site import TenantAdmin, console_site
 from portico.core import clock
@@ -33,7 +40,7 @@ from portico.core.errors import DomainError, add_domain_error
 from portico.core.formfields import MoneyField
 from portico.core.money import Money
 from portico.customers.models import Customer
-from portico.subscriptions import services, staff
+from portico.subscriptions import dunning, history, previews, services, staff
 from portico.subscriptions.models import (
     PORTAL_ACTIONS,
     BillingPeriod,
@@ -77,7 +84,7 @@ class CreateSubscriptionForm(forms.Form):
         required=False,
         label=gettext_lazy("Addons"),
         widget=forms.CheckboxSelectMultiple,
-        help_text=gettext_lazy("One of each (change quantities afterwards)."),
+        help_text=gettext_lazy("Each with the quantity given below it (1 when left empty)."),
     )
     coupon_code = forms.CharField(label=gettext_lazy("Coupon code"), max_length=60, required=False)
     start = forms.ChoiceField(
@@ -105,13 +112,33 @@ class CreateSubscriptionForm(forms.Form):
         self.fields["customer"].queryset = Customer.objects.filter(is_active=True)
         self.fields["plan"].queryset = Plan.objects.sellable().select_related("product")
         self.fields["addons"].queryset = Addon.objects.filter(is_archived=False)
+        self.addon_quantity_fields = {}
+        for addon in self.fields["addons"].queryset:
+            name = f"addon_quantity_{addon.pk}"
+            self.fields[name] = forms.IntegerField(
+                label=_("Quantity of %(addon)s") % {"addon": addon.name},
+                min_value=1,
+                max_value=MAX_ADDON_QUANTITY,
+                required=False,
+            )
+            self.addon_quantity_fields[addon.pk] = name
 
     def clean(self):
         cleaned = super().clean()
         start = cleaned.get("start")
         if start in (self.START_FUTURE, self.START_BACKDATED) and not cleaned.get("start_date"):
             self.add_error("start_date", _("Enter the start date."))
+        chosen = []
+        for addon in cleaned.get("addons") or []:
+            name = self.addon_quantity_fields[addon.pk]
+            if name in self.errors:
+                continue
+            chosen.append((addon, cleaned.get(name) or 1))
+        cleaned["addon_quantities"] = chosen
         return cleaned
+
+
+MAX_ADDON_QUANTITY = 10_000  # per addon on the create form: beyond it, a typing error
 
 
 class ChangePlanForm(forms.Form):
@@ -178,6 +205,18 @@ class CancelForm(forms.Form):
         )
 
 
+class CancelTrialForm(forms.Form):
+    reason = forms.ChoiceField(label=gettext_lazy("Reason"), required=False)
+    comment = forms.CharField(
+        label=gettext_lazy("Comment"), required=False, max_length=2000, widget=forms.Textarea
+    )
+
+    def __init__(self, *args, subscription, **kwargs):
+        super().__init__(*args, **kwargs)
+        reasons = services.subscription_settings(subscription.organization).cancellation_reasons or []
+        self.fields["reason"].choices = [("", "—"), *((r, r) for r in reasons)]
+
+
 class AutoChargeForm(forms.Form):
     enabled = forms.BooleanField(label=gettext_lazy("Charge the default card automatically"), required=False)
 
@@ -241,6 +280,13 @@ def _actions():
             label=_("Extend trial"), state="extend_trial", form=ExtendTrialForm,
             intro=_("The trial goes on for the days given (within the organization's maximum)."),
             perform=lambda sub, data, actor: S.extend_trial(subscription=sub, days=data["days"], actor=actor),
+        ),
+        "cancel_trial": dict(
+            label=_("Cancel trial"), state="cancel_trial", form=CancelTrialForm,
+            intro=_("The trial ends today and the subscription is cancelled; nothing is invoiced."),
+            perform=lambda sub, data, actor: S.cancel_trial(
+                subscription=sub, actor=actor, reason=data.get("reason") or "", comment=data.get("comment") or ""
+            ),
         ),
         "change_plan": dict(
             label=_("Change plan"), state="change_plan", form=ChangePlanForm,
@@ -327,9 +373,59 @@ def _actions():
     }  # fmt: skip
 
 
+# Actions whose GET is the two-step preview (`SubscriptionAdmin._preview_change`).
+PREVIEWED = ("change_plan", "change_quantity")
+
+
+def _money(value, sub) -> str:
+    return value.format(sub.organization.locale)
+
+
+def _term_rows(invoice, sub) -> list[tuple[str, str]]:
+    last = invoice.period.end - dt.timedelta(days=1)
+    return [
+        (_("Invoiced now"), _money(invoice.total, sub)),
+        (_("The new term"), f"{invoice.period.start} – {last}"),
+    ]
+
+
+def _convert_rows(sub, today):
+    term, total = previews.convert_invoice(sub, today)
+    return [
+        (_("Invoiced now (the first term and the setup fee)"), _money(total, sub)),
+        *_term_rows(term, sub)[1:],
+    ]
+
+
+def _reactivate_rows(sub, today):
+    invoice = previews.reactivate_invoice(sub, today)
+    if invoice is None and sub.unused_credited:  # `services.reactivate` charges those days again
+        return [(_("Invoiced now"), _("The days left of the term, credited at the cancellation, again"))]
+    if invoice is None:
+        return [(_("Invoiced now"), _("Nothing: the paid term goes on"))]
+    return _term_rows(invoice, sub)
+
+
+def _cancel_rows(sub, today):
+    credit = previews.cancel_credit(sub, today)
+    if credit is None:
+        return [(_("Credited when cancelled now"), _("Nothing"))]
+    return [(_("Credited when cancelled now (with the credit)"), _money(credit.total, sub))]
+
+
+# What the confirmation page of these actions shows it will invoice or credit (`subscriptions.previews`,
+# the pricing the services bill with).
+PREVIEWS = {
+    "resume": lambda sub, today: _term_rows(previews.resume_invoice(sub, today), sub),
+    "convert_trial": _convert_rows,
+    "reactivate": _reactivate_rows,
+    "cancel": _cancel_rows,
+}  # fmt: skip
+
 FORMS_WITH_SUBSCRIPTION = (
     ChangePlanForm,
     CancelForm,
+    CancelTrialForm,
     PriceOverrideForm,
     AddonForm,
     RemoveAddonForm,
@@ -390,9 +486,25 @@ class PeriodInline(_ReadOnlyInline):
 
 class ScheduledChangeInline(_ReadOnlyInline):
     model = ScheduledChange
-    fields = readonly_fields = ["kind", "effective_on", "payload", "status", "cancel_link"]
+    fields = readonly_fields = ["kind", "effective_on", "what", "status", "cancel_link"]
     verbose_name = gettext_lazy("scheduled change")
     verbose_name_plural = gettext_lazy("scheduled changes")
+
+    @admin.display(description=gettext_lazy("Change"))
+    def what(self, change):
+        payload = change.payload or {}
+        if change.kind == ScheduledChange.Kind.CHANGE:
+            plan = Plan.all_tenants.filter(pk=payload.get("plan_id")).first()
+            return _("To %(plan)s × %(quantity)s") % {
+                "plan": plan.name if plan else "?", "quantity": payload.get("quantity"),
+            }  # fmt: skip
+        if change.kind == ScheduledChange.Kind.PAUSE:
+            if payload.get("resume_on"):
+                return _("Paused until %(on)s") % {"on": payload["resume_on"]}
+            return _("Paused until resumed")
+        if change.kind == ScheduledChange.Kind.CANCEL:
+            return _("Reason: %(reason)s") % {"reason": payload.get("reason") or "—"}
+        return "—"
 
     @admin.display(description="")
     def cancel_link(self, change):
@@ -443,7 +555,8 @@ class SubscriptionAdmin(StaffActionMixin, TenantAdmin):
         ),
         (gettext_lazy("Cancellation"), {"fields": ["cancelled_on", "cancel_reason", "cancel_comment"]}),
         (gettext_lazy("Price"), {"fields": ["price_display"]}),
-        (gettext_lazy("Dunning"), {"fields": ["dunning_attempts", "dunning_invoice", "next_retry_on"]}),
+        (gettext_lazy("Dunning"), {"fields": ["dunning_display", "dunning_attempts", "next_retry_on"]}),
+        (gettext_lazy("Invoices and credit notes"), {"fields": ["documents_display"]}),
     ]
 
     def get_readonly_fields(self, request, obj=None):
@@ -461,6 +574,43 @@ class SubscriptionAdmin(StaffActionMixin, TenantAdmin):
         if obj.price_override_minor is None:
             return _("The plan's price")
         return Money(obj.price_override_minor, obj.currency).format(obj.organization.locale)
+
+    @admin.display(description=gettext_lazy("State"))
+    def dunning_display(self, obj):
+        state = dunning.state_of(obj)
+        if state is None:
+            return _("No failed charge.")
+        url = reverse("console:billing_invoice_change", args=[state.invoice.pk])
+        return format_html(
+            '<a href="{}">{}</a>: {}', url, state.invoice.number or state.invoice.pk, state.describe()
+        )
+
+    @admin.display(description=gettext_lazy("Documents"))
+    def documents_display(self, obj):
+        documents = history.documents_of(obj)
+        if not documents:
+            return _("None yet.")
+        locale = obj.organization.locale
+        rows = [
+            (
+                reverse("console:billing_invoice_change", args=[i.pk]),
+                _("Invoice"), i.number, i.issue_date, i.total.format(locale), i.get_status_display(),
+            )
+            for i in documents.invoices
+        ] + [
+            (
+                reverse("console:billing_creditnote_change", args=[n.pk]),
+                _("Credit note"), n.number, n.issue_date, n.total.format(locale), n.get_status_display(),
+            )
+            for n in documents.credit_notes
+        ]  # fmt: skip
+        return format_html(
+            "<ul>{}</ul>",
+            format_html_join(
+                "", '<li>{}: <a href="{}">{}</a>, {}, {} ({})</li>',
+                ((kind, url, number, issued, total, status) for url, kind, number, issued, total, status in rows),
+            ),
+        )  # fmt: skip
 
     # -- URLs ------------------------------------------------------------------------------------
 
@@ -494,6 +644,8 @@ class SubscriptionAdmin(StaffActionMixin, TenantAdmin):
                     continue
                 if spec["state"] is not None and spec["state"] not in allowed:
                     continue
+                if name == "cancel" and "cancel_trial" in allowed:
+                    continue  # a trial is cancelled by "Cancel trial" (the portal's action)
                 url = reverse(f"{self.admin_site.name}:{URL_PREFIX}{name}", args=[sub.pk])
                 tools.append((spec["label"], url, False))
         return super().change_view(
@@ -504,6 +656,28 @@ class SubscriptionAdmin(StaffActionMixin, TenantAdmin):
         def action(request, pk):
             sub = self._own(request, Subscription, pk)
             spec = _actions()[name]
+            if name in PREVIEWED and request.method == "GET":
+                return self._preview_change(request, sub, spec)
+            if (
+                name == "add_addon"
+                and request.method == "GET"
+                and "add_addon" in services.allowed_actions(sub)
+            ):
+                return self._preview_addon(request, sub, spec)
+            if (
+                name in PREVIEWS
+                and request.method == "GET"
+                and spec["state"] in services.allowed_actions(sub)
+            ):
+                form_class = spec["form"] or forms.Form
+                kwargs = {"subscription": sub} if form_class in FORMS_WITH_SUBSCRIPTION else {}
+                return self._render_form(
+                    request, obj=sub, form=form_class(**kwargs), intro=spec["intro"],
+                    rows=PREVIEWS[name](sub, _today(request)),
+                    title=_("%(action)s — %(number)s (%(customer)s)")
+                    % {"action": spec["label"], "number": sub.number, "customer": sub.customer},
+                    submit=_("Confirm: %(action)s") % {"action": spec["label"]},
+                )  # fmt: skip
             form_class = spec["form"] or forms.Form
             kwargs = {"subscription": sub} if form_class in (*FORMS_WITH_SUBSCRIPTION,) else {}
             form = form_class(request.POST if request.method == "POST" else None, **kwargs)
@@ -526,6 +700,85 @@ class SubscriptionAdmin(StaffActionMixin, TenantAdmin):
 
         action.__name__ = f"{name}_view"
         return action
+
+    def _preview_change(self, request, sub, spec):
+        """A change of plan or quantity, in two steps: the form (a GET) and, with its values, the
+        preview `services.preview_change` computes — charged now, credited now, the next invoice —
+        above the button that confirms it (a POST of the same values)."""
+        form_class = spec["form"]
+        kwargs = {"subscription": sub} if form_class is ChangePlanForm else {}
+        data = request.GET if "quantity" in request.GET else None
+        form = form_class(data, **kwargs)
+        form.initial.setdefault("quantity", sub.quantity)
+        title = _("%(action)s — %(number)s (%(customer)s)") % {
+            "action": spec["label"], "number": sub.number, "customer": sub.customer,
+        }  # fmt: skip
+        if data is None or not form.is_valid():
+            response = self._render_form(
+                request, title=title, form=form, obj=sub, intro=spec["intro"], submit=_("Preview the change")
+            )
+            response.context_data["method"] = "get"
+            return response
+        cleaned = form.cleaned_data
+        plan = cleaned.get("plan") or sub.plan
+        try:
+            plan.check_quantity(cleaned["quantity"])
+        except DomainError as exc:
+            add_domain_error(form, exc)
+            response = self._render_form(
+                request, title=title, form=form, obj=sub, intro=spec["intro"], submit=_("Preview the change")
+            )
+            response.context_data["method"] = "get"
+            return response
+        preview = services.preview_change(
+            subscription=sub, plan=plan, quantity=cleaned["quantity"], at_term_end=_timing(cleaned["timing"])
+        )
+        after = _("After the change: %(plan)s × %(quantity)s.") % {
+            "plan": plan.name,
+            "quantity": cleaned["quantity"],
+        }
+        return self._render_preview(request, sub, spec, form, preview, after=after, title=title)
+
+    def _render_preview(self, request, sub, spec, form, preview, *, after, title, rows=()):
+        context = {
+            **self.admin_site.each_context(request),
+            "title": title,
+            "opts": self.model._meta,
+            "object": sub,
+            "intro": spec["intro"],
+            "preview": preview,
+            "after": after,
+            "rows": rows,
+            "hidden": [(key, request.GET.get(key, "")) for key in form.fields],
+            "billed": sub.status in (Subscription.Status.LIVE, Subscription.Status.NON_RENEWING),
+            "term_end": sub.current_term_end,
+            "submit": _("Confirm: %(action)s") % {"action": spec["label"]},
+        }  # fmt: skip
+        return TemplateResponse(request, "admin/subscriptions/change_preview.html", context)
+
+    def _preview_addon(self, request, sub, spec):
+        """Adding an addon in two steps, as a change: the form, then what it costs (a recurring addon
+        prorated as `subscriptions.previews.add_addon` computes it; a one-time one invoiced now at its
+        price), above the confirming POST."""
+        data = request.GET if "addon" in request.GET else None
+        form = AddonForm(data, subscription=sub)
+        title = _("%(action)s — %(number)s (%(customer)s)") % {
+            "action": spec["label"], "number": sub.number, "customer": sub.customer,
+        }  # fmt: skip
+        if data is None or not form.is_valid():
+            response = self._render_form(
+                request, title=title, form=form, obj=sub, intro=spec["intro"], submit=_("Preview the change")
+            )
+            response.context_data["method"] = "get"
+            return response
+        addon, quantity = form.cleaned_data["addon"], form.cleaned_data["quantity"]
+        after = _("Adds %(addon)s × %(quantity)s.") % {"addon": addon.name, "quantity": quantity}
+        if not addon.is_recurring:
+            total = Money.sum((c.total for c in price_for(addon, quantity)), addon.currency)
+            rows = [(_("Invoiced now (once)"), _money(total, sub))]
+            return self._render_preview(request, sub, spec, form, None, after=after, title=title, rows=rows)
+        preview = previews.add_addon(sub, addon, quantity, _today(request))
+        return self._render_preview(request, sub, spec, form, preview, after=after, title=title)
 
     def cancel_change_view(self, request, pk, change_pk):
         sub = self._own(request, Subscription, pk)
@@ -555,7 +808,7 @@ class SubscriptionAdmin(StaffActionMixin, TenantAdmin):
                 plan=data["plan"],
                 actor=actor,
                 quantity=data["quantity"],
-                addons=[(addon, 1) for addon in data["addons"]],
+                addons=data["addon_quantities"],
                 coupon_code=data["coupon_code"].strip(),
                 auto_charge=data["auto_charge"],
             )

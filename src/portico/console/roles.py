@@ -39,6 +39,7 @@ ACTION_PERMISSIONS = {
 SUBSCRIPTION_ACTIONS = frozenset(
     {
         "convert_trial",
+        "cancel_trial",
         "extend_trial",
         "change_plan",
         "change_quantity",

@@ -7,8 +7,8 @@ retention offer and redeemable as SAVE10).
 Acme Interiors has a live Maintenance Pro subscription with priority support and WELCOME20,
 charged automatically to its saved default card; a Cloud backup one in trial; one paused; and one
 that cancels at the end of its term. Bluebird Cafe has a cancelled one and one left unpaid (its
-dunning ended: the bill run's state, set on the row as the bill run would); Harbor Dental has one
-starting next month.
+renewal charged to a card the bank declines, retried by dunning, then marked unpaid: the real path,
+`_unpaid`); Harbor Dental has one starting next month.
 
 Everything is made through `subscriptions.services`, dated with the demo's clock (moved to each
 step's moment, as `demo.billing` does), so invoices, periods and audits read as they would have
@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from portico.catalog.models import Addon, Coupon, CouponCode, Plan, PlanTier, Product
 from portico.core import clock, tenancy
 from portico.core.audit import Actor
 from portico.subscriptions import services
-from portico.subscriptions.models import Status, Subscription
+from portico.subscriptions.models import Subscription
 
 ACTOR = Actor.system("demo")
 
@@ -151,6 +152,48 @@ def _at(now: dt.datetime, days_ago: int) -> None:
     clock.freeze(now - dt.timedelta(days=days_ago))
 
 
+DECLINED_CARD = "4000 0000 0000 0341"  # the test gateway saves it, then declines every charge
+
+
+def _unpaid(organization, customer, plan, now: dt.datetime) -> Subscription:
+    """Unpaid the way it happens: live since 45 days ago and charged automatically to a card the
+    bank declines; its renewal billed by the bill run and charged by its consumer (declined: dunning
+    starts), retried by dunning on the organization's schedule (1, 3 and 5 days later, the clock
+    moved to each), then the final action (mark unpaid). No status is written by hand."""
+    from portico.core import outbox
+    from portico.core.models import OutboxDelivery
+    from portico.payments.gateways import CardDetails
+    from portico.payments.methods import save_method
+    from portico.subscriptions import dunning
+    from portico.subscriptions.billrun import run_bill_run
+
+    _at(now, 45)
+    sub = services.create_subscription(customer=customer, plan=plan, actor=ACTOR, trial=False)
+    save_method(
+        organization=organization, customer=customer, actor=ACTOR, make_default=True,
+        card=CardDetails(number=DECLINED_CARD, exp_month=12, exp_year=clock.now().year + 3, cvc="123",
+                         name=customer.display_name),
+    )  # fmt: skip
+    services.set_auto_charge(subscription=sub, enabled=True, actor=ACTOR)
+    sub.refresh_from_db()
+    due = dt.datetime.combine(sub.next_billing_on, dt.time(12), tzinfo=ZoneInfo(organization.time_zone))
+    clock.freeze(due)
+    run_bill_run(due, organization=organization)
+    # the worker's part, now: the renewal's charge (its outbox delivery, as the worker hands it over)
+    charges = OutboxDelivery.all_tenants.filter(
+        event__organization=organization,
+        event__topic="invoice.finalized",
+        consumer="payments.auto_charge",
+        status="pending",
+    )
+    outbox.deliver(ids=list(charges.values_list("pk", flat=True)))
+    for days in services.subscription_settings(organization).dunning_retry_days:
+        clock.freeze(due + dt.timedelta(days=days))
+        dunning.run_dunning(clock.now())
+    sub.refresh_from_db()
+    return sub
+
+
 def extend(demo) -> None:
     organization = demo.renotech
     now = clock.now()
@@ -192,16 +235,7 @@ def extend(demo) -> None:
         cancelled = subscribe(bluebird, plans["maint-basic-monthly"], coupon_code="SAVE10")
         _at(now, 10)
         services.cancel(subscription=cancelled, actor=ACTOR, reason="No longer needed")
-        _at(now, 18)
-        unpaid = subscribe(bluebird, plans["maint-business-monthly"])
-        # its first invoice stayed unpaid through every retry: the bill run's dunning (the final
-        # action "mark unpaid") leaves it so; no customer or staff action leads there
-        Subscription.all_tenants.filter(pk=unpaid.pk).update(
-            status=Status.UNPAID,
-            next_billing_on=None,
-            dunning_attempts=3,
-            dunning_invoice=unpaid.periods.first().invoice,
-        )
+        _unpaid(organization, bluebird, plans["maint-business-monthly"], now)
         # Harbor: starts on the first of next month
         _at(now, 0)
         today = clock.today(organization.time_zone)

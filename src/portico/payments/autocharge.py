@@ -12,7 +12,8 @@ billing contacts are emailed the reason, with links to update their card and to 
 Issued invoices to be charged automatically — of customers who turned AutoCharge on, or issued so
 (a subscription that auto-charges: `billing.services.IssueDraft.auto_charge`) — are charged by the
 worker: the outbox consumer below receives the `invoice.finalized` events that say `auto_charge`
-(the others get no delivery). A decline is handed to the registered handlers (subscriptions' dunning).
+(the others get no delivery). Each outcome is handed to the registered handlers (subscriptions'
+dunning).
 Dunning's retries call `charge_automatically` themselves, keyed per attempt.
 """
 
@@ -92,7 +93,7 @@ def charge_automatically(invoice: Invoice, *, actor: Actor | None = None, key: s
             return outcome
         if outcome.attempt.status == PaymentAttempt.Status.DECLINED:
             send_payment_failed(outcome.attempt, invoice)
-            _declined(invoice, outcome)
+        _settled(invoice, outcome)
         return outcome
 
 
@@ -128,20 +129,21 @@ def auto_charging(organization, customer_ids) -> set[int]:
     )
 
 
-# Who hears of a declined automatic charge (subscriptions start dunning); registered in their
-# `apps.ready` (subscriptions sit above payments).
-_decline_handlers: list = []
+# Who hears how an automatic charge came back (subscriptions: a decline starts dunning, a charge
+# still processing is watched); registered in their `apps.ready` (they sit above payments).
+_outcome_handlers: list = []
 
 
-def register_decline_handler(handler) -> None:
-    """`handler(invoice, outcome)`: called after an automatic charge of `invoice` was declined."""
-    if handler not in _decline_handlers:
-        _decline_handlers.append(handler)
+def register_outcome_handler(handler) -> None:
+    """`handler(invoice, outcome)`: called after each automatic charge of `invoice` that was
+    attempted (succeeded, declined or still processing; not a repeat of an earlier one)."""
+    if handler not in _outcome_handlers:
+        _outcome_handlers.append(handler)
 
 
-def _declined(invoice: Invoice, outcome) -> None:
-    for handler in _decline_handlers:
+def _settled(invoice: Invoice, outcome) -> None:
+    for handler in _outcome_handlers:
         try:
             handler(invoice, outcome)
-        except Exception:  # one handler's failure neither hides the decline nor stops the others
-            log.exception("decline handler %s failed for invoice %s", handler, invoice.number)
+        except Exception:  # one handler's failure neither hides the outcome nor stops the others
+            log.exception("charge outcome handler %s failed for invoice %s", handler, invoice.number)

@@ -24,14 +24,13 @@ import datetime as dt
 from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch, Q
+from django.db.models import Prefetch
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods
 
-from portico.billing.models import Invoice
 from portico.catalog.models import Addon, Plan, redeemable_code
 from portico.core.audit import Actor, AuditEvent
 from portico.core.errors import DomainError, domain_error_message
@@ -39,7 +38,7 @@ from portico.payments import methods as payment_methods
 from portico.payments.models import new_form_token
 from portico.portal import ledger_queries as q
 from portico.portal.access import portal_view
-from portico.subscriptions import errors, previews, services
+from portico.subscriptions import errors, history, previews, services
 from portico.subscriptions.models import (
     ENDED_STATUSES,
     CouponRedemption,
@@ -209,16 +208,10 @@ def subscription_list(request):
     return render(request, "portal/subscriptions/list.html", {"active": active, "past": past})
 
 
-def _invoices_of(portal, subscription):
-    memo = _("Subscription %(number)s") % {"number": subscription.number}
-    return (
-        q.invoices_of(portal)
-        .filter(
-            Q(billing_periods__subscription=subscription) | Q(source=Invoice.Source.SUBSCRIPTION, memo=memo)
-        )
-        .distinct()
-        .order_by("-issue_date", "-id")
-    )
+def _invoices_of(portal, subscription) -> history.Documents:
+    """The subscription's invoices and credit notes (`subscriptions.history`: linked rows, never a
+    memo match; `subscription` is the portal customer's own, from `subscription_for`)."""
+    return history.documents_of(subscription)
 
 
 def _timeline(subscription):
@@ -238,12 +231,14 @@ def _timeline(subscription):
 def subscription_detail(request, number):
     portal = request.portal
     subscription = _decorate(subscription_for(portal, number))
+    documents = _invoices_of(portal, subscription)
     return render(
         request,
         "portal/subscriptions/detail.html",
         {
             "subscription": subscription,
-            "invoices": list(_invoices_of(portal, subscription)),
+            "invoices": documents.invoices,
+            "credit_notes": documents.credit_notes,
             "timeline": list(_timeline(subscription)),
             "offered": _offered(portal, subscription),
             "can_cancel_changes": portal.may("subscriptions", "change"),

@@ -9,7 +9,7 @@ class SubscriptionsConfig(AppConfig):
     def ready(self):
         # registers the payment-method dependency (a subscription charging the customer's last card)
         # and the periodic job
-        from portico.payments.autocharge import register_decline_handler
+        from portico.payments.autocharge import register_outcome_handler
         from portico.subscriptions import dunning, jobs, services  # noqa: F401
 
-        register_decline_handler(dunning.charge_declined)
+        register_outcome_handler(dunning.charge_settled)

@@ -19,19 +19,28 @@ import logging
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from portico.billing.models import Invoice
 from portico.core import clock, outbox
 from portico.core.audit import Actor, audit
 from portico.payments.autocharge import charge_automatically
 from portico.payments.models import PaymentAttempt
-from portico.subscriptions.models import BillingPeriod, DunningFinalAction, Status, Subscription
+from portico.payments.services import reserved_amounts
+from portico.subscriptions.models import (
+    BillingPeriod,
+    DunningFinalAction,
+    Status,
+    Subscription,
+    SubscriptionDocument,
+)
 from portico.subscriptions.notices import subscription_settings
 
 log = logging.getLogger(__name__)
 
 ACTOR = Actor.system("dunning")
 CHUNK = 200
+WAIT = dt.timedelta(days=1)  # a charge still processing is looked at again the next day
 
 
 @dataclass
@@ -40,11 +49,12 @@ class DunningReport:
     recovered: int = 0
     stopped: int = 0  # paid in between
     final: int = 0
+    waiting: int = 0  # a charge still processing: checked again later, not counted
 
     def __str__(self) -> str:
         return (
             f"{self.retried} retried, {self.recovered} recovered, {self.stopped} paid meanwhile, "
-            f"{self.final} final actions"
+            f"{self.final} final actions, {self.waiting} waiting for a charge in progress"
         )
 
 
@@ -71,19 +81,50 @@ def _declined(outcome) -> bool:
     return outcome is not None and outcome.attempt.status == PaymentAttempt.Status.DECLINED
 
 
-def charge_declined(invoice: Invoice, outcome) -> None:
-    """A declined automatic charge (`payments.autocharge`'s decline handler): when the invoice bills
-    a period of a subscription that auto-charges, its dunning starts (once per invoice; a retry's
-    own decline finds it started)."""
+def _in_flight(invoice: Invoice, outcome=None) -> bool:
+    """A charge of `invoice` is still processing (ours: `outcome` pending; or anyone's: a pending
+    attempt reserves part of it): not a failure, not yet a payment — wait for it to settle."""
+    if outcome is not None and outcome.pending:
+        return True
+    return reserved_amounts([invoice.pk]).get(invoice.pk, 0) > 0
+
+
+def subscription_of(invoice: Invoice) -> Subscription | None:
+    """The subscription whose period `invoice` bills, or that issued it (`SubscriptionDocument`)."""
     period = BillingPeriod.all_tenants.filter(invoice_id=invoice.pk).select_related("subscription").first()
-    subscription = period.subscription if period is not None else None
+    if period is not None:
+        return period.subscription
+    link = (
+        SubscriptionDocument.all_tenants.filter(invoice_id=invoice.pk).select_related("subscription").first()
+    )
+    return link.subscription if link is not None else None
+
+
+def charge_settled(invoice: Invoice, outcome) -> None:
+    """An automatic charge of `invoice` came back (`payments.autocharge`'s outcome handler): when it
+    bills a subscription that auto-charges, a decline starts dunning and a charge still processing
+    is watched (checked again the next day, never counted as a failure). Once per invoice: a
+    retry's own outcome finds its dunning started."""
+    if outcome is None or outcome.repeated or not (_declined(outcome) or outcome.pending):
+        return
+    subscription = subscription_of(invoice)
     if subscription is None or not subscription.auto_charge:
         return
-    start_dunning(subscription, invoice, failed_on=clock.today(invoice.organization.time_zone))
+    today = clock.today(invoice.organization.time_zone)
+    if _declined(outcome):
+        start_dunning(subscription, invoice, failed_on=today)
+    else:
+        invoice.refresh_from_db()
+        if invoice.is_outstanding and _in_flight(invoice, outcome):
+            start_dunning(subscription, invoice, failed_on=today, pending=True)
 
 
-def start_dunning(subscription: Subscription, invoice: Invoice, *, failed_on: dt.date) -> bool:
-    """Schedule the retries of `invoice`'s failed charge (once per invoice); False if already dunning it."""
+def start_dunning(
+    subscription: Subscription, invoice: Invoice, *, failed_on: dt.date, pending: bool = False
+) -> bool:
+    """Schedule the retries of `invoice`'s failed charge (once per invoice); False if already dunning it.
+    `pending`: the charge is still processing — only a check is scheduled (tomorrow); the retries
+    start once it has settled as declined."""
     with transaction.atomic():
         s = _lock(subscription.pk)
         if s.dunning_invoice_id == invoice.pk:
@@ -91,10 +132,14 @@ def start_dunning(subscription: Subscription, invoice: Invoice, *, failed_on: dt
         days = subscription_settings(s.organization).dunning_retry_days or []
         s.dunning_invoice_id = invoice.pk
         s.dunning_attempts = 0
-        s.next_retry_on = failed_on + dt.timedelta(days=days[0]) if days else None
+        if pending:
+            s.next_retry_on = failed_on + WAIT
+        else:
+            s.next_retry_on = failed_on + dt.timedelta(days=days[0]) if days else None
         s.save(update_fields=["dunning_invoice", "dunning_attempts", "next_retry_on", "updated_at"])
-        audit(ACTOR, "subscription.dunning_started", s, invoice=invoice.number, next_retry_on=s.next_retry_on)
-        if not days:
+        verb = "subscription.charge_pending" if pending else "subscription.dunning_started"
+        audit(ACTOR, verb, s, invoice=invoice.number, next_retry_on=s.next_retry_on)
+        if not days and not pending:
             _final_action(s, invoice)
     return True
 
@@ -163,9 +208,18 @@ def _retry(pk: int, today: dt.date, report: DunningReport) -> None:
             audit(ACTOR, "subscription.dunning_stopped", s, invoice=invoice.number, reason="paid")
             report.stopped += 1
             return
+        if _in_flight(invoice):  # a charge is processing (ours or the customer's): check tomorrow
+            _wait(s, today, invoice, report)
+            return
         attempt = s.dunning_attempts + 1
+        days = subscription_settings(s.organization).dunning_retry_days or []
+        if not days:  # watched while processing, declined since, and no retry wanted
+            _final_action(s, invoice)
+            report.final += 1
+            return
     # The charge runs outside our transaction (it commits its reservation before calling the gateway).
-    charge_automatically(invoice, key=f"dunning:{invoice.pk}:{attempt}")
+    # The same attempt number gives the same key: a charge that was processing is found, not repeated.
+    outcome = charge_automatically(invoice, key=f"dunning:{invoice.pk}:{attempt}")
     report.retried += 1
     with transaction.atomic():
         s = _lock(pk)
@@ -177,7 +231,9 @@ def _retry(pk: int, today: dt.date, report: DunningReport) -> None:
             audit(ACTOR, "subscription.dunning_recovered", s, invoice=invoice.number, attempt=attempt)
             report.recovered += 1
             return
-        days = subscription_settings(s.organization).dunning_retry_days or []
+        if _in_flight(invoice, outcome):  # processing at the gateway: not a failure (yet)
+            _wait(s, today, invoice, report)
+            return
         s.dunning_attempts = attempt
         audit(ACTOR, "subscription.dunning_retry_failed", s, invoice=invoice.number, attempt=attempt)
         if attempt >= len(days):
@@ -186,3 +242,58 @@ def _retry(pk: int, today: dt.date, report: DunningReport) -> None:
             return
         s.next_retry_on = s.next_retry_on + dt.timedelta(days=days[attempt] - days[attempt - 1])
         s.save(update_fields=["dunning_attempts", "next_retry_on", "updated_at"])
+
+
+def _wait(s: Subscription, today: dt.date, invoice: Invoice, report: DunningReport) -> None:
+    """A charge is processing: no attempt counted, no final action; looked at again tomorrow."""
+    s.next_retry_on = today + WAIT
+    s.save(update_fields=["next_retry_on", "updated_at"])
+    audit(ACTOR, "subscription.dunning_waiting", s, invoice=invoice.number, next_check_on=s.next_retry_on)
+    report.waiting += 1
+
+
+@dataclass(frozen=True)
+class DunningState:
+    """Where a subscription's dunning stands (the console's subscription page)."""
+
+    invoice: Invoice
+    attempts: int  # failed retries so far
+    retries: int  # retries the schedule has
+    next_retry_on: dt.date | None
+    final_action: str  # its label
+    processing: bool  # a charge of the invoice is still processing
+
+    def describe(self) -> str:
+        if self.processing:
+            return _("a charge is processing; checked again on %(on)s (not counted as a failure).") % {
+                "on": self.next_retry_on
+            }
+        if self.next_retry_on is None:
+            return _("%(attempts)s of %(retries)s retries failed; the final action was taken.") % {
+                "attempts": self.attempts,
+                "retries": self.retries,
+            }
+        return _(
+            "%(attempts)s of %(retries)s retries failed; next retry on %(on)s; after the last: %(final)s."
+        ) % {
+            "attempts": self.attempts,
+            "retries": self.retries,
+            "on": self.next_retry_on,
+            "final": self.final_action,
+        }
+
+
+def state_of(subscription: Subscription) -> DunningState | None:
+    """The dunning of `subscription`'s failed (or processing) charge, or None when there is none."""
+    if subscription.dunning_invoice_id is None:
+        return None
+    invoice = Invoice.all_tenants.get(pk=subscription.dunning_invoice_id)
+    settings = subscription_settings(subscription.organization)
+    return DunningState(
+        invoice=invoice,
+        attempts=subscription.dunning_attempts,
+        retries=len(settings.dunning_retry_days or []),
+        next_retry_on=subscription.next_retry_on,
+        final_action=DunningFinalAction(settings.dunning_final_action).label,
+        processing=invoice.is_outstanding and _in_flight(invoice),
+    )

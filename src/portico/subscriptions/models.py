@@ -382,3 +382,43 @@ class UsedFormToken(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.action} ({self.token})"
+
+
+class SubscriptionDocument(TenantModel):
+    """An invoice or a credit note that a subscription service issued outside the bill run's renewals
+    (proration, trial conversion, resume, reactivation, one-time addons, cancellation credits): the
+    subscription's history is its periods' invoices and these rows, never a match on memo text.
+
+    Exactly one of `invoice` and `credit_note`, as `kind` says; each document belongs to one
+    subscription (UNIQUE on each)."""
+
+    class Kind(models.TextChoices):
+        INVOICE = "invoice", _("Invoice")
+        CREDIT_NOTE = "credit_note", _("Credit note")
+
+    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="documents")
+    kind = models.CharField(max_length=12, choices=Kind.choices)
+    invoice = models.OneToOneField(
+        "billing.Invoice", null=True, blank=True, on_delete=models.PROTECT, related_name="subscription_link"
+    )
+    credit_note = models.OneToOneField(
+        "billing.CreditNote",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="subscription_link",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta(TenantModel.Meta):
+        ordering = ["subscription", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(kind="invoice") & Q(invoice__isnull=False) & Q(credit_note__isnull=True))
+                | (Q(kind="credit_note") & Q(credit_note__isnull=False) & Q(invoice__isnull=True)),
+                name="subscription_document_one_kind",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.subscription_id}"

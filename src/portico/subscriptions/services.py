@@ -51,6 +51,7 @@ from portico.subscriptions.models import (
     ScheduledChange,
     Status,
     Subscription,
+    SubscriptionDocument,
     SubscriptionItem,
     SubscriptionSettings,
     UsedFormToken,
@@ -179,9 +180,22 @@ def _issue(subscription: Subscription, lines: Sequence[LineInput], actor: Actor,
         memo=memo or _("Subscription %(number)s") % {"number": subscription.number},
     )
     invoice = billing.finalize_invoice(invoice=invoice, actor=actor, auto_charge=subscription.auto_charge)
+    _link(subscription, invoice=invoice)
     if subscription.auto_charge:
         transaction.on_commit(lambda: _charge(invoice))
     return invoice
+
+
+def _link(subscription: Subscription, *, invoice: Invoice | None = None, credit_note=None) -> None:
+    """Record that this subscription issued the document (its history: `subscriptions.history`)."""
+    kind = SubscriptionDocument.Kind.INVOICE if invoice is not None else SubscriptionDocument.Kind.CREDIT_NOTE
+    SubscriptionDocument.all_tenants.create(
+        organization_id=subscription.organization_id,
+        subscription=subscription,
+        kind=kind,
+        invoice=invoice,
+        credit_note=credit_note,
+    )
 
 
 def _charge(invoice: Invoice) -> None:
@@ -317,6 +331,7 @@ def _credit(
         actor=actor,
         reason=_("Subscription %(number)s: unused time") % {"number": subscription.number},
     )
+    _link(subscription, credit_note=credit_note)
     if invoice is None:
         return
     invoice.refresh_from_db()

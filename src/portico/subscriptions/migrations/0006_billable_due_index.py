@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
         ('catalog', '0003_plan_and_addon_tax'),
         ('core', '0004_organization_seller_address_and_tax_id'),
         ('customers', '0004_contactperson_public_id_required'),
-        ('subscriptions', '0004_retention_offer_customer_downgrade_timing_form_tokens'),
+        ('subscriptions', '0005_subscription_documents'),
     ]
 
     operations = [
