@@ -242,6 +242,9 @@ PORTAL_TO_CONSOLE = {
     "portal:subscription_extend": ("extend_trial",),
     "portal:subscription_reactivate": ("reactivate",),
     "portal:subscription_addon": ("add_addon",),
+    "portal:subscription_remove_addon": ("remove_addon",),
+    # the retention offer is the customer's; staff apply the same coupon by redeeming it
+    "portal:subscription_retention": ("redeem_coupon",),
 }
 
 

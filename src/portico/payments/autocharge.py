@@ -88,6 +88,7 @@ def charge_automatically(invoice: Invoice, *, actor: Actor | None = None, key: s
             )
         except DomainError as refusal:  # paid meanwhile, reserved by a concurrent charge, method gone
             log.info("invoice %s not charged automatically: %s", invoice.number, refusal.code)
+            _settled(invoice, None)  # the handlers may watch a charge still in flight
             return None
         if outcome.repeated:
             return outcome
@@ -136,7 +137,8 @@ _outcome_handlers: list = []
 
 def register_outcome_handler(handler) -> None:
     """`handler(invoice, outcome)`: called after each automatic charge of `invoice` that was
-    attempted (succeeded, declined or still processing; not a repeat of an earlier one)."""
+    attempted (succeeded, declined or still processing; not a repeat of an earlier one), and with
+    `outcome` None when nothing was free to charge (paid meanwhile, or held by a charge in flight)."""
     if handler not in _outcome_handlers:
         _outcome_handlers.append(handler)
 

@@ -103,15 +103,16 @@ def subscription_of(invoice: Invoice) -> Subscription | None:
 def charge_settled(invoice: Invoice, outcome) -> None:
     """An automatic charge of `invoice` came back (`payments.autocharge`'s outcome handler): when it
     bills a subscription that auto-charges, a decline starts dunning and a charge still processing
-    is watched (checked again the next day, never counted as a failure). Once per invoice: a
+    (its own, or another that held the invoice: `outcome` None) is watched (checked again the next
+    day, never counted as a failure). Once per invoice: a
     retry's own outcome finds its dunning started."""
-    if outcome is None or outcome.repeated or not (_declined(outcome) or outcome.pending):
+    if outcome is not None and (outcome.repeated or not (_declined(outcome) or outcome.pending)):
         return
     subscription = subscription_of(invoice)
     if subscription is None or not subscription.auto_charge:
         return
     today = clock.today(invoice.organization.time_zone)
-    if _declined(outcome):
+    if outcome is not None and _declined(outcome):
         start_dunning(subscription, invoice, failed_on=today)
     else:
         invoice.refresh_from_db()
