@@ -425,6 +425,19 @@ def test_reactivate_within_the_paid_term_invoices_nothing(portal_client, sub, cl
     assert Invoice.all_tenants.count() == invoices
 
 
+def test_reactivate_within_the_term_after_a_credited_cancellation_shows_the_days_charged_again(
+    portal_client, sub, clock
+):
+    # $30.00 + $5.00 a month, 10 Mar – 10 Apr (31 days); cancelled on 20 Mar with 21 days credited:
+    # 30.00 × 21/31 = 20.32 and 5.00 × 21/31 = 3.39. Reactivated that day, the same days come back.
+    later(clock)
+    services.cancel(subscription=sub, actor=ACTOR, credit=True)
+    page = text(portal_client.get(url("subscription_reactivate", sub)))
+    assert re.search(r"Invoiced now for Mar 20, 2026 – Apr 9, 2026: <strong[^>]*>\$23\.71<", page)
+    assert portal_client.post(url("subscription_reactivate", sub), once()).status_code == 302
+    assert Invoice.all_tenants.order_by("-id").first().total.minor == 2371
+
+
 def test_reactivate_after_the_term_starts_a_new_invoiced_one(portal_client, sub, clock):
     later(clock)
     services.cancel(subscription=sub, actor=ACTOR, credit=False)

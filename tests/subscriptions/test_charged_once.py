@@ -53,3 +53,25 @@ def test_the_bill_run_gives_only_auto_charging_invoices_a_charge_delivery(org, c
     invoices = Invoice.all_tenants.filter(number__in=numbers)
     assert sorted(i.memo.rsplit(" ", 1)[1] for i in invoices) == sorted(charging)
     assert {i.total_minor for i in invoices} == {PERIOD_TOTAL}
+
+
+def test_a_declined_charge_of_a_services_invoice_starts_dunning_too(
+    org, customer, clock, django_capture_on_commit_callbacks
+):
+    # A mid-term upgrade's invoice (no billing period: linked by SubscriptionDocument), charged at
+    # once to a card that declines: the retries are scheduled as for a renewal.
+    from portico.subscriptions import services
+    from tests.subscriptions.factories import world
+
+    w = world(org)
+    card(customer, "4000000000000341")  # saved, declined when charged
+    sub = subscribe(customer, w.starter, quantity=1)
+    services.set_auto_charge(subscription=sub, enabled=True, actor=ACTOR)
+    clock.set("2026-03-20T15:00:00+00:00")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.change_plan(subscription=sub, plan=w.pro, actor=ACTOR)
+    upgrade = Invoice.all_tenants.filter(customer=customer).order_by("id").last()
+    assert upgrade.balance_minor > 0
+    sub.refresh_from_db()
+    assert sub.dunning_invoice_id == upgrade.pk
+    assert str(sub.next_retry_on) == "2026-03-21"  # the organization's first retry day: 1 day later

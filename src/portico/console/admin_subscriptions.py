@@ -399,8 +399,6 @@ def _convert_rows(sub, today):
 
 def _reactivate_rows(sub, today):
     invoice = previews.reactivate_invoice(sub, today)
-    if invoice is None and sub.unused_credited:  # `services.reactivate` charges those days again
-        return [(_("Invoiced now"), _("The days left of the term, credited at the cancellation, again"))]
     if invoice is None:
         return [(_("Invoiced now"), _("Nothing: the paid term goes on"))]
     return _term_rows(invoice, sub)

@@ -139,9 +139,21 @@ def convert_invoice(subscription: Subscription, today: dt.date) -> tuple[NextInv
 
 def reactivate_invoice(subscription: Subscription, today: dt.date) -> NextInvoice | None:
     """Chargebee's rule as `services.reactivate` applies it: within the paid term nothing is
-    invoiced (None); after it, a new term from today."""
-    if subscription.current_term_end and today < subscription.current_term_end:
-        return None
+    invoiced (None) — unless its unused part was credited at the cancellation: then the days left
+    are charged again (by days, as the credit was); after the term, a new term from today."""
+    end = subscription.current_term_end
+    if end and today < end:
+        if not subscription.unused_credited:
+            return None
+        result = proration.prorate_change(
+            [], configs(subscription), subscription.current_term_start, end, today, mode="invoice_now"
+        )
+        charges = result.charges(result.lines)
+        if not charges:
+            return None
+        return NextInvoice(
+            today, periods.Period(today, end), proration.Summary.of(charges, subscription.currency)
+        )
     return resume_invoice(subscription, today)
 
 
