@@ -148,6 +148,20 @@ def test_the_demo_subscriptions_show_each_state_and_load_twice_the_same(
     assert {p.product.name for p in renotech} >= {"Maintenance", "Cloud backup"}
     assert {p.interval_unit for p in renotech.filter(product__name="Maintenance")} == {"month", "year"}
     assert {p.pricing_model for p in renotech.filter(product__name="Cloud backup")} == {"per_unit", "tiered"}
+    # Cloud backup is taxed (the organization's tax rate); a subscription to it shows the tax to come
+    assert all(p.tax_rate_id for p in renotech.filter(product__name="Cloud backup"))
+    assert not any(p.tax_rate_id for p in renotech.filter(product__name="Maintenance"))
+    from portico.subscriptions import previews
+    from portico.subscriptions.models import Subscription
+
+    backup = [
+        s
+        for s in Subscription.all_tenants.filter(
+            organization=demo.renotech, plan__product__name="Cloud backup"
+        )
+        if previews.next_invoice(s) is not None
+    ]
+    assert backup and all(previews.next_invoice(s).summary.tax.minor > 0 for s in backup)
     assert {c.discount_type for c in Coupon.all_tenants.filter(organization=demo.renotech)} >= {
         "percent",
         "fixed",

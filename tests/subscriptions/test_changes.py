@@ -188,6 +188,39 @@ def test_an_interval_change_starts_a_new_term_now_and_credits_the_unused_one(cus
     )  # fmt: skip
 
 
+def test_an_interval_change_on_the_terms_first_day_credits_the_whole_term_and_replaces_its_period(
+    customer, clock, w, org
+):
+    from portico.subscriptions.history import documents_of
+    from portico.subscriptions.models import BillingPeriod
+
+    yearly = plan(
+        org, "starter-yearly", product_row=w.family, pricing_model="per_unit", price_minor=0,
+        unit_price="100.00", interval_unit="year", position=3,
+    )  # fmt: skip
+    sub = subscribe(customer, w.starter, quantity=3)  # $30.00 for 10 March – 10 April, billed today
+    first = Invoice.all_tenants.get(customer=customer)
+    services.change_plan(subscription=sub, plan=yearly, actor=ACTOR)  # the same day
+    sub.refresh_from_db()
+    assert (sub.current_term_start, sub.current_term_end) == (D(2026, 3, 10), D(2027, 3, 10))
+    yearly_invoice = Invoice.all_tenants.order_by("id").last()
+    # The month is wholly unused: $30.00 (31/31) credited on the year's $300.00.
+    yearly_invoice.refresh_from_db()
+    assert (yearly_invoice.total_minor, yearly_invoice.credited_minor, yearly_invoice.balance_minor) == (
+        30000, 3000, 27000,
+    )  # fmt: skip
+    [period] = BillingPeriod.all_tenants.filter(subscription=sub)
+    assert (period.start, period.end, period.invoice_id) == (
+        D(2026, 3, 10),
+        D(2027, 3, 10),
+        yearly_invoice.pk,
+    )
+    documents = documents_of(sub)
+    invoices, credit_notes = documents.invoices, documents.credit_notes
+    assert {i.pk for i in invoices} == {first.pk, yearly_invoice.pk}
+    assert [c.total_minor for c in credit_notes] == [3000]
+
+
 def lines_of(invoice):
     return [
         (line.quantity, line.unit_price_minor, line.total_minor, line.period_start, line.period_end)

@@ -22,7 +22,7 @@ import datetime as dt
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from portico.catalog.models import Addon, Coupon, CouponCode, Plan, PlanTier, Product
+from portico.catalog.models import Addon, Coupon, CouponCode, Plan, PlanTier, Product, TaxRate
 from portico.core import clock, tenancy
 from portico.core.audit import Actor
 from portico.subscriptions import services
@@ -80,13 +80,15 @@ def catalog(organization) -> dict:
             organization, maintenance, f"maint-{code}-yearly", f"Maintenance {name} (yearly)",
             price_minor=monthly * 10, interval_unit="year", interval_count=1, position=position + 3,
         )  # fmt: skip
+    # Cloud backup is taxed (the organization's sales tax, from the ledger's demo); maintenance is not.
+    tax = TaxRate.all_tenants.filter(organization=organization, is_active=True).order_by("pk").first()
     plans["backup-seat"] = _plan(
         organization, backup, "backup-seat", "Cloud backup (per seat)", pricing_model="per_unit",
-        price_minor=0, unit_price=Decimal("5.00"), max_quantity=500, trial_days=30,
+        price_minor=0, unit_price=Decimal("5.00"), max_quantity=500, trial_days=30, tax_rate=tax,
     )  # fmt: skip
     plans["backup-tiered"] = _plan(
         organization, backup, "backup-tiered", "Cloud backup (per terabyte, tiered)", pricing_model="tiered",
-        price_minor=0, position=1, tiers=[(5, "12.00", 0), (None, "8.00", 0)],
+        price_minor=0, position=1, tiers=[(5, "12.00", 0), (None, "8.00", 0)], tax_rate=tax,
     )  # fmt: skip
     maintenance_plans = [p for key, p in plans.items() if key.startswith("maint-")]
     # fmt: off

@@ -209,19 +209,40 @@ def _charge(invoice: Invoice) -> None:
 
 def _bill_term(
     subscription: Subscription, start: dt.date, end: dt.date, actor: Actor, *, setup_fee: bool = False,
-    extra: Iterable[LineInput] = (),
+    extra: Iterable[LineInput] = (), replacing: bool = False,
 ) -> Invoice | None:  # fmt: skip
     """Bill [start, end): the period row first (UNIQUE(subscription, start) — a second bill of the
     same period fails in the database), then the invoice (the term's lines as
-    `proration.renewal_lines` prices them, the setup fee, `extra`, and proration deferred to this
-    renewal), linked to it."""
-    try:
-        with transaction.atomic():
-            period = BillingPeriod.all_tenants.create(
-                organization_id=subscription.organization_id, subscription=subscription, start=start, end=end
-            )
-    except IntegrityError:
-        raise errors.AlreadyBilled() from None
+    `pricing.period_lines` prices them, the setup fee, `extra`, and proration deferred to this
+    renewal), linked to it.
+
+    `replacing`: a change of interval on the first day of a term, whose invoice the caller credits
+    in full: the new term takes over the period row starting that day (the old invoice stays in the
+    subscription's history through its document link)."""
+    period = None
+    if replacing:
+        period = (
+            BillingPeriod.all_tenants.select_for_update()
+            .filter(subscription=subscription, start=start)
+            .first()
+        )
+        if period is not None:
+            old = period.invoice
+            if old is not None and not SubscriptionDocument.all_tenants.filter(invoice=old).exists():
+                _link(subscription, invoice=old)
+            period.end = end
+            period.save(update_fields=["end"])
+    if period is None:
+        try:
+            with transaction.atomic():
+                period = BillingPeriod.all_tenants.create(
+                    organization_id=subscription.organization_id,
+                    subscription=subscription,
+                    start=start,
+                    end=end,
+                )
+        except IntegrityError:
+            raise errors.AlreadyBilled() from None
     priced = _pricing(subscription)
     plan = subscription.plan
     lines = pricing.period_lines(
@@ -711,8 +732,11 @@ def change_plan(
         elif billed and interval_changed:
             # a new full term starts now; the unused part of the old term is credited
             unused = _prorate(subscription, old_all, [], today, credits_only=True)
+            first_day = subscription.current_term_start == today  # the old term wholly unused
             _start_term(subscription, today)
-            invoice = _bill_term(subscription, today, subscription.current_term_end, actor)
+            invoice = _bill_term(
+                subscription, today, subscription.current_term_end, actor, replacing=first_day
+            )
             _credit(subscription, unused.credits, invoice, actor)
         elif billed:
             new_config = priced.plan(new_plan, new_quantity)
