@@ -57,8 +57,9 @@ def test_an_upgrade_shows_what_is_charged_now_and_next_before_staff_confirm(org,
     assert form.status_code == 200 and form.context_data["method"] == "get"
     page = finance.get(url, {"plan": subs["pro"].pk, "quantity": "3", "timing": ""}).content.decode()
     assert _written() == before  # a preview writes nothing
-    # the whole term is left: Starter's $30.00 credited, Pro's $60.00 charged, on one invoice
-    assert _strong(page, "charged-now") == "$30.00"
+    # the whole term is left: Starter's term as paid ($30.00 less the once-only 10 %: $27.00)
+    # credited, Pro's $60.00 charged (the coupon is used up), on one invoice
+    assert _strong(page, "charged-now") == "$33.00"
     assert _strong(page, "credited-now") == "$0.00"
     assert _strong(page, "next-invoice") == "$65.00"  # Pro 3 × $20 + storage 2 × $2.50, April 10
     assert "Next invoice on 2026-04-10" in page or "Next invoice on April 10, 2026" in page
@@ -66,7 +67,7 @@ def test_an_upgrade_shows_what_is_charged_now_and_next_before_staff_confirm(org,
     assert finance.post(url, {"plan": subs["pro"].pk, "quantity": "3", "timing": ""}).status_code == 302
     assert (fresh(live).plan_id, fresh(live).quantity) == (subs["pro"].pk, 3)
     invoice = Invoice.all_tenants.filter(customer=live.customer).order_by("-pk").first()
-    assert invoice.total_minor == 6000 and invoice.balance_minor == 3000  # the credit note applied
+    assert invoice.total_minor == 6000 and invoice.balance_minor == 3300  # the credit note applied
 
 
 def test_fewer_seats_now_show_the_credit_and_the_smaller_next_invoice(org, subs, staff):
@@ -74,14 +75,15 @@ def test_fewer_seats_now_show_the_credit_and_the_smaller_next_invoice(org, subs,
     url = f"{BASE}{live.pk}/change-quantity/"
     page = finance.get(url, {"quantity": "1", "timing": "now"}).content.decode()
     assert _strong(page, "charged-now") == "$0.00"
-    assert _strong(page, "credited-now") == "$20.00"  # 2 seats × $10 for the whole term left
+    # the term's 3 seats as paid ($27.00 after the once-only 10 %) credited, 1 seat at $10 charged
+    assert _strong(page, "credited-now") == "$17.00"
     assert _strong(page, "next-invoice") == "$15.00"  # 1 × $10 + 2 × $2.50
     notes = CreditNote.all_tenants.count()
     assert finance.post(url, {"quantity": "1", "timing": "now"}).status_code == 302
     note = CreditNote.all_tenants.order_by("-pk").first()
     assert CreditNote.all_tenants.count() == notes + 1
-    # the credit note credits the 3 seats ($30.00); $10.00 of it pays the invoice of the 1 seat left
-    assert (note.total_minor, note.remaining_minor) == (3000, 2000)
+    # the credit note credits the 3 seats as paid ($27.00); $10.00 of it pays the 1 seat left
+    assert (note.total_minor, note.remaining_minor) == (2700, 1700)
 
 
 def test_a_downgrade_at_term_end_says_nothing_is_charged_now(org, subs, staff):

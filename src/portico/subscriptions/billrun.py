@@ -463,6 +463,7 @@ def _bill_period(s: Subscription, start: dt.date, catalog: _Catalog, items, outc
     ):
         coupon = redemption.coupon
     lines = catalog.lines(s, plan, items, coupon, period)
+    s.term_redemption_id = redemption.pk if coupon is not None else None  # what this term is paid with
     if coupon is not None and redemption.cycles_left is not None:  # as `services._use_coupon_cycle`
         redemption.cycles_left -= 1
         if redemption.cycles_left == 0:
@@ -496,6 +497,7 @@ SUBSCRIPTION_FIELDS = [
     "next_billing_on",
     "cycles_billed",
     "anchor_day",
+    "term_redemption",
     "paused_on",
     "resume_on",
     "cancelled_on",

@@ -182,6 +182,17 @@ class Subscription(TenantModel):
     unused_credited = models.BooleanField(
         default=False, help_text=_("Cancelled with the unused part of the term credited.")
     )
+    # The coupon redemption that discounted the current term (None: none did). What the term was paid
+    # is what its unused part credits back, whatever the coupon has become since (used up, or a new
+    # one redeemed mid-term, which applies from the next invoice only).
+    term_redemption = models.ForeignKey(
+        "CouponRedemption",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text=_("The coupon redemption that discounted the current term."),
+    )
 
     # staff-only price override (replaces the plan's price for this subscription)
     price_override_minor = models.BigIntegerField(null=True, blank=True)

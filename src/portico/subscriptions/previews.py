@@ -61,6 +61,12 @@ def configs(
     return _pricing(subscription, coupon=coupon, items=items).everything()
 
 
+def paid_configs(subscription: Subscription) -> list[proration.Config]:
+    """The configurations as the current term was paid (its coupon then): what its unused part
+    credits (`pricing.Pricing.paid`)."""
+    return pricing.Pricing.paid(subscription).everything()
+
+
 def _term_end(subscription: Subscription, start: dt.date) -> dt.date:
     return pricing.term_end(subscription.plan, start, subscription.anchor_day)
 
@@ -105,7 +111,7 @@ def cancel_credit(subscription: Subscription, today: dt.date) -> proration.Summa
         return None
     if not (start and end and start <= today < end):
         return None
-    result = proration.prorate_change(configs(subscription), [], start, end, today, mode="invoice_now")
+    result = proration.prorate_change(paid_configs(subscription), [], start, end, today, mode="invoice_now")
     return proration.Summary.of(result.credits(result.lines), subscription.currency)
 
 
@@ -146,7 +152,7 @@ def reactivate_invoice(subscription: Subscription, today: dt.date) -> NextInvoic
         if not subscription.unused_credited:
             return None
         result = proration.prorate_change(
-            [], configs(subscription), subscription.current_term_start, end, today, mode="invoice_now"
+            [], paid_configs(subscription), subscription.current_term_start, end, today, mode="invoice_now"
         )
         charges = result.charges(result.lines)
         if not charges:

@@ -116,6 +116,19 @@ class Pricing:
         pairs = None if items is None else [(item.addon, item.quantity) for item in items]
         return cls(subscription, coupon, redemption, items=pairs)
 
+    @classmethod
+    def paid(cls, subscription: Subscription, *, items=None) -> Pricing:
+        """The subscription's pricing as its current term was paid: with the coupon that discounted
+        that term (`Subscription.term_redemption`), whatever has become of it since — what a credit
+        for the term's unused part (or a charge of the same days again) must be priced with."""
+        redemption = None
+        if subscription.term_redemption_id is not None:
+            redemption = CouponRedemption.all_tenants.select_related("coupon").get(
+                pk=subscription.term_redemption_id
+            )
+        pairs = None if items is None else [(item.addon, item.quantity) for item in items]
+        return cls(subscription, redemption.coupon if redemption else None, None, items=pairs)
+
     # -- what the coupon applies to
 
     def _limits(self) -> tuple[set[int], set[int]]:

@@ -156,6 +156,11 @@ def _active_redemption(subscription: Subscription) -> CouponRedemption | None:
     return pricing.active_redemption(subscription)
 
 
+def _paid(subscription: Subscription) -> pricing.Pricing:
+    """The current term's pricing as it was paid (its coupon then): what its unused part credits."""
+    return pricing.Pricing.paid(subscription)
+
+
 def _pricing(subscription: Subscription) -> pricing.Pricing:
     """The subscription's items as proration's configurations, its active coupon applied
     (`subscriptions.pricing`, the one path the bill run and the previews price with too)."""
@@ -258,6 +263,7 @@ def _bill_term(
     _credit(subscription, deferred.credits, invoice, actor)
     period.invoice = invoice
     period.save(update_fields=["invoice"])
+    subscription.term_redemption = priced.redemption  # the coupon this term is paid with (or None)
     _use_coupon_cycle(priced.redemption)
     subscription.cycles_billed += 1
     return invoice
@@ -636,11 +642,11 @@ def preview_change(
     later = _downgrade_later(settings, at_term_end, timing)
     if later and _is_downgrade(subscription, new_plan, new_quantity):
         return None
-    priced = _pricing(subscription)
-    old, new = [priced.plan()], [priced.plan(new_plan, new_quantity)]
+    priced, paid = _pricing(subscription), _paid(subscription)
+    old, new = [paid.plan()], [priced.plan(new_plan, new_quantity)]
     renewal = [*new, *priced.addons(new_plan)]
     if old[0].interval != new[0].interval:  # a new term of everything now, the old one's unused part credited
-        old, new = [*old, *priced.addons()], renewal
+        old, new = [*old, *paid.addons()], renewal
     today = _today(subscription.organization)
     return proration.preview(
         old, new, subscription.current_term_start, subscription.current_term_end, today,
@@ -718,9 +724,9 @@ def change_plan(
             )
             return subscription
         old_plan, old_quantity = subscription.plan, subscription.quantity
-        priced = _pricing(subscription)
-        old_config = priced.plan(old_plan, old_quantity)
-        old_all = [old_config, *priced.addons(old_plan)]
+        priced, paid = _pricing(subscription), _paid(subscription)
+        old_config = paid.plan(old_plan, old_quantity)  # credited as the term was paid
+        old_all = [old_config, *paid.addons(old_plan)]
         interval_changed = (old_plan.interval_unit, old_plan.interval_count) != (
             new_plan.interval_unit,
             new_plan.interval_count,
@@ -797,7 +803,7 @@ def remove_addon(*, subscription: Subscription, addon: Addon, actor: Actor) -> S
             raise errors.AddonNotOnSubscription()
         if subscription.status in (S.LIVE, S.NON_RENEWING):
             today = _today(subscription.organization)
-            config = _pricing(subscription).addon(addon, item.quantity)
+            config = _paid(subscription).addon(addon, item.quantity)  # credited as the term was paid
             _book_proration(subscription, _prorate(subscription, [config], [], today), actor)
             _save(subscription)  # the credit deferred to the next renewal, in next-renewal mode
         item.delete()
@@ -817,7 +823,7 @@ def preview_remove_addon(*, subscription: Subscription, addon: Addon) -> prorati
     if subscription.status not in (S.LIVE, S.NON_RENEWING) or not (start and end and start <= today < end):
         return None
     priced = _pricing(subscription)
-    old = priced.addon(addon, item.quantity)
+    old = _paid(subscription).addon(addon, item.quantity)
     kept = [priced.plan(), *(priced.addon(a, q) for a, q in priced.addon_items() if a.pk != addon.pk)]
     mode = subscription_settings(subscription.organization).proration_mode
     return proration.preview([old], [], start, end, today, mode=mode, renewal=kept)
@@ -1062,7 +1068,7 @@ def cancel(
         unused = Proration()
         if wants_credit and subscription.status in (S.LIVE, S.NON_RENEWING):
             today = _today(subscription.organization)
-            everything = _pricing(subscription).everything()
+            everything = _paid(subscription).everything()  # the unused part, as it was paid
             unused = _prorate(subscription, everything, [], today, mode="invoice_now", credits_only=True)
             _credit(subscription, unused.credits, None, actor)
         _end(subscription, reason, comment)
@@ -1101,7 +1107,7 @@ def reactivate(*, subscription: Subscription, actor: Actor) -> Subscription:
         if subscription.current_term_end and today < subscription.current_term_end:
             subscription.next_billing_on = subscription.current_term_end
             if credited:  # the unused time was credited: charge the days left of the term again
-                everything = _pricing(subscription).everything()
+                everything = _paid(subscription).everything()  # the days credited, charged again
                 again = _prorate(subscription, [], everything, today, mode="invoice_now")
                 invoice = _issue(subscription, again.charges, actor) if again.charges else None
         else:
