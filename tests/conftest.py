@@ -198,3 +198,23 @@ def mailbox(settings):
         yield box
     finally:
         box.stop()
+
+
+@pytest.fixture
+def migrator(transactional_db):
+    """`migrate(target)`: move the test database's schema to a migration (its historical apps are
+    returned). Afterwards the schema goes back to the latest migrations: the other tests of this
+    worker run on the same database."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    def migrate(target):
+        executor = MigrationExecutor(connection)
+        executor.loader.build_graph()
+        executor.migrate([target])
+        return MigrationExecutor(connection).loader.project_state(target).apps
+
+    yield migrate
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())

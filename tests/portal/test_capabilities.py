@@ -175,26 +175,16 @@ def test_the_console_refuses_an_unknown_capability_with_a_message(org, staff_cli
     assert PortalPreferences.all_tenants.get(organization=org).disabled == []
 
 
-@pytest.mark.django_db(transaction=True)
-def test_organizations_that_switched_off_profile_changes_keep_company_changes_off_after_the_upgrade():
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
+def test_organizations_that_switched_off_profile_changes_keep_company_changes_off_after_the_upgrade(migrator):
     from tests.factories import OrganizationFactory
 
     org, untouched = OrganizationFactory(slug="before"), OrganizationFactory(slug="untouched")
-    executor = MigrationExecutor(connection)
-    executor.migrate([("portal", "0002_settings_scoped_by_tenant")])
-    old = (
-        MigrationExecutor(connection).loader.project_state(("portal", "0002_settings_scoped_by_tenant")).apps
-    )
+    old = migrator(("portal", "0002_settings_scoped_by_tenant"))
     old.get_model("portal", "PortalPreferences").objects.create(
         organization_id=org.pk, disabled=["profile.change"]
     )
     old.get_model("portal", "PortalPreferences").objects.create(organization_id=untouched.pk, disabled=[])
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate([("portal", "0003_preferences_switch_on_and_company_details")])
+    migrator(("portal", "0003_preferences_switch_on_and_company_details"))
     rows = {p.organization_id: p for p in PortalPreferences.all_tenants.all()}
     assert rows[org.pk].disabled == ["profile.change", "profile.company"]
     assert rows[untouched.pk].disabled == [] and rows[untouched.pk].enabled == []

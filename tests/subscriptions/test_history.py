@@ -109,12 +109,10 @@ def test_the_portal_page_lists_the_change_documents_and_not_the_memo_lookalike(
     assert reverse("portal:invoice", kwargs={"number": manual.number}) not in page
 
 
-@pytest.mark.django_db(transaction=True)
-def test_documents_issued_before_the_links_existed_are_linked_by_the_migration(org, customer, clock):
+def test_documents_issued_before_the_links_existed_are_linked_by_the_migration(
+    org, customer, clock, migrator
+):
     """Before 0005 the history matched memo text; the migration links those documents once."""
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
     w = world(org)
     sub = subscribe(customer, w.starter, quantity=3, addons=[(w.storage, 2)])
     _upgrade(sub, w, clock)
@@ -123,11 +121,8 @@ def test_documents_issued_before_the_links_existed_are_linked_by_the_migration(o
             "kind", "invoice_id", "credit_note_id"
         )
     )
-    executor = MigrationExecutor(connection)
-    executor.migrate([("subscriptions", "0003_cancellation_credited")])  # the links' table dropped
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate([("subscriptions", "0005_subscription_documents")])
+    migrator(("subscriptions", "0003_cancellation_credited"))  # the links' table dropped
+    migrator(("subscriptions", "0005_subscription_documents"))
     relinked = sorted(
         SubscriptionDocument.all_tenants.filter(subscription=sub).values_list(
             "kind", "invoice_id", "credit_note_id"

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-from django.db import connection
-from django.db.migrations.executor import MigrationExecutor
-
 from portico.subscriptions.models import Subscription
 from tests.factories import CustomerFactory, OrganizationFactory
 from tests.subscriptions.factories import subscribe, world
@@ -14,15 +10,8 @@ BEFORE = ("subscriptions", "0003_cancellation_credited")
 AFTER = ("subscriptions", "0004_retention_offer_customer_downgrade_timing_form_tokens")
 
 
-def migrate(target):
-    executor = MigrationExecutor(connection)
-    executor.loader.build_graph()
-    executor.migrate([target])
-    return MigrationExecutor(connection).loader.project_state(target).apps
-
-
-@pytest.mark.django_db(transaction=True)
-def test_the_retention_offered_flag_becomes_a_time_and_back(clock):
+def test_the_retention_offered_flag_becomes_a_time_and_back(clock, migrator):
+    migrate = migrator
     organization = OrganizationFactory(slug="offers")
     customer = CustomerFactory(organization=organization)
     w = world(organization)
