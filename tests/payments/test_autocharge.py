@@ -221,3 +221,23 @@ def test_stripe_declining_the_default_card_is_told_to_the_customer(
     assert not Payment.objects.exists()
     assert sorted(m["To"] for m in mailbox.messages) == [BILLING, "maria@acme.example"]
     assert all(stripe_org.public_url("/portal/payment-methods/") in mailbox.body(m) for m in mailbox.messages)
+
+
+def test_an_event_from_before_events_said_auto_charge_charges_only_customers_who_turned_it_on(
+    billing, mailbox, django_capture_on_commit_callbacks
+):
+    # Written before the upgrade: no "auto_charge" in the payload, and a delivery for every invoice.
+    saved_card(billing)
+    invoice = open_invoice(billing, 8000)
+    event = OutboxEvent.objects.get(topic="invoice.finalized", payload__id=invoice.pk)
+    del event.payload["auto_charge"]
+    event.save(update_fields=["payload"])
+    with django_capture_on_commit_callbacks(execute=True):
+        charge_issued_invoice(event)  # AutoCharge off: nothing is charged
+    invoice.refresh_from_db()
+    assert invoice.balance_minor == 8000 and not PaymentAttempt.objects.exists()
+    set_auto_charge(customer=billing, enabled=True, actor=ACTOR)
+    with django_capture_on_commit_callbacks(execute=True):
+        charge_issued_invoice(event)  # AutoCharge on: charged, as before the upgrade
+    invoice.refresh_from_db()
+    assert invoice.balance_minor == 0 and GatewayCharge.objects.count() == 1

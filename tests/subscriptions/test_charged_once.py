@@ -75,3 +75,31 @@ def test_a_declined_charge_of_a_services_invoice_starts_dunning_too(
     sub.refresh_from_db()
     assert sub.dunning_invoice_id == upgrade.pk
     assert str(sub.next_retry_on) == "2026-03-21"  # the organization's first retry day: 1 day later
+
+
+def test_a_charge_queued_by_the_bill_run_before_the_upgrade_is_still_charged_once(org, customer, clock):
+    # An older bill run wrote a `subscription.charge` event beside the invoice; delivered now, it
+    # charges the invoice with the key the new path uses too: once.
+    from portico.core import outbox
+
+    card(customer)
+    clock.set(ONE_LATE)
+    seed(org, 1, customers=[customer], auto_charge_every=1)
+    run_bill_run(ONE_LATE)
+    invoice = Invoice.all_tenants.get(customer=customer)
+    finalized = OutboxEvent.all_tenants.get(topic="invoice.finalized", payload__id=invoice.pk)
+    sub = Subscription.all_tenants.get()
+    # as then: the renewal's charge was the `subscription.charge` delivery, not the invoice event's
+    OutboxDelivery.all_tenants.filter(event=finalized).delete()
+    outbox.emit(
+        "subscription.charge",
+        organization=org,
+        payload={"subscription": sub.pk, "invoice": invoice.pk, "customer": customer.pk,
+                 "key": f"invoice.finalized:{finalized.pk}"},
+    )  # fmt: skip
+    assert outbox.deliver_all_due().failed == 0
+    legacy = OutboxDelivery.all_tenants.get(consumer="subscriptions.auto_charge")
+    assert legacy.status == OutboxDelivery.Status.DELIVERED
+    invoice.refresh_from_db()
+    assert invoice.balance_minor == 0
+    assert GatewayCharge.all_tenants.filter(kind="charge").count() == 1

@@ -29,7 +29,7 @@ from portico.core.money import Money
 from portico.payments import services
 from portico.payments.errors import Code
 from portico.payments.gateways import gateway_for
-from portico.payments.methods import default_method
+from portico.payments.methods import auto_charge_enabled, default_method
 from portico.payments.models import AutoCharge, PaymentAttempt, new_form_token
 from portico.payments.notices import send_payment_failed
 
@@ -116,6 +116,10 @@ def charge_issued_invoice(event) -> None:
     the issuer's own immediate charge uses too: a redelivered event, or both, charge once."""
     invoice = Invoice.objects.filter(pk=event.payload["id"]).select_related("customer").first()
     if invoice is None:
+        return
+    # An event written before events said so (every invoice then got a delivery): charge only what
+    # was charged then, the invoices of customers who turned AutoCharge on.
+    if "auto_charge" not in event.payload and not auto_charge_enabled(invoice.customer):
         return
     charge_automatically(invoice, key=f"invoice.finalized:{event.pk}")
 

@@ -120,6 +120,19 @@ def charge_settled(invoice: Invoice, outcome) -> None:
             start_dunning(subscription, invoice, failed_on=today, pending=True)
 
 
+@outbox.consumer("subscription.charge", name="subscriptions.auto_charge")
+def charge_renewal_queued_before_the_upgrade(event) -> None:
+    """The bill run once queued its charges as `subscription.charge` events; those still in the
+    outbox when this version starts are charged as they were meant to be, with the key they carry
+    (the invoice's `invoice.finalized` event: the new path charges the same invoice once)."""
+    payload = event.payload
+    subscription = Subscription.all_tenants.filter(pk=payload["subscription"]).first()
+    invoice = Invoice.all_tenants.filter(pk=payload["invoice"]).first()
+    if subscription is None or invoice is None or not subscription.auto_charge:
+        return
+    charge_automatically(invoice, key=payload["key"])  # its outcome reaches `charge_settled`
+
+
 def start_dunning(
     subscription: Subscription, invoice: Invoice, *, failed_on: dt.date, pending: bool = False
 ) -> bool:
