@@ -699,6 +699,23 @@ class SubscriptionAdmin(StaffActionMixin, TenantAdmin):
         action.__name__ = f"{name}_view"
         return action
 
+    def _title(self, sub, spec) -> str:
+        return _("%(action)s — %(number)s (%(customer)s)") % {
+            "action": spec["label"], "number": sub.number, "customer": sub.customer,
+        }  # fmt: skip
+
+    def _first_step(self, request, sub, spec, form, data):
+        """The form of a two-step action (a GET), while it has no values or they are invalid; None
+        when the preview may be shown."""
+        if data is not None and form.is_valid():
+            return None
+        response = self._render_form(
+            request, title=self._title(sub, spec), form=form, obj=sub, intro=spec["intro"],
+            submit=_("Preview the change"),
+        )  # fmt: skip
+        response.context_data["method"] = "get"
+        return response
+
     def _preview_change(self, request, sub, spec):
         """A change of plan or quantity, in two steps: the form (a GET) and, with its values, the
         preview `services.preview_change` computes — charged now, credited now, the next invoice —
@@ -708,15 +725,10 @@ class SubscriptionAdmin(StaffActionMixin, TenantAdmin):
         data = request.GET if "quantity" in request.GET else None
         form = form_class(data, **kwargs)
         form.initial.setdefault("quantity", sub.quantity)
-        title = _("%(action)s — %(number)s (%(customer)s)") % {
-            "action": spec["label"], "number": sub.number, "customer": sub.customer,
-        }  # fmt: skip
-        if data is None or not form.is_valid():
-            response = self._render_form(
-                request, title=title, form=form, obj=sub, intro=spec["intro"], submit=_("Preview the change")
-            )
-            response.context_data["method"] = "get"
-            return response
+        step = self._first_step(request, sub, spec, form, data)
+        if step is not None:
+            return step
+        title = self._title(sub, spec)
         cleaned = form.cleaned_data
         plan = cleaned.get("plan") or sub.plan
         try:
@@ -760,15 +772,10 @@ class SubscriptionAdmin(StaffActionMixin, TenantAdmin):
         price), above the confirming POST."""
         data = request.GET if "addon" in request.GET else None
         form = AddonForm(data, subscription=sub)
-        title = _("%(action)s — %(number)s (%(customer)s)") % {
-            "action": spec["label"], "number": sub.number, "customer": sub.customer,
-        }  # fmt: skip
-        if data is None or not form.is_valid():
-            response = self._render_form(
-                request, title=title, form=form, obj=sub, intro=spec["intro"], submit=_("Preview the change")
-            )
-            response.context_data["method"] = "get"
-            return response
+        step = self._first_step(request, sub, spec, form, data)
+        if step is not None:
+            return step
+        title = self._title(sub, spec)
         addon, quantity = form.cleaned_data["addon"], form.cleaned_data["quantity"]
         after = _("Adds %(addon)s × %(quantity)s.") % {"addon": addon.name, "quantity": quantity}
         if not addon.is_recurring:
