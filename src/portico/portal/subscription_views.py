@@ -120,6 +120,20 @@ def _not_now(request, subscription, action: str):
     return redirect("portal:subscription", number=subscription.number)
 
 
+def _opened(request, number: str, action: str, *allowed: str, once: bool = False):
+    """An action view's opening: the organization allows it (`allowed`, default `action`: else 403),
+    the customer's own subscription (else 404), its status allows `action` (on a GET, else its page
+    says why), and with `once` a repeated one-time form answered with the first result.
+    (subscription, None) to go on, or (subscription, the response to give instead)."""
+    portal = request.portal
+    _require_allowed(portal, *(allowed or (action,)))
+    subscription = subscription_for(portal, number)
+    early = _not_now(request, subscription, action)
+    if early is None and once:
+        early = _repeat_of(request, subscription)
+    return subscription, early
+
+
 def _actor(request) -> Actor:
     return Actor.from_request(request)
 
@@ -290,12 +304,9 @@ class ChangeForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def change_subscription(request, number):
     portal = request.portal
-    _require_allowed(portal, "change_plan", "change_quantity")
-    subscription = subscription_for(portal, number)
-    if (refusal := _not_now(request, subscription, "change_plan")) is not None:
-        return refusal
-    if (repeat := _repeat_of(request, subscription)) is not None:
-        return repeat
+    subscription, early = _opened(request, number, "change_plan", "change_plan", "change_quantity", once=True)
+    if early is not None:
+        return early
     settings = _settings(portal)
     allowed = set(settings.portal_actions or [])
     plans = list(Plan.objects.family_of(subscription.plan).prefetch_related("tiers"))
@@ -505,11 +516,9 @@ class PauseForm(forms.Form):
 @portal_view(module="subscriptions", action="change")
 @require_http_methods(["GET", "POST"])
 def pause_subscription(request, number):
-    portal = request.portal
-    _require_allowed(portal, "pause")
-    subscription = subscription_for(portal, number)
-    if (refusal := _not_now(request, subscription, "pause")) is not None:
-        return refusal
+    subscription, early = _opened(request, number, "pause")
+    if early is not None:
+        return early
     return _act(
         request, subscription, template="portal/subscriptions/pause.html", context={},
         form=PauseForm(request.POST if request.method == "POST" else None),
@@ -547,10 +556,9 @@ def redeem_coupon(request, number):
     """GET: the form; POST with `preview`: the code checked (a refusal says why) and the next invoice
     with it; POST with `confirm`: redeemed."""
     portal = request.portal
-    _require_allowed(portal, "redeem_coupon")
-    subscription = subscription_for(portal, number)
-    if (refusal := _not_now(request, subscription, "redeem_coupon")) is not None:
-        return refusal
+    subscription, early = _opened(request, number, "redeem_coupon")
+    if early is not None:
+        return early
     form = CouponForm(request.POST if request.method == "POST" else None)
     context = {"subscription": subscription, "form": form, "current": previews.next_invoice(subscription)}
     template = "portal/subscriptions/coupon.html"
@@ -590,10 +598,9 @@ class AutoChargeForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def auto_charge(request, number):
     portal = request.portal
-    _require_allowed(portal, "auto_charge")
-    subscription = subscription_for(portal, number)
-    if (refusal := _not_now(request, subscription, "auto_charge")) is not None:
-        return refusal
+    subscription, early = _opened(request, number, "auto_charge")
+    if early is not None:
+        return early
     return _act(
         request, subscription, template="portal/subscriptions/auto_charge.html",
         context={"default_method": payment_methods.default_method(portal.customer)},
@@ -674,10 +681,9 @@ class ExtendForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def extend_trial(request, number):
     portal = request.portal
-    _require_allowed(portal, "extend_trial")
-    subscription = subscription_for(portal, number)
-    if (refusal := _not_now(request, subscription, "extend_trial")) is not None:
-        return refusal
+    subscription, early = _opened(request, number, "extend_trial")
+    if early is not None:
+        return early
     settings = _settings(portal)
     return _act(
         request, subscription, template="portal/subscriptions/extend.html",
@@ -725,12 +731,9 @@ class AddonForm(forms.Form):
 def add_addon(request, number):
     """GET: the recurring addons the plan offers; with `addon`: the prorated preview; POST: added."""
     portal = request.portal
-    _require_allowed(portal, "add_addon")
-    subscription = subscription_for(portal, number)
-    if (refusal := _not_now(request, subscription, "add_addon")) is not None:
-        return refusal
-    if (repeat := _repeat_of(request, subscription)) is not None:
-        return repeat
+    subscription, early = _opened(request, number, "add_addon", once=True)
+    if early is not None:
+        return early
     have = {item.addon_id for item in subscription.items.all()}
     addons = [
         a
@@ -772,13 +775,9 @@ class RemoveAddonForm(forms.Form):
 def remove_addon(request, number):
     """GET: the subscription's addons; with `addon`: the credit for its unused time (in the
     organization's proration mode); POST: removed."""
-    portal = request.portal
-    _require_allowed(portal, "remove_addon")
-    subscription = subscription_for(portal, number)
-    if (refusal := _not_now(request, subscription, "remove_addon")) is not None:
-        return refusal
-    if (repeat := _repeat_of(request, subscription)) is not None:
-        return repeat
+    subscription, early = _opened(request, number, "remove_addon", once=True)
+    if early is not None:
+        return early
     data = request.POST if request.method == "POST" else (request.GET if "addon" in request.GET else None)
     form = RemoveAddonForm(data, items=list(subscription.items.all()))
     context = {"subscription": subscription, "form": form, "preview": None}
