@@ -42,7 +42,7 @@ def test_invoice_page_and_print_view_in_the_organizations_locale_with_a_print_bu
     page.get_by_role("link", name="Print view").click()
     page.get_by_role("link", name="Back to the invoice").wait_for()
     button = page.get_by_role("button", name="Print")
-    assert button.is_visible()
+    button.wait_for(state="visible")  # print.js is deferred: it may run after the link is already there
     assert not page.get_by_text("use your browser's Print command").is_visible()
     assert page.get_by_text(issued, exact=True).first.is_visible()
     axe_check(page)
