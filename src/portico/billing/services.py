@@ -811,7 +811,7 @@ def _primary_emails(customers: Iterable[Customer]) -> dict[int, str]:
     if not ids:
         return {}
     return dict(
-        ContactPerson.all_tenants.filter(customer_id__in=ids, is_primary=True).values_list(
+        ContactPerson.all_tenants.filter(customer_id__any=ids, is_primary=True).values_list(
             "customer_id", "email"
         )
     )
@@ -822,10 +822,10 @@ def _auto_apply_many(invoices: Sequence[Invoice], actor: Actor) -> None:
     customer_ids = {i.customer_id for i in invoices if i.balance_minor}
     with_credit = set(
         CreditNote.all_tenants.filter(
-            customer_id__in=customer_ids, status=CreditNote.Status.OPEN, remaining_minor__gt=0
+            customer_id__any=customer_ids, status=CreditNote.Status.OPEN, remaining_minor__gt=0
         ).values_list("customer_id", flat=True)
     ) | set(
-        Payment.all_tenants.filter(customer_id__in=customer_ids, unused_minor__gt=0).values_list(
+        Payment.all_tenants.filter(customer_id__any=customer_ids, unused_minor__gt=0).values_list(
             "customer_id", flat=True
         )
     )

@@ -7,4 +7,7 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
+        from portico.core import lookups
+
+        lookups.register()  # `field__any=ids`
         from portico.core import mail  # noqa: F401  registers the `email.send` consumer

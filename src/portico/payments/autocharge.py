@@ -129,7 +129,7 @@ def auto_charging(organization, customer_ids) -> set[int]:
     `apps.ready`)."""
     return set(
         AutoCharge.all_tenants.filter(
-            organization=organization, customer_id__in=customer_ids, enabled=True
+            organization=organization, customer_id__any=customer_ids, enabled=True
         ).values_list("customer_id", flat=True)
     )
 

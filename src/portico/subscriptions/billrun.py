@@ -189,7 +189,7 @@ def _due(organization, today: dt.date, failed: set[int]):
         organization=organization, status__in=BILLABLE_STATUSES, next_billing_on__lte=today
     )
     if failed:
-        due = due.exclude(pk__in=failed)
+        due = due.exclude(pk__any=failed)
     return due.order_by("next_billing_on", "pk")
 
 
@@ -308,17 +308,17 @@ def _bill(organization, today, claimed: list[Subscription], report, failed: set[
     ids = [s.pk for s in claimed]
     items: dict[int, list[_Item]] = defaultdict(list)
     for subscription_id, addon_id, quantity in SubscriptionItem.all_tenants.filter(
-        subscription_id__in=ids
+        subscription_id__any=ids
     ).values_list("subscription_id", "addon_id", "quantity"):
         items[subscription_id].append(_Item(catalog.addon(addon_id), quantity))
     redemptions = {}
     for pk, subscription_id, coupon_id, cycles_left, status in CouponRedemption.all_tenants.filter(
-        subscription_id__in=ids, status=CouponRedemption.RedemptionStatus.ACTIVE
+        subscription_id__any=ids, status=CouponRedemption.RedemptionStatus.ACTIVE
     ).values_list("pk", "subscription_id", "coupon_id", "cycles_left", "status"):
         redemptions[subscription_id] = _Redemption(pk, catalog.coupon(coupon_id), cycles_left, status)
     changes: dict[int, list[ScheduledChange]] = defaultdict(list)
     for change in ScheduledChange.all_tenants.filter(
-        subscription_id__in=ids, status=ScheduledChange.ChangeStatus.PENDING, effective_on__lte=today
+        subscription_id__any=ids, status=ScheduledChange.ChangeStatus.PENDING, effective_on__lte=today
     ).order_by("effective_on", "pk"):
         changes[change.subscription_id].append(change)
 
