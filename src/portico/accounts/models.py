@@ -160,6 +160,8 @@ class Invitation(TenantModel):
     Only a hash of the token is stored: the link in the email is the one copy of the secret.
     """
 
+    organization = tenancy.organization_key()  # led by the indexes and constraints below
+
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
         ACCEPTED = "accepted", _("Accepted")
@@ -244,7 +246,8 @@ class UsedTotpCode(models.Model):
     another app server worker is refused too (RFC 6238 §5.2: one-time use).
     """
 
-    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+")
+    # No index of its own: a composite index or unique constraint leads with it.
+    user = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="+", db_index=False)
     code = models.CharField(max_length=16)
     used_at = models.DateTimeField()
 

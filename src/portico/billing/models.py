@@ -27,6 +27,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from portico.core import tenancy
 from portico.core.fields import money_property
 from portico.core.tenancy import TenantManager, TenantModel, TenantQuerySet, TenantSettingsModel
 from portico.customers.models import new_public_id
@@ -59,6 +60,8 @@ class BillingSettings(TenantSettingsModel):
 
 class NumberSequence(TenantModel):
     """A gapless per-organization counter; taken under a row lock when a document is finalized."""
+
+    organization = tenancy.organization_key()  # led by the indexes and constraints below
 
     class Kind(models.TextChoices):
         INVOICE = "invoice", _("Invoice")
@@ -145,6 +148,8 @@ def due_condition(on: dt.date) -> Q:
 
 
 class Invoice(TenantModel):
+    organization = tenancy.organization_key()  # led by the indexes and constraints below
+
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
         OPEN = "open", _("Open")
@@ -320,6 +325,8 @@ class InvoiceLine(LineFields):
 
 
 class CreditNote(TenantModel):
+    organization = tenancy.organization_key()  # led by the indexes and constraints below
+
     class Status(models.TextChoices):
         DRAFT = "draft", _("Draft")
         OPEN = "open", _("Open")  # has remaining credit
@@ -437,6 +444,8 @@ class CreditNoteLine(LineFields):
 
 class Payment(TenantModel):
     """Money received from a customer. What is not allocated to invoices stays as an advance (unused)."""
+
+    organization = tenancy.organization_key()  # led by the indexes and constraints below
 
     class Method(models.TextChoices):
         CARD = "card", _("Card")
@@ -584,6 +593,8 @@ class StatementExport(TenantModel):
     The portal addresses it by `public_id`; the file is written once, when it becomes ready, and
     never replaced. Only a ready export has a file (a failed one keeps its error instead).
     """
+
+    organization = tenancy.organization_key()  # led by the indexes and constraints below
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Preparing")

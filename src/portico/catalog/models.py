@@ -26,6 +26,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from portico.catalog import errors
+from portico.core import tenancy
 from portico.core.fields import money_property
 from portico.core.money import MAX_TYPED_MINOR, UNIT_PRICE_PLACES, Money, is_currency
 from portico.core.tenancy import TenantManager, TenantModel, TenantQuerySet
@@ -198,6 +199,8 @@ class Priced(TenantModel):
 class Product(TenantModel):
     """A family of plans: the plans a subscriber may switch between (upgrade or downgrade)."""
 
+    organization = tenancy.organization_key()  # led by the indexes and constraints below
+
     name = models.CharField(_("name"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     is_archived = models.BooleanField(_("archived"), default=False)
@@ -224,6 +227,8 @@ class PlanQuerySet(TenantQuerySet):
 
 class Plan(Priced):
     """A way to subscribe to a product: a price per billing interval, with its trial and term."""
+
+    organization = tenancy.organization_key()  # led by the indexes and constraints below
 
     product = models.ForeignKey(
         Product, on_delete=models.PROTECT, related_name="plans", verbose_name=_("product")
@@ -356,7 +361,8 @@ def tier_constraints(owner: str) -> list:
 
 
 class PlanTier(TierFields):
-    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="tiers")
+    # No index of its own: a composite index or unique constraint leads with it.
+    plan = models.ForeignKey(Plan, on_delete=models.CASCADE, related_name="tiers", db_index=False)
 
     class Meta(TierFields.Meta):
         constraints = tier_constraints("plan")
@@ -377,6 +383,8 @@ class AddonQuerySet(TenantQuerySet):
 
 class Addon(Priced):
     """Something bought beside a plan: once (a one-time charge) or each interval (recurring)."""
+
+    organization = tenancy.organization_key()  # led by the indexes and constraints below
 
     class ChargeType(models.TextChoices):
         ONE_TIME = "one_time", _("One-time")
@@ -448,7 +456,8 @@ class Addon(Priced):
 
 
 class AddonTier(TierFields):
-    addon = models.ForeignKey(Addon, on_delete=models.CASCADE, related_name="tiers")
+    # No index of its own: a composite index or unique constraint leads with it.
+    addon = models.ForeignKey(Addon, on_delete=models.CASCADE, related_name="tiers", db_index=False)
 
     class Meta(TierFields.Meta):
         constraints = tier_constraints("addon")

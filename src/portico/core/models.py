@@ -102,14 +102,17 @@ class AuditEvent(TenantModel):
         SYSTEM = "system", _("System")
         API = "api", _("API key")
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="audit_events")
+    # No index of its own: a composite index or unique constraint leads with it.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="audit_events", db_index=False
+    )
     at = models.DateTimeField(db_index=True)
     actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
     actor_user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     actor_label = models.CharField(max_length=254, blank=True)
-    action = models.CharField(max_length=64, db_index=True)
+    action = models.CharField(max_length=64)  # indexed below: equality only, no LIKE index
     object_type = models.CharField(max_length=64, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     object_repr = models.CharField(max_length=200, blank=True)
@@ -122,7 +125,10 @@ class AuditEvent(TenantModel):
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["organization", "customer", "-at"])]
+        indexes = [
+            models.Index(fields=["organization", "customer", "-at"]),
+            models.Index(fields=["action"], name="audit_action_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.at:%Y-%m-%d %H:%M} {self.actor_label} {self.action} {self.object_repr}"
@@ -133,7 +139,7 @@ class OutboxEvent(TenantModel):
     reports, so it exists exactly when the change does. Written by `core.outbox.emit`, never edited."""
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="outbox_events")
-    topic = models.CharField(max_length=64, db_index=True)
+    topic = models.CharField(max_length=64)  # indexed below: equality only, no LIKE index
     key = models.CharField(max_length=200, null=True, blank=True)
     payload = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(db_index=True)
@@ -142,6 +148,7 @@ class OutboxEvent(TenantModel):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["topic"], name="outbox_event_topic_idx")]
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "key"],
@@ -164,8 +171,14 @@ class OutboxDelivery(TenantModel):
         DELIVERED = "delivered", _("Delivered")
         FAILED = "failed", _("Failed")
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="outbox_deliveries")
-    event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="deliveries")
+    # No index of its own: a composite index or unique constraint leads with it.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="outbox_deliveries", db_index=False
+    )
+    # No index of its own: a composite index or unique constraint leads with it.
+    event = models.ForeignKey(
+        OutboxEvent, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     consumer = models.CharField(max_length=200)
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)

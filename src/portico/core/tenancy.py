@@ -190,6 +190,13 @@ class TenantManager(models.Manager.from_queryset(TenantQuerySet)):
         return qs
 
 
+def organization_key() -> models.ForeignKey:
+    """`TenantModel.organization` without an index of its own, for a model whose composite index or
+    unique constraint leads with the organization (and serves every lookup by it): a second index
+    would only be written on every insert (`tests/core/test_indexes.py`)."""
+    return models.ForeignKey("core.Organization", on_delete=models.CASCADE, related_name="+", db_index=False)
+
+
 class TenantModel(models.Model):
     organization = models.ForeignKey("core.Organization", on_delete=models.CASCADE, related_name="+")
 

@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
+from portico.core import tenancy
 from portico.core.tenancy import TenantModel
 
 
@@ -37,6 +38,8 @@ ADDRESS_PARTS = ("line1", "line2", "city", "region", "postal_code", "country")
 
 class Customer(TenantModel):
     """A business's customer: who invoices are addressed to and whose contacts use the portal."""
+
+    organization = tenancy.organization_key()  # led by the indexes and constraints below
 
     display_name = models.CharField(_("display name"), max_length=200)
     company_name = models.CharField(_("company name"), max_length=200, blank=True)

@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from portico.core import tenancy
 from portico.core.fields import money_property
 from portico.core.tenancy import TenantModel, TenantSettingsModel
 
@@ -31,6 +32,8 @@ def new_method_public_id() -> str:
 
 
 class PaymentAttempt(TenantModel):
+    organization = tenancy.organization_key()  # led by the indexes and constraints below
+
     class Status(models.TextChoices):
         PENDING = "pending", _("Processing")
         SUCCEEDED = "succeeded", _("Succeeded")
@@ -115,7 +118,10 @@ class PaymentReservation(TenantModel):
     and younger than the reconciliation window (`payments.services.STALE_AFTER`); once the attempt
     is booked, declined or expired, it holds nothing (the row stays, as the attempt's history)."""
 
-    attempt = models.ForeignKey(PaymentAttempt, on_delete=models.CASCADE, related_name="reservations")
+    # No index of its own: a composite index or unique constraint leads with it.
+    attempt = models.ForeignKey(
+        PaymentAttempt, on_delete=models.CASCADE, related_name="reservations", db_index=False
+    )
     invoice = models.ForeignKey(
         "billing.Invoice", on_delete=models.PROTECT, related_name="payment_reservations"
     )
@@ -136,6 +142,8 @@ class PaymentReservation(TenantModel):
 class CreditUse(TenantModel):
     """One submission of the portal's "apply credit" form: its one-time token makes a double submit
     apply the credit once. Written in the same transaction as the credit applications."""
+
+    organization = tenancy.organization_key()  # led by the indexes and constraints below
 
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="credit_uses")
     form_token = models.CharField(max_length=64)
@@ -199,7 +207,10 @@ class PaymentSettings(TenantSettingsModel):
 class GatewayCustomer(TenantModel):
     """The gateway's record of one of our customers (Stripe's `cus_…`), made on first need."""
 
-    customer = models.ForeignKey("customers.Customer", on_delete=models.CASCADE, related_name="gateway_refs")
+    # No index of its own: a composite index or unique constraint leads with it.
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.CASCADE, related_name="gateway_refs", db_index=False
+    )
     gateway = models.CharField(max_length=20)
     reference = models.CharField(max_length=100)
     created_at = models.DateTimeField()
@@ -229,6 +240,8 @@ class AutoCharge(TenantModel):
 
 class PaymentMethod(TenantModel):
     """A customer's saved card: what the gateway handed back, never the number or the security code."""
+
+    organization = tenancy.organization_key()  # led by the indexes and constraints below
 
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
@@ -386,6 +399,8 @@ class TestCardToken(TenantModel):
 class WebhookEvent(TenantModel):
     """An event a gateway sent us, stored once: the unique id makes a redelivery a no-op."""
 
+    organization = tenancy.organization_key()  # led by the indexes and constraints below
+
     gateway = models.CharField(max_length=20)
     event_id = models.CharField(max_length=100)
     type = models.CharField(max_length=100)
@@ -409,6 +424,8 @@ class WebhookEvent(TenantModel):
 
 class Dispute(TenantModel):
     """A chargeback the customer's bank opened on a card payment: recorded and shown to staff."""
+
+    organization = tenancy.organization_key()  # led by the indexes and constraints below
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open: needs a response")
@@ -449,6 +466,8 @@ class CardRefund(TenantModel):
     is unique, so the same submission twice finds this row instead of asking the gateway again.
     The gateway's idempotency key derives from the row (`refund:<payment id>:<row id>`), so a retry
     after a crash refunds once. Booked as the ledger's `Refund` once the gateway has refunded."""
+
+    organization = tenancy.organization_key()  # led by the indexes and constraints below
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Processing")

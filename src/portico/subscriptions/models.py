@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
+from portico.core import tenancy
 from portico.core.tenancy import TenantModel, TenantSettingsModel
 
 
@@ -142,6 +143,7 @@ class SubscriptionSettings(TenantSettingsModel):
 
 
 class Subscription(TenantModel):
+    organization = tenancy.organization_key()  # led by the indexes and constraints below
     Status = Status
 
     number = models.CharField(_("number"), max_length=40)
@@ -264,7 +266,10 @@ class Subscription(TenantModel):
 class SubscriptionItem(TenantModel):
     """A recurring addon of a subscription, with its quantity."""
 
-    subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="items")
+    # No index of its own: a composite index or unique constraint leads with it.
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.CASCADE, related_name="items", db_index=False
+    )
     addon = models.ForeignKey("catalog.Addon", on_delete=models.PROTECT, related_name="subscription_items")
     quantity = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -316,7 +321,10 @@ class BillingPeriod(TenantModel):
 
     UNIQUE(subscription, start): a second bill of the same period fails in the database."""
 
-    subscription = models.ForeignKey(Subscription, on_delete=models.PROTECT, related_name="periods")
+    # No index of its own: a composite index or unique constraint leads with it.
+    subscription = models.ForeignKey(
+        Subscription, on_delete=models.PROTECT, related_name="periods", db_index=False
+    )
     start = models.DateField()
     end = models.DateField()
     invoice = models.ForeignKey(
@@ -378,6 +386,8 @@ class UsedFormToken(TenantModel):
     a second submission of the same form (a double click, two tabs, a replay) finds it, changes
     nothing and is shown the first one's `result`. UNIQUE(organization, token): two submissions
     racing each other cannot both act."""
+
+    organization = tenancy.organization_key()  # led by the indexes and constraints below
 
     subscription = models.ForeignKey(Subscription, on_delete=models.CASCADE, related_name="used_tokens")
     token = models.CharField(max_length=64)
