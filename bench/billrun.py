@@ -6,6 +6,9 @@ Figures, printed, never asserted:
 - one `portico billrun` process: renewals/s, its peak memory (max RSS of the process);
 - the floor, measured in the same run: the same invoice and line rows (copied from the bill run's
   own) bulk-inserted directly with `core.bulk.insert`, in transactions of the same batch size;
+- the full floor: every row the bill run wrote (invoices, lines, periods, audit events, outbox
+  events and deliveries) copied and inserted the same way, and the subscriptions' terms moved by one
+  UPDATE a batch — what the bill run's writes cost without its reading, pricing and checking;
 - 2 and 4 bill runs in parallel over the same subscriptions again (PostgreSQL; SQLite is
   single-writer, so its parallel runs take turns): totals, duplicates, numbering, per-process RSS;
 - the automatic charges the runs queued, delivered by the outbox worker for a while (charges/s).
@@ -16,6 +19,7 @@ outbox rows deleted, the counter reset), so each round bills the same N renewals
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -155,6 +159,88 @@ def _floor(organization) -> float:
     return time.perf_counter() - started
 
 
+def _full_floor(organization) -> tuple[float, str]:
+    """Seconds to write every row the bill run wrote (its invoices, lines, periods, audit, outbox
+    events and deliveries, copied) and move every subscription's term, directly, BATCH renewals a
+    transaction: what the same writes cost without the bill run's reading, pricing and checking."""
+    from portico.billing.models import Invoice, InvoiceLine
+    from portico.core import bulk, clock
+    from portico.core.models import AuditEvent, OutboxDelivery, OutboxEvent
+    from portico.subscriptions.models import BillingPeriod, Subscription
+
+    def rows(model, **where):
+        return list(model.all_tenants.filter(organization=organization, **where).order_by("pk").values())
+
+    invoices = rows(Invoice)
+    lines: dict[int, list[dict]] = {}
+    for line in InvoiceLine.objects.filter(invoice__organization=organization).order_by("pk").values():
+        lines.setdefault(line["invoice_id"], []).append(line)
+    period_of = {p["invoice_id"]: p for p in rows(BillingPeriod)}
+    audits = rows(AuditEvent)
+    events = {e["key"]: e for e in rows(OutboxEvent)}
+    deliveries: dict[int, list[dict]] = {}
+    for delivery in rows(OutboxDelivery):
+        deliveries.setdefault(delivery["event_id"], []).append(delivery)
+    per_invoice = len(audits) // max(1, len(invoices))
+    written = 0
+    quote = connection.ops.quote_name
+    table = quote(Subscription._meta.db_table)
+
+    def strip(row, **changes):
+        row = {k: v for k, v in row.items() if k != "id"}
+        row.update(changes)
+        return row
+
+    started = time.perf_counter()
+    for first in range(0, len(invoices), BATCH):
+        batch = invoices[first : first + BATCH]
+        with transaction.atomic():
+            copies = [strip(i, number=f"F{i['number']}") for i in batch]
+            new_ids = bulk.insert(Invoice, copies)
+            line_rows, period_rows, event_rows, event_deliveries = [], [], [], []
+            for old, new_id in zip(batch, new_ids, strict=True):
+                line_rows += [strip(line, invoice_id=new_id) for line in lines.get(old["id"], [])]
+                period = period_of[old["id"]]
+                period_rows.append(
+                    strip(period, invoice_id=new_id, start=period["start"] + dt.timedelta(days=1))
+                )
+                event = events.get(f"invoice.finalized:billing.invoice:{old['id']}")
+                if event is not None:
+                    event_rows.append(strip(event, key=f"floor:{new_id}"))
+                    event_deliveries.append(deliveries.get(event["id"], []))
+            bulk.insert_rows(InvoiceLine, line_rows)
+            bulk.insert_rows(BillingPeriod, period_rows)
+            written += bulk.insert_rows(
+                AuditEvent,
+                [strip(a) for a in audits[first * per_invoice : (first + len(batch)) * per_invoice]],
+            )
+            event_ids = bulk.insert(OutboxEvent, event_rows)
+            written += bulk.insert_rows(
+                OutboxDelivery,
+                [
+                    strip(d, event_id=pk)
+                    for pk, ds in zip(event_ids, event_deliveries, strict=True)
+                    for d in ds
+                ],
+            )
+            with connection.cursor() as cursor:  # the term moved on, as the bill run moves it
+                ids = [p["subscription_id"] for p in period_rows]
+                later = (
+                    "current_term_end + 28"
+                    if connection.vendor == "postgresql"
+                    else ("date(current_term_end, '+28 days')")
+                )
+                cursor.execute(
+                    f"UPDATE {table} SET current_term_start = current_term_end, current_term_end = {later}, "
+                    f"next_billing_on = {later}, cycles_billed = cycles_billed + 1, updated_at = %s "
+                    f"WHERE id IN ({', '.join(['%s'] * len(ids))})",
+                    [clock.now(), *ids],
+                )
+            written += len(copies) + len(line_rows) + len(period_rows) + len(event_rows)
+    elapsed = time.perf_counter() - started
+    return elapsed, f"{written / max(1, len(invoices)):.1f} rows and 1 update a renewal"
+
+
 def _deliver_charges(seconds: float) -> str:
     from portico.core import outbox
     from portico.payments.models import GatewayCharge
@@ -231,6 +317,11 @@ def run(h):
     h.notes.append(
         f"billrun: floor (the same {count} invoices and their lines bulk-inserted directly): "
         f"{floor:.1f} s = {count / floor:.0f} invoices/s; bill run / floor = {elapsed / floor:.1f}x"
+    )
+    full, what = _full_floor(organization)
+    h.notes.append(
+        f"billrun: full floor (every row the bill run wrote, {what}, written directly): "
+        f"{full:.1f} s = {count / full:.0f} renewals/s; bill run / full floor = {elapsed / full:.1f}x"
     )
     for processes in (2, 4):
         _reset(organization)
