@@ -123,3 +123,25 @@ def test_a_payment_staff_record_by_bank_transfer_sends_no_card_receipt(
     with django_capture_on_commit_callbacks(execute=True):
         pay(customer, 12500, (invoice, 12500))
     assert mailbox.messages == []
+
+
+def test_the_worker_renders_the_receipt_and_a_delivery_run_again_sends_no_second_copy(
+    billing_client, customer, invoice, mailbox
+):
+    """The booking's commit queues the receipt (its `payment.succeeded` delivery), nothing more: the
+    PDF is rendered when the worker delivers it. Run again (a worker killed after sending), the
+    consumer queues no second message."""
+    from portico.core import outbox
+    from portico.core.models import OutboxDelivery, OutboxEvent
+    from portico.notifications.receipts import receipt_for_payment
+
+    response, _data = pay_through_the_page(billing_client, invoice)  # on-commit work not run
+    assert response.status_code == 302
+    receipt = OutboxDelivery.objects.get(consumer="notifications.payment_receipt")
+    assert receipt.event.topic == "payment.succeeded" and receipt.status == OutboxDelivery.Status.PENDING
+    assert not OutboxEvent.objects.filter(topic="email.send").exists()  # nothing rendered yet
+    outbox.deliver(ids=[receipt.pk])
+    receipt_for_payment(receipt.event)  # the same event handed over a second time
+    assert OutboxEvent.objects.filter(topic="email.send").count() == 2  # payer and billing contact
+    outbox.deliver_all_due()
+    assert len(mailbox.to("tom@acme.example")) == 1 and len(mailbox.to(BILLING)) == 1

@@ -46,8 +46,10 @@ def send_templated_email(
     context: dict | None = None,
     attachments: Iterable[tuple[str, bytes, str]] = (),
     reply_to: Sequence[str] = (),
+    key: str | None = None,
 ) -> None:
-    """Render now, send after commit (a rolled-back change sends nothing), through the outbox."""
+    """Render now, send after commit (a rolled-back change sends nothing), through the outbox. A
+    `key` sends the message once however often this is called with it (a consumer run again)."""
     context = {"organization": organization, "portal_url": organization.portal_url, **(context or {})}
     subject, text, html = render_email(template, context)
     send_rendered_email(
@@ -58,6 +60,7 @@ def send_templated_email(
         html=html,
         attachments=attachments,
         reply_to=reply_to,
+        key=key,
     )
 
 
@@ -70,6 +73,7 @@ def send_rendered_email(
     html: str | None = None,
     attachments: Iterable[tuple[str, bytes, str]] = (),
     reply_to: Sequence[str] = (),
+    key: str | None = None,
 ) -> None:
     """Queue an already rendered message (allauth's own emails too) on the outbox, in the current
     transaction: it leaves after commit, and is retried until the mail server takes it."""
@@ -83,7 +87,7 @@ def send_rendered_email(
         "html": str(html) if html else None,
         "attachments": [_stored_attachment(f, c, m) for f, c, m in attachments],
     }
-    outbox.emit(EMAIL_TOPIC, organization=organization, payload=payload)
+    outbox.emit(EMAIL_TOPIC, organization=organization, payload=payload, key=key)
 
 
 def _stored_attachment(filename: str, content: bytes | str, mimetype: str) -> dict:

@@ -1,20 +1,23 @@
 """The receipt emailed after a card payment: to the contact who paid and to the customer's billing
 contact (each address once), with the receipt PDF attached.
 
-`billing.signals.payment_recorded` fires once per new payment, after its transaction commits (a
-rolled-back booking, a declined card or a retried request with the same idempotency key records no
-new payment, so sends nothing). `send_payment_receipt` is the one function that sends: the outbox
-(a later issue) will call it from its worker instead.
+A booked card payment writes its `payment.succeeded` event in the booking's transaction
+(`payments.services._book`): a rolled-back booking, a declined card or a retried request with the
+same idempotency key writes none, so sends nothing. The outbox worker hands the event to
+`receipt_for_payment`, which renders the PDF and queues one message per address, each keyed by the
+payment and address: a delivery run again (a worker killed halfway) sends no second copy. The PDF is
+rendered there, by the worker, not by the request or the charge that booked the payment.
 """
 
 from __future__ import annotations
 
 import logging
 
-from django.dispatch import receiver
+from django.db import transaction
 
-from portico.billing import documents, signals
+from portico.billing import documents
 from portico.billing.models import Payment
+from portico.core import outbox, tenancy
 from portico.core.mail import send_templated_email
 from portico.core.money import Money
 
@@ -59,11 +62,27 @@ def send_payment_receipt(payment: Payment) -> list[str]:
             template="payments/receipt",
             context={"payment": payment, "customer": payment.customer, "allocations": allocations},
             attachments=[(f"receipt-{payment.number}.pdf", pdf, "application/pdf")],
+            key=f"receipt:{payment.pk}:{address.lower()}",
         )
     return recipients
 
 
-@receiver(signals.payment_recorded, dispatch_uid="notifications.card_payment_receipt")
-def _receipt_after_card_payment(sender, payment: Payment, **kwargs) -> None:
-    if payment.method == Payment.Method.CARD and payment.channel == Payment.Channel.ONLINE:
+def _is_online_card_payment(payload: dict) -> bool:
+    # Events written before they named the method came from card bookings only.
+    return (
+        payload.get("method", Payment.Method.CARD) == Payment.Method.CARD
+        and payload.get("channel", Payment.Channel.ONLINE) == Payment.Channel.ONLINE
+    )
+
+
+@outbox.consumer("payment.succeeded", name="notifications.payment_receipt", wants=_is_online_card_payment)
+def receipt_for_payment(event) -> None:
+    payment = (
+        Payment.all_tenants.filter(organization_id=event.organization_id, pk=event.payload["id"])
+        .select_related("organization", "customer")
+        .first()
+    )
+    if payment is None:
+        return
+    with tenancy.tenant(payment.organization), transaction.atomic():
         send_payment_receipt(payment)

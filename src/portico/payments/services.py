@@ -713,7 +713,14 @@ def _mark_succeeded(attempt: PaymentAttempt, payment: Payment, reference: str, n
         decline_reason=note[:300],
         completed_at=clock.now(),
     )
-    outbox.emit_for("payment.succeeded", payment, number=payment.number, amount=payment.amount)
+    outbox.emit_for(
+        "payment.succeeded",
+        payment,
+        number=payment.number,
+        amount=payment.amount,
+        method=payment.method,
+        channel=payment.channel,
+    )
 
 
 # -- reconciliation -----------------------------------------------------------------------------------
