@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "allauth.usersessions",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # the API docs' own static files (no CDN)
     "portico.core",
     "portico.customers",
     "portico.accounts",
@@ -93,6 +94,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portico.core.middleware.TenantMiddleware",
+    "portico.api.middleware.ApiKeyMiddleware",  # /api/v1/: the key, its organization, limits
     "portico.core.middleware.FormInputMiddleware",
     "portico.core.middleware.PrivateCacheMiddleware",  # outside auth: sees request.user on the way out
     "django.contrib.sessions.middleware.SessionMiddleware",

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.conf.urls.static import static
 from django.urls import include, path
 
+from portico.api.api import api
 from portico.console.site import console_site
 from portico.core import views as core_views
 
@@ -15,6 +16,7 @@ urlpatterns = [
     path("portal/", include("portico.portal.urls")),
     path("payments/", include("portico.payments.urls")),
     path("console/", console_site.urls),
+    path("api/v1/", api.urls),
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)

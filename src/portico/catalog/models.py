@@ -27,7 +27,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portico.catalog import errors
 from portico.core import tenancy
-from portico.core.fields import money_property
+from portico.core.fields import PublicIdField, money_property
 from portico.core.money import MAX_TYPED_MINOR, UNIT_PRICE_PLACES, Money, is_currency
 from portico.core.tenancy import TenantManager, TenantModel, TenantQuerySet
 
@@ -72,6 +72,7 @@ def _unit_price_field(verbose_name, **kwargs):
 class TaxRate(TenantModel):
     """A named tax percentage. Inclusive rates are already contained in the price they apply to."""
 
+    public_id = PublicIdField()
     name = models.CharField(_("name"), max_length=64)
     percent = models.DecimalField(
         _("percent"),
@@ -99,6 +100,7 @@ class TaxRate(TenantModel):
 class Item(TenantModel):
     """A product or service with a default price, used to fill invoice lines."""
 
+    public_id = PublicIdField()
     name = models.CharField(_("name"), max_length=200)
     description = models.CharField(_("description"), max_length=500, blank=True)
     currency = models.CharField(_("currency"), max_length=3, default="USD")
@@ -144,6 +146,7 @@ TIERED_MODELS = frozenset({PricingModel.VOLUME, PricingModel.TIERED})
 class Priced(TenantModel):
     """What plans and addons share: a currency and a price under one of the pricing models."""
 
+    public_id = PublicIdField()
     code = models.CharField(
         _("code"), max_length=64, validators=[url_safe_code], help_text=_("Used in URLs and the API.")
     )
@@ -201,6 +204,7 @@ class Product(TenantModel):
 
     organization = tenancy.organization_key()  # led by the indexes and constraints below
 
+    public_id = PublicIdField()
     name = models.CharField(_("name"), max_length=200)
     description = models.TextField(_("description"), blank=True)
     is_archived = models.BooleanField(_("archived"), default=False)
@@ -481,6 +485,7 @@ class Coupon(TenantModel):
         FOREVER = "forever", _("Forever")
         REPEATING = "repeating", _("A number of billing cycles")
 
+    public_id = PublicIdField()
     name = models.CharField(_("name"), max_length=200, help_text=_("Shown on invoices, e.g. Launch 20% off."))
     discount_type = models.CharField(
         _("discount"), max_length=8, choices=DiscountType.choices, default=DiscountType.PERCENT
@@ -652,6 +657,7 @@ class CouponCode(TenantModel):
 
     Codes are unique per organization whatever their case: "SPRING" and "spring" are one code."""
 
+    public_id = PublicIdField()
     coupon = models.ForeignKey(
         Coupon, on_delete=models.CASCADE, related_name="codes", verbose_name=_("coupon")
     )

@@ -1,4 +1,12 @@
+import secrets
+import string
+
+from django.db import models
+
 from portico.core.money import Money
+
+PUBLIC_ID_ALPHABET = string.ascii_letters + string.digits
+PUBLIC_ID_LENGTH = 14  # 62**14 ≈ 2**83: unguessable, and short enough to read out
 
 
 def money_property(field_name: str, currency_attr: str = "currency"):
@@ -13,3 +21,23 @@ def money_property(field_name: str, currency_attr: str = "currency"):
         setattr(self, field_name, value.minor)
 
     return property(getter, setter)
+
+
+def new_random_id() -> str:
+    """A random letters-and-digits id (the API shows it with its kind's prefix: `cus_…`)."""
+    return "".join(secrets.choice(PUBLIC_ID_ALPHABET) for _ in range(PUBLIC_ID_LENGTH))
+
+
+class PublicIdField(models.CharField):
+    """The id by which a row is addressed from outside (the API, URLs): random and unique, never the
+    sequential primary key, which would tell how many rows there are and invite guessing.
+
+    A new column of this kind on a table with rows comes in three migrations (nullable, backfill,
+    required), as every new required column does (CONVENTIONS.md)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 16)
+        kwargs.setdefault("unique", True)
+        kwargs.setdefault("editable", False)
+        kwargs.setdefault("default", new_random_id)
+        super().__init__(*args, **kwargs)

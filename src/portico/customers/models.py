@@ -8,6 +8,7 @@ from django.db.models.functions import Lower
 from django.utils.translation import gettext_lazy as _
 
 from portico.core import tenancy
+from portico.core.fields import PublicIdField
 from portico.core.tenancy import TenantModel
 
 
@@ -41,6 +42,7 @@ class Customer(TenantModel):
 
     organization = tenancy.organization_key()  # led by the indexes and constraints below
 
+    public_id = PublicIdField()
     display_name = models.CharField(_("display name"), max_length=200)
     company_name = models.CharField(_("company name"), max_length=200, blank=True)
     email = models.EmailField(_("email"), blank=True)

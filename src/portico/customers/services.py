@@ -161,3 +161,30 @@ def update_own_details(*, user, data: dict, actor: Actor):
             changes=changes,
         )
     return contact
+
+
+def create_customer(*, organization, data: dict, actor: Actor) -> Customer:
+    """A new customer of the organization (validated by the caller: the console's form, the API's
+    schema and `full_clean`)."""
+    with transaction.atomic():
+        customer = Customer.all_tenants.create(organization=organization, **data)
+        audit(actor, "customer.created", customer, fields=sorted(data))
+    return customer
+
+
+def remove_contact(*, contact: ContactPerson, actor: Actor) -> None:
+    """Delete a contact person (and with them their portal login). Callers that manage portal
+    access turn it off first (`accounts.services.set_portal_access`), which keeps the customer's
+    last portal admin and ends the contact's sessions."""
+    with transaction.atomic():
+        contact = ContactPerson.all_tenants.select_for_update().get(pk=contact.pk)
+        customer, label = contact.customer, str(contact)
+        contact.delete()
+        audit(
+            actor,
+            "contact.removed",
+            None,
+            organization=customer.organization,
+            customer=customer,
+            contact=label,
+        )

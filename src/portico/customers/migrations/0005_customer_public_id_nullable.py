@@ -1,0 +1,15 @@
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    """Step 1 of 3 for the API's public ids: the column, nullable (healthchecks 0116-0118)."""
+
+    dependencies = [("customers", "0004_contactperson_public_id_required")]
+
+    operations = [
+        migrations.AddField(
+            model_name="customer",
+            name="public_id",
+            field=models.CharField(editable=False, max_length=16, null=True),
+        ),
+    ]
