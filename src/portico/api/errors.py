@@ -113,7 +113,13 @@ class InternalError(ApiError):
     message = _("Something went wrong on our side; the error was recorded.")
 
 
+# Services' refusals about the request's own values rather than the account's state: 422.
+UNPROCESSABLE_CODES = frozenset({"invalid_tiers", "invalid_pricing"})
+
+
 def status_of(error: DomainError) -> int:
+    if str(error.code) in UNPROCESSABLE_CODES:
+        return 422
     return getattr(error, "status", DOMAIN_REFUSAL_STATUS)
 
 
