@@ -25,6 +25,7 @@ class Code(models.TextChoices):
     RESOURCE_MISSING = "resource_missing"
     MALFORMED_REQUEST = "malformed_request"
     METHOD_NOT_ALLOWED = "method_not_allowed"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     VALIDATION_FAILED = "validation_failed"
     CONFLICT = "conflict"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
@@ -73,6 +74,12 @@ class MethodNotAllowed(ApiError):
     code = Code.METHOD_NOT_ALLOWED
     status = 405
     message = _("This method is not allowed here.")
+
+
+class UnsupportedMediaType(ApiError):
+    code = Code.UNSUPPORTED_MEDIA_TYPE
+    status = 415
+    message = _("Send request bodies as JSON, with `Content-Type: application/json`.")
 
 
 class ValidationFailed(ApiError):
@@ -138,6 +145,7 @@ _BY_STATUS = {
     404: ResourceMissing,
     405: MethodNotAllowed,
     409: Conflict,
+    415: UnsupportedMediaType,
     422: ValidationFailed,
     429: RateLimited,
 }

@@ -13,6 +13,8 @@ from __future__ import annotations
 import json
 
 from django.core.exceptions import RequestDataTooBig
+from django.http import QueryDict
+from django.utils.datastructures import MultiValueDict
 
 from portico.api import idempotency, ratelimit
 from portico.api.errors import (
@@ -20,6 +22,7 @@ from portico.api.errors import (
     MalformedRequest,
     PermissionDenied,
     RateLimited,
+    UnsupportedMediaType,
     ResourceMissing,
     error_response,
     for_status,
@@ -49,6 +52,12 @@ class ApiKeyMiddleware:
                     "The request contains a NUL character (which no field accepts) or is too large."
                 )
             )
+        if request.method not in READ_METHODS:
+            # The API reads JSON only: a form body is never parsed (not by the form middleware
+            # below either), and any other body is refused.
+            request._post, request._files = QueryDict(), MultiValueDict()
+            if request.content_type != "application/json" and request.body:
+                return error_response(UnsupportedMediaType())
         key = key_for_token(_bearer(request))
         if key is None:
             return error_response(AuthenticationRequired(), headers={"WWW-Authenticate": "Bearer"})

@@ -8,7 +8,7 @@ from portico.core.audit import Actor, client_ip
 from portico.core.models import AuditEvent
 
 # What every operation may answer besides its success: the one error body.
-ERRORS = frozenset({400, 401, 403, 404, 409, 422, 429})
+ERRORS = frozenset({400, 401, 403, 404, 409, 415, 422, 429})
 
 
 def responses(success: dict) -> dict:
