@@ -23,6 +23,7 @@ from portico.accounts.models import User
 # any app; the apps never import it): importing them registers them on the console site.
 from portico.console import (  # noqa: F401
     admin_accounts,
+    admin_api_keys,
     admin_billing,
     admin_catalog,
     admin_core,
