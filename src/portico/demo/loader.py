@@ -33,6 +33,7 @@ class Demo:
     customers: dict[str, Customer] = field(default_factory=dict)
     contacts: dict[str, ContactPerson] = field(default_factory=dict)
     logins: list[tuple[str, str, str, str]] = field(default_factory=list)  # (org, role, email, password)
+    api_keys: dict[str, str] = field(default_factory=dict)  # org slug → its demo API key (PORTICO_DEMO only)
 
 
 RENOTECH_CUSTOMERS = [

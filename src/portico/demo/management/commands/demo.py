@@ -28,6 +28,10 @@ class Command(BaseCommand):
             for slug, role, email, password in demo.logins:
                 if slug == organization.slug and (email == PORTAL_EMAIL or "staff" in role):
                     self.stdout.write(f"  {role:<40} {email} / {password}")
+            if organization.slug in demo.api_keys:
+                self.stdout.write(
+                    f"  {'API key (write, docs/api.md)':<40} {demo.api_keys[organization.slug]}"
+                )
         self.stdout.write(f"\nMore portal logins: see README.md. Health: http://{base}:{port}/healthz")
 
 
