@@ -20,6 +20,7 @@ from django.urls import URLPattern, path
 
 from portico.accounts import services as access
 from portico.accounts.models import StaffRole, User, access_policy_of
+from portico.api.services import create_key
 from portico.billing import services as ledger
 from portico.billing.models import Invoice, InvoiceLine, StatementExport
 from portico.catalog.models import Item, TaxRate
@@ -69,6 +70,7 @@ def world(org, clock):
     preferences_of(org)
     ledger.billing_settings(org)
     payment_settings(org)
+    create_key(organization=org, name="CRM sync", scope="write", actor=ACTOR)  # the API keys page
     rate = TaxRate.all_tenants.create(organization=org, name="Sales tax", percent="8")
     Item.all_tenants.create(
         organization=org, name="Design", currency="USD", unit_price_minor=5000, tax_rate=rate

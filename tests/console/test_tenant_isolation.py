@@ -17,6 +17,7 @@ from django.urls import URLPattern
 
 from portico.accounts import services as access
 from portico.accounts.models import User, access_policy_of
+from portico.api.services import create_key
 from portico.billing import services as ledger
 from portico.billing.models import StatementExport
 from portico.catalog.models import Item, TaxRate
@@ -44,6 +45,7 @@ def northwind_world(other_org, clock):
     contact = ContactFactory(customer=customer, email="maria@acme.example", is_primary=True)
     portal_user(contact)
     staff_user(other_org, email="owner@northwind.example")
+    create_key(organization=other_org, name="CRM sync", scope="write", actor=ACTOR)  # the API keys page
     access.invite_contact(contact=ContactFactory(customer=customer, email="tom@nw.example"), actor=ACTOR)
     access_policy_of(other_org)
     preferences_of(other_org)

@@ -22,8 +22,8 @@ from portico.api.errors import (
     MalformedRequest,
     PermissionDenied,
     RateLimited,
-    UnsupportedMediaType,
     ResourceMissing,
+    UnsupportedMediaType,
     error_response,
     for_status,
 )

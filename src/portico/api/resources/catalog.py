@@ -569,7 +569,7 @@ def _queryset(kind: Kind):
 def register(kind: Kind) -> Router:
     router = Router(tags=[kind.name])
     singular = kind.name.removesuffix("s")
-    Create, Update, Out = kind.create, kind.update, kind.out  # noqa: N806
+    Create, Update, Out = kind.create, kind.update, kind.out
     path_id = f"{singular}_id"
 
     def get_entry(entry_id: str):
@@ -577,9 +577,10 @@ def register(kind: Kind) -> Router:
 
     def create_entry(request, payload, parent=None):
         data, related, tiers = _parse(kind, payload.model_dump())
-        if "currency" in kind.model.__dict__ or hasattr(kind.model, "currency"):
-            if "currency" in data and not data["currency"]:
-                data["currency"] = request.organization.base_currency
+        if "currency" in data and not data["currency"]:
+            # left out: the organization's currency where one is required, else none
+            optional = kind.model._meta.get_field("currency").blank
+            data["currency"] = "" if optional else request.organization.base_currency
         if parent is not None:
             data[kind.parent[0]] = parent
         entry = services.create_entry(
@@ -665,7 +666,7 @@ def register_children(parent_router: Router, parent: Kind, child: Kind) -> None:
     parent_id = f"{parent.name.removesuffix('s')}_id"
     singular = child.name.removesuffix("s")
     segment = child.name.removeprefix(parent.name.removesuffix("s") + "_")
-    Create, Out = child.create, child.out  # noqa: N806
+    Create, Out = child.create, child.out
 
     def parent_of(path):
         return ids.get(parent.model.objects.all(), path[parent_id])
