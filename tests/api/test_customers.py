@@ -17,6 +17,7 @@ def test_a_customer_is_created_retrieved_and_listed_with_its_public_id(api, org)
     )
     assert created.status_code == 201, created.content
     body = created.json()
+    assert "no-store" in created["Cache-Control"]
     customer = Customer.objects.get()
     assert body["id"] == f"cus_{customer.public_id}" and body["object"] == "customer"
     assert body["currency"] == "USD" and body["billing_address"]["country"] == "US"

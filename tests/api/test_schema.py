@@ -9,10 +9,10 @@ import os
 
 import pytest
 import schemathesis
-from schemathesis import checks
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.wsgi import get_wsgi_application
 from hypothesis import HealthCheck, settings
+from schemathesis import checks
 
 from portico.api.api import api
 from tests.api.conftest import new_key

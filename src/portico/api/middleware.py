@@ -14,6 +14,7 @@ import json
 
 from django.core.exceptions import RequestDataTooBig
 from django.http import QueryDict
+from django.utils.cache import add_never_cache_headers
 from django.utils.datastructures import MultiValueDict
 
 from portico.api import idempotency, ratelimit
@@ -74,8 +75,11 @@ class ApiKeyMiddleware:
         request.organization = key.organization
         with tenant(key.organization):
             if request.method == "POST":
-                return idempotency.run(request, key, self._shaped_response)
-            return self._shaped_response(request)
+                response = idempotency.run(request, key, self._shaped_response)
+            else:
+                response = self._shaped_response(request)
+        add_never_cache_headers(response)  # an organization's data is no cache's to keep
+        return response
 
     def _shaped_response(self, request):
         """Whatever answers an error without the API's body (Django's 404 page for an unknown path,
