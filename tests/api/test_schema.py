@@ -9,8 +9,10 @@ import os
 
 import pytest
 import schemathesis
+from django.core import signals
 from django.core.serializers.json import DjangoJSONEncoder
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from hypothesis import HealthCheck, settings
 from schemathesis import checks
 
@@ -34,6 +36,17 @@ CHECKS = [
     checks.response_headers_conformance,
 ]
 EXAMPLES = int(os.environ.get("API_SCHEMA_EXAMPLES", "2"))
+
+
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection():
+    """The WSGI application closes "old" connections when a request starts and ends; the test's
+    connection holds its transaction, so keep it open (as Django's test client does)."""
+    signals.request_started.disconnect(close_old_connections)
+    signals.request_finished.disconnect(close_old_connections)
+    yield
+    signals.request_started.connect(close_old_connections)
+    signals.request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
