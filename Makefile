@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 PYTEST_WORKERS ?= auto
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run serve test test-sqlite test-pg e2e bench check lint format migrate demo worker clean system-deps browser-deps
+.PHONY: run serve test test-sqlite test-pg test-api-schema e2e bench check lint format migrate demo worker clean system-deps browser-deps
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,11 @@ test-pg: $(STAMP)
 e2e: $(STAMP) browser-deps system-deps
 	@echo "== browser tests (Chromium, axe) =="
 	env -u DATABASE_URL $(BIN)/pytest -p no:xdist -m e2e tests/e2e $(PYTEST_ARGS)
+
+## make test-api-schema: schemathesis against the API's OpenAPI with a larger budget (make test runs 2 examples per operation)
+API_SCHEMA_EXAMPLES ?= 100
+test-api-schema: $(STAMP)
+	API_SCHEMA_EXAMPLES=$(API_SCHEMA_EXAMPLES) $(BIN)/pytest -n $(PYTEST_WORKERS) tests/api/test_schema.py $(PYTEST_ARGS)
 
 ## make bench: benchmarks with printed figures (never part of make test)
 # BENCH_SUBSCRIPTIONS: the bill run's size (make bench BENCH_SUBSCRIPTIONS=5000 for a quick run)
