@@ -9,17 +9,20 @@ from portico.core.tenancy import tenant
 from tests.factories import ContactFactory, CustomerFactory
 
 
-def build_world(organization) -> dict[str, object]:
+def build_world(organization, tag: str = "") -> dict[str, object]:
+    """`tag` tells apart the codes and names of a second world in the same organization."""
     with tenant(organization):
         customer = CustomerFactory(organization=organization)
         tax_rate = TaxRate.objects.create(organization=organization, name="Tax", percent=Decimal("8.25"))
-        product = Product.objects.create(organization=organization, name=f"Product of {organization.slug}")
+        product = Product.objects.create(
+            organization=organization, name=f"Product of {organization.slug}{tag}"
+        )
         plan = Plan.objects.create(
-            organization=organization, product=product, code="basic", name="Basic", price_minor=3000
+            organization=organization, product=product, code=f"basic{tag}", name="Basic", price_minor=3000
         )
         addon = Addon.objects.create(
             organization=organization,
-            code="seats",
+            code=f"seats{tag}",
             name="Seats",
             charge_type="recurring",
             interval_unit="month",
@@ -27,6 +30,18 @@ def build_world(organization) -> dict[str, object]:
             price_minor=500,
         )
         coupon = Coupon.objects.create(organization=organization, name="Launch", percent=Decimal(10))
+        addon.plans.add(plan)
+        coupon.plans.add(plan)
+        coupon.addons.add(addon)
+        tiered = Plan.objects.create(
+            organization=organization,
+            product=product,
+            code=f"tiered{tag}",
+            name="Tiered",
+            pricing_model="tiered",
+        )
+        tiered.tiers.create(up_to=10, unit_price=Decimal(2))
+        tiered.tiers.create(up_to=None, unit_price=Decimal(1))
         return {
             "customer": customer,
             "contact": ContactFactory(customer=customer, is_primary=True),
@@ -36,5 +51,7 @@ def build_world(organization) -> dict[str, object]:
             "plan": plan,
             "addon": addon,
             "coupon": coupon,
-            "coupon_code": CouponCode.objects.create(organization=organization, coupon=coupon, code="LAUNCH"),
+            "coupon_code": CouponCode.objects.create(
+                organization=organization, coupon=coupon, code=f"LAUNCH{tag}"
+            ),
         }

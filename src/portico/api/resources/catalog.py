@@ -67,6 +67,7 @@ class Kind:
     many: dict[str, type] = field(default_factory=dict)  # body field → the model of its list of ids
     parent: tuple[str, type] | None = None  # nested under a parent: (its field, its model)
     related: tuple[str, ...] = ()  # select_related
+    prefetch: tuple[str, ...] = ()  # prefetch_related: what the serializer reads per row
 
 
 KINDS = [
@@ -82,6 +83,7 @@ KINDS = [
         plan_out,
         {"product": Product, "tax_rate": TaxRate},
         related=("product", "tax_rate"),
+        prefetch=("tiers",),
     ),
     Kind(
         "addons",
@@ -93,9 +95,18 @@ KINDS = [
         {"tax_rate": TaxRate},
         {"plans": Plan},
         related=("tax_rate",),
+        prefetch=("tiers", "plans"),
     ),
     Kind(
-        "coupons", Coupon, CouponIn, CouponUpdate, CouponOut, coupon_out, {}, {"plans": Plan, "addons": Addon}
+        "coupons",
+        Coupon,
+        CouponIn,
+        CouponUpdate,
+        CouponOut,
+        coupon_out,
+        {},
+        {"plans": Plan, "addons": Addon},
+        prefetch=("plans", "addons"),
     ),
     Kind(
         "coupon_codes",
@@ -150,7 +161,7 @@ def _signer(**params):
 
 
 def _queryset(kind: Kind):
-    return kind.model.objects.select_related(*kind.related)
+    return kind.model.objects.select_related(*kind.related).prefetch_related(*kind.prefetch)
 
 
 def register(kind: Kind) -> Router:

@@ -51,6 +51,11 @@ def _ref(obj) -> str | None:
     return ids.public_id(obj) if obj is not None else None
 
 
+def _ids_of(rows) -> list[str]:
+    """The ids of related rows, in a stable order, from their prefetch."""
+    return [ids.public_id(row) for row in sorted(rows, key=lambda row: row.pk)]
+
+
 def _tiers_out(entry) -> list[dict]:
     return [
         {"up_to": t.up_to, "unit_price": t.unit_price, "flat_fee_minor": t.flat_fee_minor}
@@ -343,7 +348,7 @@ def addon_out(addon: Addon) -> dict:
             )
         },
         "tax_rate": _ref(addon.tax_rate),
-        "plans": [ids.public_id(p) for p in addon.plans.order_by("pk")],
+        "plans": _ids_of(addon.plans.all()),
         "tiers": _tiers_out(addon),
     }
 
@@ -417,8 +422,8 @@ def coupon_out(coupon: Coupon) -> dict:
                 "is_archived",
             )
         },
-        "plans": [ids.public_id(p) for p in coupon.plans.order_by("pk")],
-        "addons": [ids.public_id(a) for a in coupon.addons.order_by("pk")],
+        "plans": _ids_of(coupon.plans.all()),
+        "addons": _ids_of(coupon.addons.all()),
     }
 
 
