@@ -90,3 +90,10 @@ def test_concurrent_identical_posts_create_one_customer(transactional_db):
     assert created and all(content == created[0] for content in created), outcomes
     others = [json.loads(content)["error"]["code"] for status, content in outcomes if status != 201]
     assert set(others) <= {"idempotency_in_progress"}, outcomes
+
+
+def test_records_past_their_24_hours_are_forgotten(api, org, clock):
+    api.post("/api/v1/customers", {"display_name": "Old"}, headers={"Idempotency-Key": "old"})
+    clock.advance(hours=25)
+    api.post("/api/v1/customers", {"display_name": "New"}, headers={"Idempotency-Key": "new"})
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]

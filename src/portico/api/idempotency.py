@@ -78,6 +78,8 @@ def _claim(api_key, key: str, print_: str) -> tuple[IdempotencyRecord, bool]:
                     fingerprint=print_,
                     created_at=now,
                 )
+            # the key's records past their 24 hours are no longer replayed: forget them
+            IdempotencyRecord.all_tenants.filter(api_key=api_key, created_at__lt=now - KEPT).delete()
             return record, True
         except IntegrityError:
             record = IdempotencyRecord.all_tenants.filter(
