@@ -122,3 +122,13 @@ def test_the_last_portal_admin_cannot_lose_access_through_the_api(api, org, cust
     assert_error(api.post(f"/api/v1/contacts/ctc_{admin.public_id}/revoke_access"), 409)
     admin.refresh_from_db()
     assert admin.has_portal_access
+
+
+def test_a_customers_currency_is_locked_once_it_has_documents(api, org, customer):
+    from tests.billing.factories import open_invoice
+
+    open_invoice(customer, 1000)
+    error = assert_error(api.post(f"/api/v1/customers/cus_{customer.public_id}", {"currency": "EUR"}), 409)
+    assert (error["code"], error["field"]) == ("currency_locked", "currency")
+    customer.refresh_from_db()
+    assert customer.currency == "USD"
