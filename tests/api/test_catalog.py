@@ -82,3 +82,12 @@ def test_an_item_names_a_tax_rate_of_its_own_organization_only(api, org, other_o
         404,
     )
     assert error["field"] == "tax_rate"
+
+
+def test_an_update_may_send_tiers_with_their_defaults_left_out(api, org):
+    product = Product.objects.create(organization=org, name="P")
+    plan = Plan.objects.create(organization=org, product=product, code="t", name="T", pricing_model="tiered")
+    plan.tiers.create(up_to=None, unit_price=2)
+    response = api.post(f"/api/v1/plans/plan_{plan.public_id}", {"tiers": [{"up_to": 5}, {}]})
+    assert response.status_code == 200, response.content
+    assert [(t["up_to"], float(t["unit_price"])) for t in response.json()["tiers"]] == [(5, 0), (None, 0)]

@@ -10,6 +10,7 @@ entry's `currency`; unit prices (finer than a cent) are decimal strings (`catalo
 # schemas of each kind from inside `register`.
 
 import inspect
+from decimal import Decimal
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -127,7 +128,10 @@ def _parse(kind: Kind, data: dict) -> tuple[dict, dict, list[Tier] | None]:
     data = dict(data)
     tiers = data.pop("tiers", None)
     if tiers is not None:
-        tiers = [Tier(t["up_to"], t["unit_price"], t["flat_fee_minor"]) for t in tiers]
+        # an update's tiers come without the fields left at their defaults (`exclude_unset`)
+        tiers = [
+            Tier(t.get("up_to"), t.get("unit_price", Decimal(0)), t.get("flat_fee_minor", 0)) for t in tiers
+        ]
     related = {}
     for name, model in kind.many.items():
         if name in data:
