@@ -37,7 +37,15 @@ class ApiKeyAdmin(TenantAdmin):
     list_display = ["name", "prefix_shown", "scope", "created_by", "created_at", "last_used_at", "revoked_at"]
     list_filter = ["scope"]
     search_fields = ["name", "prefix"]
-    readonly_fields = ["name", "prefix_shown", "scope", "created_by", "created_at", "last_used_at", "revoked_at"]
+    readonly_fields = [
+        "name",
+        "prefix_shown",
+        "scope",
+        "created_by",
+        "created_at",
+        "last_used_at",
+        "revoked_at",
+    ]
     actions = ["revoke_keys"]
     list_select_related = ["created_by"]
 

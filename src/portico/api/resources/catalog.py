@@ -10,8 +10,8 @@ entry's `currency`; unit prices (finer than a cent) are decimal strings (`catalo
 # schemas of each kind from inside `register`.
 
 import inspect
-from decimal import Decimal
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from ninja import Query, Router, Schema, Status
