@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from portico.core import tenancy
 from portico.core.fields import PublicIdField
 from portico.core.tenancy import TenantModel
 
@@ -54,6 +55,8 @@ class IdempotencyRecord(TenantModel):
     request. Inserted (and committed) before the request runs, so a concurrent duplicate collides on
     the unique constraint instead of running twice; `status_code` is null while the first one runs."""
 
+    organization = tenancy.organization_key()  # led by the unique constraint below
+
     api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
     key = models.CharField(max_length=255)
     fingerprint = models.CharField(max_length=64)  # SHA-256 of method, path and body
@@ -74,7 +77,9 @@ class RateWindow(models.Model):
     """Requests of one key in one fixed window, counted in the database so that every app process
     shares the count (an upsert per request: `api.ratelimit`). Not tenant data: a counter of a key."""
 
-    api_key = models.ForeignKey(ApiKey, on_delete=models.CASCADE, related_name="+")
+    api_key = models.ForeignKey(
+        ApiKey, on_delete=models.CASCADE, related_name="+", db_index=False
+    )  # led below
     window_start = models.BigIntegerField()  # Unix seconds, a multiple of the window's length
     count = models.PositiveIntegerField(default=0)
 

@@ -4,7 +4,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     """Step 1 of 3 for the API's public ids: the column, nullable (healthchecks 0116-0118)."""
 
-    dependencies = [("catalog", "0003_plan_and_addon_tax")]
+    dependencies = [("catalog", "0004_covered_indexes")]
 
     operations = [
         migrations.AddField(

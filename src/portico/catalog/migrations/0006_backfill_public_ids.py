@@ -23,6 +23,6 @@ class Migration(migrations.Migration):
     """Step 2 of 3: a random public id for every existing row (reversing step 1 drops the column, so
     reversing this step has nothing to undo)."""
 
-    dependencies = [("catalog", "0004_public_ids_nullable")]
+    dependencies = [("catalog", "0005_public_ids_nullable")]
 
     operations = [migrations.RunPython(backfill, migrations.RunPython.noop)]

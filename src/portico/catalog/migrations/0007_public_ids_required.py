@@ -5,7 +5,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
     """Step 3 of 3: the public id is required and unique."""
 
-    dependencies = [("catalog", "0005_backfill_public_ids")]
+    dependencies = [("catalog", "0006_backfill_public_ids")]
 
     operations = [
         migrations.AlterField(

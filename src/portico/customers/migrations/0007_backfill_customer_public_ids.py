@@ -23,6 +23,6 @@ class Migration(migrations.Migration):
     """Step 2 of 3: a random public id for every existing row (reversing step 1 drops the column, so
     reversing this step has nothing to undo)."""
 
-    dependencies = [("customers", "0005_customer_public_id_nullable")]
+    dependencies = [("customers", "0006_customer_public_id_nullable")]
 
     operations = [migrations.RunPython(backfill, migrations.RunPython.noop)]

@@ -5,7 +5,7 @@ from django.db import migrations
 class Migration(migrations.Migration):
     """Step 3 of 3: the public id is required and unique."""
 
-    dependencies = [("customers", "0006_backfill_customer_public_ids")]
+    dependencies = [("customers", "0007_backfill_customer_public_ids")]
 
     operations = [
         migrations.AlterField(
