@@ -22,9 +22,21 @@ PATH_PARAMETERS = {
     "addon_id": "addon",
     "coupon_id": "coupon",
     "coupon_code_id": "coupon_code",
+    "invoice_id": "invoice",
+    "line_number": "invoice_line",
+    "credit_note_id": "credit_note",
+    "payment_id": "payment",
+    "payment_method_id": "payment_method",
 }
 # Body fields that name another object → its kind (a list of them for the many-to-many ones).
-BODY_REFERENCES = {"product": "product", "tax_rate": "tax_rate", "plans": "plan", "addons": "addon"}
+BODY_REFERENCES = {
+    "product": "product",
+    "tax_rate": "tax_rate",
+    "plans": "plan",
+    "addons": "addon",
+    "customer": "customer",
+    "invoice": "invoice",
+}
 
 
 @dataclass(frozen=True)
@@ -33,6 +45,7 @@ class Operation:
     path: str  # as declared: /api/v1/customers/{customer_id}
     operation_id: str
     body_schema: dict | None
+    is_list: bool = False  # answers the list envelope (a GET of a collection, paginated)
 
     @property
     def parameters(self) -> list[str]:
@@ -62,7 +75,11 @@ def operations() -> list[Operation]:
     for path, methods in document["paths"].items():
         for method, spec in methods.items():
             body = spec.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
-            found.append(Operation(method.upper(), path, spec["operationId"], resolve(document, body)))
+            answer = spec["responses"].get(200, {}).get("content", {}).get("application/json", {})
+            is_list = "has_more" in resolve(document, answer.get("schema", {})).get("properties", {})
+            found.append(
+                Operation(method.upper(), path, spec["operationId"], resolve(document, body), is_list)
+            )
     return found
 
 

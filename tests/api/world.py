@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from portico.billing import services as ledger
+from portico.billing.services import LineInput
 from portico.catalog.models import Addon, Coupon, CouponCode, Item, Plan, Product, TaxRate
+from portico.core import clock
+from portico.core.audit import Actor
+from portico.core.money import Money
 from portico.core.tenancy import tenant
+from portico.payments.models import PaymentMethod
 from tests.factories import ContactFactory, CustomerFactory
 
 
@@ -42,7 +48,9 @@ def build_world(organization, tag: str = "") -> dict[str, object]:
         )
         tiered.tiers.create(up_to=10, unit_price=Decimal(2))
         tiered.tiers.create(up_to=None, unit_price=Decimal(1))
+        ledger_objects = _ledger(customer)
         return {
+            **ledger_objects,
             "customer": customer,
             "contact": ContactFactory(customer=customer, is_primary=True),
             "tax_rate": tax_rate,
@@ -55,3 +63,43 @@ def build_world(organization, tag: str = "") -> dict[str, object]:
                 organization=organization, coupon=coupon, code=f"LAUNCH{tag}"
             ),
         }
+
+
+def _ledger(customer) -> dict[str, object]:
+    """An issued invoice with a line, partly paid by a payment (with money left unused), an issued
+    credit note for it, and a saved card."""
+    system, currency = Actor.system(), customer.currency
+    invoice = ledger.create_invoice(
+        customer=customer, actor=system, lines=[LineInput("Consulting", Money(10000, currency))]
+    )
+    invoice = ledger.finalize_invoice(invoice=invoice, actor=system)
+    payment = ledger.record_payment(
+        customer=customer,
+        amount=Money(2500, currency),
+        allocations=[(invoice, Money(2000, currency))],
+        method="bank_transfer",
+        received_on=clock.today(),
+        actor=system,
+    )
+    credit_note = ledger.issue_credit_note(
+        customer=customer, lines=[LineInput("Discount", Money(1000, currency))], invoice=invoice, actor=system
+    )
+    method = PaymentMethod.objects.create(
+        organization=customer.organization,
+        customer=customer,
+        gateway="test",
+        token=f"tok_test_{customer.pk}",
+        brand="visa",
+        last4="4242",
+        exp_month=12,
+        exp_year=2035,
+        is_default=True,
+        created_at=clock.now(),
+    )
+    return {
+        "invoice": invoice,
+        "invoice_line": invoice.lines.get(),
+        "payment": payment,
+        "credit_note": credit_note,
+        "payment_method": method,
+    }

@@ -103,3 +103,12 @@ api.add_router("/customers", customers.router)
 api.add_router("/contacts", customers.contacts_router)
 for prefix, router in catalog.routers.items():
     api.add_router(prefix, router)
+
+from portico.api.resources import accounts, credit_notes, invoices, payments, portal_settings  # noqa: E402
+
+api.add_router("/customers", accounts.router)  # a customer's statement and payment methods
+api.add_router("/payment_methods", accounts.payment_methods_router)
+api.add_router("/invoices", invoices.router)
+api.add_router("/credit_notes", credit_notes.router)
+api.add_router("/payments", payments.router)
+api.add_router("/portal_settings", portal_settings.router)

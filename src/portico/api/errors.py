@@ -32,6 +32,8 @@ class Code(models.TextChoices):
     IDEMPOTENCY_IN_PROGRESS = "idempotency_in_progress"
     RATE_LIMITED = "rate_limited"
     INTERNAL_ERROR = "internal_error"
+    STATEMENT_TOO_LONG = "statement_too_long"
+    INVALID_PORTAL_SETTINGS = "invalid_portal_settings"
 
 
 class ApiError(DomainError):
@@ -120,8 +122,24 @@ class InternalError(ApiError):
     message = _("Something went wrong on our side; the error was recorded.")
 
 
+class StatementTooLong(ApiError):
+    code = Code.STATEMENT_TOO_LONG
+    status = 409
+    message = _("This statement is too long for one PDF: choose a shorter period, or download the CSV.")
+
+
+class InvalidPortalSettings(ApiError):
+    """The portal settings name a capability no app declares, or one that cannot be switched."""
+
+    code = Code.INVALID_PORTAL_SETTINGS
+    status = 422
+    field = "disabled"
+
+
 # Services' refusals about the request's own values rather than the account's state: 422.
-UNPROCESSABLE_CODES = frozenset({"invalid_tiers", "invalid_pricing"})
+UNPROCESSABLE_CODES = frozenset(
+    {"invalid_tiers", "invalid_pricing", "invalid_line", "invalid_amount", "statement_period_invalid"}
+)
 
 
 def status_of(error: DomainError) -> int:

@@ -28,7 +28,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from portico.core import tenancy
-from portico.core.fields import money_property
+from portico.core.fields import PublicIdField, money_property
 from portico.core.tenancy import TenantManager, TenantModel, TenantQuerySet, TenantSettingsModel
 from portico.customers.models import new_public_id
 
@@ -179,6 +179,8 @@ class Invoice(TenantModel):
         PROJECT = "project", _("Project")
 
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="invoices")
+    # What the API names the invoice by from its creation on (`in_…`); drafts have no number yet.
+    public_id = PublicIdField()
     number = models.CharField(max_length=40, blank=True, help_text=_("Assigned when finalized"))
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     source = models.CharField(max_length=20, choices=Source.choices, default=Source.ONE_TIME)
@@ -343,6 +345,7 @@ class CreditNote(TenantModel):
         VOID = "void", _("Void")
 
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="credit_notes")
+    public_id = PublicIdField()  # what the API names it by (`cn_…`), drafts included
     invoice = models.ForeignKey(
         Invoice,
         null=True,
@@ -459,6 +462,7 @@ class Payment(TenantModel):
         ONLINE = "online", _("Paid online")
 
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="payments")
+    public_id = PublicIdField()  # what the API names it by (`pay_…`)
     number = models.CharField(max_length=40)
     currency = models.CharField(max_length=3)
     amount_minor = models.BigIntegerField()

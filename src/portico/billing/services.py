@@ -45,6 +45,7 @@ from portico.billing.models import (
 from portico.billing.pricing import LineAmounts, document_totals, line_amounts
 from portico.core import bulk, clock, outbox, tenancy
 from portico.core.audit import Actor, audit
+from portico.core.fields import new_random_id
 from portico.core.money import Money
 from portico.customers.models import Customer
 
@@ -721,6 +722,7 @@ def issue_invoices(
             {
                 "organization_id": organization.pk,
                 "customer_id": customer.pk,
+                "public_id": new_random_id(),  # a bulk row gets no field defaults
                 "currency": currency,
                 "status": Invoice.Status.OPEN if total else Invoice.Status.PAID,
                 "source": draft.source,
