@@ -232,7 +232,7 @@ def get_payment_method(request, payment_method_id: str):
     "/{payment_method_id}", response=responses({204: None}), summary="Remove a payment method"
 )
 def remove_payment_method(request, payment_method_id: str):
-    """Detached at the gateway once removed. Refused (409 `method_in_use`) while the customer's
+    """Detached at the gateway once removed. Refused (409 `payment_method_in_use`) while the customer's
     automatic payments depend on it; removing the default makes the most recent other one default."""
     methods.remove_method(method=ids.get(_active_methods(), payment_method_id), actor=actor(request))
     return Status(204, None)

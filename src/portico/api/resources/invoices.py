@@ -244,14 +244,11 @@ def list_invoices(request, filters: Query[InvoiceFilters]):
         if subscription is None:
             raise ResourceMissing(field="subscription")
         invoices = invoices.filter(pk__in=invoices_of(subscription).values("pk"))
-    for name, lookup in (
-        ("issue_date_gte", "issue_date__gte"),
-        ("issue_date_lte", "issue_date__lte"),
-        ("due_date_gte", "due_date__gte"),
-        ("due_date_lte", "due_date__lte"),
-    ):
-        if getattr(filters, name) is not None:
-            invoices = invoices.filter(**{lookup: getattr(filters, name)})
+    for field in ("issue_date", "due_date"):
+        for bound in ("gte", "lte"):  # inclusive dates
+            value = getattr(filters, f"{field}_{bound}")
+            if value is not None:
+                invoices = invoices.filter(**{f"{field}__{bound}": value})
     return paginate(invoices, filters, lambda invoice: invoice_out(invoice, today))
 
 
