@@ -226,3 +226,38 @@ def test_the_bill_runs_bulk_invoices_have_public_ids(api, org, customer, clock):
     body = api.get(f"/api/v1/invoices/in_{stored[0]}").json()
     assert (body["number"], body["total_minor"]) == (issued[0].number, 3000)
     assert not Payment.objects.exists()
+
+
+def test_hostile_line_values_on_a_draft_are_refused_cleanly(api, org, customer, settings):
+    """The router-derived hostile test meets an issued invoice (409 first); a draft's lines reach
+    the ledger's own checks."""
+    from tests.api.test_hostile import HOSTILE
+
+    settings.PORTICO_API_RATE_LIMIT = 1_000_000  # the limit is tested on its own
+    draft = services.create_invoice(customer=customer, actor=SYSTEM)
+    path = f"/api/v1/invoices/{ids.public_id(draft)}/lines"
+    valid = {"description": "Work", "unit_price_minor": 100}
+    for name in (
+        "description",
+        "quantity",
+        "unit_price_minor",
+        "discount_percent",
+        "tax_rate",
+        "item",
+        "period_start",
+        "period_end",
+    ):
+        for value in HOSTILE:
+            response = api.post(path, {**valid, name: value})
+            assert response.status_code < 500, (name, repr(value)[:40], response.content[:200])
+            if response.status_code == 201:
+                line = response.json()["lines"][-1]
+                api.delete(f"{path}/{line['number']}")
+    created = api.post(path, valid).json()
+    number = created["lines"][-1]["number"]
+    for name in ("description", "quantity", "unit_price_minor", "discount_percent", "tax_rate"):
+        for value in HOSTILE:
+            response = api.post(f"{path}/{number}", {name: value})
+            assert response.status_code < 500, (name, repr(value)[:40], response.content[:200])
+    draft.refresh_from_db()
+    assert draft.status == "draft" and draft.total_minor >= 0
