@@ -34,7 +34,10 @@ def test_finalizing_an_invoice_emits_invoice_finalized_once(customer, clock):
     assert outbox.consumers_of("invoice.finalized", organization_id=customer.organization_id) == [
         "payments.auto_charge"
     ]
-    assert outbox.consumers_of("invoice.finalized", event.payload) == []
+    assert (
+        outbox.consumers_of("invoice.finalized", event.payload, organization_id=customer.organization_id)
+        == []
+    )
     assert event.organization_id == customer.organization_id and event.delivery_count == 0
     assert not event.deliveries.exists()
 

@@ -10,13 +10,13 @@ from portico.notifications.models import WebhookDelivery, WebhookEndpoint
 ACTOR = Actor.system("tests")
 
 
-def endpoint(organization, url="https://203.0.113.10/hooks", events=("invoice.finalized",), **kwargs):
-    """An endpoint at an address that is never called (TEST-NET-3), unless a test gives its own."""
+def endpoint(organization, url="https://93.184.215.14/hooks", events=("invoice.finalized",), **kwargs):
+    """An endpoint; tests that send give the address of their receiver."""
     return webhooks.create_endpoint(organization=organization, url=url, events=events, actor=ACTOR, **kwargs)
 
 
 def webhook_world(organization) -> WebhookDelivery:
-    """One endpoint and one failed delivery of it."""
+    """One endpoint (disabled: nothing is ever sent to it) and one failed delivery of it."""
     target = endpoint(organization)
     event = outbox.emit(
         "invoice.finalized",
@@ -28,7 +28,5 @@ def webhook_world(organization) -> WebhookDelivery:
     WebhookDelivery.all_tenants.filter(pk=row.pk).update(
         status=WebhookDelivery.Status.FAILED, attempts=1, response_status=500, last_attempt_at=clock.now()
     )
+    WebhookEndpoint.all_tenants.filter(pk=target.pk).update(is_enabled=False)
     return row
-
-
-__all__ = ["WebhookEndpoint", "endpoint", "webhook_world"]
