@@ -228,3 +228,17 @@ def test_a_disabled_endpoint_is_sent_nothing(org, customer, receiver, clock):
     deliver()
     assert receiver.requests == [] and WebhookDelivery.objects.count() == 0
     assert not OutboxDelivery.objects.filter(consumer=delivery.CONSUMER).exists()
+
+
+def test_a_later_event_waits_while_an_earlier_one_of_the_organization_is_not_fanned_out_yet(
+    org, customer, receiver, clock
+):
+    endpoint(org, url=receiver.url())
+    first = open_invoice(customer, 1000)
+    second = open_invoice(customer, 2000)
+    early, late = OutboxDelivery.objects.filter(consumer=delivery.CONSUMER).order_by("event_id")
+    outbox.deliver(ids=[late.pk])  # the later event's fan-out ran first (the earlier one's worker is slow)
+    assert delivery.send_all_due().claimed == 0 and receiver.requests == []
+    outbox.deliver(ids=[early.pk])
+    assert delivery.send_all_due().delivered == 2
+    assert [json.loads(r.body)["data"]["number"] for r in receiver.requests] == [first.number, second.number]

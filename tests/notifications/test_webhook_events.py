@@ -84,3 +84,12 @@ def test_the_demo_shows_one_disabled_endpoint_and_loads_twice(db):
     [example] = WebhookEndpoint.all_tenants.filter(organization=demo.renotech)
     assert not example.is_enabled and example.secret.startswith("whsec_")
     assert not WebhookEndpoint.all_tenants.filter(organization=demo.northwind).exists()
+
+
+def test_an_invoice_with_a_zero_total_is_paid_as_it_is_issued(org, customer, receiver, clock):
+    endpoint(org, url=receiver.url(), events=["invoice.finalized", "invoice.paid"])
+    invoice = open_invoice(customer, 0)
+    assert [(b["type"], b["data"]["number"]) for b in received(receiver)] == [
+        ("invoice.finalized", invoice.number),
+        ("invoice.paid", invoice.number),
+    ]

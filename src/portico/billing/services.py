@@ -634,6 +634,7 @@ def finalize_invoice(
             "invoice.finalized", invoice, number=invoice.number, total=invoice.total, auto_charge=charge
         )
         invoice.finalized_event_id = event.pk  # the automatic charge's key (`payments.autocharge`)
+        _emit_if_paid(invoice, Invoice.Status.DRAFT)  # a zero total is paid as it is issued
         if settings.auto_apply_credits and invoice.balance_minor:
             _auto_apply(customer, invoice, actor)
         _after_commit(signals.invoice_finalized, Invoice, invoice=invoice)

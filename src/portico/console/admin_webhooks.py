@@ -169,7 +169,7 @@ class WebhookEndpointAdmin(TenantAdmin):
     def log_change(self, request, obj, message):
         return None
 
-    def log_deletion(self, request, obj, object_repr):
+    def log_deletions(self, request, queryset):
         return None
 
     @admin.action(

@@ -13,8 +13,9 @@ Sending. A task sends an endpoint's deliveries right after they commit; the peri
 (retries, work a killed worker left). A delivery is claimed like the outbox's (SKIP LOCKED on
 PostgreSQL, a conditional UPDATE stamping a lease token, `LEASE` after which a dead worker's claim
 is taken again) and only when no earlier delivery of its endpoint — by event order — is pending,
-retrying or being sent: an endpoint sees its events in order, each after the previous one succeeded
-or finally failed.
+retrying or being sent, and no earlier event of its organization still waits for its fan-out: an
+endpoint sees its events in order (of their ids, as committed), each after the previous one
+succeeded or finally failed.
 
 One attempt: a POST of the stored body with `Portico-Signature`, `TIMEOUT` seconds, redirects never
 followed (a 3xx is a failure), to an address checked again when it is sent (`destinations`; the
@@ -39,6 +40,7 @@ from django_tasks import task
 
 from portico.core import clock, outbox, tenancy
 from portico.core.audit import Actor, audit
+from portico.core.models import OutboxDelivery
 from portico.core.periodic import periodic
 from portico.notifications import destinations, events, webhook_data
 from portico.notifications.errors import UrlRefused
@@ -143,12 +145,19 @@ def _due(now: dt.datetime) -> Q:
     )
 
 
-def _first_in_line() -> Exists:
-    """No earlier delivery of the same endpoint (by event, then id) is still queued."""
+def _first_in_line() -> Q:
+    """No earlier delivery of the same endpoint (by event, then id) is still queued, and no earlier
+    event of the organization is still waiting for its fan-out (which may add one in front)."""
     earlier = WebhookDelivery.all_tenants.filter(
         endpoint_id=OuterRef("endpoint_id"), status__in=QUEUED
     ).filter(Q(event_id__lt=OuterRef("event_id")) | Q(event_id=OuterRef("event_id"), pk__lt=OuterRef("pk")))
-    return ~Exists(earlier)
+    unfanned = OutboxDelivery.all_tenants.filter(
+        organization_id=OuterRef("organization_id"),
+        consumer=CONSUMER,
+        status__in=(OutboxDelivery.Status.PENDING, OutboxDelivery.Status.IN_PROGRESS),
+        event_id__lt=OuterRef("event_id"),
+    )
+    return ~Q(Exists(earlier)) & ~Q(Exists(unfanned))
 
 
 def claim(*, endpoint_ids=None, limit: int = BATCH) -> tuple[str, list[WebhookDelivery]]:
