@@ -39,6 +39,9 @@ class Receiver:
     def url(self, path: str = "/hooks") -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
+    def https_url(self, path: str = "/hooks") -> str:
+        return f"https://localhost:{self.port}{path}"
+
     def answer(self, *statuses) -> None:
         """What the next requests get: status codes, or "stall"."""
         with self.lock:
@@ -47,7 +50,8 @@ class Receiver:
     def release(self) -> None:
         self.released.set()
 
-    def start(self) -> Receiver:
+    def start(self, tls=None) -> Receiver:
+        """Serve (over TLS with `tls`, an `ssl.SSLContext` holding the server's certificate)."""
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -74,6 +78,8 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        if tls is not None:
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
         return self
 

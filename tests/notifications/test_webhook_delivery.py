@@ -242,3 +242,24 @@ def test_a_later_event_waits_while_an_earlier_one_of_the_organization_is_not_fan
     outbox.deliver(ids=[early.pk])
     assert delivery.send_all_due().delivered == 2
     assert [json.loads(r.body)["data"]["number"] for r in receiver.requests] == [first.number, second.number]
+
+
+def test_a_delivery_that_waited_behind_a_failing_one_gets_its_own_three_days(org, customer, receiver, clock):
+    endpoint(org, url=receiver.url())
+    receiver.answer(*[500] * 21)  # the first one's 20 attempts, then the second one's first
+    open_invoice(customer, 1000)
+    later = open_invoice(customer, 2000)
+    deliver()
+    first, second = WebhookDelivery.objects.order_by("event_id")
+    while first.status == Status.PENDING:
+        clock.set(first.next_attempt_at)
+        delivery.send_all_due()
+        first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.status, second.status, second.attempts) == (Status.FAILED, Status.PENDING, 1)
+    # its three days run from its own first attempt, three days after the first one's
+    assert second.retry_until == second.last_attempt_at + delivery.RETRY_FOR
+    assert second.last_attempt_at - first.created_at > dt.timedelta(days=2)
+    clock.set(second.next_attempt_at)
+    assert delivery.send_all_due().delivered == 1
+    assert json.loads(receiver.requests[-1].body)["data"]["number"] == later.number

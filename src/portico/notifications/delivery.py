@@ -35,7 +35,8 @@ from dataclasses import dataclass
 from functools import partial
 
 from django.db import connection, transaction
-from django.db.models import Exists, F, OuterRef, Q
+from django.db.models import Exists, F, OuterRef, Q, Value
+from django.db.models.functions import Coalesce
 from django_tasks import task
 
 from portico.core import clock, outbox, tenancy
@@ -97,7 +98,6 @@ def fan_out(event) -> None:
                 webhook_id=webhook_id(event.pk, event_type.name),
                 body=body,
                 next_attempt_at=now,
-                retry_until=now + RETRY_FOR,
                 created_at=now,
             )
             for endpoint in targets
@@ -178,7 +178,12 @@ def claim(*, endpoint_ids=None, limit: int = BATCH) -> tuple[str, list[WebhookDe
         if not pks:
             return token, []
         WebhookDelivery.all_tenants.filter(_due(now), pk__in=pks).update(
-            status=Status.SENDING, claimed_until=now + LEASE, lease_token=token, attempts=F("attempts") + 1
+            status=Status.SENDING,
+            claimed_until=now + LEASE,
+            lease_token=token,
+            attempts=F("attempts") + 1,
+            # the three days of retries start with the first attempt (a delivery may wait its turn)
+            retry_until=Coalesce(F("retry_until"), Value(now + RETRY_FOR)),
         )
     claimed = WebhookDelivery.all_tenants.filter(lease_token=token, status=Status.SENDING)
     return token, list(claimed.select_related("endpoint", "organization").order_by("event_id", "pk"))
@@ -229,24 +234,37 @@ def sweep() -> str:
 # -- one attempt ---------------------------------------------------------------------------------------
 
 
-class _PinnedHTTP(http.client.HTTPConnection):
-    """Connects to the address that was checked, whatever the name resolves to by then."""
+def _connect(addresses: list[str], port: int, timeout: float) -> socket.socket:
+    """A connection to the first of the checked addresses that answers (IPv6 and IPv4 alike)."""
+    error: OSError | None = None
+    for address in addresses:
+        try:
+            return socket.create_connection((address, port), timeout)
+        except OSError as failure:
+            error = failure
+    raise error or OSError("no address to connect to")
 
-    def __init__(self, host, port, address, timeout):
+
+class _PinnedHTTP(http.client.HTTPConnection):
+    """Connects to the addresses that were checked, whatever the name resolves to by then."""
+
+    def __init__(self, host, port, addresses, timeout):
         super().__init__(host, port, timeout=timeout)
-        self._address = address
+        self._addresses = addresses
 
     def connect(self):
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = _connect(self._addresses, self.port, self.timeout)
 
 
 class _PinnedHTTPS(http.client.HTTPSConnection):
-    def __init__(self, host, port, address, timeout):
+    """The same over TLS: the certificate is verified for the endpoint's host name (SNI)."""
+
+    def __init__(self, host, port, addresses, timeout):
         super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
-        self._address = address
+        self._addresses = addresses
 
     def connect(self):
-        sock = socket.create_connection((self._address, self.port), self.timeout)
+        sock = _connect(self._addresses, self.port, self.timeout)
         self.sock = self._context.wrap_socket(sock, server_hostname=self.host)
 
 
@@ -255,7 +273,7 @@ def post(url: str, body: str, headers: dict[str, str]) -> tuple[int, str]:
     destination = destinations.check_url(url, lookup=False)
     addresses = destinations.resolve(destination)
     kind = _PinnedHTTPS if destination.scheme == "https" else _PinnedHTTP
-    conn = kind(destination.host, destination.port, addresses[0], TIMEOUT)
+    conn = kind(destination.host, destination.port, addresses, TIMEOUT)
     try:
         conn.request("POST", destination.path, body=body.encode(), headers=headers)
         response = conn.getresponse()

@@ -65,7 +65,8 @@ class WebhookDelivery(TenantModel):
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("next attempt"), null=True, blank=True)
-    retry_until = models.DateTimeField()  # after this, a failed attempt is the last
+    # Three days after the first attempt (set when it is first claimed): a failure after it is the last.
+    retry_until = models.DateTimeField(null=True, blank=True)
     claimed_until = models.DateTimeField(null=True, blank=True)
     lease_token = models.CharField(max_length=32, blank=True)
     response_status = models.PositiveSmallIntegerField(_("response code"), null=True, blank=True)

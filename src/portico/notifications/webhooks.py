@@ -163,7 +163,7 @@ def redeliver(*, delivery: WebhookDelivery, actor: Actor) -> WebhookDelivery:
                 status=WebhookDelivery.Status.PENDING,
                 attempts=0,
                 next_attempt_at=now,
-                retry_until=now + sender.RETRY_FOR,
+                retry_until=None,  # three days from its next attempt
                 claimed_until=None,
                 lease_token="",
             )
