@@ -93,3 +93,25 @@ def test_an_invoice_with_a_zero_total_is_paid_as_it_is_issued(org, customer, rec
         ("invoice.finalized", invoice.number),
         ("invoice.paid", invoice.number),
     ]
+
+
+def test_a_trial_ending_is_reported_once_with_its_notice(org, customer, receiver, clock):
+    from portico.subscriptions.models import Status
+    from portico.subscriptions.notices import send_notices
+    from tests.catalog.factories import plan
+    from tests.subscriptions.test_billrun import subscribe
+
+    endpoint(org, url=receiver.url(), events=["subscription.trial_ending"])
+    trialing = subscribe(
+        customer,
+        plan(org, "noticed", price_minor=1000),
+        status=Status.IN_TRIAL,
+        trial_start=dt.date(2026, 2, 2),
+        trial_end=dt.date(2026, 2, 16),
+        next_billing_on=dt.date(2026, 2, 16),
+    )
+    for day in (10, 13, 14):  # the notice is due from the 13th (3 days before), once
+        send_notices(dt.datetime(2026, 2, day, 15, tzinfo=dt.UTC))
+    [body] = received(receiver)
+    assert body["type"] == "subscription.trial_ending"
+    assert body["data"]["number"] == trialing.number and body["data"]["trial_end"] == "2026-02-16"
