@@ -307,7 +307,10 @@ def _send_one(delivery: WebhookDelivery, token: str) -> str:
             error = f"HTTP {status}"
     except UrlRefused as refused:
         error = f"Refused: {refused.message}"
-    except (OSError, http.client.HTTPException, ValueError) as failure:
+    except (OSError, http.client.HTTPException, ValueError) as failure:  # timeouts, TLS, refused…
+        error = f"{type(failure).__name__}: {failure}"[:500]
+    except Exception as failure:  # anything else fails this attempt, not the worker's whole batch
+        log.exception("webhook delivery %s: unexpected error", delivery.pk)
         error = f"{type(failure).__name__}: {failure}"[:500]
     now = clock.now()
     mine = WebhookDelivery.all_tenants.filter(pk=delivery.pk, lease_token=token, status=Status.SENDING)
