@@ -295,6 +295,13 @@ STRIPE_API_BASE = envstr("STRIPE_API_BASE", "")
 
 TASKS = {"default": {"BACKEND": envstr("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
 
+# Outgoing webhooks never go to this machine or a private network (SSRF); loopback (and plain http
+# to it) only in development, tests and the demo; a private network only where the install says so.
+PORTICO_WEBHOOKS_ALLOW_LOOPBACK = envbool(
+    "PORTICO_WEBHOOKS_ALLOW_LOOPBACK", DEBUG or TESTING or envbool("PORTICO_DEMO", False)
+)
+PORTICO_WEBHOOKS_ALLOW_PRIVATE = envbool("PORTICO_WEBHOOKS_ALLOW_PRIVATE", False)
+
 # Error reports hide card fields of every request (core/reporting.py).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portico.core.reporting.CardSafeExceptionReporterFilter"
 

@@ -29,9 +29,15 @@ def test_finalizing_an_invoice_emits_invoice_finalized_once(customer, clock):
     ]
     event = OutboxEvent.all_tenants.get(topic="invoice.finalized")
     # A delivery per consumer that wants it: payments' automatic charge wants only the invoices to
-    # be charged automatically, and this customer has not turned automatic payments on.
-    assert outbox.consumers_of("invoice.finalized") == ["payments.auto_charge"]
-    assert outbox.consumers_of("invoice.finalized", event.payload) == []
+    # be charged automatically, and this customer has not turned automatic payments on; webhooks
+    # serve only organizations with an endpoint, and this one has none.
+    assert outbox.consumers_of("invoice.finalized", organization_id=customer.organization_id) == [
+        "payments.auto_charge"
+    ]
+    assert (
+        outbox.consumers_of("invoice.finalized", event.payload, organization_id=customer.organization_id)
+        == []
+    )
     assert event.organization_id == customer.organization_id and event.delivery_count == 0
     assert not event.deliveries.exists()
 

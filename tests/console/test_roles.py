@@ -38,6 +38,7 @@ from tests.conftest import tenant_client
 from tests.console.subscriptions_world import subscription_world
 from tests.console.test_console_edits import customer_form
 from tests.factories import ContactFactory, CustomerFactory, portal_user, staff_user
+from tests.notifications.factories import webhook_world
 
 ACTOR = Actor.system("tests")
 BACKEND = "portico.accounts.backends.TenantAuthenticationBackend"
@@ -125,6 +126,7 @@ def world(org, clock):
     )
     delivery = OutboxDelivery.all_tenants.filter(organization=org).order_by("pk").first()
     OutboxDelivery.all_tenants.filter(pk=delivery.pk).update(status=OutboxDelivery.Status.FAILED)
+    webhook_world(org)  # a webhook endpoint and a delivery of it
     return {"customer": customer, "draft": draft, "invoice": invoice, "payment": payment, "note": note}
 
 

@@ -33,6 +33,7 @@ from tests.catalog.factories import catalog_world
 from tests.conftest import tenant_client
 from tests.console.subscriptions_world import subscription_world
 from tests.factories import ContactFactory, CustomerFactory, portal_user, staff_user
+from tests.notifications.factories import webhook_world
 
 ACTOR = Actor.system("tests")
 MAX_ROWS = 3  # of each model: enough to show the scoping, few enough to keep the walk quick
@@ -104,6 +105,7 @@ def northwind_world(other_org, clock):
         opened_at=clock.now(),
         updated_at=clock.now(),
     )
+    webhook_world(other_org)  # a webhook endpoint and a delivery of it
     return other_org
 
 

@@ -165,8 +165,37 @@ def _run_prepare_statement_export(task, org, other_org):
             assert task.call(export.pk) == StatementExport.Status.READY
 
 
+def _webhooks_of_both(org, other_org):
+    """An endpoint per organization on one receiver, and an event of each fanned out, unsent."""
+    from tests.notifications.factories import endpoint
+    from tests.notifications.receiver import Receiver
+
+    server = Receiver().start()
+    for organization in (org, other_org):
+        endpoint(organization, url=server.url(f"/{organization.slug}"))
+        with tenant(organization):
+            open_invoice(CustomerFactory(organization=organization), 1000)
+    with tenant(None):
+        outbox.deliver_all_due()
+    return server
+
+
+def _run_send_webhooks(task, org, other_org):
+    from portico.notifications.models import WebhookEndpoint
+
+    server = _webhooks_of_both(org, other_org)
+    try:
+        ids = list(WebhookEndpoint.all_tenants.values_list("pk", flat=True))
+        with tenant(None):
+            assert task.call(ids) == "2 delivered, 0 to retry, 0 failed"
+        assert sorted(r.path for r in server.requests) == sorted([f"/{org.slug}", f"/{other_org.slug}"])
+    finally:
+        server.stop()
+
+
 TASK_RUNS = {
     "portico.billing.documents.render_invoice_pdf": _run_render_invoice_pdf,
+    "portico.notifications.delivery.send_task": _run_send_webhooks,
     "portico.core.outbox.deliver_task": _run_deliver_task,
     "portico.billing.exports.prepare_statement_export": _run_prepare_statement_export,
 }
@@ -252,6 +281,8 @@ def _run_periodic(org, other_org):
         call_command("periodic", once=True, stdout=out)
     assert "payments.reconcile: payment attempts:" in out.getvalue()
     assert "payments.card_expiry: card expiry notices: 0 sent" in out.getvalue()
+    assert "billing.overdue: overdue invoices: 0 emitted" in out.getvalue()
+    assert "notifications.webhooks: webhooks: 0 delivered" in out.getvalue()
 
 
 def _run_billrun(org, other_org):
@@ -282,8 +313,21 @@ def _run_demo(org, other_org):
     assert Customer.all_tenants.filter(organization__in=demo_orgs).exclude(organization=org).exists()
 
 
+def _run_deliver_webhooks(org, other_org):
+    server = _webhooks_of_both(org, other_org)
+    try:
+        out = io.StringIO()
+        with tenant(None):
+            call_command("deliver_webhooks", once=True, stdout=out)
+        assert "Webhooks: 2 delivered" in out.getvalue()
+        assert sorted(r.path for r in server.requests) == sorted([f"/{org.slug}", f"/{other_org.slug}"])
+    finally:
+        server.stop()
+
+
 COMMAND_RUNS = {
     "check_ledger": _run_check_ledger,
+    "deliver_webhooks": _run_deliver_webhooks,
     "reconcile_payments": _run_reconcile_payments,
     "deliver_outbox": _run_deliver_outbox,
     "demo": _run_demo,

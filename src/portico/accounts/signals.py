@@ -3,6 +3,7 @@
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 
+from portico.core import outbox
 from portico.core.audit import Actor, audit
 
 
@@ -21,6 +22,10 @@ def _logged_in(sender, request, user, **kwargs):
             organization=organization,
             customer=_customer_of(user),
         )
+        if user.contact_id and user.organization_id == organization.pk:  # a portal sign-in (webhooks)
+            outbox.emit_for(
+                "portal.login", user, once=False, customer=user.contact.customer_id, contact=user.contact_id
+            )
 
 
 @receiver(user_logged_out)

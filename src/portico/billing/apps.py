@@ -7,7 +7,10 @@ class BillingConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from portico.billing import documents  # noqa: F401  (connects the PDF renderer to invoice_finalized)
+        from portico.billing import (
+            documents,  # noqa: F401  (connects the PDF renderer to invoice_finalized)
+            overdue,  # noqa: F401  (registers the overdue sweep)
+        )
         from portico.billing.models import CreditNote, Invoice, Payment
         from portico.core.tenancy import load_with_organization
         from portico.customers.services import currency_fixed_by

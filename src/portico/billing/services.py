@@ -379,8 +379,10 @@ def _allocate(payment: Payment, invoice: Invoice, amount: Money) -> PaymentAlloc
         allocated_at=clock.now(),
     )
     invoice.paid_minor += amount.minor
+    was = invoice.status
     _settle(invoice)
     invoice.save(update_fields=["paid_minor", "balance_minor", "status", "paid_at"])
+    _emit_if_paid(invoice, was)
     return allocation
 
 
@@ -398,9 +400,17 @@ def _apply(credit_note: CreditNote, invoice: Invoice, amount: Money) -> CreditAp
     _close_if_used(credit_note)
     credit_note.save(update_fields=["applied_minor", "remaining_minor", "status"])
     invoice.credited_minor += amount.minor
+    was = invoice.status
     _settle(invoice)
     invoice.save(update_fields=["credited_minor", "balance_minor", "status", "paid_at"])
+    _emit_if_paid(invoice, was)
     return application
+
+
+def _emit_if_paid(invoice: Invoice, was: str) -> None:
+    """`invoice.paid` when a payment or a credit settles the balance (again, after a release)."""
+    if invoice.status == Invoice.Status.PAID and was != Invoice.Status.PAID:
+        outbox.emit_for("invoice.paid", invoice, once=False, number=invoice.number, total=invoice.total)
 
 
 def _close_if_used(credit_note: CreditNote) -> None:
@@ -625,6 +635,7 @@ def finalize_invoice(
             "invoice.finalized", invoice, number=invoice.number, total=invoice.total, auto_charge=charge
         )
         invoice.finalized_event_id = event.pk  # the automatic charge's key (`payments.autocharge`)
+        _emit_if_paid(invoice, Invoice.Status.DRAFT)  # a zero total is paid as it is issued
         if settings.auto_apply_credits and invoice.balance_minor:
             _auto_apply(customer, invoice, actor)
         _after_commit(signals.invoice_finalized, Invoice, invoice=invoice)
@@ -794,6 +805,8 @@ def issue_invoices(
                     "number": invoice.number,
                     "total": invoice.total,
                     "auto_charge": draft.auto_charge or invoice.customer_id in auto_charging,
+                    # a subscription's period (the bill run's): webhooks call it `subscription.renewed`
+                    **_period_of(draft),
                 },
             )
             for invoice, draft in zip(invoices, drafts, strict=True)
@@ -804,6 +817,13 @@ def issue_invoices(
     if billing_settings(organization).auto_apply_credits:
         _auto_apply_many(invoices, actor)
     return invoices
+
+
+def _period_of(draft: IssueDraft) -> dict:
+    data = draft.audit_data or {}
+    if draft.source != Invoice.Source.SUBSCRIPTION or "subscription" not in data:
+        return {}
+    return {"subscription": data["subscription"], "period_start": data.get("period_start")}
 
 
 def _primary_emails(customers: Iterable[Customer]) -> dict[int, str]:
@@ -1151,6 +1171,9 @@ def refund_payment(
         payment.refunded_minor += amount.minor
         payment.save(update_fields=["unused_minor", "refunded_minor"])
         audit(actor, "payment.refunded", payment, amount=amount, reason=reason)
+        outbox.emit_for(
+            "payment.refunded", payment, once=False, number=payment.number, amount=amount, refund=refund.pk
+        )
     return refund
 
 

@@ -4,7 +4,9 @@ A service writes its event (`emit`) in its own transaction, beside the change it
 rolled-back change leaves no event, a committed one cannot lose it. Each event gets one delivery row
 per consumer registered for its topic (`@consumer("email.send")`, registered in `AppConfig.ready()`)
 that wants it (`wants=`: a consumer of every `invoice.finalized` that acts on a few says which, so the
-others cost no delivery row).
+others cost no delivery row) and whose organization check passes (`for_organization=`: a consumer
+that serves only some organizations — webhooks, for those with an endpoint — says so, asked once per
+`emit`/`emit_many` call, so the bill run's batch costs one query and no row where it is not wanted).
 After commit a task delivers those rows at once; the `deliver_outbox` sweeper delivers whatever is due
 besides (retries, work a dead worker left behind).
 
@@ -52,32 +54,53 @@ Status = OutboxDelivery.Status
 Consumer = Callable[[OutboxEvent], None]
 _consumers: dict[str, dict[str, Consumer]] = {}
 _wants: dict[tuple[str, str], Callable[[dict], bool]] = {}
+_for_organization: dict[tuple[str, str], Callable[[int, str], bool]] = {}
 
 
 def consumer(
-    topic: str, *, name: str | None = None, wants: Callable[[dict], bool] | None = None
+    topic: str,
+    *,
+    name: str | None = None,
+    wants: Callable[[dict], bool] | None = None,
+    for_organization: Callable[[int, str], bool] | None = None,
 ) -> Callable[[Consumer], Consumer]:
     """Register a function that receives every event of `topic` (once per event, at least once).
     Its name is stored on each delivery, so keep it stable (it defaults to module.function).
 
     `wants(payload)`, when given, is asked as the event is written: an event it does not want gets
-    no delivery for this consumer (a pure function of the payload; no queries)."""
+    no delivery for this consumer (a pure function of the payload; no queries).
+    `for_organization(organization_id, topic)`, when given, is asked once per `emit`/`emit_many`
+    call, inside its transaction: False gives none of that call's events a delivery for this
+    consumer (one cheap query at most: it runs for every batch of the bill run)."""
 
     def register(function: Consumer) -> Consumer:
         consumer_name = name or f"{function.__module__}.{function.__qualname__}"
         _consumers.setdefault(topic, {})[consumer_name] = function
         if wants is not None:
             _wants[(topic, consumer_name)] = wants
+        if for_organization is not None:
+            _for_organization[(topic, consumer_name)] = for_organization
         return function
 
     return register
 
 
-def consumers_of(topic: str, payload: dict | None = None) -> list[str]:
-    """The consumers of `topic`; with a `payload`, only those that want it."""
+def consumers_of(topic: str, payload: dict | None = None, *, organization_id: int | None = None) -> list[str]:
+    """The consumers of `topic`; with an `organization_id`, only those that serve it; with a
+    `payload`, only those that want it."""
     names = sorted(_consumers.get(topic, {}))
+    if organization_id is not None:
+        names = [
+            n
+            for n in names
+            if (check := _for_organization.get((topic, n))) is None or check(organization_id, topic)
+        ]
     if payload is None:
         return names
+    return _wanting(topic, names, payload)
+
+
+def _wanting(topic: str, names: list[str], payload: dict) -> list[str]:
     return [n for n in names if (wants := _wants.get((topic, n))) is None or wants(payload)]
 
 
@@ -90,7 +113,7 @@ def emit(topic: str, *, organization: Organization, payload: dict, key: str | No
             earlier = OutboxEvent.all_tenants.filter(organization=organization, key=key).first()
             if earlier is not None:
                 return earlier
-        names = consumers_of(topic, payload)
+        names = consumers_of(topic, payload, organization_id=organization.pk)
         fields = {
             "topic": topic,
             "key": key,
@@ -126,8 +149,11 @@ def emit_many(
     a repeated key fails the transaction rather than being handed back."""
     now = clock.now()
     rows, wanted = [], []
+    serving = None  # asked once for the lot, and only if there is an event
     for key, payload in events:
-        names = consumers_of(topic, payload)
+        if serving is None:
+            serving = consumers_of(topic, organization_id=organization.pk)
+        names = _wanting(topic, serving, payload)
         rows.append(
             {
                 "organization_id": organization.pk,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.contrib.auth import get_user_model
 from django.db import transaction
 
-from portico.core import clock
+from portico.core import clock, outbox
 from portico.core.audit import Actor, audit
 from portico.core.models import AuditEvent
 from portico.customers.errors import CurrencyLocked
@@ -31,6 +31,11 @@ def _apply_changes(obj, data: dict) -> dict:
             setattr(obj, field, change["to"])
         obj.save(update_fields=list(changes))
     return changes
+
+
+def _emit_updated(customer: Customer, changed: str, fields) -> None:
+    """`customer.updated` (for webhooks), in the change's transaction: what changed, not the values."""
+    outbox.emit_for("customer.updated", customer, once=False, changed=changed, fields=sorted(fields))
 
 
 # Models whose rows are in their customer's currency (invoices, credit notes, payments, payment
@@ -100,6 +105,7 @@ def update_company(*, customer: Customer, data: dict, actor: Actor) -> Customer:
         if not changes:
             return customer
         audit(actor, "customer.details_changed", customer, changes=changes)
+        _emit_updated(customer, "details", changes)
         notify_business(
             organization=customer.organization,
             customer=customer,
@@ -116,6 +122,7 @@ def add_contact(*, customer: Customer, data: dict, actor: Actor) -> ContactPerso
             organization=customer.organization, customer=customer, **data
         )
         audit(actor, "contact.added", contact, **data)
+        _emit_updated(customer, "contact_added", data)
         notify_business(
             organization=customer.organization,
             customer=customer,
@@ -133,6 +140,7 @@ def update_contact(*, contact: ContactPerson, data: dict, actor: Actor) -> Conta
         if not changes:
             return contact
         audit(actor, "contact.changed", contact, changes=changes)
+        _emit_updated(contact.customer, "contact", changes)
         notify_business(
             organization=contact.organization,
             customer=contact.customer,
@@ -153,6 +161,7 @@ def update_own_details(*, user, data: dict, actor: Actor):
         user.first_name, user.last_name = contact.first_name, contact.last_name
         user.save(update_fields=["first_name", "last_name"])
         audit(actor, "contact.changed", contact, changes=changes)
+        _emit_updated(contact.customer, "contact", changes)
         notify_business(
             organization=contact.organization,
             customer=contact.customer,

@@ -7,4 +7,7 @@ class NotificationsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from portico.notifications import receipts  # noqa: F401  (registers the receipt consumer)
+        from portico.notifications import (
+            delivery,  # noqa: F401  (the webhooks' outbox consumer and sweep)
+            receipts,  # noqa: F401  (registers the receipt consumer)
+        )

@@ -660,15 +660,19 @@ def _settle_pending(
 
 
 def _decline(attempt: PaymentAttempt, result, actor: Actor) -> bool:
-    return _settle_pending(
-        attempt,
-        actor,
-        PaymentAttempt.Status.DECLINED,
-        "payment_attempt.declined",
-        {"code": result.decline_code},
-        decline_code=result.decline_code,
-        decline_reason=result.decline_message[:300],
-    )
+    with transaction.atomic():
+        declined = _settle_pending(
+            attempt,
+            actor,
+            PaymentAttempt.Status.DECLINED,
+            "payment_attempt.declined",
+            {"code": result.decline_code},
+            decline_code=result.decline_code,
+            decline_reason=result.decline_message[:300],
+        )
+        if declined:
+            outbox.emit_for("payment.failed", attempt, amount=attempt.amount, code=result.decline_code)
+    return declined
 
 
 def _book(attempt: PaymentAttempt, reference: str, actor: Actor) -> Payment:

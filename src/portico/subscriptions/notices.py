@@ -153,8 +153,16 @@ def send_notices(at: dt.datetime | None = None) -> int:
                                 {"renews_on": on} if template == "renewal_upcoming" else {"trial_end": on}
                             )
                             _send(subscription, template, **context)
+                            if template == "trial_ending":  # for webhooks, with the email
+                                _emit_trial_ending(subscription, on)
                             sent += 1
     return sent
+
+
+def _emit_trial_ending(subscription, trial_end: dt.date) -> None:
+    outbox.emit_for(
+        "subscription.trial_ending", subscription, once=False, number=subscription.number, trial_end=trial_end
+    )
 
 
 def _local(at: dt.datetime, organization) -> dt.date:
