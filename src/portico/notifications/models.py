@@ -28,7 +28,10 @@ def new_endpoint_id() -> str:
 
 
 class WebhookEndpoint(TenantModel):
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="webhook_endpoints")
+    # No index of its own: a composite index leads with it.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="webhook_endpoints", db_index=False
+    )
     public_id = models.CharField(max_length=24, unique=True, default=new_endpoint_id, editable=False)
     url = models.URLField(_("URL"), max_length=500)
     description = models.CharField(_("description"), max_length=200, blank=True)
@@ -56,7 +59,10 @@ class WebhookDelivery(TenantModel):
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="webhook_deliveries"
     )
-    endpoint = models.ForeignKey(WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries")
+    # No index of its own: a unique constraint leads with it.
+    endpoint = models.ForeignKey(
+        WebhookEndpoint, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+    )
     # The outbox event it reports: its id is the delivery order of an endpoint.
     event = models.ForeignKey(OutboxEvent, on_delete=models.CASCADE, related_name="+")
     event_type = models.CharField(_("event"), max_length=64)
