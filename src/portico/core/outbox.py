@@ -10,9 +10,9 @@ that serves only some organizations — webhooks, for those with an endpoint —
 After commit a task delivers those rows at once; the `deliver_outbox` sweeper delivers whatever is due
 besides (retries, work a dead worker left behind).
 
-A delivery is claimed with a conditional UPDATE that stamps a lease token (`SKIP LOCKED` first on
-PostgreSQL, so workers never wait on each other), handed to its consumer outside any transaction,
-and marked delivered only under the same token. A worker killed mid-delivery leaves a lease that
+A delivery is claimed under a lease (`core.leases`: `SKIP LOCKED` first on PostgreSQL, so workers
+never wait on each other), handed to its consumer outside any transaction, and marked delivered only
+under the same token. A worker killed mid-delivery leaves a lease that
 expires (`LEASE`), after which the delivery is claimed again: consumers must be idempotent, or at
 least make a repeat recognisable (emails carry a Message-ID derived from the event). A consumer that
 raises is retried after 30 s, 1 min, 2 min, … capped at an hour, and marked `failed` with its error
@@ -25,16 +25,14 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import secrets
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from functools import partial
 
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django_tasks import task
 
-from portico.core import clock, tenancy
+from portico.core import clock, leases, tenancy
 from portico.core.audit import Actor, _jsonable, audit
 from portico.core.models import Organization, OutboxDelivery, OutboxEvent
 
@@ -218,18 +216,8 @@ def deliver_task(delivery_ids: list[int]) -> str:
 # -- delivering ---------------------------------------------------------------------------------------
 
 
-@dataclass
-class DeliveryReport:
-    delivered: int = 0
-    retrying: int = 0
-    failed: int = 0
-
-    @property
-    def claimed(self) -> int:
-        return self.delivered + self.retrying + self.failed
-
-    def __str__(self) -> str:
-        return f"{self.delivered} delivered, {self.retrying} to retry, {self.failed} failed"
+# What one delivery pass did (the shape every lease-claimed queue reports in).
+DeliveryReport = leases.Report
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -247,24 +235,17 @@ def claim(*, ids: Iterable[int] | None = None, limit: int = BATCH) -> tuple[str,
     """Take up to `limit` due deliveries (of `ids` only, when given) under a new lease; returns its
     token and the deliveries. Another worker's claim in between simply leaves them out."""
     now = clock.now()
-    token = secrets.token_hex(16)
-    with transaction.atomic():
-        due = OutboxDelivery.all_tenants.filter(_due(now))
-        if ids is not None:
-            due = due.filter(pk__in=list(ids))
-        due = due.order_by("available_at", "pk")
-        if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True)
-        pks = list(due.values_list("pk", flat=True)[:limit])
-        if not pks:
-            return token, []
-        OutboxDelivery.all_tenants.filter(_due(now), pk__in=pks).update(
-            status=Status.IN_PROGRESS,
-            claimed_until=now + LEASE,
-            lease_token=token,
-            attempts=F("attempts") + 1,
-        )
-    claimed = OutboxDelivery.all_tenants.filter(lease_token=token, status=Status.IN_PROGRESS)
+    queued = OutboxDelivery.all_tenants.all()
+    if ids is not None:
+        queued = queued.filter(pk__in=list(ids))
+    token, claimed = leases.claim(
+        queued,
+        due=_due(now),
+        order_by=("available_at", "pk"),
+        limit=limit,
+        status=Status.IN_PROGRESS,
+        lease_until=now + LEASE,
+    )
     return token, list(claimed.select_related("event", "organization").order_by("pk"))
 
 
@@ -273,8 +254,7 @@ def deliver(*, ids: Iterable[int] | None = None, limit: int = BATCH) -> Delivery
     report = DeliveryReport()
     token, deliveries = claim(ids=ids, limit=limit)
     for delivery in deliveries:
-        outcome = _deliver_one(delivery, token)
-        setattr(report, outcome, getattr(report, outcome) + 1)
+        report.count(_deliver_one(delivery, token))
     return report
 
 
@@ -283,9 +263,7 @@ def deliver_all_due() -> DeliveryReport:
     total = DeliveryReport()
     while True:
         report = deliver()
-        total.delivered += report.delivered
-        total.retrying += report.retrying
-        total.failed += report.failed
+        total.add(report)
         if report.claimed < BATCH:
             return total
 
@@ -301,7 +279,7 @@ def _deliver_one(delivery: OutboxDelivery, token: str) -> str:
             handler(event)
         except Exception as error:
             return _record_failure(delivery, token, error)
-    OutboxDelivery.all_tenants.filter(pk=delivery.pk, lease_token=token, status=Status.IN_PROGRESS).update(
+    leases.mine(OutboxDelivery, delivery.pk, token, Status.IN_PROGRESS).update(
         status=Status.DELIVERED, delivered_at=clock.now(), claimed_until=None
     )
     return "delivered"
@@ -320,9 +298,7 @@ def _record_failure(delivery: OutboxDelivery, token: str, error: Exception) -> s
         message,
     )
     with transaction.atomic():
-        changed = OutboxDelivery.all_tenants.filter(
-            pk=delivery.pk, lease_token=token, status=Status.IN_PROGRESS
-        ).update(
+        changed = leases.mine(OutboxDelivery, delivery.pk, token, Status.IN_PROGRESS).update(
             status=Status.FAILED if give_up else Status.PENDING,
             available_at=now if give_up else now + backoff(delivery.attempts),
             claimed_until=None,

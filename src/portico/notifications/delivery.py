@@ -28,18 +28,16 @@ from __future__ import annotations
 import datetime as dt
 import http.client
 import logging
-import secrets
 import socket
 import ssl
-from dataclasses import dataclass
 from functools import partial
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import Exists, F, OuterRef, Q, Value
 from django.db.models.functions import Coalesce
 from django_tasks import task
 
-from portico.core import clock, outbox, tenancy
+from portico.core import clock, leases, outbox, tenancy
 from portico.core.audit import Actor, audit
 from portico.core.models import OutboxDelivery
 from portico.core.periodic import periodic
@@ -115,23 +113,7 @@ for _topic in events.TOPICS:
 # -- claiming ------------------------------------------------------------------------------------------
 
 
-@dataclass
-class SendReport:
-    delivered: int = 0
-    retrying: int = 0
-    failed: int = 0
-
-    @property
-    def claimed(self) -> int:
-        return self.delivered + self.retrying + self.failed
-
-    def add(self, other: SendReport) -> None:
-        self.delivered += other.delivered
-        self.retrying += other.retrying
-        self.failed += other.failed
-
-    def __str__(self) -> str:
-        return f"{self.delivered} delivered, {self.retrying} to retry, {self.failed} failed"
+SendReport = leases.Report
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -164,28 +146,19 @@ def claim(*, endpoint_ids=None, limit: int = BATCH) -> tuple[str, list[WebhookDe
     """Take up to `limit` due deliveries, at most one per endpoint (the first in its line), under a
     new lease; returns its token and the deliveries."""
     now = clock.now()
-    token = secrets.token_hex(16)
-    with transaction.atomic():
-        due = WebhookDelivery.all_tenants.filter(_due(now), endpoint__is_enabled=True).filter(
-            _first_in_line()
-        )
-        if endpoint_ids is not None:
-            due = due.filter(endpoint_id__in=list(endpoint_ids))
-        due = due.order_by("event_id", "pk")
-        if connection.features.has_select_for_update_skip_locked:
-            due = due.select_for_update(skip_locked=True, of=("self",))
-        pks = list(due.values_list("pk", flat=True)[:limit])
-        if not pks:
-            return token, []
-        WebhookDelivery.all_tenants.filter(_due(now), pk__in=pks).update(
-            status=Status.SENDING,
-            claimed_until=now + LEASE,
-            lease_token=token,
-            attempts=F("attempts") + 1,
-            # the three days of retries start with the first attempt (a delivery may wait its turn)
-            retry_until=Coalesce(F("retry_until"), Value(now + RETRY_FOR)),
-        )
-    claimed = WebhookDelivery.all_tenants.filter(lease_token=token, status=Status.SENDING)
+    queued = WebhookDelivery.all_tenants.filter(endpoint__is_enabled=True).filter(_first_in_line())
+    if endpoint_ids is not None:
+        queued = queued.filter(endpoint_id__in=list(endpoint_ids))
+    token, claimed = leases.claim(
+        queued,
+        due=_due(now),
+        order_by=("event_id", "pk"),
+        limit=limit,
+        status=Status.SENDING,
+        lease_until=now + LEASE,
+        # the three days of retries start with the first attempt (a delivery may wait its turn)
+        retry_until=Coalesce(F("retry_until"), Value(now + RETRY_FOR)),
+    )
     return token, list(claimed.select_related("endpoint", "organization").order_by("event_id", "pk"))
 
 
@@ -194,8 +167,7 @@ def send_due(*, endpoint_ids=None, limit: int = BATCH) -> SendReport:
     token, deliveries = claim(endpoint_ids=endpoint_ids, limit=limit)
     for delivery in deliveries:
         with tenancy.tenant(delivery.organization):
-            outcome = _send_one(delivery, token)
-        setattr(report, outcome, getattr(report, outcome) + 1)
+            report.count(_send_one(delivery, token))
     return report
 
 
@@ -313,7 +285,7 @@ def _send_one(delivery: WebhookDelivery, token: str) -> str:
         log.exception("webhook delivery %s: unexpected error", delivery.pk)
         error = f"{type(failure).__name__}: {failure}"[:500]
     now = clock.now()
-    mine = WebhookDelivery.all_tenants.filter(pk=delivery.pk, lease_token=token, status=Status.SENDING)
+    mine = leases.mine(WebhookDelivery, delivery.pk, token, Status.SENDING)
     answer = {
         "response_status": status,
         "response_body": text,
