@@ -21,6 +21,11 @@ PREFIXES = {
     "billing.invoice": "in",
     "billing.creditnote": "cn",
     "billing.payment": "pay",
+    "projects.project": "prj",
+    "projects.task": "tsk",
+    "projects.staffmember": "stf",
+    "projects.timeentry": "te",
+    "projects.milestone": "ms",
 }
 # Kinds addressed by a field as it is stored, not by a prefixed random id: saved cards (whose
 # `card_…` id the portal already uses) and an invoice's lines (their number within the invoice).

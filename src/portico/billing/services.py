@@ -927,8 +927,21 @@ def send_invoice(*, invoice: Invoice, actor: Actor, to: Sequence[str] | None = N
     return invoice
 
 
+# What else a void undoes: `projects` registers the release of the time entries and milestones an
+# invoice billed (billing sits below projects and does not import it). Each hook runs inside the
+# void's transaction, after the invoice is locked and marked void: it commits or rolls back with it.
+_void_hooks: list = []
+
+
+def register_void_hook(hook) -> None:
+    """`hook(invoice=..., actor=...)`: called in `void_invoice`'s transaction for every voided invoice."""
+    if hook not in _void_hooks:
+        _void_hooks.append(hook)
+
+
 def void_invoice(*, invoice: Invoice, actor: Actor, reason: str = "") -> Invoice:
-    """Cancel an issued invoice nobody has paid or credited yet; its number stays used."""
+    """Cancel an issued invoice nobody has paid or credited yet; its number stays used. What it
+    billed elsewhere (project time, milestones) is released by the void hooks, in this transaction."""
     with transaction.atomic():
         _lock_customer(invoice.customer)
         invoice = _lock_one(Invoice, invoice.pk)
@@ -947,6 +960,8 @@ def void_invoice(*, invoice: Invoice, actor: Actor, reason: str = "") -> Invoice
         invoice.save(update_fields=["status", "balance_minor", "voided_at", "void_reason"])
         audit(actor, "invoice.voided", invoice, reason=reason, total=invoice.total)
         outbox.emit_for("invoice.voided", invoice, number=invoice.number, reason=reason)
+        for hook in _void_hooks:
+            hook(invoice=invoice, actor=actor)
     return invoice
 
 
