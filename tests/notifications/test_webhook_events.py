@@ -27,7 +27,7 @@ def received(receiver) -> list[dict]:
 
 
 def test_every_event_type_follows_a_topic_that_is_emitted():
-    assert len(events.CATALOG) == len(events.BY_NAME) == 16
+    assert len(events.CATALOG) == len(events.BY_NAME) == 18
     assert {e.topic for e in events.CATALOG} >= {"invoice.finalized", "invoice.paid", "portal.login"}
     assert events.BY_NAME["subscription.renewed"].topic == "invoice.finalized"
 
@@ -115,3 +115,27 @@ def test_a_trial_ending_is_reported_once_with_its_notice(org, customer, receiver
     [body] = received(receiver)
     assert body["type"] == "subscription.trial_ending"
     assert body["data"]["number"] == trialing.number and body["data"]["trial_end"] == "2026-02-16"
+
+
+def test_project_invoicing_and_a_disputed_entry_are_reported_by_public_ids(
+    org, customer, portal_login, receiver, clock
+):
+    from portico.projects import services as projects
+    from tests.projects.factories import ACTOR, logged, portal_actor, project, staff, task
+
+    endpoint(org, url=receiver.url(), events=["project.invoiced", "time_entry.disputed"])
+    kitchen = project(customer, rate=10000, requires_customer_approval=True)
+    design, riley = task(kitchen, "Design"), staff(org, "Riley")
+    logged(kitchen, design, riley, "1.50")
+    invoice = projects.invoice_project(project=kitchen, actor=ACTOR)
+    entry = logged(kitchen, design, riley, "3.00", approve=False)
+    maria = portal_actor(portal_login)
+    projects.dispute_time_entry(entry=entry, comment="We agreed on <b>2</b> hours", actor=maria)
+    invoiced, disputed = received(receiver)
+    assert invoiced["type"] == "project.invoiced"
+    assert invoiced["data"]["id"] == kitchen.public_id and invoiced["data"]["invoice"] == invoice.number
+    assert invoiced["data"]["details"]["total"] == 15000
+    assert "invoice" not in invoiced["data"]["details"]  # the event's invoice primary key stays inside
+    assert disputed["type"] == "time_entry.disputed"
+    assert (disputed["data"]["id"], disputed["data"]["hours"]) == (entry.public_id, "3.00")
+    assert disputed["data"]["dispute_comment"] == "We agreed on <b>2</b> hours"

@@ -51,6 +51,8 @@ CATALOG: tuple[EventType, ...] = (
     EventType("subscription.trial_ending", _("Trial ending"), "subscription.trial_ending"),
     EventType("customer.updated", _("Customer updated"), "customer.updated"),
     EventType("portal.login", _("Portal login"), "portal.login"),
+    EventType("project.invoiced", _("Project invoiced"), "project.invoiced"),
+    EventType("time_entry.disputed", _("Time entry disputed by the customer"), "time_entry.disputed"),
 )
 
 BY_NAME: dict[str, EventType] = {event.name: event for event in CATALOG}

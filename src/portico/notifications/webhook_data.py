@@ -127,6 +127,37 @@ def _portal_login(user, payload: dict) -> dict:
     }
 
 
+def _project(project, payload: dict) -> dict:
+    data = {
+        "object": "project",
+        "id": project.public_id,
+        "code": project.code,
+        "name": project.name,
+        "status": project.status,
+        "billing_method": project.billing_method,
+        "currency": project.currency,
+        "customer": _customer(project.customer),
+    }
+    if payload.get("number"):  # project.invoiced names its invoice by number (`details` has the rest)
+        data["invoice"] = payload["number"]
+    return data
+
+
+def _time_entry(entry, payload: dict) -> dict:
+    return {
+        "object": "time_entry",
+        "id": entry.public_id,
+        "project": {"id": entry.project.public_id, "code": entry.project.code},
+        "task": entry.task.name,
+        "staff_member": entry.staff_member.name,
+        "date": _iso(entry.date),
+        "hours": str(entry.hours),
+        "state": entry.state,
+        "dispute_comment": entry.dispute_comment,
+        "customer": _customer(entry.project.customer),
+    }
+
+
 BUILDERS: dict[str, tuple[Callable[[object, dict], dict], tuple[str, ...]]] = {
     "billing.invoice": (_invoice, ("customer",)),
     "billing.payment": (_payment, ("customer",)),
@@ -134,6 +165,8 @@ BUILDERS: dict[str, tuple[Callable[[object, dict], dict], tuple[str, ...]]] = {
     "subscriptions.subscription": (_subscription, ("customer", "plan")),
     "customers.customer": (_customer_data, ()),
     "accounts.user": (_portal_login, ("contact__customer",)),
+    "projects.project": (_project, ("customer",)),
+    "projects.timeentry": (_time_entry, ("project__customer", "task", "staff_member")),
 }
 
 
