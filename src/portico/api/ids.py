@@ -21,6 +21,7 @@ PREFIXES = {
     "billing.invoice": "in",
     "billing.creditnote": "cn",
     "billing.payment": "pay",
+    "subscriptions.subscription": "sub",
 }
 # Kinds addressed by a field as it is stored, not by a prefixed random id: saved cards (whose
 # `card_…` id the portal already uses) and an invoice's lines (their number within the invoice).
