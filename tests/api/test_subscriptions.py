@@ -332,3 +332,18 @@ def test_another_organizations_subscription_is_not_found_by_its_number(api, othe
     assert_error(api.get(f"{URL}/{_id(their_sub)}"), 404, "resource_missing")
     assert_error(api.post(f"{URL}/{_id(their_sub)}/pause", {}), 404, "resource_missing")
     assert Subscription.all_tenants.get(pk=their_sub.pk).status == "live"
+
+
+def test_the_access_walk_covers_every_subscription_operation():
+    """`tests/api/test_access.py` walks every operation (another organization's ids → 404, a read
+    key on a write → 403): these are among them."""
+    from tests.api.operations import operations
+
+    walked = {str(o) for o in operations()}
+    actions = ["preview", "change", "pause", "resume", "cancel", "undo_cancel", "reactivate", "convert_trial",
+               "extend_trial", "cancel_trial", "auto_charge", "apply_coupon", "cancel_scheduled_change"]  # fmt: skip
+    expected = {"GET /api/v1/subscriptions", "POST /api/v1/subscriptions",
+                "GET /api/v1/subscriptions/{subscription_id}"}  # fmt: skip
+    expected |= {f"POST /api/v1/subscriptions/{{subscription_id}}/{action}" for action in actions}
+    assert expected <= walked
+    assert {o for o in walked if "/subscriptions" in o} == expected
