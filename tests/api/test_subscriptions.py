@@ -347,3 +347,18 @@ def test_the_access_walk_covers_every_subscription_operation():
     expected |= {f"POST /api/v1/subscriptions/{{subscription_id}}/{action}" for action in actions}
     assert expected <= walked
     assert {o for o in walked if "/subscriptions" in o} == expected
+
+
+@pytest.mark.parametrize("path", ["/api/v1/customers", URL])
+def test_a_time_with_any_offset_filters_as_its_utc_instant(api, live, path):
+    """ISO 8601 allows offsets PostgreSQL refuses (past ±15:59): the query compares in UTC. Found
+    by schemathesis on PostgreSQL."""
+    Subscription.objects.update(created_at=dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC))
+    type(live.customer).objects.update(created_at=dt.datetime(2026, 3, 10, 12, tzinfo=dt.UTC))
+    # 10 March 2026 12:00 UTC is 11 March 05:29 at +17:29
+    at = api.get(path, {"created_gte": "2026-03-11T05:29:00+17:29"}).json()["data"]
+    after = api.get(path, {"created_gte": "2026-03-11T05:29:01+17:29"}).json()["data"]
+    assert (len(at), after) == (1, [])
+    assert api.get(path, {"created_lt": "1436-02-12T15:47:40+17:29"}).json()["data"] == []
+    error = assert_error(api.get(path, {"created_gte": "0001-01-01T00:00:00+17:00"}), 422)
+    assert error["field"] == "created_gte"

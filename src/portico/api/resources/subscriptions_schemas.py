@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from ninja import Field, Schema
 
 from portico.api.resources.ledger import LineOut
-from portico.api.schemas import ListParams
+from portico.api.schemas import ListParams, UtcDateTime
 from portico.subscriptions.models import ScheduledChange, Status
 
 Reference = Annotated[str, Field(min_length=1, max_length=40)]
@@ -157,8 +157,8 @@ class SubscriptionFilters(ListParams):
     status: SubscriptionStatus | None = None
     customer: Reference | None = None
     plan: Reference | None = None
-    created_gte: dt.datetime | None = Field(None, description="Created at or after (ISO 8601).")
-    created_lt: dt.datetime | None = Field(None, description="Created before (ISO 8601).")
+    created_gte: UtcDateTime | None = Field(None, description="Created at or after (ISO 8601).")
+    created_lt: UtcDateTime | None = Field(None, description="Created before (ISO 8601).")
     start_date_gte: dt.date | None = None
     start_date_lte: dt.date | None = None
     next_billing_on_gte: dt.date | None = None
