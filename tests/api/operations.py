@@ -27,12 +27,15 @@ PATH_PARAMETERS = {
     "credit_note_id": "credit_note",
     "payment_id": "payment",
     "payment_method_id": "payment_method",
+    "subscription_id": "subscription",
 }
 # Body fields that name another object → its kind (a list of them for the many-to-many ones).
 BODY_REFERENCES = {
     "product": "product",
     "tax_rate": "tax_rate",
+    "plan": "plan",
     "plans": "plan",
+    "addon": "addon",
     "addons": "addon",
     "customer": "customer",
     "invoice": "invoice",
@@ -121,6 +124,19 @@ def example(node: dict):
     if node.get("maxLength") == 3 and node.get("minLength") == 3:
         return "USD"
     return "x" * max(node.get("minLength", 1), 1) if node.get("maxLength", 99) >= 5 else "x"
+
+
+def reference(node: dict, name: str, value: str) -> tuple[object, str]:
+    """A value for body field `name` (schema `node`) that names the object `value`, and the field an
+    error about it names: the id itself, a list of ids, or a list of objects naming it (such as
+    `addons: [{"addon": …, "quantity": 1}]`, whose error names `addons.0.addon`)."""
+    if node.get("type") != "array":
+        return value, name
+    items = node.get("items", {})
+    if items.get("type") == "object":
+        inner = next(key for key in items.get("properties", {}) if key in BODY_REFERENCES)
+        return [{**example(items), inner: value}], f"{name}.0.{inner}"
+    return [value], name
 
 
 def body_of(operation: Operation) -> dict | None:

@@ -12,7 +12,7 @@ from portico.core.audit import Actor
 from portico.core.models import AuditEvent
 from portico.customers.models import Customer
 from tests.api.conftest import ApiClient, assert_error, new_key
-from tests.api.operations import BODY_REFERENCES, PATH_PARAMETERS, body_of, operations
+from tests.api.operations import BODY_REFERENCES, PATH_PARAMETERS, body_of, operations, reference
 from tests.api.world import build_world
 
 OPERATIONS = operations()
@@ -57,18 +57,15 @@ def test_another_organizations_ids_answer_404(operation, api, ours, theirs):
         response = api.get(operation.path, {"starting_after": _id(theirs[kind])})
         assert_error(response, 404, "resource_missing")
     else:
-        references = [
-            name for name in (operation.body_schema or {}).get("properties", {}) if name in BODY_REFERENCES
-        ]
+        properties = (operation.body_schema or {}).get("properties", {})
+        references = [name for name in properties if name in BODY_REFERENCES]
         for name in references:
             body = body_of(operation)
             for each in references:  # every reference ours, but one
-                mine = _id(ours[BODY_REFERENCES[each]])
-                body[each] = [mine] if each in ("plans", "addons") else mine
-            other = _id(theirs[BODY_REFERENCES[name]])
-            body[name] = [other] if name in ("plans", "addons") else other
+                body[each], _ = reference(properties[each], each, _id(ours[BODY_REFERENCES[each]]))
+            body[name], field = reference(properties[name], name, _id(theirs[BODY_REFERENCES[name]]))
             error = assert_error(api.post(operation.path, body), 404, "resource_missing")
-            assert error["field"] == name
+            assert error["field"] == field
     assert _changes() == before
 
 

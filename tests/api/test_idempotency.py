@@ -97,3 +97,57 @@ def test_records_past_their_24_hours_are_forgotten(api, org, clock):
     clock.advance(hours=25)
     api.post("/api/v1/customers", {"display_name": "New"}, headers={"Idempotency-Key": "new"})
     assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == ["new"]
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_identical_payment_posts_record_one_payment(transactional_db):
+    """Money: eight identical `POST /payments` with one key at the same moment record one payment
+    and one allocation; every 201 is the first answer, byte for byte."""
+    from portico.api import ids
+    from portico.billing import services as ledger
+    from portico.billing.models import Invoice, Payment, PaymentAllocation
+    from portico.billing.services import LineInput
+    from portico.core.audit import Actor
+    from portico.core.money import Money
+    from portico.core.tenancy import tenant
+    from tests.factories import CustomerFactory
+
+    assert connection.vendor == "postgresql"
+    organization = OrganizationFactory(slug="paying")
+    with tenant(organization):
+        customer = CustomerFactory(organization=organization)
+        invoice = ledger.create_invoice(
+            customer=customer,
+            actor=Actor.system(),
+            lines=[LineInput("Work", Money(10000, customer.currency))],
+        )
+        invoice = ledger.finalize_invoice(invoice=invoice, actor=Actor.system())
+    token = new_key(organization)
+    body = {
+        "customer": ids.public_id(customer),
+        "amount_minor": 6000,
+        "currency": customer.currency,
+        "method": "bank_transfer",
+        "reference": "WIRE 1",
+        "allocations": [{"invoice": invoice.number, "amount_minor": 6000}],
+    }
+
+    def post():
+        response = ApiClient(token, host=organization.host).post(
+            "/api/v1/payments", body, headers={"Idempotency-Key": "race-pay-1"}
+        )
+        return response.status_code, response.content
+
+    outcomes = race(*[post for _ in range(8)])
+    assert Payment.all_tenants.filter(organization=organization).count() == 1, outcomes
+    assert PaymentAllocation.all_tenants.filter(organization=organization).count() == 1
+    assert Invoice.all_tenants.get(pk=invoice.pk).balance_minor == 4000
+    created = [content for status, content in outcomes if status == 201]
+    assert created and all(content == created[0] for content in created), outcomes
+    others = [json.loads(content)["error"]["code"] for status, content in outcomes if status != 201]
+    assert set(others) <= {"idempotency_in_progress"}, outcomes
+    replay = ApiClient(token, host=organization.host).post(
+        "/api/v1/payments", body, headers={"Idempotency-Key": "race-pay-1"}
+    )
+    assert replay.content == created[0] and replay["Idempotent-Replayed"] == "true"

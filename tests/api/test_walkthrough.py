@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 from django.core.management import call_command
 
+from portico.billing.models import Invoice
 from portico.catalog.models import Plan
 from portico.customers.models import ContactPerson, Customer
+from portico.subscriptions.models import Subscription
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
 
@@ -51,3 +53,15 @@ def test_the_walkthrough_runs_as_written_against_a_served_demo(live_server, monk
     hank = ContactPerson.all_tenants.get(customer=globex)
     assert (hank.email, hank.has_portal_access, hank.phone) == ("hank@globex.example", True, "+1 555 0100")
     assert Plan.all_tenants.get(code="support-monthly").is_archived
+    # started on Basic ($29.00), upgraded the same day to Business ($99.00): the whole month of Basic
+    # credited on the upgrade's invoice, whose $70.00 left was paid
+    [subscription] = Subscription.all_tenants.filter(customer=globex)
+    assert (subscription.plan.code, subscription.status) == ("maint-business-monthly", "live")
+    upgrade = Invoice.all_tenants.filter(subscription_link__subscription=subscription).order_by("pk").last()
+    assert (upgrade.total_minor, upgrade.credited_minor, upgrade.paid_minor, upgrade.status) == (
+        9900,
+        2900,
+        7000,
+        "paid",
+    )
+    assert Subscription.all_tenants.filter(organization=globex.organization, customer=globex).count() == 1

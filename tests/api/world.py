@@ -12,6 +12,7 @@ from portico.core.audit import Actor
 from portico.core.money import Money
 from portico.core.tenancy import tenant
 from portico.payments.models import PaymentMethod
+from portico.subscriptions import services as subscriptions
 from tests.factories import ContactFactory, CustomerFactory
 
 
@@ -23,9 +24,11 @@ def build_world(organization, tag: str = "") -> dict[str, object]:
         product = Product.objects.create(
             organization=organization, name=f"Product of {organization.slug}{tag}"
         )
+        currency = customer.currency
         plan = Plan.objects.create(
-            organization=organization, product=product, code=f"basic{tag}", name="Basic", price_minor=3000
-        )
+            organization=organization, product=product, code=f"basic{tag}", name="Basic", price_minor=3000,
+            currency=currency,
+        )  # fmt: skip
         addon = Addon.objects.create(
             organization=organization,
             code=f"seats{tag}",
@@ -34,6 +37,7 @@ def build_world(organization, tag: str = "") -> dict[str, object]:
             interval_unit="month",
             interval_count=1,
             price_minor=500,
+            currency=currency,
         )
         coupon = Coupon.objects.create(organization=organization, name="Launch", percent=Decimal(10))
         addon.plans.add(plan)
@@ -45,10 +49,16 @@ def build_world(organization, tag: str = "") -> dict[str, object]:
             code=f"tiered{tag}",
             name="Tiered",
             pricing_model="tiered",
+            currency=currency,
         )
         tiered.tiers.create(up_to=10, unit_price=Decimal(2))
         tiered.tiers.create(up_to=None, unit_price=Decimal(1))
         ledger_objects = _ledger(customer)
+        code = CouponCode.objects.create(organization=organization, coupon=coupon, code=f"LAUNCH{tag}")
+        # live, with an addon and a coupon; its first term invoiced
+        subscription = subscriptions.create_subscription(
+            customer=customer, plan=plan, actor=Actor.system(), addons=[(addon, 2)], coupon_code=code.code,
+        )  # fmt: skip
         return {
             **ledger_objects,
             "customer": customer,
@@ -59,9 +69,8 @@ def build_world(organization, tag: str = "") -> dict[str, object]:
             "plan": plan,
             "addon": addon,
             "coupon": coupon,
-            "coupon_code": CouponCode.objects.create(
-                organization=organization, coupon=coupon, code=f"LAUNCH{tag}"
-            ),
+            "coupon_code": code,
+            "subscription": subscription,
         }
 
 

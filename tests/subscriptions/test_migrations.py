@@ -24,3 +24,19 @@ def test_the_retention_offered_flag_becomes_a_time_and_back(clock, migrator):
     new = migrate(AFTER).get_model("subscriptions", "Subscription")
     times = dict(new.objects.values_list("pk", "retention_offered_at"))
     assert times == {offered.pk: clock.now(), never.pk: None}
+
+
+def test_subscriptions_made_before_the_public_ids_each_get_their_own(clock, migrator):
+    organization = OrganizationFactory(slug="older-subs")
+    customer = CustomerFactory(organization=organization)
+    w = world(organization)
+    made = [subscribe(customer, w.starter).pk for _ in range(3)]
+    old = migrator(("subscriptions", "0009_subscription_public_id_nullable")).get_model(
+        "subscriptions", "Subscription"
+    )
+    old.objects.update(public_id=None)  # as they were before step 1
+    migrator(("subscriptions", "0011_subscription_public_id_required"))
+    public_ids = dict(Subscription.all_tenants.values_list("pk", "public_id"))
+    assert set(public_ids) == set(made)
+    assert all(len(i) == 14 and i.isalnum() for i in public_ids.values()), public_ids
+    assert len(set(public_ids.values())) == 3

@@ -112,3 +112,7 @@ api.add_router("/invoices", invoices.router)
 api.add_router("/credit_notes", credit_notes.router)
 api.add_router("/payments", payments.router)
 api.add_router("/portal_settings", portal_settings.router)
+
+from portico.api.resources import subscriptions  # noqa: E402
+
+api.add_router("/subscriptions", subscriptions.router)

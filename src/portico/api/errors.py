@@ -138,7 +138,18 @@ class InvalidPortalSettings(ApiError):
 
 # Services' refusals about the request's own values rather than the account's state: 422.
 UNPROCESSABLE_CODES = frozenset(
-    {"invalid_tiers", "invalid_pricing", "invalid_line", "invalid_amount", "statement_period_invalid"}
+    {
+        "invalid_tiers",
+        "invalid_pricing",
+        "invalid_line",
+        "invalid_amount",
+        "statement_period_invalid",
+        "subscription_proration_date_outside_period",
+        "subscription_invalid_date",
+        "subscription_invalid_start",
+        "subscription_invalid_reason",
+        "subscription_trial_extension_too_long",
+    }
 )
 
 

@@ -21,6 +21,7 @@ PREFIXES = {
     "billing.invoice": "in",
     "billing.creditnote": "cn",
     "billing.payment": "pay",
+    "subscriptions.subscription": "sub",
     "projects.project": "prj",
     "projects.task": "tsk",
     "projects.staffmember": "stf",

@@ -7,6 +7,7 @@ of the last object of the previous page), newest first; the answer is
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Any, Literal
 
 from ninja import Field, Schema
@@ -40,6 +41,21 @@ def _currency(value: str) -> str:
 Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["USD"]), AfterValidator(_currency)]
 # An amount in the currency's minor units (cents), as the console lets people type them.
 AmountMinor = Annotated[int, Field(ge=0, le=MAX_TYPED_MINOR)]
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    """The time in UTC (a time without an offset is taken as UTC). ISO 8601 allows any offset, and
+    PostgreSQL refuses those past ±15:59 in a query: the database only ever sees UTC."""
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError("This time is out of range") from None
+
+
+# A time in a query (`created_gte`…), as the database compares it.
+UtcDateTime = Annotated[dt.datetime, AfterValidator(_utc)]
 
 
 class ListParams(Schema):

@@ -33,6 +33,7 @@ class Code(models.TextChoices):
     RETENTION_OFFER_REFUSED = "subscription_retention_offer_refused"
     TIMING_FIXED = "subscription_downgrade_timing_fixed"
     FORM_EXPIRED = "subscription_form_expired"
+    PRORATION_DATE_OUTSIDE_PERIOD = "subscription_proration_date_outside_period"
 
 
 class SubscriptionError(DomainError):
@@ -181,3 +182,12 @@ class TimingFixed(SubscriptionError):
 class FormExpired(SubscriptionError):
     code = Code.FORM_EXPIRED
     message = _("This form has expired; please reload the page and try again.")
+
+
+class ProrationDateOutsidePeriod(SubscriptionError):
+    """Stripe's `proration_date`: the day a change takes effect, a date inside the current billed
+    period [start, end)."""
+
+    code = Code.PRORATION_DATE_OUTSIDE_PERIOD
+    field = "proration_date"
+    message = _("Choose a proration date inside the current billing period.")

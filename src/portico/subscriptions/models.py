@@ -14,6 +14,7 @@ from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from portico.core import tenancy
+from portico.core.fields import PublicIdField
 from portico.core.tenancy import TenantModel, TenantSettingsModel
 
 
@@ -147,6 +148,7 @@ class Subscription(TenantModel):
     Status = Status
 
     number = models.CharField(_("number"), max_length=40)
+    public_id = PublicIdField()  # the API's `sub_…` (paths take the number too)
     customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="subscriptions")
     plan = models.ForeignKey("catalog.Plan", on_delete=models.PROTECT, related_name="subscriptions")
     quantity = models.PositiveIntegerField(_("quantity"), default=1)

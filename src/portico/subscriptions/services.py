@@ -96,6 +96,26 @@ def _today(organization) -> dt.date:
     return clock.today(organization.time_zone)
 
 
+def effective_on(subscription: Subscription, proration_date: dt.date | None) -> dt.date:
+    """The local date a change takes effect, from whose start it is prorated (DESIGN.md
+    "Proration"): today, or Stripe's `proration_date`, a date inside the current billed period
+    [start, end) — so that a change previewed for a chosen day is applied as it was shown."""
+    if proration_date is None:
+        return _today(subscription.organization)
+    start, end = subscription.current_term_start, subscription.current_term_end
+    billed = subscription.status in (S.LIVE, S.NON_RENEWING) and start and end
+    if not billed:
+        raise errors.ProrationDateOutsidePeriod(
+            _("Nothing is billed yet, so nothing is prorated: leave out the proration date.")
+        )
+    if not start <= proration_date < end:
+        raise errors.ProrationDateOutsidePeriod(
+            _("Choose a proration date inside the current period, %(start)s to %(last)s.")
+            % {"start": start.isoformat(), "last": (end - dt.timedelta(days=1)).isoformat()}
+        )
+    return proration_date
+
+
 def _require(subscription: Subscription, action: str) -> None:
     if subscription.status not in ALLOWED[action]:
         raise errors.TransitionRefused(subscription.get_status_display(), action)
@@ -673,15 +693,18 @@ def _downgrade_later(settings: SubscriptionSettings, at_term_end: bool | None, t
 def change_plan(
     *, subscription: Subscription, actor: Actor, plan: Plan | None = None, quantity: int | None = None,
     at_term_end: bool | None = None, timing: str | None = None, _action: str = "change_plan",
+    proration_date: dt.date | None = None,
 ) -> Subscription:  # fmt: skip
     """Switch plan (within the product's family) and/or quantity (within the plan's limits).
     Upgrades apply now; downgrades now or at term end (the organization's setting, staff's
     `at_term_end`, or the customer's `timing` where the organization lets the customer choose), at
     term end as a `ScheduledChange` the bill run applies. During a trial nothing is charged (and the
-    trial goes on, unless the organization ends trials on a change)."""
+    trial goes on, unless the organization ends trials on a change). What applies now is prorated
+    from `proration_date` (`effective_on`: default today)."""
     with transaction.atomic():
         subscription = _lock(subscription)
         _require(subscription, _action)
+        on = effective_on(subscription, proration_date)
         later = _downgrade_later(subscription_settings(subscription.organization), at_term_end, timing)
         new_plan = plan or subscription.plan
         new_quantity = subscription.quantity if quantity is None else quantity
@@ -736,17 +759,15 @@ def change_plan(
         if subscription.status == S.IN_TRIAL and settings.end_trial_on_change:
             _convert(subscription, today, actor)
         elif billed and interval_changed:
-            # a new full term starts now; the unused part of the old term is credited
-            unused = _prorate(subscription, old_all, [], today, credits_only=True)
-            first_day = subscription.current_term_start == today  # the old term wholly unused
-            _start_term(subscription, today)
-            invoice = _bill_term(
-                subscription, today, subscription.current_term_end, actor, replacing=first_day
-            )
+            # a new full term starts on the change's day; the unused part of the old term is credited
+            unused = _prorate(subscription, old_all, [], on, credits_only=True)
+            first_day = subscription.current_term_start == on  # the old term wholly unused
+            _start_term(subscription, on)
+            invoice = _bill_term(subscription, on, subscription.current_term_end, actor, replacing=first_day)
             _credit(subscription, unused.credits, invoice, actor)
         elif billed:
             new_config = priced.plan(new_plan, new_quantity)
-            _book_proration(subscription, _prorate(subscription, [old_config], [new_config], today), actor)
+            _book_proration(subscription, _prorate(subscription, [old_config], [new_config], on), actor)
         _save(subscription)
         verb = "plan_changed" if new_plan.pk != old_plan.pk else "quantity_changed"
         audit(actor, f"subscription.{verb}", subscription, **details)
@@ -755,22 +776,29 @@ def change_plan(
 
 
 def change_quantity(
-    *, subscription: Subscription, quantity: int, actor: Actor, at_term_end: bool | None = None
-):
+    *, subscription: Subscription, quantity: int, actor: Actor, at_term_end: bool | None = None,
+    proration_date: dt.date | None = None,
+):  # fmt: skip
     return change_plan(
         subscription=subscription,
         quantity=quantity,
         actor=actor,
         at_term_end=at_term_end,
         _action="change_quantity",
+        proration_date=proration_date,
     )
 
 
-def add_addon(*, subscription: Subscription, addon: Addon, actor: Actor, quantity: int = 1) -> Subscription:
-    """Add a recurring addon (prorated for the rest of the term) or buy a one-time one (invoiced now)."""
+def add_addon(
+    *, subscription: Subscription, addon: Addon, actor: Actor, quantity: int = 1,
+    proration_date: dt.date | None = None,
+) -> Subscription:  # fmt: skip
+    """Add a recurring addon (prorated for the rest of the term from `proration_date`, default
+    today) or buy a one-time one (invoiced now)."""
     with transaction.atomic():
         subscription = _lock(subscription)
         _require(subscription, "add_addon")
+        on = effective_on(subscription, proration_date)
         _check_addon(addon, subscription.plan)
         if quantity < 1:
             raise errors.AddonNotAvailable(_("An addon's quantity is at least 1."), field="quantity")
@@ -786,25 +814,27 @@ def add_addon(*, subscription: Subscription, addon: Addon, actor: Actor, quantit
                 quantity=quantity,
             )
             if subscription.status in (S.LIVE, S.NON_RENEWING):
-                today = _today(subscription.organization)
                 config = _pricing(subscription).addon(addon, quantity)
-                _book_proration(subscription, _prorate(subscription, [], [config], today), actor)
+                _book_proration(subscription, _prorate(subscription, [], [config], on), actor)
                 _save(subscription)  # the charge deferred to the next renewal, in next-renewal mode
         audit(actor, "subscription.addon_added", subscription, addon=addon.code, quantity=quantity)
     return subscription
 
 
-def remove_addon(*, subscription: Subscription, addon: Addon, actor: Actor) -> Subscription:
+def remove_addon(
+    *, subscription: Subscription, addon: Addon, actor: Actor, proration_date: dt.date | None = None
+) -> Subscription:
+    """Remove a recurring addon, its unused part credited from `proration_date` (default today)."""
     with transaction.atomic():
         subscription = _lock(subscription)
         _require(subscription, "remove_addon")
+        on = effective_on(subscription, proration_date)
         item = SubscriptionItem.all_tenants.filter(subscription=subscription, addon=addon).first()
         if item is None:
             raise errors.AddonNotOnSubscription()
         if subscription.status in (S.LIVE, S.NON_RENEWING):
-            today = _today(subscription.organization)
             config = _paid(subscription).addon(addon, item.quantity)  # credited as the term was paid
-            _book_proration(subscription, _prorate(subscription, [config], [], today), actor)
+            _book_proration(subscription, _prorate(subscription, [config], [], on), actor)
             _save(subscription)  # the credit deferred to the next renewal, in next-renewal mode
         item.delete()
         audit(actor, "subscription.addon_removed", subscription, addon=addon.code)

@@ -12,7 +12,7 @@ from ninja import Field, Query, Router, Schema, Status
 from portico.accounts import services as access
 from portico.api import ids
 from portico.api.resources import actor, responses
-from portico.api.schemas import Currency, ListParams, changed, list_of, paginate
+from portico.api.schemas import Currency, ListParams, UtcDateTime, changed, list_of, paginate
 from portico.api.validation import full_clean
 from portico.customers import services
 from portico.customers.models import ADDRESS_PARTS, ContactPerson, Customer, PortalRole
@@ -82,8 +82,8 @@ class CustomerFilters(ListParams):
     email: str | None = Field(None, max_length=254, description="Exact, whatever the case.")
     currency: str | None = Field(None, max_length=3)
     is_active: bool | None = None
-    created_gte: dt.datetime | None = Field(None, description="Created at or after (ISO 8601).")
-    created_lt: dt.datetime | None = Field(None, description="Created before (ISO 8601).")
+    created_gte: UtcDateTime | None = Field(None, description="Created at or after (ISO 8601).")
+    created_lt: UtcDateTime | None = Field(None, description="Created before (ISO 8601).")
 
 
 Role = Literal[tuple(PortalRole.values)]
