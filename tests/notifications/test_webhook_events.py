@@ -139,3 +139,21 @@ def test_project_invoicing_and_a_disputed_entry_are_reported_by_public_ids(
     assert disputed["type"] == "time_entry.disputed"
     assert (disputed["data"]["id"], disputed["data"]["hours"]) == (entry.public_id, "3.00")
     assert disputed["data"]["dispute_comment"] == "We agreed on <b>2</b> hours"
+
+
+def test_a_webhook_names_objects_by_the_ids_the_api_answers_with(org, customer, receiver, clock):
+    from portico.api.models import Scope
+    from portico.api.services import create_key
+
+    endpoint(org, url=receiver.url(), events=["invoice.finalized", "payment.refunded"])
+    invoice = open_invoice(customer, 5000)
+    payment = pay(customer, 8000, (invoice, 5000))
+    ledger.refund_payment(payment=payment, amount=Money(1000, "USD"), actor=ACTOR)
+    finalized, refunded = received(receiver)
+    secret = create_key(organization=org, name="t", scope=Scope.READ, actor=ACTOR).secret
+    api = tenant_client(org)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {secret}"}
+    shown = api.get(f"/api/v1/invoices/{invoice.number}", **auth).json()
+    assert finalized["data"]["id"] == shown["id"] and finalized["data"]["customer"]["id"] == shown["customer"]
+    shown = api.get(f"/api/v1/payments/{refunded['data']['id']}", **auth).json()
+    assert shown["number"] == payment.number

@@ -1,6 +1,5 @@
-"""Public ids as the API shows them: a kind's prefix and the row's random `public_id` (`cus_…`,
-`ctc_…`, `prod_…`), never a primary key. One registry, so that every resource formats and parses
-them alike; an id of the wrong kind, or malformed, finds nothing (404) rather than failing."""
+"""Public ids in the API: formatted by `core.public_ids` (the one registry of prefixes), parsed and
+looked up here; an id of the wrong kind, or malformed, finds nothing (404) rather than failing."""
 
 from __future__ import annotations
 
@@ -8,45 +7,12 @@ import re
 
 from django.db import models
 
-PREFIXES = {
-    "customers.customer": "cus",
-    "customers.contactperson": "ctc",
-    "catalog.product": "prod",
-    "catalog.plan": "plan",
-    "catalog.addon": "addon",
-    "catalog.coupon": "coupon",
-    "catalog.couponcode": "promo",
-    "catalog.taxrate": "txr",
-    "catalog.item": "item",
-    "billing.invoice": "in",
-    "billing.creditnote": "cn",
-    "billing.payment": "pay",
-    "subscriptions.subscription": "sub",
-    "projects.project": "prj",
-    "projects.task": "tsk",
-    "projects.staffmember": "stf",
-    "projects.timeentry": "te",
-    "projects.milestone": "ms",
-}
-# Kinds addressed by a field as it is stored, not by a prefixed random id: saved cards (whose
-# `card_…` id the portal already uses) and an invoice's lines (their number within the invoice).
-AS_STORED = {
-    "payments.paymentmethod": "public_id",
-    "billing.invoiceline": "position",
-}
+from portico.core.public_ids import AS_STORED, PREFIXES, prefix_of, public_id
+
+__all__ = ["AS_STORED", "PREFIXES", "get", "parse", "prefix_of", "public_id"]
+
 _RANDOM_PART = re.compile(r"^[A-Za-z0-9_\-]{1,16}$")
 _STORED_TEXT = re.compile(r"^[A-Za-z0-9._\-]{1,40}$")
-
-
-def prefix_of(model) -> str:
-    return PREFIXES[model._meta.label_lower]
-
-
-def public_id(obj) -> str:
-    stored = AS_STORED.get(obj._meta.label_lower)
-    if stored is not None:
-        return str(getattr(obj, stored))
-    return f"{prefix_of(type(obj))}_{obj.public_id}"
 
 
 def _lookup(model, value) -> dict | None:

@@ -13,6 +13,8 @@ from collections.abc import Callable
 
 from django.apps import apps
 
+from portico.core.public_ids import public_id
+
 # What an event's payload carries besides its facts: ids that stay inside Portico.
 _INTERNAL = {"object", "id", "customer", "contact", "refund", "auto_charge"}
 
@@ -25,7 +27,7 @@ def _customer(customer) -> dict | None:
     if customer is None:
         return None
     return {
-        "id": getattr(customer, "public_id", None),
+        "id": public_id(customer),
         "name": customer.display_name,
         "company_name": customer.company_name,
         "email": customer.email,
@@ -46,6 +48,7 @@ def _plain(value):
 def _invoice(invoice, payload: dict) -> dict:
     data = {
         "object": "invoice",
+        "id": public_id(invoice),
         "number": invoice.number,
         "status": invoice.status,
         "currency": invoice.currency,
@@ -64,6 +67,7 @@ def _invoice(invoice, payload: dict) -> dict:
 def _payment(payment, payload: dict) -> dict:
     data = {
         "object": "payment",
+        "id": public_id(payment),
         "number": payment.number,
         "currency": payment.currency,
         "amount": payment.amount_minor,
@@ -101,6 +105,7 @@ def _subscription(subscription, payload: dict) -> dict:
     plan = subscription.plan
     return {
         "object": "subscription",
+        "id": public_id(subscription),
         "number": subscription.number,
         "status": subscription.status,
         "plan": {"code": plan.code, "name": plan.name},
@@ -122,7 +127,7 @@ def _portal_login(user, payload: dict) -> dict:
     return {
         "object": "portal_login",
         "email": user.email,
-        "contact": {"id": contact.public_id, "name": contact.full_name} if contact else None,
+        "contact": {"id": public_id(contact), "name": contact.full_name} if contact else None,
         "customer": _customer(contact.customer) if contact else None,
     }
 
@@ -130,7 +135,7 @@ def _portal_login(user, payload: dict) -> dict:
 def _project(project, payload: dict) -> dict:
     data = {
         "object": "project",
-        "id": project.public_id,
+        "id": public_id(project),
         "code": project.code,
         "name": project.name,
         "status": project.status,
@@ -146,8 +151,8 @@ def _project(project, payload: dict) -> dict:
 def _time_entry(entry, payload: dict) -> dict:
     return {
         "object": "time_entry",
-        "id": entry.public_id,
-        "project": {"id": entry.project.public_id, "code": entry.project.code},
+        "id": public_id(entry),
+        "project": {"id": public_id(entry.project), "code": entry.project.code},
         "task": entry.task.name,
         "staff_member": entry.staff_member.name,
         "date": _iso(entry.date),
