@@ -10,6 +10,7 @@ audited); a refusal is shown on the page and changes nothing.
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -123,14 +124,8 @@ class CustomDomainPages:
             "verified_at": organization.domain_verified_at,
             "records": domains.dns_records(organization),
             "cname_target": domains.cname_target(),
-            "subdomain_host": f"{organization.slug}.{_base_domain()}",
+            "subdomain_host": f"{organization.slug}.{settings.PORTICO_BASE_DOMAIN}",
             "portal_url": organization.public_url("/portal/") if organization.domain_verified_at else "",
             "confirm_removal": confirm_removal,
         }
         return TemplateResponse(request, "admin/core/organization/custom_domain.html", context)
-
-
-def _base_domain() -> str:
-    from django.conf import settings
-
-    return settings.PORTICO_BASE_DOMAIN
