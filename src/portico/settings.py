@@ -60,6 +60,38 @@ PORTICO_PLATFORM_HOSTS = {PORTICO_BASE_DOMAIN, "127.0.0.1", "[::1]"} | {
 }
 ALLOWED_HOSTS = ["*"]  # the tenant middleware answers 404 for any host that is not a tenant's
 
+
+def envnameservers(name: str) -> list[tuple[str, int]]:
+    """`127.0.0.1:5353,10.0.0.2,[::1]:53` → [(address, port)]; empty: the system's resolvers."""
+    import ipaddress
+
+    servers = []
+    for item in (part.strip() for part in os.environ.get(name, "").split(",")):
+        if not item:
+            continue
+        address, port = item, "53"
+        if item.startswith("["):
+            address, _, rest = item[1:].partition("]")
+            port = rest.removeprefix(":") or "53"
+        elif item.count(":") == 1:
+            address, port = item.split(":")
+        try:
+            ipaddress.ip_address(address)
+            servers.append((address, int(port)))
+        except ValueError:
+            raise ImproperlyConfigured(
+                f"{name} must list IP addresses with optional ports (127.0.0.1:5353), not {item!r}"
+            ) from None
+    return servers
+
+
+# Custom domains (core/domains.py): a business points its host at PORTICO_CNAME_TARGET with a CNAME
+# and proves it holds the zone with a TXT record; "Verify" asks these DNS servers (the system's
+# resolvers when unset), giving up after PORTICO_DNS_TIMEOUT seconds.
+PORTICO_CNAME_TARGET = envstr("PORTICO_CNAME_TARGET", PORTICO_BASE_DOMAIN).lower().rstrip(".")
+PORTICO_DNS_NAMESERVERS = envnameservers("PORTICO_DNS_NAMESERVERS")
+PORTICO_DNS_TIMEOUT = envint("PORTICO_DNS_TIMEOUT", 5)
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -210,6 +242,10 @@ MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG or TESTING
 USERSESSIONS_TRACK_ACTIVITY = True
 
 SESSION_COOKIE_NAME = "portico_session"
+# Host-only cookies (no Domain attribute): a session or CSRF cookie set on one tenant's host, or on a
+# business's custom domain, is never sent to another host. Never set these to the base domain.
+SESSION_COOKIE_DOMAIN = None
+CSRF_COOKIE_DOMAIN = None
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = PORTICO_HTTPS

@@ -187,7 +187,16 @@ class PortalMFAAdapter(DefaultMFAAdapter):
         }
 
     def get_public_key_credential_rp_entity(self):
+        """The relying party is the host the portal was opened on, the one that chose the tenant:
+        `renotech.portico.example`, or the business's verified custom domain. A passkey belongs to
+        that host (WebAuthn §5.1.3 binds it to the RP id), so one created on the subdomain does not
+        sign in on the custom domain, nor on another tenant's host."""
+        from portico.core.middleware import host_without_port
+
         entity = super().get_public_key_credential_rp_entity()
+        request = allauth_context.request
+        if request is not None:
+            entity["id"] = host_without_port(request)
         organization = self._organization()
         if organization is not None:
             entity["name"] = organization.display_title

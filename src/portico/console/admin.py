@@ -36,6 +36,7 @@ from portico.console import (  # noqa: F401
     admin_webhooks,
 )
 from portico.console.admin_accounts import invite_contacts, revoke_access
+from portico.console.admin_domains import CustomDomainPages
 from portico.console.site import ConsoleModelAdmin, TenantAdmin, TenantInline, console_site
 from portico.core.audit import Actor
 from portico.core.errors import DomainError, domain_error_message
@@ -54,12 +55,13 @@ CONTACT_DETAILS = ("first_name", "last_name", "email", "phone", "is_primary")
 
 
 @admin.register(Organization, site=console_site)
-class OrganizationAdmin(ConsoleModelAdmin):
-    """Superusers manage every organization; an organization's staff edit their own branding."""
+class OrganizationAdmin(CustomDomainPages, ConsoleModelAdmin):
+    """Superusers manage every organization; an organization's staff edit their own branding. The
+    custom domain changes only on its own page (`console.admin_domains`): verified through DNS."""
 
     list_display = ["name", "slug", "custom_domain", "domain_verified_at", "is_active"]
     search_fields = ["name", "slug", "custom_domain"]
-    readonly_fields = ["domain_verification_token", "domain_verified_at", "created_at"]
+    readonly_fields = ["custom_domain", "domain_verification_token", "domain_verified_at", "created_at"]
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)

@@ -93,7 +93,8 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     "customers.contactperson": {F: READ, S: EDIT | {"invite", "revoke"}, R: READ},
     "accounts.invitation": {F: READ, S: frozenset({VIEW, DELETE, "invite", "revoke"}), R: READ},
     "accounts.user": {S: READ},  # portal logins; staff users are managed by owners
-    # the organization's settings and records: everyone reads them
+    # the organization's settings and records: everyone reads them; its custom domain (the
+    # `custom_domain` page: DNS records, verify, remove) is the owners' and administrators' alone
     "core.organization": {F: READ, S: READ, R: READ},
     "accounts.accesspolicy": {F: READ, S: READ, R: READ},
     "portal.portalpreferences": {F: READ, S: READ, R: READ},

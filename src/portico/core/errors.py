@@ -26,6 +26,14 @@ class Code(models.TextChoices):
 
     DOMAIN_ERROR = "domain_error"
     CURRENCY_MISMATCH = "currency_mismatch"
+    # custom domains (core/domains.py)
+    CUSTOM_DOMAIN_ERROR = "custom_domain_error"
+    INVALID_DOMAIN = "invalid_domain"
+    DOMAIN_TAKEN = "domain_taken"
+    NO_CUSTOM_DOMAIN = "no_custom_domain"
+    DNS_RECORDS_WRONG = "dns_records_wrong"
+    DNS_UNAVAILABLE = "dns_unavailable"
+    DOMAIN_CHANGED = "domain_changed"
 
 
 class DomainError(Exception):
