@@ -140,6 +140,8 @@ class InvalidPortalSettings(ApiError):
 UNPROCESSABLE_CODES = frozenset(
     {"invalid_tiers", "invalid_pricing", "invalid_line", "invalid_amount", "statement_period_invalid"}
 )
+# projects: a value a project, task, rate or milestone cannot take; hours out of range
+UNPROCESSABLE_CODES |= {"project_invalid", "project_time_invalid"}
 
 
 def status_of(error: DomainError) -> int:
