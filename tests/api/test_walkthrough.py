@@ -51,3 +51,13 @@ def test_the_walkthrough_runs_as_written_against_a_served_demo(live_server, monk
     hank = ContactPerson.all_tenants.get(customer=globex)
     assert (hank.email, hank.has_portal_access, hank.phone) == ("hank@globex.example", True, "+1 555 0100")
     assert Plan.all_tenants.get(code="support-monthly").is_archived
+    from decimal import Decimal
+
+    from portico.projects.models import TimeEntry
+
+    shelving = TimeEntry.all_tenants.select_related("task").get(project__code="ACME-OFFICE", notes="Shelving")
+    assert (shelving.hours, shelving.state, shelving.task.name) == (
+        Decimal("7.50"),
+        "unapproved",
+        "Carpentry",
+    )

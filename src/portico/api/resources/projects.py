@@ -154,7 +154,11 @@ def _task(project: Project, task_id: str) -> Task:
 
 def milestone_out(milestone: Milestone) -> dict:
     invoice = milestone.invoice
-    actions = (("update", milestone.can_edit()), ("delete", milestone.can_edit()))
+    actions = (
+        ("delete", milestone.can_edit()),
+        ("mark_due", milestone.can_mark_due()),
+        ("update", milestone.can_edit()),
+    )
     return {
         "id": ids.public_id(milestone),
         "object": "milestone",
@@ -167,10 +171,7 @@ def milestone_out(milestone: Milestone) -> dict:
         "status": milestone.display_status,
         "invoice": ids.public_id(invoice) if invoice is not None else None,
         "invoice_number": (invoice.number or None) if invoice is not None else None,
-        "allowed_actions": sorted(
-            [name for name, allowed in actions if allowed]
-            + (["mark_due"] if milestone.can_mark_due() else [])
-        ),
+        "allowed_actions": [name for name, allowed in actions if allowed],
         "created_at": milestone.created_at,
     }
 
@@ -262,8 +263,6 @@ def update_project(request, project_id: str, payload: ProjectUpdate):
             changes["budget"] = _money(value, project.currency)
         elif name == "tax_rate":
             changes["tax_rate"] = _tax_rate(value)
-        elif value is None and name not in ("start_date", "end_date", "budget_hours"):
-            continue  # a field that cannot be cleared stays as it is
         else:
             changes[name] = value
     with api_fields(FIELDS):
