@@ -445,3 +445,28 @@ def test_a_read_key_reads_projects_but_cannot_invoice_them(api, read_api, staff_
     assert_error(read_api.post("/api/v1/projects/RT-1/invoice", {}), 403, "permission_denied")
     assert_error(read_api.post("/api/v1/projects/RT-1/invoice/preview", {}), 403, "permission_denied")
     assert Invoice.objects.count() == 0
+
+
+def test_the_walking_tests_cover_the_projects_operations():
+    """The access, hostile-values, query-count and schemathesis tests walk `operations()`: the
+    projects' paths are among them, each path parameter with the kind of object it names."""
+    from tests.api.operations import PATH_PARAMETERS, operations
+
+    walked = {str(operation): operation for operation in operations()}
+    expected = {
+        "GET /api/v1/projects",
+        "POST /api/v1/projects/{project_id}",
+        "POST /api/v1/projects/{project_id}/tasks/{task_id}",
+        "DELETE /api/v1/projects/{project_id}/members/{staff_member_id}",
+        "POST /api/v1/projects/{project_id}/time_entries/bulk",
+        "GET /api/v1/time_entries",
+        "POST /api/v1/time_entries/{time_entry_id}/resolve",
+        "POST /api/v1/projects/{project_id}/milestones/{milestone_id}/mark_due",
+        "POST /api/v1/projects/{project_id}/invoice/preview",
+        "POST /api/v1/projects/{project_id}/invoice",
+        "POST /api/v1/staff_members/{staff_member_id}",
+    }
+    assert expected <= set(walked)
+    assert walked["GET /api/v1/time_entries"].is_list
+    for name in ("project_id", "task_id", "staff_member_id", "time_entry_id", "milestone_id"):
+        assert name in PATH_PARAMETERS

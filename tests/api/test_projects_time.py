@@ -241,3 +241,13 @@ def test_another_organizations_entries_are_not_listed_or_found(api, other_org, k
     assert api.get("/api/v1/projects/RT-1").json()["id"] == _id(kitchen["project"])
     with tenant(other_org):
         assert TimeEntry.objects.get().state == "unapproved"
+
+
+def test_a_retried_bulk_log_with_its_idempotency_key_logs_the_time_once(api, kitchen):
+    body = {"entries": [_entry(kitchen, hours="2"), _entry(kitchen, staff="sam", hours="3")]}
+    headers = {"Idempotency-Key": "week-10-riley-sam"}
+    first = api.post("/api/v1/projects/RT-1/time_entries/bulk", body, headers=headers)
+    again = api.post("/api/v1/projects/RT-1/time_entries/bulk", body, headers=headers)
+    assert first.status_code == again.status_code == 201
+    assert again.content == first.content and again["Idempotent-Replayed"] == "true"
+    assert TimeEntry.objects.count() == 2
