@@ -3,10 +3,10 @@
 - `ACME-KITCHEN`, a kitchen remodel at a fixed price of $18,000.00 in three milestones: the first two
   invoiced and paid, the third due (delivered, to be invoiced with the next invoice).
 - `ACME-OFFICE`, an office renovation billed by the hour at each staff member's rate, whose time the
-  customer approves in the portal: four months of time entries ending yesterday. The first two
-  thirty-day periods were approved by Maria (Acme's portal admin), invoiced and paid; later approved
-  time is unbilled; the last two weeks await her approval, and one entry of them she disputed, with
-  a comment.
+  customer approves in the portal: four months of time entries (Monday to Thursday) up to yesterday.
+  The first two thirty-day periods were approved by Maria (Acme's portal admin), invoiced and paid;
+  later approved time is unbilled; the last two weeks await her approval, and one entry of them she
+  disputed, with a comment.
 
 Everything goes through `projects.services` (time, approvals, disputes, invoices) and
 `billing.services` (payments), with the demo's clock moved to each step's moment (as `demo.billing`
@@ -34,7 +34,7 @@ from portico.projects.models import Project, StaffMember
 
 ACTOR = Actor.system("demo")
 KITCHEN, OFFICE = "ACME-KITCHEN", "ACME-OFFICE"
-DAYS = 120  # the office project's time: from 120 days ago to yesterday
+DAYS = 120  # the office project's time: the working days from 120 days ago to yesterday
 INVOICED_PERIODS = ((0, 29), (30, 59))  # days after the first day, inclusive: invoiced and paid
 AWAITING_DAYS = 14  # the last two weeks await the customer's approval
 DISPUTE = "Eli was not on site that Wednesday: we only saw Dana. Please check these hours."
