@@ -28,6 +28,11 @@ PATH_PARAMETERS = {
     "payment_id": "payment",
     "payment_method_id": "payment_method",
     "subscription_id": "subscription",
+    "project_id": "project",
+    "task_id": "task",
+    "staff_member_id": "staff_member",
+    "time_entry_id": "time_entry",
+    "milestone_id": "milestone",
 }
 # Body fields that name another object → its kind (a list of them for the many-to-many ones).
 BODY_REFERENCES = {

@@ -53,7 +53,8 @@ def test_another_organizations_ids_answer_404(operation, api, ours, theirs):
         response = api.request(operation.method, operation.url(theirs), body_of(operation))
         assert_error(response, 404, "resource_missing")
     elif operation.method == "GET" and operation.is_list:
-        kind = operation.path.rstrip("/").rsplit("/", 1)[-1].removesuffix("s")
+        collection = operation.path.rstrip("/").rsplit("/", 1)[-1]
+        kind = collection[:-3] + "y" if collection.endswith("ies") else collection.removesuffix("s")
         response = api.get(operation.path, {"starting_after": _id(theirs[kind])})
         assert_error(response, 404, "resource_missing")
     else:

@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import subprocess
+from decimal import Decimal
 from io import StringIO
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from django.core.management import call_command
 from portico.billing.models import Invoice
 from portico.catalog.models import Plan
 from portico.customers.models import ContactPerson, Customer
+from portico.projects.models import TimeEntry
 from portico.subscriptions.models import Subscription
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "api.md"
@@ -65,3 +67,9 @@ def test_the_walkthrough_runs_as_written_against_a_served_demo(live_server, monk
         "paid",
     )
     assert Subscription.all_tenants.filter(organization=globex.organization, customer=globex).count() == 1
+    shelving = TimeEntry.all_tenants.select_related("task").get(project__code="ACME-OFFICE", notes="Shelving")
+    assert (shelving.hours, shelving.state, shelving.task.name) == (
+        Decimal("7.50"),
+        "unapproved",
+        "Carpentry",
+    )

@@ -61,6 +61,7 @@ def build_world(organization, tag: str = "") -> dict[str, object]:
         )  # fmt: skip
         return {
             **ledger_objects,
+            **_projects(customer, tax_rate, tag),
             "customer": customer,
             "contact": ContactFactory(customer=customer, is_primary=True),
             "tax_rate": tax_rate,
@@ -111,4 +112,49 @@ def _ledger(customer) -> dict[str, object]:
         "payment": payment,
         "credit_note": credit_note,
         "payment_method": method,
+    }
+
+
+def _projects(customer, tax_rate, tag: str) -> dict[str, object]:
+    """An hourly project (task rates) with a task, a staff member on it, an entry awaiting approval
+    and a pending milestone."""
+    from portico.projects import services as projects
+    from portico.projects.models import Project
+
+    system, currency = Actor.system(), customer.currency
+    project = projects.create_project(
+        customer=customer,
+        code=f"KIT{tag}",
+        name="Kitchen remodel",
+        actor=system,
+        billing_method=Project.BillingMethod.TASK_RATE,
+        rate=Money(10000, currency),
+        tax_rate=tax_rate,
+    )
+    task = projects.create_task(project=project, name="Design", rate=Money(12000, currency), actor=system)
+    staff = projects.create_staff_member(
+        organization=customer.organization,
+        name="Riley",
+        email=f"riley{tag}@{customer.organization.slug}.example",
+        default_rate_minor=9000,
+        actor=system,
+    )
+    projects.set_project_member(project=project, staff_member=staff, actor=system)
+    entry = projects.log_time(
+        project=project,
+        task=task,
+        staff_member=staff,
+        date=clock.today(),
+        hours=Decimal("1.50"),
+        actor=system,
+    )
+    milestone = projects.create_milestone(
+        project=project, name="Plans", amount=Money(50000, currency), actor=system
+    )
+    return {
+        "project": project,
+        "task": task,
+        "staff_member": staff,
+        "time_entry": entry,
+        "milestone": milestone,
     }

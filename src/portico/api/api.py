@@ -116,3 +116,9 @@ api.add_router("/portal_settings", portal_settings.router)
 from portico.api.resources import subscriptions  # noqa: E402
 
 api.add_router("/subscriptions", subscriptions.router)
+
+from portico.api.resources import project_time, projects  # noqa: E402
+
+api.add_router("/projects", projects.router)
+api.add_router("/staff_members", project_time.staff_router)
+api.add_router("/time_entries", project_time.router)

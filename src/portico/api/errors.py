@@ -151,6 +151,8 @@ UNPROCESSABLE_CODES = frozenset(
         "subscription_trial_extension_too_long",
     }
 )
+# projects: a value a project, task, rate or milestone cannot take; hours out of range
+UNPROCESSABLE_CODES |= {"project_invalid", "project_time_invalid"}
 
 
 def status_of(error: DomainError) -> int:
