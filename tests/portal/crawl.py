@@ -96,8 +96,9 @@ def a_project(customer):
     from portico.projects import services
     from tests.projects.factories import ACTOR, logged, project, staff, task
 
-    row = project(customer, code="P-1", name="Kitchen remodel", requires_customer_approval=True)
-    design, riley = task(row, "Design"), staff(customer.organization, "Riley")
+    row = project(customer, code="WALK-1", name="Kitchen remodel", requires_customer_approval=True)
+    design = task(row, "Design")
+    riley = staff(customer.organization, "Riley", email=f"walk-{customer.pk}@renotech.example")
     logged(row, design, riley, "2.50", on=dt.date(2026, 3, 2))
     services.invoice_project(project=row, actor=ACTOR)
     logged(row, design, riley, "1.25", on=dt.date(2026, 3, 3))

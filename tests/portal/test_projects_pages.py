@@ -211,3 +211,22 @@ def test_every_role_reads_projects_and_the_link_shows_to_a_viewer(world, custome
     assert 'href="/portal/projects/"' in viewer.get("/portal/").content.decode()
     for url in ("/portal/projects/", "/portal/projects/P-1/", "/portal/projects/P-1/hours/"):
         assert viewer.get(url).status_code == 200, url
+
+
+def test_each_project_page_declares_its_gate_reading_for_every_role_reviewing_for_billing_and_admin():
+    from portico.portal.capabilities import portal_urls, registry
+
+    gates = {
+        route: (callback.portal_gate["module"], callback.portal_gate["action"])
+        for route, _name, callback in portal_urls()
+        if route.startswith("portal/projects/")
+    }
+    assert gates == {
+        "portal/projects/": ("projects", "view"),
+        "portal/projects/<str:code>/": ("projects", "view"),
+        "portal/projects/<str:code>/hours/": ("projects", "view"),
+        "portal/projects/<str:code>/hours/csv/": ("projects", "view"),
+        "portal/projects/<str:code>/hours/approve/": ("projects", "approve"),
+        "portal/projects/<str:code>/hours/dispute/": ("projects", "approve"),
+    }
+    assert registry().get("projects", "approve").roles == ("billing", "admin")
