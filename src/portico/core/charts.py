@@ -205,7 +205,17 @@ def bar_chart(
 ) -> Chart:
     """Bars per category, one per series side by side, or `stacked` on top of each other (negative
     parts below the zero line). The table has a total row, and with `stacked` a total column."""
-    return _chart("stacked" if stacked else "bar", locals())
+    return _chart(
+        "stacked" if stacked else "bar",
+        id=id,
+        title=title,
+        categories=categories,
+        series=series,
+        values=values,
+        category_header=category_header,
+        description=description,
+        empty_text=empty_text,
+    )
 
 
 def line_chart(
@@ -222,11 +232,23 @@ def line_chart(
 ) -> Chart:
     """One line per series over the categories (dates, months), e.g. budgeted vs billed vs paid,
     cumulative; with `step` each value holds until the next (a running total that moves in jumps)."""
-    return _chart("step" if step else "line", locals())
+    return _chart(
+        "step" if step else "line",
+        id=id,
+        title=title,
+        categories=categories,
+        series=series,
+        values=values,
+        category_header=category_header,
+        description=description,
+        empty_text=empty_text,
+    )
 
 
-def _chart(kind: str, spec: dict) -> Chart:
-    chart_id, categories, series = spec["id"], list(spec["categories"]), list(spec["series"])
+def _chart(
+    kind: str, *, id, title, categories, series, values, category_header, description, empty_text
+) -> Chart:
+    chart_id, categories, series = id, list(categories), list(series)
     if not _ID.match(chart_id):
         raise ValueError(f"A chart id is lower-case letters, digits and dashes: {chart_id!r}")
     for one in series:
@@ -237,7 +259,6 @@ def _chart(kind: str, spec: dict) -> Chart:
         for value in one.values:
             if isinstance(value, bool) or not isinstance(value, int | Decimal):
                 raise TypeError(f"Chart values are int or Decimal, not {type(value).__name__}")
-    values = spec["values"]
     integer = isinstance(values, MoneyValues)
     is_empty = not categories or not series or all(v == 0 for s in series for v in s.values)
     bars = kind in ("bar", "stacked")
@@ -247,9 +268,8 @@ def _chart(kind: str, spec: dict) -> Chart:
     else:
         tops = bottoms = [v for s in series for v in s.values]
     ticks = nice_ticks(min(bottoms, default=0), max(tops, default=0), integer=integer) if not is_empty else []
-    title = spec["title"]
-    description = _description(kind, spec["description"], categories, series)
-    table = _table(title, spec["category_header"] or _("Period"), categories, series, values, kind)
+    description = _description(kind, description, categories, series)
+    table = _table(title, category_header or _("Period"), categories, series, values, kind)
     svg = (
         mark_safe("")
         if is_empty
@@ -261,7 +281,7 @@ def _chart(kind: str, spec: dict) -> Chart:
         kind=kind,
         title=title,
         description=description,
-        empty_text=spec["empty_text"] or _("Nothing to show yet."),
+        empty_text=empty_text or _("Nothing to show yet."),
         is_empty=is_empty,
         svg=svg,
         legend=legend,
