@@ -112,6 +112,16 @@ def subscription_of(acme):
     return subscribe(acme, row, quantity=1)
 
 
+def project_of(acme):
+    """Acme's project whose hours Acme approves (the demo's, or one made here): the project pages
+    need one, with time awaiting approval so that the approval form shows."""
+    from portico.projects.models import Project
+    from tests.portal.crawl import a_project
+
+    found = Project.all_tenants.filter(customer=acme, requires_customer_approval=True).order_by("id").first()
+    return found or a_project(acme)
+
+
 def route_kwargs(demo, acme, invoice) -> dict[str, dict]:
     """Real ids for the routes that take one, from the data above; bad tokens for token links (their
     'link not valid' page is a page too)."""
@@ -123,7 +133,10 @@ def route_kwargs(demo, acme, invoice) -> dict[str, dict]:
     subscription_routes = [
         name for _route, name in portal_routes() if name.startswith("portal:subscription_")
     ]
+    project = {"code": project_of(acme).code}
+    project_routes = [name for _route, name in portal_routes() if name.startswith("portal:project")]
     return {
+        **{name: project for name in project_routes if name != "portal:projects"},
         "portal:subscription": subscription,
         **{name: subscription for name in subscription_routes},
         "portal:invoice": {"number": invoice.number},

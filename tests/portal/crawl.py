@@ -34,6 +34,7 @@ class World:
     statement_export: object
     payment_method: object
     subscription: object = None
+    project: object = None
 
     def parameters(self, name: str) -> dict:
         """Values of the path parameters, by the route's name (`number` means a payment's on a receipt)."""
@@ -48,6 +49,8 @@ class World:
             values["number"] = self.payment.number
         if name.startswith("portal:subscription") and self.subscription is not None:
             values["number"] = self.subscription.number
+        if self.project is not None:
+            values["code"] = self.project.code
         return values
 
 
@@ -73,7 +76,10 @@ def build_world(customer) -> World:
         created_at=clock.now(),
         finished_at=clock.now(),
     )
-    return World(due, paid, payment, note, colleague, export, saved_card(customer), a_subscription(customer))
+    return World(
+        due, paid, payment, note, colleague, export, saved_card(customer), a_subscription(customer),
+        a_project(customer),
+    )  # fmt: skip
 
 
 def a_subscription(customer):
@@ -82,6 +88,22 @@ def a_subscription(customer):
 
     w = world(customer.organization)
     return subscribe(customer, w.starter, quantity=3, addons=[(w.storage, 2)])
+
+
+def a_project(customer):
+    """An hourly project whose customer approves its hours: time invoiced, approved and awaiting
+    approval, for the project pages (and their approve and dispute forms)."""
+    from portico.projects import services
+    from tests.projects.factories import ACTOR, logged, project, staff, task
+
+    row = project(customer, code="WALK-1", name="Kitchen remodel", requires_customer_approval=True)
+    design = task(row, "Design")
+    riley = staff(customer.organization, "Riley", email=f"walk-{customer.pk}@renotech.example")
+    logged(row, design, riley, "2.50", on=dt.date(2026, 3, 2))
+    services.invoice_project(project=row, actor=ACTOR)
+    logged(row, design, riley, "1.25", on=dt.date(2026, 3, 3))
+    logged(row, design, riley, "0.75", on=dt.date(2026, 3, 4), approve=False)
+    return row
 
 
 def saved_card(customer, number: str = "4242 4242 4242 4242", exp_year: int = 2030, **fields):

@@ -27,6 +27,7 @@ from portico.billing.errors import BillingError, Code
 from portico.billing.models import CreditNote, Invoice, Payment, Refund
 from portico.billing.selectors import account_balance
 from portico.core import clock
+from portico.core.csv_cells import safe_cell as _csv_safe  # the statement CSV's text cells
 from portico.core.money import Money
 
 
@@ -341,11 +342,6 @@ def statement_csv(statement: Statement) -> str:
         ]
     )
     return out.getvalue()
-
-
-def _csv_safe(text: str) -> str:
-    """Keep spreadsheets from running a cell as a formula (OWASP CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
 def default_today(organization) -> dt.date:

@@ -6,6 +6,7 @@ from portico.portal import (
     pay_views,
     payment_method_views,
     payment_views,
+    project_views,
     statement_views,
     subscription_views,
     views,
@@ -112,4 +113,10 @@ urlpatterns = [
         subscription_views.accept_retention_offer,
         name="subscription_retention",
     ),
+    path("projects/", project_views.project_list, name="projects"),
+    path("projects/<str:code>/", project_views.project_detail, name="project"),
+    path("projects/<str:code>/hours/", project_views.project_hours, name="project_hours"),
+    path("projects/<str:code>/hours/csv/", project_views.project_hours_csv, name="project_hours_csv"),
+    path("projects/<str:code>/hours/approve/", project_views.approve_hours, name="project_hours_approve"),
+    path("projects/<str:code>/hours/dispute/", project_views.dispute_hours, name="project_hours_dispute"),
 ]
