@@ -316,3 +316,15 @@ def test_another_organizations_contact_cannot_approve(reviewed, riley, other_org
     with pytest.raises(errors.ProjectNotFound):
         services.approve_time_entry(entry=entry, actor=theirs)
     assert TimeEntry.objects.get(pk=entry.pk).state == TimeEntry.State.UNAPPROVED
+
+
+@pytest.mark.parametrize("code", ["A/B", "../x", "a b", "<script>", "-lead", "kitchen?x=1", "%2F", "é-1"])
+def test_a_project_code_that_cannot_sit_in_a_url_is_refused_and_nothing_is_created(customer, code):
+    with pytest.raises(errors.ProjectInvalid) as refused:
+        project(customer, code=code)
+    assert refused.value.field == "code"
+    assert not Project.all_tenants.exists()
+
+
+def test_a_project_code_of_letters_digits_dots_hyphens_and_underscores_is_kept(customer):
+    assert project(customer, code="ACME_2026.kitchen-1").code == "ACME_2026.kitchen-1"

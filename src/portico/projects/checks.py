@@ -5,6 +5,7 @@ ledger's order (customer, project, entries and milestones by primary key)."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable
 from decimal import Decimal, InvalidOperation
 
@@ -111,6 +112,20 @@ def text(value: str, field: str, max_length: int, *, required: bool = True) -> s
             _("Use at most %(count)s characters.") % {"count": max_length}, field=field
         )
     return text
+
+
+# A project's code is part of its URLs (portal, console, API): letters, digits and ._- only.
+_CODE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def project_code(value: str) -> str:
+    code = text(value, "code", 32)
+    if not _CODE.match(code):
+        raise errors.ProjectInvalid(
+            _("Use letters, digits, dots, hyphens and underscores only, starting with a letter or digit."),
+            field="code",
+        )
+    return code
 
 
 def choice(value: str, choices, field: str) -> str:

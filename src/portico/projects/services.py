@@ -40,6 +40,7 @@ from portico.projects.checks import (
     lock_customer,
     lock_one,
     plain_rate_minor,
+    project_code,
     rate_minor,
     require_staff,
     text,
@@ -84,7 +85,7 @@ def _apply_project_fields(project: Project, values: dict) -> None:
     currency = project.currency
     for name, value in values.items():
         if name == "code":
-            project.code = text(value, "code", 32)
+            project.code = project_code(value)
         elif name == "name":
             project.name = text(value, "name", 200)
         elif name == "description":
