@@ -67,7 +67,9 @@ def test_each_delivery_is_signed_as_documented_and_names_objects_by_public_ids(
     assert (data["object"], data["number"], data["status"]) == ("invoice", invoice.number, "paid")
     assert (data["total"], data["balance"], data["currency"]) == (12000, 0, "USD")
     assert data["customer"]["name"] == "Acme Interiors"
-    assert "id" not in data  # no primary key: the invoice is its number
+    # no primary key: the invoice's public id, as the API shows it, and its customer's
+    assert data["id"] == f"in_{invoice.public_id}" and str(invoice.pk) != data["id"]
+    assert data["customer"]["id"] == f"cus_{invoice.customer.public_id}"
     assert WebhookDelivery.objects.filter(status=Status.DELIVERED).count() == 2
 
 
