@@ -75,3 +75,22 @@ def project_world(customer) -> dict:
         "due": due,
         "hours": Decimal("10.5"),
     }
+
+
+BACKEND = "portico.accounts.backends.TenantAuthenticationBackend"
+
+
+def role_clients(organization) -> dict:
+    """One signed-in console client per staff role."""
+    from portico.accounts.models import StaffRole
+    from tests.conftest import tenant_client
+    from tests.factories import staff_user
+
+    clients = {}
+    for role in StaffRole:
+        client = tenant_client(organization)
+        client.force_login(
+            staff_user(organization, email=f"{role}@renotech.example", role=role), backend=BACKEND
+        )
+        clients[role] = client
+    return clients

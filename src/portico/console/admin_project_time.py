@@ -175,7 +175,7 @@ def _grid(project: Project, monday: dt.date) -> tuple[list[Row], list[dt.date]]:
 
 
 def _hours_text(hours: Decimal) -> str:
-    return format(hours.normalize(), "f") if hours == hours.to_integral() else format(hours, "f")
+    return format(hours.normalize(), "f")
 
 
 @dataclass
