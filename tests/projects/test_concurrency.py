@@ -45,7 +45,7 @@ def _invoice(organization, hourly):
 
 
 def test_concurrent_invoicing_bills_each_entry_and_milestone_once(world):
-    organization, hourly, entries, milestone = world
+    organization, hourly, _entries, milestone = world
     outcomes = race(*[lambda: _invoice(organization, hourly) for _ in range(6)])
     issued = [o for o in outcomes if isinstance(o, Invoice)]
     refused = [o for o in outcomes if isinstance(o, errors.NothingToInvoice)]
@@ -60,7 +60,7 @@ def test_concurrent_invoicing_bills_each_entry_and_milestone_once(world):
 
 
 def test_invoicing_racing_a_void_and_reinvoice_never_bills_an_entry_twice(world):
-    organization, hourly, entries, _milestone = world
+    organization, hourly, _entries, _milestone = world
     first = _invoice(organization, hourly)
     for _round in range(3):
 
