@@ -39,6 +39,10 @@ def grid_url(world, week: dt.date = MONDAY) -> str:
     return f"/console/projects/project/{world['project'].pk}/time/?week={week.isoformat()}"
 
 
+def save_url(world, week: dt.date = MONDAY) -> str:
+    return f"/console/projects/project/{world['project'].pk}/time/save/?week={week.isoformat()}"
+
+
 def grid_form(world, values: dict[dt.date, str], week: dt.date = MONDAY) -> dict:
     """The grid as the page sends it: every cell of the row, typed values where given."""
     editable = {e.date: e for e in TimeEntry.objects.filter(project=world["project"], state="unapproved")}
@@ -69,9 +73,9 @@ def test_saving_the_week_creates_exactly_the_typed_entries(world, staff):
         NEXT_WEEK + dt.timedelta(days=2): "7.25",
         NEXT_WEEK + dt.timedelta(days=6): "0.5",
     }
-    response = staff[StaffRole.SUPPORT].post(grid_url(world, NEXT_WEEK), grid_form(world, typed, NEXT_WEEK))
+    response = staff[StaffRole.SUPPORT].post(save_url(world, NEXT_WEEK), grid_form(world, typed, NEXT_WEEK))
     assert response.status_code == 302
-    assert response["Location"].endswith(f"?week={NEXT_WEEK.isoformat()}")
+    assert response["Location"] == grid_url(world, NEXT_WEEK)
     new = sorted(set(entries(world)) - set(before))
     assert new == [
         (NEXT_WEEK, Decimal("1.50"), "unapproved", "Riley"),
@@ -88,7 +92,7 @@ def test_saving_the_week_creates_exactly_the_typed_entries(world, staff):
 def test_a_bad_cell_is_refused_with_a_message_and_nothing_is_saved(world, staff, bad):
     before = entries(world)
     typed = {NEXT_WEEK: "2", NEXT_WEEK + dt.timedelta(days=1): bad}
-    response = staff[StaffRole.FINANCE].post(grid_url(world, NEXT_WEEK), grid_form(world, typed, NEXT_WEEK))
+    response = staff[StaffRole.FINANCE].post(save_url(world, NEXT_WEEK), grid_form(world, typed, NEXT_WEEK))
     page = response.content.decode()
     assert response.status_code == 400
     assert "Nothing was saved" in page
@@ -102,11 +106,11 @@ def test_a_bad_cell_is_refused_with_a_message_and_nothing_is_saved(world, staff,
 def test_the_messages_say_what_is_wrong(world, staff):
     client = staff[StaffRole.FINANCE]
     page = client.post(
-        grid_url(world, NEXT_WEEK), grid_form(world, {NEXT_WEEK: "1,5x"}, NEXT_WEEK)
+        save_url(world, NEXT_WEEK), grid_form(world, {NEXT_WEEK: "1,5x"}, NEXT_WEEK)
     ).content.decode()
     assert "Enter hours as a number, such as 1.5 or 7.25." in page
     page = client.post(
-        grid_url(world, NEXT_WEEK), grid_form(world, {NEXT_WEEK: "25"}, NEXT_WEEK)
+        save_url(world, NEXT_WEEK), grid_form(world, {NEXT_WEEK: "25"}, NEXT_WEEK)
     ).content.decode()
     assert "Enter hours greater than zero and at most 24" in page
 
@@ -121,12 +125,12 @@ def test_an_entry_awaiting_approval_is_edited_or_removed_and_billed_time_is_read
     assert "3.00 h · Approved" in page and "4.00 h · Disputed" in page
     assert f'name="{cell(world, invoiced.date)}" value=""' in page  # a new entry beside it is possible
 
-    response = client.post(grid_url(world), grid_form(world, {unapproved.date: "2.75"}))
+    response = client.post(save_url(world), grid_form(world, {unapproved.date: "2.75"}))
     assert response.status_code == 302
     unapproved.refresh_from_db()
     assert unapproved.hours == Decimal("2.75")
 
-    response = client.post(grid_url(world), grid_form(world, {unapproved.date: ""}))
+    response = client.post(save_url(world), grid_form(world, {unapproved.date: ""}))
     assert response.status_code == 302
     assert not TimeEntry.objects.filter(pk=unapproved.pk).exists()
     invoiced.refresh_from_db()
@@ -137,7 +141,7 @@ def test_an_entry_approved_since_the_page_was_opened_is_not_overwritten(world, s
     unapproved = world["unapproved"]
     form = grid_form(world, {unapproved.date: "6"})
     services.approve_time_entry(entry=unapproved, actor=ACTOR)
-    response = staff[StaffRole.FINANCE].post(grid_url(world), form)
+    response = staff[StaffRole.FINANCE].post(save_url(world), form)
     assert response.status_code == 400
     assert "changed since the page was opened" in response.content.decode()
     unapproved.refresh_from_db()
@@ -158,12 +162,22 @@ def test_the_grid_moves_week_by_week(world, staff):
     )
 
 
+def test_read_only_staff_see_the_week_without_cells_to_type_in(world, staff):
+    page = staff[StaffRole.READ_ONLY].get(grid_url(world)).content.decode()
+    assert "3.00 h · Approved" in page and "1.50 h · Awaiting approval" in page
+    assert f'name="{cell(world, MONDAY)}"' not in page and "Save the week" not in page
+    assert (
+        staff[StaffRole.READ_ONLY].post(save_url(world), grid_form(world, {MONDAY: "1"})).status_code == 403
+    )
+    assert f'name="{cell(world, MONDAY)}"' in staff[StaffRole.SUPPORT].get(grid_url(world)).content.decode()
+
+
 def test_no_time_is_logged_on_a_project_on_hold(world, staff):
     services.update_project(project=world["project"], actor=ACTOR, status=Project.Status.ON_HOLD)
     before = entries(world)
     page = staff[StaffRole.FINANCE].get(grid_url(world, NEXT_WEEK)).content.decode()
     assert "time cannot be logged" in page and f'name="{cell(world, NEXT_WEEK)}"' not in page
-    staff[StaffRole.FINANCE].post(grid_url(world, NEXT_WEEK), grid_form(world, {NEXT_WEEK: "2"}, NEXT_WEEK))
+    staff[StaffRole.FINANCE].post(save_url(world, NEXT_WEEK), grid_form(world, {NEXT_WEEK: "2"}, NEXT_WEEK))
     assert entries(world) == before
 
 

@@ -154,6 +154,9 @@ def _confirm(model_admin, request, project):
         add_domain_error(form, error)
         return _render(model_admin, request, project, form, None, status=400)
     if fingerprint(project, preview.entry_ids, preview.milestone_ids, preview.total) != token:
+        repeated = invoice_with_token(project, token)  # issued meanwhile, by the first of a double submit
+        if repeated is not None:
+            return HttpResponseRedirect(_invoice_url(model_admin, repeated))
         messages.warning(
             request,
             _("What is unbilled changed since the preview: check the new preview and confirm again."),

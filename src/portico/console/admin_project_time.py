@@ -1,7 +1,7 @@
 """Time in the console: the week grid that logs it, and the approval list (approve, resolve disputes).
 
-The week grid (`week_grid`, served by `ProjectAdmin` as its `log_time` page) has a row per task and
-staff member and a column per day, Monday to Sunday. A cell holds the one entry awaiting approval
+The week grid (`week_grid`, served by `ProjectAdmin` as its `week` page, saved by its `log_time`
+page: `save_week`; whoever may see the project sees the week) has a row per task and staff member and a column per day, Monday to Sunday. A cell holds the one entry awaiting approval
 there (edited in place; emptied, it is deleted) or takes a new one; approved, disputed and invoiced
 time is shown beside it, read only. Hours are parsed strictly (digits and one decimal separator, in
 hundredths, more than 0 and at most 24, `projects.checks.hours`): one bad cell and nothing is saved,
@@ -32,6 +32,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from portico.console import roles
 from portico.console.ledger_common import StaffActionMixin
 from portico.console.site import TenantAdmin, console_site
 from portico.core import clock
@@ -228,49 +229,58 @@ def _save(project: Project, changes: Changes, actor: Actor) -> None:
 
 
 def week_grid(model_admin, request, project: Project):
-    """GET: the week's grid; POST: save it (all or nothing), then back to the same week."""
-    today = clock.today(request.organization.time_zone)
-    monday = week_of(request.GET.get("week"), today)
+    """The week's grid (anyone who may see the project); cells to type in for those who may log time."""
+    monday = week_of(request.GET.get("week"), clock.today(request.organization.time_zone))
     rows, days = _grid(project, monday)
-    can_log = project.can_log_time()
-    status = 200
-    if request.method == "POST":
-        if not can_log:
-            messages.error(request, str(errors.ProjectClosed.message))
-            return HttpResponseRedirect(request.get_full_path())
-        changes, refused = _read_post(rows, request.POST, current_locale())
-        if refused:
-            messages.error(
-                request,
-                _("Nothing was saved: %(count)s cell(s) need correcting (marked below).")
-                % {"count": refused},
-            )
-            status = 400
-        elif not changes:
-            messages.info(request, _("Nothing changed."))
-            return HttpResponseRedirect(request.get_full_path())
-        else:
-            try:
-                _save(project, changes, Actor.from_request(request))
-            except DomainError as error:
-                domain_error_message(request, error)
-                messages.error(request, _("Nothing was saved."))
-                status = 400
-            else:
-                messages.success(
-                    request,
-                    _("Saved: %(new)s logged, %(updated)s changed, %(deleted)s removed.")
-                    % {
-                        "new": len(changes.new),
-                        "updated": len(changes.updated),
-                        "deleted": len(changes.deleted),
-                    },
-                )
-                return HttpResponseRedirect(request.get_full_path())
-    url = reverse(f"{model_admin.admin_site.name}:projects_project_log_time", args=[project.pk])
+    return _render_grid(model_admin, request, project, monday, rows, days)
+
+
+def save_week(model_admin, request, project: Project):
+    """POST: save the typed grid, all or nothing, then back to the same week; a bad cell or a refusal
+    renders the grid again with everything as typed."""
+    monday = week_of(request.GET.get("week"), clock.today(request.organization.time_zone))
+    week_url = _week_url(model_admin, project, monday)
+    if request.method != "POST":
+        return HttpResponseRedirect(week_url)
+    if not project.can_log_time():
+        messages.error(request, str(errors.ProjectClosed.message))
+        return HttpResponseRedirect(week_url)
+    rows, days = _grid(project, monday)
+    changes, refused = _read_post(rows, request.POST, current_locale())
+    if refused:
+        messages.error(
+            request,
+            _("Nothing was saved: %(count)s cell(s) need correcting (marked below).") % {"count": refused},
+        )
+        return _render_grid(model_admin, request, project, monday, rows, days, status=400)
+    if not changes:
+        messages.info(request, _("Nothing changed."))
+        return HttpResponseRedirect(week_url)
+    try:
+        _save(project, changes, Actor.from_request(request))
+    except DomainError as error:
+        domain_error_message(request, error)
+        messages.error(request, _("Nothing was saved."))
+        return _render_grid(model_admin, request, project, monday, rows, days, status=400)
+    messages.success(
+        request,
+        _("Saved: %(new)s logged, %(updated)s changed, %(deleted)s removed.")
+        % {"new": len(changes.new), "updated": len(changes.updated), "deleted": len(changes.deleted)},
+    )
+    return HttpResponseRedirect(week_url)
+
+
+def _week_url(model_admin, project: Project, monday: dt.date | None = None) -> str:
+    url = reverse(f"{model_admin.admin_site.name}:projects_project_week", args=[project.pk])
+    return f"{url}?week={monday.isoformat()}" if monday else url
+
+
+def _render_grid(model_admin, request, project, monday, rows, days, status=200):
     day_totals = [
         sum((e.hours for row in rows for e in row.cells[i].entries), Decimal("0.00")) for i in range(DAYS)
     ]
+    may_log = roles.allows(request.user, Project._meta.label_lower, "log_time")
+    save_url = reverse(f"{model_admin.admin_site.name}:projects_project_log_time", args=[project.pk])
     context = {
         **model_admin.admin_site.each_context(request),
         "title": _("Time on %(project)s, week of %(monday)s") % {"project": project, "monday": monday},
@@ -281,11 +291,12 @@ def week_grid(model_admin, request, project: Project):
         "days": days,
         "day_totals": day_totals,
         "week_total": sum(day_totals, Decimal("0.00")),
-        "can_log": can_log,
-        "previous_url": f"{url}?week={(monday - dt.timedelta(days=7)).isoformat()}",
-        "next_url": f"{url}?week={(monday + dt.timedelta(days=7)).isoformat()}",
-        "this_week_url": url,
-        "action_url": f"{url}?week={monday.isoformat()}",
+        "project_open": project.can_log_time(),
+        "can_log": may_log and project.can_log_time(),
+        "previous_url": _week_url(model_admin, project, monday - dt.timedelta(days=7)),
+        "next_url": _week_url(model_admin, project, monday + dt.timedelta(days=7)),
+        "this_week_url": _week_url(model_admin, project),
+        "action_url": f"{save_url}?week={monday.isoformat()}",
     }
     return TemplateResponse(request, "admin/projects/week_grid.html", context, status=status)
 

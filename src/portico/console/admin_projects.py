@@ -6,7 +6,7 @@ asks `check_project` while it validates, so a refusal shows on its field with wh
 a refusal that only shows under the service's lock is an error message and nothing is saved.
 The project's own pages (the week grid for time, invoicing with its preview, the report) live in
 `console.admin_project_time` and `console.admin_project_billing` and are served under this admin's
-URLs, so `console.site` checks the role of each (`log_time`, `invoice`, `report`).
+URLs, so `console.site` checks the role of each (`week` and `report` to see, `log_time`, `invoice`).
 """
 
 from __future__ import annotations
@@ -398,7 +398,8 @@ class ProjectAdmin(RefusalRedirectMixin, TenantAdmin):
         view = self.admin_site.admin_view
         return [
             path("report/", view(self.overview_view), name=f"{URL_PREFIX}overview"),
-            path("<int:pk>/time/", view(self.log_time_view), name=f"{URL_PREFIX}log_time"),
+            path("<int:pk>/time/", view(self.week_view), name=f"{URL_PREFIX}week"),
+            path("<int:pk>/time/save/", view(self.log_time_view), name=f"{URL_PREFIX}log_time"),
             path("<int:pk>/invoice/", view(self.invoice_view), name=f"{URL_PREFIX}invoice"),
             path("<int:pk>/report/", view(self.report_view), name=f"{URL_PREFIX}report"),
             *super().get_urls(),
@@ -411,8 +412,11 @@ class ProjectAdmin(RefusalRedirectMixin, TenantAdmin):
             Project.objects.filter(organization=request.organization).select_related("customer"), pk=pk
         )
 
-    def log_time_view(self, request, pk):
+    def week_view(self, request, pk):
         return admin_project_time.week_grid(self, request, self._own_project(request, pk))
+
+    def log_time_view(self, request, pk):
+        return admin_project_time.save_week(self, request, self._own_project(request, pk))
 
     def invoice_view(self, request, pk):
         return admin_project_billing.invoice_page(self, request, self._own_project(request, pk))
@@ -435,7 +439,7 @@ class ProjectAdmin(RefusalRedirectMixin, TenantAdmin):
         if project is not None and is_tenant_staff(request):
             name = self.admin_site.name
             tools = [
-                (_("Log time"), reverse(f"{name}:{URL_PREFIX}log_time", args=[project.pk]), False),
+                (_("Time by week"), reverse(f"{name}:{URL_PREFIX}week", args=[project.pk]), False),
                 (_("Invoice"), reverse(f"{name}:{URL_PREFIX}invoice", args=[project.pk]), False),
                 (_("Report"), reverse(f"{name}:{URL_PREFIX}report", args=[project.pk]), False),
                 (

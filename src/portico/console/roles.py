@@ -35,6 +35,7 @@ ACTION_PERMISSIONS = {
     "password_change": CHANGE,  # the set-password page of a user
     # projects (`console.admin_projects` and its companions)
     "report": VIEW,  # a project's report
+    "week": VIEW,  # a project's week of time (typed into by those who may log time)
     "overview": VIEW,  # the report of every project
     "approve_selected": "approve",
     "mark_due_selected": "mark_due",
