@@ -6,6 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from django.db.models import QuerySet, Sum
+from django.db.models.functions import TruncMonth
 
 from portico.billing.models import CreditNote, Invoice, Payment
 from portico.core.money import Money
@@ -112,3 +113,59 @@ def account_balance(customer: Customer, currency: str | None = None) -> Money:
 def overdue_of(customer: Customer, today: dt.date) -> QuerySet[Invoice]:
     """Open invoices whose due date is before `today` (the organization's date), oldest due first."""
     return _invoices_of(customer).overdue(today).order_by("due_date", "pk")
+
+
+@dataclass(frozen=True)
+class MonthTotals:
+    """What was invoiced and what was paid in one calendar month (`month` is its first day)."""
+
+    month: dt.date
+    invoiced: Money
+    paid: Money
+
+
+def months_ending(today: dt.date, count: int) -> list[dt.date]:
+    """The first days of the `count` calendar months ending with `today`'s, oldest first."""
+    index = today.year * 12 + today.month - 1
+    return [dt.date(i // 12, i % 12 + 1, 1) for i in range(index - count + 1, index + 1)]
+
+
+def invoiced_and_paid_by_month(
+    customer: Customer, *, today: dt.date, months: int = 12, currency: str | None = None
+) -> list[MonthTotals]:
+    """Per month of the `months` ending with `today`'s (the organization's dates): Σ totals of the
+    invoices issued (finalized, not void) by issue date, and Σ payments received by date, in one
+    currency (the customer's own by default). Two aggregate queries, whatever the history."""
+    scope = _scope(customer, currency)
+    firsts = months_ending(today, months)
+    after = months_ending(today.replace(day=28) + dt.timedelta(days=4), 1)[0]  # next month's first day
+    invoiced = (
+        Invoice.all_tenants.filter(**scope, issue_date__gte=firsts[0], issue_date__lt=after)
+        .issued()
+        .exclude(status=Invoice.Status.VOID)
+        .annotate(month=TruncMonth("issue_date"))
+        .values("month")
+        .annotate(s=Sum("total_minor"))
+        .order_by()
+    )
+    paid = (
+        Payment.all_tenants.filter(**scope, received_on__gte=firsts[0], received_on__lt=after)
+        .annotate(month=TruncMonth("received_on"))
+        .values("month")
+        .annotate(s=Sum("amount_minor"))
+        .order_by()
+    )
+    invoiced_by = {_month_of(row["month"]): row["s"] for row in invoiced}
+    paid_by = {_month_of(row["month"]): row["s"] for row in paid}
+    code = scope["currency"]
+    return [
+        MonthTotals(first, Money(invoiced_by.get(first, 0), code), Money(paid_by.get(first, 0), code))
+        for first in firsts
+    ]
+
+
+def _month_of(value) -> dt.date:
+    """TruncMonth gives a date (or, on some backends, a datetime at midnight): the month's first day."""
+    if isinstance(value, dt.datetime):
+        value = value.date()
+    return value.replace(day=1)

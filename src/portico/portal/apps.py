@@ -20,3 +20,4 @@ class PortalConfig(AppConfig):
         if ledger_views.ledger_cards not in views.DASHBOARD_CARDS:
             views.DASHBOARD_CARDS.append(ledger_views.ledger_cards)
             views.DASHBOARD_PANELS.append(ledger_views.latest_invoices_panel)
+            views.DASHBOARD_PANELS.append(ledger_views.invoiced_vs_paid_panel)

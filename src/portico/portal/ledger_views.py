@@ -11,6 +11,8 @@ from __future__ import annotations
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
+from portico.billing.selectors import invoiced_and_paid_by_month
+from portico.core.charts import MoneyValues, Series, bar_chart, month_categories
 from portico.payments.gateways import bank_transfer_instructions, online_gateway
 from portico.portal import ledger_queries as q
 
@@ -77,6 +79,28 @@ def latest_invoices_panel(portal) -> list[dict]:
             "bank_transfer": pay_by_transfer(portal),
         }
     ]
+
+
+def invoiced_vs_paid_panel(portal) -> list[dict]:
+    """The customer's last twelve months, invoiced vs paid, in their currency: a chart with its table."""
+    if not portal.may("invoices"):
+        return []
+    months = invoiced_and_paid_by_month(portal.customer, today=q.today_for(portal), months=12)
+    chart = bar_chart(
+        id="invoiced-vs-paid",
+        title=_("Invoiced and paid, last 12 months"),
+        categories=month_categories([m.month for m in months]),
+        series=[
+            Series(_("Invoiced"), [m.invoiced.minor for m in months]),
+            Series(_("Paid"), [m.paid.minor for m in months]),
+        ],
+        values=MoneyValues(portal.customer.currency),
+        category_header=_("Month"),
+        description=_("Invoices issued and payments received per month, in %(currency)s.")
+        % {"currency": portal.customer.currency},
+        empty_text=_("Nothing invoiced or paid in the last 12 months yet."),
+    )
+    return [{"template": "portal/ledger/_invoiced_vs_paid.html", "chart": chart}]
 
 
 def can_pay_online(portal) -> bool:
