@@ -266,3 +266,44 @@ def test_a_milestone_amount_of_zero_or_garbage_is_refused(world, staff):
         }
         assert client.post("/console/projects/milestone/add/", form).status_code == 200
     assert not Milestone.objects.filter(name="Bad").exists()
+
+
+def _figure(page: str, chart_id: str) -> str:
+    return page.split(f'<figure class="chart" id="{chart_id}">')[1].split("</figure>")[0]
+
+
+def _table_rows(figure: str) -> list[list[str]]:
+    import re
+
+    body = figure.split("<tbody>")[1].split("</tbody>")[0]
+    return [
+        [cell.strip() for cell in re.findall(r"<t[hd][^>]*>([^<]*)</t[hd]>", row)]
+        for row in body.split("</tr>")
+        if "<t" in row
+    ]
+
+
+def test_the_reports_charts_carry_the_ledgers_numbers_in_their_tables(world, staff, customer, clock):
+    pay(customer, 30000, (world["invoice"], 30000))
+    clock.set("2026-04-06T10:00:00+00:00")
+    april = logged(
+        world["project"], new_task(world["project"], "Build"), world["staff"], "2.25", on=clock.now().date()
+    )
+    services.invoice_project(project=world["project"], actor=ACTOR, include_milestones=False)  # 3 h + 2.25 h
+    page = (
+        staff[StaffRole.READ_ONLY]
+        .get(f"/console/projects/project/{world['project'].pk}/report/")
+        .content.decode()
+    )
+    burn = _figure(page, "budget-burn")
+    assert "<svg" in burn
+    assert _table_rows(burn) == [
+        ["March 2026", "$5,000.00", "$700.00", "$300.00"],
+        ["April 2026", "$5,000.00", "$1,225.00", "$300.00"],  # + 5.25 h × $100
+    ]
+    hours = _figure(page, "hours-by-task")
+    assert _table_rows(hours) == [
+        ["March 2026", "0\u00a0h", "10.5\u00a0h", "10.5\u00a0h"],
+        ["April 2026", "2.25\u00a0h", "0\u00a0h", "2.25\u00a0h"],
+    ]
+    assert april.hours == Decimal("2.25")

@@ -8,12 +8,15 @@ one issued and goes there (whether it comes after the first or waited for its lo
 that no longer holds (time approved or billed meanwhile) is shown again instead of being invoiced.
 
 Reports read `projects.selectors.project_totals` (a fixed number of queries for any number of
-projects): budget, burn, billed, paid, outstanding and unbilled, the ledger's own numbers.
+projects): budget, burn, billed, paid, outstanding and unbilled, the ledger's own numbers; a
+project's report draws its budget burn and its hours per month by task (`core.charts`, each with
+its numbers as a table).
 """
 
 from __future__ import annotations
 
 import hashlib
+from decimal import Decimal
 
 from django import forms
 from django.contrib import admin, messages
@@ -26,6 +29,7 @@ from django.utils.translation import gettext_lazy
 
 from portico.billing.models import Invoice
 from portico.console.site import TenantAdmin, console_site
+from portico.core import charts
 from portico.core.audit import Actor
 from portico.core.errors import DomainError, add_domain_error, domain_error_message
 from portico.core.formfields import MoneyField
@@ -184,6 +188,48 @@ def _confirm(model_admin, request, project):
 # -- reports ------------------------------------------------------------------------------------------
 
 
+def budget_burn_chart(project: Project, totals) -> charts.Chart:
+    """Budgeted vs billed vs paid, cumulative, month by month (`selectors.budget_burn_series`)."""
+    points = selectors.budget_burn_series(project)
+    series = [
+        charts.Series(_("Billed (running total)"), [p.cumulative_billed.minor for p in points]),
+        charts.Series(_("Paid (running total)"), [p.cumulative_paid.minor for p in points]),
+    ]
+    if totals.budget is not None:
+        series.insert(0, charts.Series(_("Budget"), [totals.budget.minor for _p in points]))
+    return charts.line_chart(
+        id="budget-burn",
+        title=_("Budget burn: billed and paid against the budget"),
+        categories=charts.month_categories([p.month for p in points]),
+        series=series,
+        values=charts.MoneyValues(project.currency),
+        category_header=_("Month"),
+        empty_text=_("Nothing billed yet."),
+        step=True,
+    )
+
+
+def hours_chart(project: Project) -> charts.Chart:
+    """Hours logged per month, stacked by task (`selectors.hours_by_month_and_task`)."""
+    rows = selectors.hours_by_month_and_task(project)
+    months = sorted({row.month for row in rows})
+    tasks = sorted({(row.task_name, row.task_id) for row in rows})
+    hours = {(row.month, row.task_id): row.hours for row in rows}
+    return charts.bar_chart(
+        id="hours-by-task",
+        title=_("Hours per month by task"),
+        categories=charts.month_categories(months),
+        series=[
+            charts.Series(name, [hours.get((month, task_id), Decimal("0")) for month in months])
+            for name, task_id in tasks
+        ],
+        values=charts.NumberValues(unit="h"),
+        category_header=_("Month"),
+        empty_text=_("No time logged yet."),
+        stacked=True,
+    )
+
+
 def report_page(model_admin, request, project: Project):
     totals = selectors.project_totals_of(project)
     context = {
@@ -194,6 +240,8 @@ def report_page(model_admin, request, project: Project):
         "totals": totals,
         "invoices": selectors.project_invoices(project),
         "hours_by_task": selectors.hours_review(project=project).by_task,
+        "burn_chart": budget_burn_chart(project, totals),
+        "hours_chart": hours_chart(project),
     }
     return TemplateResponse(request, "admin/projects/report.html", context)
 
