@@ -166,6 +166,8 @@ def test_the_report_shows_the_ledgers_numbers(world, staff, customer):
 
 def test_the_overview_shows_every_projects_numbers(world, staff, customer):
     pay(customer, 70000, (world["invoice"], 70000))
+    listing = staff[StaffRole.READ_ONLY].get("/console/projects/project/").content.decode()
+    assert 'href="/console/projects/project/report/"' in listing
     page = staff[StaffRole.READ_ONLY].get("/console/projects/project/report/").content.decode()
     row = page.split(f'id="project-{world["project"].pk}"')[1].split("</tr>")[0]
     for value in ("$5,000.00", "14.0 %", "$700.00", "$0.00", "$1,100.00", "3.00", "5.50"):

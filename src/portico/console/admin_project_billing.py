@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy
 
 from portico.billing.models import Invoice
 from portico.console.site import TenantAdmin, console_site
-from portico.core import charts
+from portico.core import charts, tenancy
 from portico.core.audit import Actor
 from portico.core.errors import DomainError, add_domain_error, domain_error_message
 from portico.core.formfields import MoneyField
@@ -293,8 +293,6 @@ class MilestoneForm(forms.ModelForm):
         project = Project.objects.filter(pk=chosen).first() if str(chosen or "").isdigit() else None
         if project is not None:
             return project.currency
-        from portico.core import tenancy
-
         organization = tenancy.current_organization()
         return organization.base_currency if organization is not None else "USD"
 

@@ -26,6 +26,7 @@ from portico.catalog.models import TaxRate
 from portico.console import admin_project_billing, admin_project_time
 from portico.console.ledger_common import is_tenant_staff, object_tools
 from portico.console.site import TenantAdmin, TenantInline, console_site
+from portico.core import tenancy
 from portico.core.audit import Actor
 from portico.core.errors import DomainError, add_domain_error, domain_error_message
 from portico.core.formfields import MoneyField
@@ -151,8 +152,6 @@ class ProjectForm(forms.ModelForm):
         customer = Customer.objects.filter(pk=chosen).first() if str(chosen or "").isdigit() else None
         if customer is not None:
             return customer.currency
-        from portico.core import tenancy
-
         organization = tenancy.current_organization()
         return organization.base_currency if organization is not None else "USD"
 
@@ -317,11 +316,7 @@ class ProjectAdmin(RefusalRedirectMixin, TenantAdmin):
         values["description"] = values.get("description") or ""
         try:
             if change:
-                changed = {
-                    name: value
-                    for name, value in values.items()
-                    if name in form.changed_data or name in ("budget_kind",)
-                }
+                changed = {name: value for name, value in values.items() if name in form.changed_data}
                 project = services.update_project(project=obj, actor=actor, **changed)
             else:
                 project = services.create_project(
@@ -476,8 +471,6 @@ class StaffMemberForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from portico.core import tenancy
-
         organization = tenancy.current_organization()
         currency = organization.base_currency if organization is not None else "USD"
         if "default_rate" in self.fields:
