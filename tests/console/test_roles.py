@@ -35,6 +35,7 @@ from portico.portal.models import preferences_of
 from tests.billing.factories import credit_note, draft_invoice, open_invoice, pay
 from tests.catalog.factories import catalog_world
 from tests.conftest import tenant_client
+from tests.console.projects_world import project_world
 from tests.console.subscriptions_world import subscription_world
 from tests.console.test_console_edits import customer_form
 from tests.factories import ContactFactory, CustomerFactory, portal_user, staff_user
@@ -127,6 +128,7 @@ def world(org, clock):
     delivery = OutboxDelivery.all_tenants.filter(organization=org).order_by("pk").first()
     OutboxDelivery.all_tenants.filter(pk=delivery.pk).update(status=OutboxDelivery.Status.FAILED)
     webhook_world(org)  # a webhook endpoint and a delivery of it
+    project_world(customer)  # a project, its task, staff, time in every state and milestones
     return {"customer": customer, "draft": draft, "invoice": invoice, "payment": payment, "note": note}
 
 

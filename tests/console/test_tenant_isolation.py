@@ -31,6 +31,7 @@ from portico.portal.models import preferences_of
 from tests.billing.factories import credit_note, draft_invoice, line, open_invoice, pay
 from tests.catalog.factories import catalog_world
 from tests.conftest import tenant_client
+from tests.console.projects_world import project_world
 from tests.console.subscriptions_world import subscription_world
 from tests.factories import ContactFactory, CustomerFactory, portal_user, staff_user
 from tests.notifications.factories import webhook_world
@@ -106,6 +107,7 @@ def northwind_world(other_org, clock):
         updated_at=clock.now(),
     )
     webhook_world(other_org)  # a webhook endpoint and a delivery of it
+    project_world(customer)  # a project, its task, staff, time in every state and milestones
     return other_org
 
 

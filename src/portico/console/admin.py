@@ -32,6 +32,9 @@ from portico.console import (  # noqa: F401
     admin_invoices,
     admin_payment_settings,
     admin_payments,
+    admin_project_billing,
+    admin_project_time,
+    admin_projects,
     admin_subscriptions,
     admin_webhooks,
 )

@@ -33,6 +33,12 @@ ACTION_PERMISSIONS = {
     "revoke_access": "revoke",
     "resend": "invite",
     "password_change": CHANGE,  # the set-password page of a user
+    # projects (`console.admin_projects` and its companions)
+    "report": VIEW,  # a project's report
+    "week": VIEW,  # a project's week of time (typed into by those who may log time)
+    "overview": VIEW,  # the report of every project
+    "approve_selected": "approve",
+    "mark_due_selected": "mark_due",
 }
 
 # The console's actions on a subscription (`console.admin_subscriptions`), each a page of its name.
@@ -100,6 +106,12 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     "portal.portalpreferences": {F: READ, S: READ, R: READ},
     "core.auditevent": {F: READ, S: READ, R: READ},
     "core.outboxdelivery": {F: READ, S: frozenset({VIEW, "retry"}), R: READ},
+    # projects: finance runs them (details, rates, approval, invoicing, milestones); support logs
+    # the time worked on them; read-only staff see everything, reports included, and change nothing
+    "projects.project": {F: EDIT | {"log_time", "invoice"}, S: READ | {"log_time"}, R: READ},
+    "projects.staffmember": {F: EDIT, S: READ, R: READ},
+    "projects.timeentry": {F: READ | {"approve", "resolve"}, S: READ, R: READ},
+    "projects.milestone": {F: EDIT | {"mark_due"}, S: READ, R: READ},
 }
 
 

@@ -145,6 +145,24 @@ def _save_project(project: Project) -> None:
         raise errors.ProjectCodeTaken() from None
 
 
+def check_project(*, customer: Customer, project: Project | None = None, **values) -> None:
+    """What `create_project` (no `project`) or `update_project` would refuse for these values
+    (`PROJECT_FIELDS`), checked without writing: forms show the refusal on its field."""
+    unknown = set(values) - set(PROJECT_FIELDS)
+    if unknown:
+        raise TypeError(f"check_project() got unknown fields {sorted(unknown)}")
+    if project is None:
+        candidate = Project(
+            organization_id=customer.organization_id, customer=customer, currency=customer.currency
+        )
+    else:
+        candidate = Project.all_tenants.get(pk=project.pk)
+    _apply_project_fields(candidate, values)
+    taken = Project.all_tenants.filter(organization_id=candidate.organization_id, code=candidate.code)
+    if taken.exclude(pk=candidate.pk).exists():
+        raise errors.ProjectCodeTaken()
+
+
 def create_project(
     *,
     customer: Customer,
