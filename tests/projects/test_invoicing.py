@@ -298,3 +298,21 @@ def test_the_projects_tax_is_computed_on_each_line(customer, org, riley):
     logged(taxed, task(taxed), riley, "1.33")
     invoice = services.invoice_project(project=taxed, actor=ACTOR)
     assert (invoice.subtotal_minor, invoice.tax_minor, invoice.total_minor) == (12635, 1042, 13677)
+
+
+def test_invoicing_what_a_preview_showed_bills_exactly_that_or_nothing(hourly, riley):
+    design = task(hourly, "Design")
+    shown = logged(hourly, design, riley, "2.00")
+    preview = services.preview_project_invoice(project=hourly)
+    late = logged(hourly, design, riley, "1.00")  # approved after the preview was shown
+    with pytest.raises(errors.PreviewChanged):
+        services.invoice_project(
+            project=hourly, actor=ACTOR, expected=(preview.entry_ids, preview.milestone_ids)
+        )
+    assert not Invoice.all_tenants.exists()
+    assert _entries_state(shown, late) == [TimeEntry.State.APPROVED, TimeEntry.State.APPROVED]
+    again = services.preview_project_invoice(project=hourly)
+    invoice = services.invoice_project(
+        project=hourly, actor=ACTOR, expected=(again.entry_ids, again.milestone_ids)
+    )
+    assert invoice.total_minor == 30000

@@ -167,7 +167,16 @@ def _confirm(model_admin, request, project):
         )
         return _render(model_admin, request, project, form, preview, status=409)
     try:
-        invoice = services.invoice_project(project=project, actor=Actor.from_request(request), **arguments)
+        invoice = services.invoice_project(
+            project=project,
+            actor=Actor.from_request(request),
+            expected=(preview.entry_ids, preview.milestone_ids),
+            **arguments,
+        )
+    except errors.PreviewChanged as error:  # time approved between the check above and the lock
+        domain_error_message(request, error)
+        preview = services.preview_project_invoice(project=project, **arguments)
+        return _render(model_admin, request, project, form, preview, status=409)
     except errors.NothingToInvoice as error:
         repeated = invoice_with_token(project, token)  # a double submit that waited for the first's lock
         if repeated is not None:

@@ -22,6 +22,7 @@ class Code(models.TextChoices):
     PROJECT_APPROVAL_REFUSED = "project_approval_refused"
     PROJECT_MILESTONE_STATE = "project_milestone_state"
     PROJECT_NOTHING_TO_INVOICE = "project_nothing_to_invoice"
+    PROJECT_PREVIEW_CHANGED = "project_preview_changed"
     PROJECT_STAFF_EMAIL_TAKEN = "project_staff_email_taken"
 
 
@@ -92,6 +93,11 @@ class ApprovalRefused(ProjectError):
 class MilestoneStateRefused(ProjectError):
     code = Code.PROJECT_MILESTONE_STATE
     message = _("This milestone is invoiced and can no longer be changed.")
+
+
+class PreviewChanged(ProjectError):
+    code = Code.PROJECT_PREVIEW_CHANGED
+    message = _("What is unbilled changed since the preview: check the new preview and confirm again.")
 
 
 class NothingToInvoice(ProjectError):

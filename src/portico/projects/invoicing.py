@@ -12,6 +12,7 @@ after locking the customer and the invoice: the same order.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from django.db import transaction
 
@@ -61,10 +62,13 @@ def invoice_project(
     include_milestones: bool = True,
     issue_date: dt.date | None = None,
     memo: str = "",
+    expected: tuple[Iterable[int], Iterable[int]] | None = None,
 ) -> Invoice:
     """Issue one invoice for the project's approved unbilled time in the period and its due milestones.
     Each entry and milestone is billed at most once: they are locked and re-read under the project's
-    lock, and only those still unbilled are billed (a concurrent run finds nothing left)."""
+    lock, and only those still unbilled are billed (a concurrent run finds nothing left). `expected`
+    (the entry and milestone ids a preview showed) makes it bill exactly those or nothing
+    (`PreviewChanged`), so what staff confirmed is what is issued."""
     require_staff(actor)
     period(date_from, date_to)
     with transaction.atomic():
@@ -84,6 +88,11 @@ def invoice_project(
         preview = _preview(project, entries, milestones, grouping)
         if preview.is_empty:
             raise errors.NothingToInvoice()
+        if expected is not None and (set(preview.entry_ids), set(preview.milestone_ids)) != (
+            set(expected[0]),
+            set(expected[1]),
+        ):
+            raise errors.PreviewChanged()
         invoice = billing.create_invoice(
             customer=customer,
             actor=actor,
