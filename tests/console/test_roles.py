@@ -37,6 +37,7 @@ from tests.catalog.factories import catalog_world
 from tests.conftest import tenant_client
 from tests.console.subscriptions_world import subscription_world
 from tests.console.test_console_edits import customer_form
+from tests.engagement.factories import web_tab_world
 from tests.factories import ContactFactory, CustomerFactory, portal_user, staff_user
 from tests.notifications.factories import webhook_world
 
@@ -127,6 +128,7 @@ def world(org, clock):
     delivery = OutboxDelivery.all_tenants.filter(organization=org).order_by("pk").first()
     OutboxDelivery.all_tenants.filter(pk=delivery.pk).update(status=OutboxDelivery.Status.FAILED)
     webhook_world(org)  # a webhook endpoint and a delivery of it
+    web_tab_world(org, customer)  # web tabs, one shown to chosen customers
     return {"customer": customer, "draft": draft, "invoice": invoice, "payment": payment, "note": note}
 
 

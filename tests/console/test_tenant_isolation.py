@@ -32,6 +32,7 @@ from tests.billing.factories import credit_note, draft_invoice, line, open_invoi
 from tests.catalog.factories import catalog_world
 from tests.conftest import tenant_client
 from tests.console.subscriptions_world import subscription_world
+from tests.engagement.factories import web_tab_world
 from tests.factories import ContactFactory, CustomerFactory, portal_user, staff_user
 from tests.notifications.factories import webhook_world
 
@@ -106,6 +107,7 @@ def northwind_world(other_org, clock):
         updated_at=clock.now(),
     )
     webhook_world(other_org)  # a webhook endpoint and a delivery of it
+    web_tab_world(other_org, customer)  # web tabs, one shown to chosen customers
     return other_org
 
 

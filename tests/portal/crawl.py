@@ -15,6 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from portico.billing.models import StatementExport
 from portico.core import clock
 from tests.billing.factories import credit_note, open_invoice, pay
+from tests.engagement.factories import web_tab
 from tests.factories import ContactFactory
 
 # Path parameters that are secrets mailed to someone (not objects of the customer): a made-up value
@@ -34,6 +35,7 @@ class World:
     statement_export: object
     payment_method: object
     subscription: object = None
+    web_tab: object = None
 
     def parameters(self, name: str) -> dict:
         """Values of the path parameters, by the route's name (`number` means a payment's on a receipt)."""
@@ -43,6 +45,7 @@ class World:
             "contact_id": self.colleague.public_id,
             "public_id": self.statement_export.public_id,
             "method_id": self.payment_method.public_id,
+            "tab_id": self.web_tab.pk if self.web_tab is not None else 999999,
         }
         if name.endswith("payment_receipt"):
             values["number"] = self.payment.number
@@ -53,7 +56,7 @@ class World:
 
 def build_world(customer) -> World:
     """Invoices open, partly paid and paid, a payment, a credit note, a colleague, a ready statement PDF,
-    a saved card."""
+    a saved card, a subscription and an embedded web tab."""
     clock.freeze(dt.datetime(2026, 3, 10, 15, tzinfo=dt.UTC))
     due = open_invoice(customer, 30000)
     partly = open_invoice(customer, 20000)
@@ -73,7 +76,17 @@ def build_world(customer) -> World:
         created_at=clock.now(),
         finished_at=clock.now(),
     )
-    return World(due, paid, payment, note, colleague, export, saved_card(customer), a_subscription(customer))
+    return World(
+        due,
+        paid,
+        payment,
+        note,
+        colleague,
+        export,
+        saved_card(customer),
+        a_subscription(customer),
+        web_tab(customer.organization),
+    )
 
 
 def a_subscription(customer):

@@ -33,6 +33,7 @@ from portico.console import (  # noqa: F401
     admin_payment_settings,
     admin_payments,
     admin_subscriptions,
+    admin_web_tabs,
     admin_webhooks,
 )
 from portico.console.admin_accounts import invite_contacts, revoke_access

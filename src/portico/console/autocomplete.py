@@ -33,6 +33,7 @@ OFFERED: dict[tuple[str, str], Callable[[QuerySet], QuerySet]] = {
     ("billing.payment", "customer"): _active,  # choosing whom a payment is recorded from
     ("billing.creditnote", "invoice"): _issued_not_void,
     ("subscriptions.subscription", "customer"): _active,  # whom a new subscription is for
+    ("engagement.webtab", "customers"): _active,  # who sees a web tab
 }
 
 

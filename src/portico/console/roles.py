@@ -33,6 +33,8 @@ ACTION_PERMISSIONS = {
     "revoke_access": "revoke",
     "resend": "invite",
     "password_change": CHANGE,  # the set-password page of a user
+    "move_up": CHANGE,  # reordering web tabs
+    "move_down": CHANGE,
 }
 
 # The console's actions on a subscription (`console.admin_subscriptions`), each a page of its name.
@@ -98,6 +100,8 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     "core.organization": {F: READ, S: READ, R: READ},
     "accounts.accesspolicy": {F: READ, S: READ, R: READ},
     "portal.portalpreferences": {F: READ, S: READ, R: READ},
+    # the business's web tabs in the portal's menu: owners and administrators change them
+    "engagement.webtab": {F: READ, S: READ, R: READ},
     "core.auditevent": {F: READ, S: READ, R: READ},
     "core.outboxdelivery": {F: READ, S: frozenset({VIEW, "retry"}), R: READ},
 }
