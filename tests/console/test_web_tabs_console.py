@@ -94,7 +94,7 @@ def test_editing_a_tab_changes_it_through_the_service(org, customer):
 
 
 def test_the_list_shows_the_tabs_in_order_and_they_move_up_and_down(org):
-    a, b, c = web_tab(org, label="Alpha"), web_tab(org, label="Bravo"), web_tab(org, label="Charlie")
+    a, _b, c = web_tab(org, label="Alpha"), web_tab(org, label="Bravo"), web_tab(org, label="Charlie")
     client = staff_client(org)
     page = client.get(LIST).content.decode()
     assert page.index("Alpha") < page.index("Bravo") < page.index("Charlie")
