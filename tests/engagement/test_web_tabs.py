@@ -210,3 +210,15 @@ def test_another_organizations_tab_is_not_found_for_a_customer(org, other_org, c
         theirs = web_tab(other_org, label="Northwind help")
     assert web_tab_for(customer, theirs.pk) is None
     assert list(web_tabs_for(customer)) == []
+
+
+def test_the_demo_gives_renotech_an_embedded_and_a_new_tab_web_tab_once(db):
+    from portico.demo.loader import load_demo
+
+    demo = load_demo()
+    load_demo()
+    tabs = list(
+        WebTab.all_tenants.filter(organization=demo.renotech).values_list("label", "opens", "position")
+    )
+    assert tabs == [("Help centre", "embedded", 0), ("Status page", "new_tab", 1)]
+    assert not WebTab.all_tenants.filter(organization=demo.northwind).exists()
