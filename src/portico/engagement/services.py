@@ -2,9 +2,9 @@
 
 Rules: the address passes `web_addresses.check_url` (http/https only); the label is 1–40 characters;
 a tab shown to chosen customers names at least one, and only customers of its own organization;
-positions are 0, 1, 2… in the order the portal shows them. The organization's tabs are locked in
-primary-key order before any change to their order (creating, moving, deleting), so two staff
-members reordering at once cannot leave two tabs in one place.
+positions are 0, 1, 2… in the order the portal shows them. The organization's row and then its tabs
+(in primary-key order) are locked before any change to their order (creating, moving, deleting), so
+two staff members reordering at once cannot leave two tabs in one place.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from portico.core.audit import Actor, audit
+from portico.core.models import Organization
 from portico.customers.models import Customer
 from portico.engagement import web_addresses
 from portico.engagement.errors import WebTabInvalid
@@ -48,6 +49,9 @@ def _clean_customers(organization, audience: str, customers) -> list[Customer]:
 
 
 def _lock_tabs(organization) -> list[WebTab]:
+    """The organization's row, then its tabs: the first tab's creators queue on the former (with no
+    tab yet there is no tab row to lock)."""
+    Organization.objects.select_for_update().filter(pk=organization.pk).first()
     return list(
         WebTab.all_tenants.filter(organization_id=organization.pk)
         .order_by("pk")
@@ -94,7 +98,9 @@ def create_web_tab(
     values = check_web_tab(
         organization=organization, label=label, url=url, opens=opens, audience=audience, customers=customers
     )
-    label, url, opens, audience, chosen = values.values()
+    label, url, opens, audience, chosen = (
+        values[key] for key in ("label", "url", "opens", "audience", "customers")
+    )
     with transaction.atomic():
         tabs = _lock_tabs(organization)
         tab = WebTab.all_tenants.create(
@@ -142,7 +148,9 @@ def update_web_tab(
         audience=audience,
         customers=customers,
     )
-    label, url, opens, audience, chosen = values.values()
+    label, url, opens, audience, chosen = (
+        values[key] for key in ("label", "url", "opens", "audience", "customers")
+    )
     with transaction.atomic():
         tab = WebTab.all_tenants.select_for_update(of=("self",)).get(pk=web_tab.pk)
         before = {
