@@ -33,6 +33,7 @@ from tests.catalog.factories import catalog_world
 from tests.conftest import tenant_client
 from tests.console.projects_world import project_world
 from tests.console.subscriptions_world import subscription_world
+from tests.engagement.factories import web_tab_world
 from tests.factories import ContactFactory, CustomerFactory, portal_user, staff_user
 from tests.notifications.factories import webhook_world
 
@@ -108,6 +109,7 @@ def northwind_world(other_org, clock):
     )
     webhook_world(other_org)  # a webhook endpoint and a delivery of it
     project_world(customer)  # a project, its task, staff, time in every state and milestones
+    web_tab_world(other_org, customer)  # web tabs, one shown to chosen customers
     return other_org
 
 

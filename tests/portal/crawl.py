@@ -15,6 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from portico.billing.models import StatementExport
 from portico.core import clock
 from tests.billing.factories import credit_note, open_invoice, pay
+from tests.engagement.factories import web_tab
 from tests.factories import ContactFactory
 
 # Path parameters that are secrets mailed to someone (not objects of the customer): a made-up value
@@ -35,6 +36,7 @@ class World:
     payment_method: object
     subscription: object = None
     project: object = None
+    web_tab: object = None
 
     def parameters(self, name: str) -> dict:
         """Values of the path parameters, by the route's name (`number` means a payment's on a receipt)."""
@@ -44,6 +46,7 @@ class World:
             "contact_id": self.colleague.public_id,
             "public_id": self.statement_export.public_id,
             "method_id": self.payment_method.public_id,
+            "tab_id": self.web_tab.pk if self.web_tab is not None else 999999,
         }
         if name.endswith("payment_receipt"):
             values["number"] = self.payment.number
@@ -56,7 +59,7 @@ class World:
 
 def build_world(customer) -> World:
     """Invoices open, partly paid and paid, a payment, a credit note, a colleague, a ready statement PDF,
-    a saved card."""
+    a saved card, a subscription and an embedded web tab."""
     clock.freeze(dt.datetime(2026, 3, 10, 15, tzinfo=dt.UTC))
     due = open_invoice(customer, 30000)
     partly = open_invoice(customer, 20000)
@@ -78,7 +81,7 @@ def build_world(customer) -> World:
     )
     return World(
         due, paid, payment, note, colleague, export, saved_card(customer), a_subscription(customer),
-        a_project(customer),
+        a_project(customer), web_tab(customer.organization),
     )  # fmt: skip
 
 

@@ -36,6 +36,7 @@ from portico.console import (  # noqa: F401
     admin_project_time,
     admin_projects,
     admin_subscriptions,
+    admin_web_tabs,
     admin_webhooks,
 )
 from portico.console.admin_accounts import invite_contacts, revoke_access

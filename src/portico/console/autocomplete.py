@@ -34,6 +34,7 @@ OFFERED: dict[tuple[str, str], Callable[[QuerySet], QuerySet]] = {
     ("billing.creditnote", "invoice"): _issued_not_void,
     ("subscriptions.subscription", "customer"): _active,  # whom a new subscription is for
     ("projects.project", "customer"): _active,  # whom a new project is for
+    ("engagement.webtab", "customers"): _active,  # who sees a web tab
 }
 
 

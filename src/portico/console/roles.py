@@ -39,6 +39,8 @@ ACTION_PERMISSIONS = {
     "overview": VIEW,  # the report of every project
     "approve_selected": "approve",
     "mark_due_selected": "mark_due",
+    "move_up": CHANGE,  # reordering web tabs
+    "move_down": CHANGE,
 }
 
 # The console's actions on a subscription (`console.admin_subscriptions`), each a page of its name.
@@ -104,6 +106,8 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     "core.organization": {F: READ, S: READ, R: READ},
     "accounts.accesspolicy": {F: READ, S: READ, R: READ},
     "portal.portalpreferences": {F: READ, S: READ, R: READ},
+    # the business's web tabs in the portal's menu: owners and administrators change them
+    "engagement.webtab": {F: READ, S: READ, R: READ},
     "core.auditevent": {F: READ, S: READ, R: READ},
     "core.outboxdelivery": {F: READ, S: frozenset({VIEW, "retry"}), R: READ},
     # projects: finance runs them (details, rates, approval, invoicing, milestones); support logs

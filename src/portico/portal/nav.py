@@ -1,10 +1,13 @@
-"""The portal's navigation: one entry per module, shown only where the page exists and is allowed."""
+"""The portal's navigation: one entry per module, shown only where the page exists and is allowed;
+then the business's web tabs this customer may see (when the organization shows web tabs)."""
 
 from functools import lru_cache
 
 from django.conf import settings
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
 from django.utils.translation import gettext_lazy as _
+
+from portico.engagement.selectors import web_tabs_for
 
 # (label, url name, module: shown where the organization and the contact's role allow its "view")
 ENTRIES = [
@@ -51,4 +54,18 @@ def portal_nav(request) -> list[dict]:
         current = request.path == url if url == "/portal/" else request.path.startswith(url)
         current = current or (name == "portal:security" and request.path.startswith(SECURITY_PAGES))
         items.append({"label": label, "url": url, "current": current})
+    if portal.may("web_tabs"):
+        items.extend(_web_tab_entries(request, portal))
     return items
+
+
+def _web_tab_entries(request, portal) -> list[dict]:
+    """Embedded tabs link to their portal page; the others to their own address, in a new tab."""
+    entries = []
+    for tab in web_tabs_for(portal.customer):
+        if tab.is_embedded:
+            url = reverse("portal:web_tab", kwargs={"tab_id": tab.pk})
+            entries.append({"label": tab.label, "url": url, "current": request.path == url})
+        else:
+            entries.append({"label": tab.label, "url": tab.url, "current": False, "new_tab": True})
+    return entries

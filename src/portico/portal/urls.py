@@ -10,6 +10,7 @@ from portico.portal import (
     statement_views,
     subscription_views,
     views,
+    web_tab_views,
 )
 
 app_name = "portal"
@@ -33,6 +34,7 @@ urlpatterns = [
         statement_views.statement_export_download,
         name="statement_export",
     ),
+    path("tabs/<int:tab_id>/", web_tab_views.web_tab, name="web_tab"),
     path("pay/", pay_views.pay, name="pay"),
     path("pay/amount/", pay_views.pay_amount, name="pay_amount"),
     path("payment-methods/", payment_method_views.payment_methods, name="payment_methods"),

@@ -1,0 +1,35 @@
+"""Domain errors of engagement (see `core/errors.py`): web tabs for now. Raised before anything is
+written, so a refused change writes nothing."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from portico.core.errors import DomainError
+
+
+class Code(models.TextChoices):
+    WEB_TAB_ERROR = "web_tab_error"
+    WEB_TAB_INVALID = "web_tab_invalid"
+    WEB_TAB_URL_REFUSED = "web_tab_url_refused"
+
+
+class WebTabError(DomainError):
+    code = Code.WEB_TAB_ERROR
+    message = _("This change to the web tab is not possible.")
+
+
+class WebTabInvalid(WebTabError):
+    """A label, way of opening, audience or customer a web tab cannot take."""
+
+    code = Code.WEB_TAB_INVALID
+    message = _("Check the web tab's details.")
+
+
+class WebTabUrlRefused(WebTabError):
+    """An address the portal will not link to or embed (not http/https, relative, with credentials…)."""
+
+    code = Code.WEB_TAB_URL_REFUSED
+    field = "url"
+    message = _("Enter a complete address starting with https:// (or http://).")
