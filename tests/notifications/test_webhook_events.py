@@ -133,7 +133,9 @@ def test_project_invoicing_and_a_disputed_entry_are_reported_by_public_ids(
     projects.dispute_time_entry(entry=entry, comment="We agreed on <b>2</b> hours", actor=maria)
     invoiced, disputed = received(receiver)
     assert invoiced["type"] == "project.invoiced"
-    assert invoiced["data"]["id"] == f"prj_{kitchen.public_id}" and invoiced["data"]["invoice"] == invoice.number
+    assert (
+        invoiced["data"]["id"] == f"prj_{kitchen.public_id}" and invoiced["data"]["invoice"] == invoice.number
+    )
     assert invoiced["data"]["details"]["total"] == 15000
     assert "invoice" not in invoiced["data"]["details"]  # the event's invoice primary key stays inside
     assert disputed["type"] == "time_entry.disputed"
