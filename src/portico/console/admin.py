@@ -12,7 +12,6 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpResponseRedirect
 from django.utils.translation import gettext_lazy as _
 
 from portico.accounts import services as access
@@ -41,9 +40,15 @@ from portico.console import (  # noqa: F401
 )
 from portico.console.admin_accounts import invite_contacts, revoke_access
 from portico.console.admin_domains import CustomDomainPages
-from portico.console.site import ConsoleModelAdmin, TenantAdmin, TenantInline, console_site
+from portico.console.site import (
+    ConsoleModelAdmin,
+    RefusalRedirectMixin,
+    TenantAdmin,
+    TenantInline,
+    console_site,
+    refused,
+)
 from portico.core.audit import Actor
-from portico.core.errors import DomainError, domain_error_message
 from portico.core.models import AuditEvent, Organization
 from portico.customers import services as customer_services
 from portico.customers.errors import CustomerError
@@ -98,22 +103,6 @@ class OrganizationAdmin(CustomDomainPages, ConsoleModelAdmin):
         if not request.user.is_platform_admin:
             fields += ["slug", "is_active"]
         return fields
-
-
-def _refused(request, error: DomainError, *, about=None) -> None:
-    """A refusal found only while saving (under the service's lock): the service wrote nothing for
-    it; say so, and go back to the form instead of reporting success."""
-    request._console_refused = True
-    domain_error_message(request, error, about=about)
-
-
-class RefusalRedirectMixin:
-    """After a refusal in `save_model`/`save_formset`, back to the form instead of "saved"."""
-
-    def response_change(self, request, obj):
-        if getattr(request, "_console_refused", False):
-            return HttpResponseRedirect(request.path)
-        return super().response_change(request, obj)
 
 
 def _end_state(cleaned: dict, contact: ContactPerson) -> tuple[bool, str]:
@@ -287,7 +276,7 @@ class CustomerAdmin(RefusalRedirectMixin, TenantAdmin):
         try:
             customer_services.update_company(customer=obj, data=data, actor=Actor.from_request(request))
         except CustomerError as error:
-            _refused(request, error)
+            refused(request, error)
         obj.refresh_from_db()
 
     def save_formset(self, request, form, formset, change):
@@ -313,7 +302,7 @@ class CustomerAdmin(RefusalRedirectMixin, TenantAdmin):
                 else:
                     formset.new_objects.append(add_contact(request, form.instance, cleaned))
             except (AccessError, CustomerError) as error:
-                _refused(request, error, about=contact)
+                refused(request, error, about=contact)
 
 
 class ContactPersonForm(forms.ModelForm):
@@ -353,7 +342,7 @@ class ContactPersonAdmin(RefusalRedirectMixin, TenantAdmin):
             else:
                 obj.pk = add_contact(request, form.cleaned_data["customer"], form.cleaned_data).pk
         except (AccessError, CustomerError) as error:
-            _refused(request, error)
+            refused(request, error)
         if obj.pk:
             obj.refresh_from_db()
 
@@ -400,7 +389,7 @@ class UserAdmin(RefusalRedirectMixin, TenantAdmin, DjangoUserAdmin):
             try:
                 access.set_staff_role(user=obj, role=role, actor=Actor.from_request(request))
             except AccessError as error:
-                _refused(request, error)
+                refused(request, error)
             obj.refresh_from_db()
 
 
@@ -474,7 +463,7 @@ class PortalPreferencesAdmin(RefusalRedirectMixin, TenantAdmin):
                 actor=Actor.from_request(request),
             )
         except portal_services.PortalPreferencesRefused as error:
-            _refused(request, error)
+            refused(request, error)
 
     def get_queryset(self, request):
         if getattr(request, "organization", None) is not None:

@@ -28,7 +28,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from portico.billing.models import Invoice
-from portico.console.site import TenantAdmin, console_site
+from portico.console.site import RefusalRedirectMixin, TenantAdmin, console_site
 from portico.core import charts, tenancy
 from portico.core.audit import Actor
 from portico.core.errors import DomainError, add_domain_error, domain_error_message
@@ -316,7 +316,7 @@ class MilestoneForm(forms.ModelForm):
 
 
 @admin.register(Milestone, site=console_site)
-class MilestoneAdmin(TenantAdmin):
+class MilestoneAdmin(RefusalRedirectMixin, TenantAdmin):
     form = MilestoneForm
     list_display = ["name", "project", "amount_display", "due_date", "status_display", "invoice_display"]
     list_filter = ["status", "project"]
@@ -409,20 +409,6 @@ class MilestoneAdmin(TenantAdmin):
         obj.pk = milestone.pk
         obj._state.adding = False
         obj.refresh_from_db()
-
-    def response_change(self, request, obj):
-        if getattr(request, "_console_refused", False):
-            return HttpResponseRedirect(request.path)
-        return super().response_change(request, obj)
-
-    def response_add(self, request, obj, post_url_continue=None):
-        if getattr(request, "_console_refused", False) or obj.pk is None:
-            return HttpResponseRedirect(request.path)
-        return super().response_add(request, obj, post_url_continue)
-
-    def log_addition(self, request, obj, message):
-        if obj.pk is not None:
-            return super().log_addition(request, obj, message)
 
     def delete_model(self, request, obj):
         services.delete_milestone(milestone=obj, actor=Actor.from_request(request))

@@ -15,7 +15,6 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.forms.models import BaseInlineFormSet
-from django.http import HttpResponseRedirect
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
 from django.utils.translation import gettext as _
@@ -25,10 +24,10 @@ from portico.accounts.models import User
 from portico.catalog.models import TaxRate
 from portico.console import admin_project_billing, admin_project_time
 from portico.console.ledger_common import is_tenant_staff, object_tools
-from portico.console.site import TenantAdmin, TenantInline, console_site
+from portico.console.site import RefusalRedirectMixin, TenantAdmin, TenantInline, console_site, refused
 from portico.core import tenancy
 from portico.core.audit import Actor
-from portico.core.errors import DomainError, add_domain_error, domain_error_message
+from portico.core.errors import DomainError, add_domain_error
 from portico.core.formfields import MoneyField
 from portico.core.money import Money
 from portico.customers.models import Customer
@@ -36,33 +35,6 @@ from portico.projects import services
 from portico.projects.models import Project, ProjectMember, StaffMember, Task
 
 URL_PREFIX = "projects_project_"
-
-
-def refused(request, error: DomainError, *, about=None) -> None:
-    """A refusal found only under the service's lock: nothing was written; say so and go back to
-    the form instead of reporting success (as `console.admin` does for customers)."""
-    request._console_refused = True
-    domain_error_message(request, error, about=about)
-
-
-class RefusalRedirectMixin:
-    def response_change(self, request, obj):
-        if getattr(request, "_console_refused", False):
-            return HttpResponseRedirect(request.path)
-        return super().response_change(request, obj)
-
-    def response_add(self, request, obj, post_url_continue=None):
-        if getattr(request, "_console_refused", False) or obj.pk is None:
-            return HttpResponseRedirect(request.path)
-        return super().response_add(request, obj, post_url_continue)
-
-    def log_addition(self, request, obj, message):
-        if obj.pk is not None:
-            return super().log_addition(request, obj, message)
-
-    def log_change(self, request, obj, message):
-        if not getattr(request, "_console_refused", False):
-            return super().log_change(request, obj, message)
 
 
 def money(value: Money | None) -> str:

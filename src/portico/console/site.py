@@ -14,11 +14,12 @@ from urllib.parse import urlsplit
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
-from django.http import Http404
+from django.http import Http404, HttpResponseRedirect
 from django.urls import Resolver404, URLPattern, resolve
 from django.utils.translation import gettext_lazy as _
 
 from portico.console import roles
+from portico.core.errors import DomainError, domain_error_message
 
 
 class ConsoleSite(admin.AdminSite):
@@ -295,3 +296,36 @@ class TenantInline(admin.TabularInline):
 
     def has_delete_permission(self, request, obj=None):
         return getattr(request, "organization", None) is not None
+
+
+# -- refusals found while saving -----------------------------------------------------------------------
+
+
+def refused(request, error: DomainError, *, about=None) -> None:
+    """A refusal found only while saving (under the service's lock): the service wrote nothing for
+    it; say so, and go back to the form instead of reporting success."""
+    request._console_refused = True
+    domain_error_message(request, error, about=about)
+
+
+class RefusalRedirectMixin:
+    """After a refusal in `save_model`/`save_formset`, back to the form instead of "saved", and no
+    admin log entry for a change that did not happen."""
+
+    def response_change(self, request, obj):
+        if getattr(request, "_console_refused", False):
+            return HttpResponseRedirect(request.path)
+        return super().response_change(request, obj)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        if getattr(request, "_console_refused", False) or obj.pk is None:
+            return HttpResponseRedirect(request.path)
+        return super().response_add(request, obj, post_url_continue)
+
+    def log_addition(self, request, obj, message):
+        if obj.pk is not None:
+            return super().log_addition(request, obj, message)
+
+    def log_change(self, request, obj, message):
+        if not getattr(request, "_console_refused", False):
+            return super().log_change(request, obj, message)
