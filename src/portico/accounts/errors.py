@@ -16,6 +16,7 @@ class Code(models.TextChoices):
     EMAIL_TAKEN = "email_taken"
     LAST_ADMIN = "last_admin"
     OWN_ACCESS = "own_access"
+    NO_PORTAL_ACCESS = "no_portal_access"
 
 
 class AccessError(DomainError):
@@ -51,3 +52,8 @@ class LastAdmin(AccessError):
 class OwnAccess(AccessError):
     code = Code.OWN_ACCESS
     message = _("You cannot change your own portal access or role; ask another portal admin.")
+
+
+class NoPortalAccess(AccessError):
+    code = Code.NO_PORTAL_ACCESS
+    message = _("This contact has no portal access: turn it on or invite them first.")

@@ -10,8 +10,9 @@ change is not saved.
 from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
+from django.urls import path, reverse
 from django.utils.translation import gettext_lazy as _
 
 from portico.accounts import services as access
@@ -31,15 +32,18 @@ from portico.console import (  # noqa: F401
     admin_invoices,
     admin_payment_settings,
     admin_payments,
+    admin_portal_access,
     admin_project_billing,
     admin_project_time,
     admin_projects,
     admin_subscriptions,
     admin_web_tabs,
     admin_webhooks,
+    roles,
 )
 from portico.console.admin_accounts import invite_contacts, revoke_access
 from portico.console.admin_domains import CustomDomainPages
+from portico.console.ledger_common import is_tenant_staff, object_tools
 from portico.console.site import (
     ConsoleModelAdmin,
     RefusalRedirectMixin,
@@ -328,7 +332,48 @@ class ContactPersonAdmin(RefusalRedirectMixin, TenantAdmin):
     list_filter = ["has_portal_access", "portal_role"]
     list_select_related = ["customer"]
     autocomplete_fields = ["customer"]
-    actions = [invite_contacts, revoke_access]
+    actions = [invite_contacts, revoke_access, admin_portal_access.resend_portal_link]
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("portal-access/", view(self.portal_access_view), name=admin_portal_access.OVERVIEW),
+            path(
+                "<int:pk>/resend-portal-link/",
+                view(self.resend_portal_link_view),
+                name="customers_contactperson_resend_portal_link",
+            ),
+            *super().get_urls(),
+        ]
+
+    def may_resend(self, request) -> bool:
+        return roles.allows(request.user, self.opts.label_lower, "resend_portal_link")
+
+    def portal_access_view(self, request):
+        if not is_tenant_staff(request):
+            raise PermissionDenied
+        return admin_portal_access.overview_page(self, request)
+
+    def resend_portal_link_view(self, request, pk):
+        if not is_tenant_staff(request):
+            raise PermissionDenied
+        return admin_portal_access.resend_page(self, request, pk)
+
+    def changelist_view(self, request, extra_context=None):
+        extra = {"portal_access_url": admin_portal_access.overview_url(self)}
+        return super().changelist_view(request, {**(extra_context or {}), **extra})
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        contact = ContactPerson.objects.filter(pk=object_id).first() if str(object_id).isdigit() else None
+        tools = []
+        if contact is not None and contact.has_portal_access and is_tenant_staff(request):
+            url = reverse(
+                f"{self.admin_site.name}:customers_contactperson_resend_portal_link", args=[contact.pk]
+            )
+            tools = [(_("Resend portal link"), url, True)]
+        return super().change_view(
+            request, object_id, form_url, {**(extra_context or {}), **object_tools(request, contact, tools)}
+        )
 
     def get_readonly_fields(self, request, obj=None):
         fields = list(super().get_readonly_fields(request, obj))

@@ -41,6 +41,7 @@ ACTION_PERMISSIONS = {
     "mark_due_selected": "mark_due",
     "move_up": CHANGE,  # reordering web tabs
     "move_down": CHANGE,
+    "portal_access": VIEW,  # the portal-access overview of contacts (resending needs its own)
 }
 
 # The console's actions on a subscription (`console.admin_subscriptions`), each a page of its name.
@@ -98,7 +99,7 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     "subscriptions.subscriptionsettings": {F: READ, S: READ, R: READ},
     # customers, their people and portal access: support works them
     "customers.customer": {F: READ, S: EDIT, R: READ},
-    "customers.contactperson": {F: READ, S: EDIT | {"invite", "revoke"}, R: READ},
+    "customers.contactperson": {F: READ, S: EDIT | {"invite", "revoke", "resend_portal_link"}, R: READ},
     "accounts.invitation": {F: READ, S: frozenset({VIEW, DELETE, "invite", "revoke"}), R: READ},
     "accounts.user": {S: READ},  # portal logins; staff users are managed by owners
     # the organization's settings and records: everyone reads them; its custom domain (the
