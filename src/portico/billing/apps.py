@@ -10,6 +10,7 @@ class BillingConfig(AppConfig):
         from portico.billing import (
             documents,  # noqa: F401  (connects the PDF renderer to invoice_finalized)
             overdue,  # noqa: F401  (registers the overdue sweep)
+            statement_mail,  # noqa: F401  (registers the scheduled statements sweep)
         )
         from portico.billing.models import CreditNote, Invoice, Payment
         from portico.core.tenancy import load_with_organization

@@ -43,6 +43,7 @@ from portico.console import (  # noqa: F401
 )
 from portico.console.admin_accounts import invite_contacts, revoke_access
 from portico.console.admin_domains import CustomDomainPages
+from portico.console.admin_statements import StatementEmailPages
 from portico.console.ledger_common import is_tenant_staff, object_tools
 from portico.console.site import (
     ConsoleModelAdmin,
@@ -232,7 +233,7 @@ def mask_token(token: str) -> str:
 
 
 @admin.register(Customer, site=console_site)
-class CustomerAdmin(RefusalRedirectMixin, TenantAdmin):
+class CustomerAdmin(StatementEmailPages, RefusalRedirectMixin, TenantAdmin):
     form = CustomerForm
     list_display = ["display_name", "company_name", "email", "currency", "payment_terms_days", "is_active"]
     search_fields = ["display_name", "company_name", "email"]
@@ -252,6 +253,7 @@ class CustomerAdmin(RefusalRedirectMixin, TenantAdmin):
                     "tax_id",
                     "notes",
                     "is_active",
+                    "statement_day",
                 ]
             },
         ),

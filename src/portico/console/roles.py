@@ -98,7 +98,8 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     },
     "subscriptions.subscriptionsettings": {F: READ, S: READ, R: READ},
     # customers, their people and portal access: support works them
-    "customers.customer": {F: READ, S: EDIT, R: READ},
+    # ...and either may email a customer its statement (`console.admin_statements`)
+    "customers.customer": {F: READ | {"send_statement"}, S: EDIT | {"send_statement"}, R: READ},
     "customers.contactperson": {F: READ, S: EDIT | {"invite", "revoke", "resend_portal_link"}, R: READ},
     "accounts.invitation": {F: READ, S: frozenset({VIEW, DELETE, "invite", "revoke"}), R: READ},
     "accounts.user": {S: READ},  # portal logins; staff users are managed by owners

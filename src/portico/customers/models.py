@@ -1,7 +1,7 @@
 import secrets
 from dataclasses import dataclass
 
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Lower
@@ -66,6 +66,18 @@ class Customer(TenantModel):
     shipping_region = models.CharField(_("state / region"), max_length=100, blank=True)
     shipping_postal_code = models.CharField(_("postal code"), max_length=20, blank=True)
     shipping_country = models.CharField(_("country"), max_length=2, blank=True)
+
+    # Statements by email (billing.statement_mail): None is off; else last month's statement is
+    # emailed on this day of each month (1–28, so every month has it), in the organization's zone.
+    statement_day = models.PositiveSmallIntegerField(
+        _("statement email day"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(28)],
+        help_text=_(
+            "Email the customer last month's statement on this day of each month (1–28). Blank: off."
+        ),
+    )
 
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)

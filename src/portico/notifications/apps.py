@@ -10,4 +10,5 @@ class NotificationsConfig(AppConfig):
         from portico.notifications import (
             delivery,  # noqa: F401  (the webhooks' outbox consumer and sweep)
             receipts,  # noqa: F401  (registers the receipt consumer)
+            statements,  # noqa: F401  (registers the statement email consumer)
         )
