@@ -122,6 +122,24 @@ def project_of(acme):
     return found or a_project(acme)
 
 
+def web_tab_of(acme):
+    """An embedded web tab every customer sees (the demo's "Help centre", or one made here)."""
+    from portico.engagement.models import WebTab
+    from tests.engagement.factories import web_tab
+
+    found = (
+        WebTab.all_tenants.filter(
+            organization=acme.organization,
+            opens=WebTab.Opens.EMBEDDED,
+            audience=WebTab.Audience.ALL,
+            is_active=True,
+        )
+        .order_by("position")
+        .first()
+    )
+    return found or web_tab(acme.organization)
+
+
 def route_kwargs(demo, acme, invoice) -> dict[str, dict]:
     """Real ids for the routes that take one, from the data above; bad tokens for token links (their
     'link not valid' page is a page too)."""
@@ -148,6 +166,7 @@ def route_kwargs(demo, acme, invoice) -> dict[str, dict]:
         "portal:payment_method_remove": method,
         "portal:payment_method_replace": method,
         "portal:statement_export": {"public_id": export.public_id},
+        "portal:web_tab": {"tab_id": web_tab_of(acme).pk},
         "portal:contact_edit": {"contact_id": colleague.public_id},
         "portal:contact_access": {"contact_id": colleague.public_id},
         "portal:profile_email_confirm": {"token": "not-a-valid-token"},
