@@ -85,6 +85,12 @@ class Customer(TenantModel):
     class Meta:
         ordering = ["display_name", "id"]
         indexes = [models.Index(fields=["organization", "display_name"])]
+        constraints = [
+            models.CheckConstraint(  # a day every month has (the form says so too)
+                condition=Q(statement_day__isnull=True) | Q(statement_day__gte=1, statement_day__lte=28),
+                name="customer_statement_day_in_every_month",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.display_name
