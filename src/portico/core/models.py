@@ -29,7 +29,14 @@ class Organization(models.Model):
     locale = models.CharField(max_length=16, default="en_US")
     portal_title = models.CharField(max_length=200, blank=True)
     logo = models.FileField(upload_to="logos/", blank=True)
+    favicon = models.FileField(upload_to="favicons/", blank=True)
     brand_colour = models.CharField(max_length=7, default="#1f5fbf", validators=[hex_colour])
+    portal_headline = models.CharField(
+        _("portal headline"),
+        max_length=200,
+        blank=True,
+        help_text=_("A line under the portal's name on its sign-in page and overview."),
+    )
     custom_domain = models.CharField(max_length=253, unique=True, null=True, blank=True)
     domain_verification_token = models.CharField(max_length=64, default=new_verification_token)
     domain_verified_at = models.DateTimeField(null=True, blank=True)
