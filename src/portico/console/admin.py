@@ -8,7 +8,7 @@ change is not saved.
 """
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.forms.models import BaseInlineFormSet
@@ -54,6 +54,7 @@ from portico.console.site import (
     refused,
 )
 from portico.core.audit import Actor
+from portico.core.branding import brand_of, contrast_notice
 from portico.core.models import AuditEvent, Organization
 from portico.customers import services as customer_services
 from portico.customers.errors import CustomerError
@@ -75,7 +76,26 @@ class OrganizationAdmin(CustomDomainPages, ConsoleModelAdmin):
 
     list_display = ["name", "slug", "custom_domain", "domain_verified_at", "is_active"]
     search_fields = ["name", "slug", "custom_domain"]
-    readonly_fields = ["custom_domain", "domain_verification_token", "domain_verified_at", "created_at"]
+    readonly_fields = [
+        "colour_as_used",
+        "custom_domain",
+        "domain_verification_token",
+        "domain_verified_at",
+        "created_at",
+    ]
+
+    @admin.display(description=_("brand colour as used"))
+    def colour_as_used(self, obj):
+        """What the portal, its emails and PDFs use: the chosen colour, or it darkened to reach AA."""
+        if obj is None or not obj.pk:
+            return "—"
+        return contrast_notice(obj.brand_colour) or brand_of(obj).colour
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        notice = contrast_notice(obj.brand_colour)
+        if notice:
+            messages.warning(request, notice)
 
     def get_queryset(self, request):
         qs = super().get_queryset(request)

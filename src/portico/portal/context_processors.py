@@ -1,5 +1,10 @@
 def organization(request):
-    context = {"organization": getattr(request, "organization", None)}
+    organization = getattr(request, "organization", None)
+    context = {"organization": organization}
+    if organization is not None:
+        from portico.core.branding import brand_of
+
+        context["brand"] = brand_of(organization)
     portal = getattr(request, "portal", None)
     if portal is not None:
         from portico.portal.nav import portal_nav

@@ -1,0 +1,119 @@
+"""Branding: the brand colour is always readable (WCAG AA), the portal shows the name, headline,
+logo and favicon the business set, and hostile branding renders inert."""
+
+from __future__ import annotations
+
+import itertools
+import re
+
+import pytest
+from django.core.files.base import ContentFile
+
+from portico.accounts.models import StaffRole
+from portico.core.branding import AA, WHITE, brand_of, contrast, contrast_notice, readable_on_white, text_on
+from portico.core.models import Organization
+from tests.conftest import tenant_client
+from tests.factories import staff_user
+
+BACKEND = "portico.accounts.backends.TenantAuthenticationBackend"
+PALE_YELLOW = "#ffeb3b"
+
+
+@pytest.fixture
+def media(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+    return settings.MEDIA_ROOT
+
+
+def _form_data(form) -> dict:
+    """The change form's current values, as a browser would post them back (no file re-uploaded)."""
+    data = {}
+    for name, value in form.initial.items():
+        if name in form.fields and not hasattr(value, "field"):
+            data[name] = "" if value is None else value
+    return data
+
+
+def test_contrast_ratios_match_the_wcag_definition():
+    assert contrast("#000000", "#ffffff") == pytest.approx(21.0)
+    assert contrast("#ffffff", "#ffffff") == pytest.approx(1.0)
+    # WCAG's well-known pair: #767676 is the lightest grey that passes AA on white, #777777 fails
+    assert contrast("#767676", WHITE) >= AA > contrast("#777777", WHITE)
+
+
+def test_every_colour_becomes_readable_on_white_and_a_readable_one_is_kept_as_chosen():
+    steps = ("00", "40", "80", "c0", "ff")
+    for r, g, b in itertools.product(steps, repeat=3):
+        colour = f"#{r}{g}{b}"
+        used = readable_on_white(colour)
+        assert contrast(used, WHITE) >= AA, colour
+        assert contrast(used, text_on(used)) >= AA, colour
+        if contrast(colour, WHITE) >= AA:
+            assert used == colour and contrast_notice(colour) is None
+        else:
+            assert contrast_notice(colour) is not None
+
+
+def test_the_portal_uses_the_readable_colour_the_headline_logo_and_favicon(org, portal_client, media):
+    org.brand_colour = PALE_YELLOW
+    org.portal_title = "RenoTech Customer Portal"
+    org.portal_headline = "Invoices, payments and projects in one place"
+    org.logo.save("logo.png", ContentFile(b"\x89PNG fake"), save=False)
+    org.favicon.save("favicon.ico", ContentFile(b"ico"), save=False)
+    org.save()
+    readable = readable_on_white(PALE_YELLOW)
+    assert readable != PALE_YELLOW
+    page = portal_client.get("/portal/").content.decode()
+    assert f"--brand: {readable};" in page and PALE_YELLOW not in page
+    assert "Invoices, payments and projects in one place" in page
+    assert f'src="{org.logo.url}"' in page
+    favicon = re.search(r'<link rel="icon" href="([^"]+)"', page).group(1)
+    assert favicon == brand_of(org).favicon_url and favicon.startswith("http") and "favicon" in favicon
+    sign_in = tenant_client(org).get("/portal/account/login/").content.decode()
+    assert "Invoices, payments and projects in one place" in sign_in and f"--brand: {readable};" in sign_in
+
+
+def test_without_branding_the_portal_falls_back_to_the_platform_favicon_and_the_name(org, portal_client):
+    page = portal_client.get("/portal/").content.decode()
+    assert 'href="/static/portico/favicon.svg"' in page or "favicon.svg" in page
+    assert 'class="brand-headline"' not in page
+    assert org.name in page
+
+
+def test_a_hostile_portal_name_and_headline_render_inert(org, portal_client):
+    org.portal_title = '<script>alert("name")</script>'
+    org.portal_headline = '<img src=x onerror=alert("headline")>'
+    org.save()
+    for client, url in ((portal_client, "/portal/"), (tenant_client(org), "/portal/account/login/")):
+        page = client.get(url).content.decode()
+        assert "<script>alert" not in page and "<img src=x" not in page
+        assert "&lt;script&gt;alert(&quot;name&quot;)&lt;/script&gt;" in page
+
+
+def test_the_console_keeps_the_chosen_colour_and_says_what_the_portal_uses_instead(org):
+    client = tenant_client(org)
+    client.force_login(staff_user(org, email="owner@renotech.example", role=StaffRole.OWNER), backend=BACKEND)
+    url = f"/console/core/organization/{org.pk}/change/"
+    form = client.get(url).context["adminform"].form
+    data = _form_data(form)
+    data |= {"brand_colour": PALE_YELLOW, "portal_headline": "Welcome"}
+    response = client.post(url, data, follow=True)
+    assert response.status_code == 200
+    text = response.content.decode()
+    assert "below the 4.5:1" in text and readable_on_white(PALE_YELLOW) in text
+    stored = Organization.objects.get(pk=org.pk)
+    assert stored.brand_colour == PALE_YELLOW and stored.portal_headline == "Welcome"
+    assert readable_on_white(PALE_YELLOW) in client.get(url).content.decode()  # the "as used" line
+
+
+def test_the_console_refuses_a_colour_that_is_not_one(org):
+    client = tenant_client(org)
+    client.force_login(staff_user(org, email="owner@renotech.example", role=StaffRole.OWNER), backend=BACKEND)
+    url = f"/console/core/organization/{org.pk}/change/"
+    form = client.get(url).context["adminform"].form
+    data = _form_data(form)
+    data["brand_colour"] = "red;}a{"
+    response = client.post(url, data)
+    assert response.status_code == 200
+    assert "Use a colour like #1f6feb." in response.context["adminform"].form.errors["brand_colour"]
+    assert Organization.objects.get(pk=org.pk).brand_colour == "#1f5fbf"
