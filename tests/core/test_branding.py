@@ -34,6 +34,13 @@ def _form_data(form) -> dict:
     return data
 
 
+def _owner_on_the_organization_page(org):
+    client = tenant_client(org)
+    client.force_login(staff_user(org, email="owner@renotech.example", role=StaffRole.OWNER), backend=BACKEND)
+    url = f"/console/core/organization/{org.pk}/change/"
+    return client, url, _form_data(client.get(url).context["adminform"].form)
+
+
 def test_contrast_ratios_match_the_wcag_definition():
     assert contrast("#000000", "#ffffff") == pytest.approx(21.0)
     assert contrast("#ffffff", "#ffffff") == pytest.approx(1.0)
@@ -91,11 +98,7 @@ def test_a_hostile_portal_name_and_headline_render_inert(org, portal_client):
 
 
 def test_the_console_keeps_the_chosen_colour_and_says_what_the_portal_uses_instead(org):
-    client = tenant_client(org)
-    client.force_login(staff_user(org, email="owner@renotech.example", role=StaffRole.OWNER), backend=BACKEND)
-    url = f"/console/core/organization/{org.pk}/change/"
-    form = client.get(url).context["adminform"].form
-    data = _form_data(form)
+    client, url, data = _owner_on_the_organization_page(org)
     data |= {"brand_colour": PALE_YELLOW, "portal_headline": "Welcome"}
     response = client.post(url, data, follow=True)
     assert response.status_code == 200
@@ -107,11 +110,7 @@ def test_the_console_keeps_the_chosen_colour_and_says_what_the_portal_uses_inste
 
 
 def test_the_console_refuses_a_colour_that_is_not_one(org):
-    client = tenant_client(org)
-    client.force_login(staff_user(org, email="owner@renotech.example", role=StaffRole.OWNER), backend=BACKEND)
-    url = f"/console/core/organization/{org.pk}/change/"
-    form = client.get(url).context["adminform"].form
-    data = _form_data(form)
+    client, url, data = _owner_on_the_organization_page(org)
     data["brand_colour"] = "red;}a{"
     response = client.post(url, data)
     assert response.status_code == 200
