@@ -1,6 +1,7 @@
 """An error report about any request — whatever view it reached — never shows a card's number or
 security code (core/reporting.py), while the rest of the request still helps debugging."""
 
+import re
 import sys
 
 from django.test import RequestFactory
@@ -26,7 +27,8 @@ def _report_of(request) -> str:
 def test_a_report_of_an_undecorated_view_hides_the_card_fields():
     request = RequestFactory().post("/portal/anything/", {**CARD, "memo": "thanks"})
     report = _report_of(request)
-    assert NUMBER not in report and f"{CVC}" not in report
+    # The code as a word of its own: a memory address in the report (0x7fee987a1ff0) may hold the digits.
+    assert NUMBER not in report and not re.search(rf"(?<![0-9A-Za-z]){CVC}(?![0-9A-Za-z])", report)
     assert card_guard.findings(report) == []
     assert "thanks" in report and "Maria Lopez" in report  # the rest still shows
 
