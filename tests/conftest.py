@@ -209,10 +209,11 @@ def migrator(transactional_db):
     from django.db.migrations.executor import MigrationExecutor
 
     def migrate(target):
+        targets = target if isinstance(target, list) else [target]  # one (app, name), or several
         executor = MigrationExecutor(connection)
         executor.loader.build_graph()
-        executor.migrate([target])
-        return MigrationExecutor(connection).loader.project_state(target).apps
+        executor.migrate(targets)
+        return MigrationExecutor(connection).loader.project_state(targets).apps
 
     yield migrate
     executor = MigrationExecutor(connection)

@@ -120,15 +120,15 @@ def test_a_non_admin_cannot_see_or_change_the_company_details(org, customer, por
 
 
 def test_the_profile_obeys_the_organizations_portal_preferences(org, portal_login):
-    from portico.portal.models import PortalPreferences
+    from portico.portal.models import PortalConfiguration, preferences_of
 
-    PortalPreferences.objects.update_or_create(organization=org, defaults={"disabled": ["profile.change"]})
+    PortalConfiguration.objects.filter(pk=preferences_of(org).pk).update(disabled=["profile.change"])
     client = signed_in(org)
     assert client.get("/portal/profile/").status_code == 200
     assert client.post("/portal/profile/", {"first_name": "X"}).status_code == 404
     assert client.get("/portal/profile/company/").status_code == 200  # its own capability now
 
-    PortalPreferences.objects.filter(organization=org).update(disabled=["profile.company"])
+    PortalConfiguration.objects.filter(organization=org).update(disabled=["profile.company"])
     assert client.get("/portal/profile/company/").status_code == 404
     assert client.post("/portal/profile/company/", {"company_name": "Hacked"}).status_code == 404
     assert client.post("/portal/profile/", {"first_name": "Mary", "last_name": "Lopez"}).status_code == 302

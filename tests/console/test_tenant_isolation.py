@@ -171,7 +171,7 @@ def test_every_console_admin_hides_another_organizations_rows(org, northwind_wor
     assert snapshot(northwind_world) == before
     assert {
         "accounts.AccessPolicy",
-        "portal.PortalPreferences",
+        "portal.PortalConfiguration",
         "billing.BillingSettings",
         "payments.PaymentSettings",
     } <= set(walked)

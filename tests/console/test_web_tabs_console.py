@@ -163,5 +163,5 @@ def test_the_customer_search_offers_only_the_organizations_active_customers(org,
 def test_the_portal_settings_offer_web_tabs_as_a_checkbox(org):
     from portico.portal.models import preferences_of
 
-    page = staff_client(org).get(f"/console/portal/portalpreferences/{preferences_of(org).pk}/change/")
+    page = staff_client(org).get(f"/console/portal/portalconfiguration/{preferences_of(org).pk}/change/")
     assert 'value="web_tabs.view"' in page.content.decode()

@@ -32,8 +32,13 @@ TENANT_MODELS = sorted(
 
 def test_the_registry_holds_tenant_and_settings_models():
     labels = {m._meta.label for m in TENANT_MODELS}
-    assert {"customers.Customer", "billing.Invoice", "core.OutboxDelivery"} <= labels
-    assert {"billing.BillingSettings", "portal.PortalPreferences", "accounts.AccessPolicy"} <= {
+    assert {
+        "customers.Customer",
+        "billing.Invoice",
+        "core.OutboxDelivery",
+        "portal.PortalConfiguration",
+    } <= labels
+    assert {"billing.BillingSettings", "accounts.AccessPolicy"} <= {
         m._meta.label for m in TENANT_MODELS if issubclass(m, TenantSettingsModel)
     }
 

@@ -33,7 +33,7 @@ def test_organization_settings_come_with_the_tenant_in_one_query(portal_client):
         portal_client.get("/portal/")
     sql = [q["sql"] for q in queries]
     assert not any(s.startswith('SELECT "accounts_accesspolicy"') for s in sql)
-    assert not any(s.startswith('SELECT "portal_portalpreferences"') for s in sql)
+    assert not any(s.startswith('SELECT "portal_portalconfiguration"') for s in sql)
 
 
 def test_billing_settings_come_with_the_tenant_and_cost_no_query(org, portal_client):

@@ -14,7 +14,7 @@ from portico.core.models import AuditEvent
 from portico.portal import services
 from portico.portal.access import portal_view
 from portico.portal.capabilities import PUBLIC_PAGES, check_portal_gates, gate_problems, portal_urls, registry
-from portico.portal.models import PortalPreferences, preferences_of
+from portico.portal.models import PortalConfiguration, preferences_of
 from tests.billing.factories import open_invoice
 from tests.conftest import tenant_client
 from tests.factories import staff_user
@@ -85,7 +85,7 @@ def test_an_unknown_or_fixed_capability_is_refused_by_the_model_and_the_service(
     with pytest.raises(services.PortalPreferencesRefused) as refused:
         services.set_portal_preferences(organization=org, disabled=disabled, enabled=[], actor=ACTOR)
     assert refused.value.message
-    assert PortalPreferences.all_tenants.get(organization=org).disabled == []
+    assert PortalConfiguration.all_tenants.get(organization=org).disabled == []
     assert not AuditEvent.all_tenants.filter(action="portal_preferences.changed").exists()
 
 
@@ -123,7 +123,7 @@ def test_a_capability_off_by_default_is_off_until_the_business_enables_it(org):
         services.set_portal_preferences(
             organization=org, disabled=[], enabled=["invoices.remind"], actor=ACTOR
         )
-        assert PortalPreferences.all_tenants.get(organization=org).allows("invoices", "remind")
+        assert PortalConfiguration.all_tenants.get(organization=org).allows("invoices", "remind")
         with pytest.raises(services.PortalPreferencesRefused, match="both on and off"):
             services.set_portal_preferences(
                 organization=org, disabled=["invoices.remind"], enabled=["invoices.remind"], actor=ACTOR
@@ -145,7 +145,7 @@ def staff_client(org):
 
 
 def _change_url(org) -> str:
-    return f"/console/portal/portalpreferences/{preferences_of(org).pk}/change/"
+    return f"/console/portal/portalconfiguration/{preferences_of(org).pk}/change/"
 
 
 def test_the_console_shows_the_declared_capabilities_as_labelled_checkboxes(org, staff_client):
@@ -160,19 +160,21 @@ def test_the_console_shows_the_declared_capabilities_as_labelled_checkboxes(org,
 
 def test_unticking_a_capability_in_the_console_switches_it_off(org, staff_client):
     chosen = [c.key for c in registry().switchable() if c.key != "invoices.pay"]
-    response = staff_client.post(_change_url(org), {"capabilities": chosen})
+    response = staff_client.post(_change_url(org), {"name": "Default", "capabilities": chosen})
     assert response.status_code == 302
-    preferences = PortalPreferences.all_tenants.get(organization=org)
+    preferences = PortalConfiguration.all_tenants.get(organization=org)
     assert preferences.disabled == ["invoices.pay"] and preferences.enabled == []
     assert not preferences.allows("invoices", "pay") and preferences.allows("invoices", "download")
     assert AuditEvent.all_tenants.filter(action="portal_preferences.changed").count() == 1
 
 
 def test_the_console_refuses_an_unknown_capability_with_a_message(org, staff_client):
-    response = staff_client.post(_change_url(org), {"capabilities": ["invoices.view", "invoices.payy"]})
+    response = staff_client.post(
+        _change_url(org), {"name": "Default", "capabilities": ["invoices.view", "invoices.payy"]}
+    )
     assert response.status_code == 200
     assert "invoices.payy is not one of the available choices" in response.content.decode()
-    assert PortalPreferences.all_tenants.get(organization=org).disabled == []
+    assert PortalConfiguration.all_tenants.get(organization=org).disabled == []
 
 
 def test_organizations_that_switched_off_profile_changes_keep_company_changes_off_after_the_upgrade(migrator):
@@ -184,7 +186,7 @@ def test_organizations_that_switched_off_profile_changes_keep_company_changes_of
         organization_id=org.pk, disabled=["profile.change"]
     )
     old.get_model("portal", "PortalPreferences").objects.create(organization_id=untouched.pk, disabled=[])
-    migrator(("portal", "0003_preferences_switch_on_and_company_details"))
-    rows = {p.organization_id: p for p in PortalPreferences.all_tenants.all()}
+    new = migrator(("portal", "0003_preferences_switch_on_and_company_details"))
+    rows = {p.organization_id: p for p in new.get_model("portal", "PortalPreferences").objects.all()}
     assert rows[org.pk].disabled == ["profile.change", "profile.company"]
     assert rows[untouched.pk].disabled == [] and rows[untouched.pk].enabled == []

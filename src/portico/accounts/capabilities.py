@@ -11,6 +11,12 @@ PORTAL_CAPABILITIES = [
     Capability("profile", "view", _("Profile: see it")),
     Capability("profile", "change", _("Profile: change own details and email")),
     Capability("profile", "company", _("Profile: change the company's details"), roles=(PortalRole.ADMIN,)),
+    Capability(
+        "profile",
+        "addresses",
+        _("Profile: change the company's billing and shipping addresses (on its details page)"),
+        roles=(PortalRole.ADMIN,),
+    ),
     Capability("contacts", "view", _("Contacts: see contact persons and logins"), roles=(PortalRole.ADMIN,)),
     Capability(
         "contacts", "change", _("Contacts: add people, invite them, set roles"), roles=(PortalRole.ADMIN,)

@@ -33,6 +33,7 @@ from portico.console import (  # noqa: F401
     admin_payment_settings,
     admin_payments,
     admin_portal_access,
+    admin_portal_configurations,
     admin_project_billing,
     admin_project_time,
     admin_projects,
@@ -61,8 +62,7 @@ from portico.customers.errors import CustomerError
 from portico.customers.models import ContactPerson, Customer, PortalRole
 from portico.payments.models import PaymentMethod
 from portico.portal import services as portal_services
-from portico.portal.capabilities import registry
-from portico.portal.models import PortalPreferences
+from portico.portal.models import CustomerPortalConfiguration, PortalConfiguration
 
 STAFF = Actor(kind=AuditEvent.ActorKind.STAFF)  # who the console's forms check a change for
 ACCESS_FIELDS = ("has_portal_access", "portal_role")
@@ -194,6 +194,14 @@ class ContactInline(TenantInline):
 
 
 class CustomerForm(forms.ModelForm):
+    portal_configuration = forms.ModelChoiceField(
+        label=_("Portal configuration"),
+        queryset=PortalConfiguration.objects.none(),
+        required=False,
+        empty_label=_("The default configuration"),
+        help_text=_("What this customer's people may see and do in the portal."),
+    )
+
     def clean_currency(self):
         currency = self.cleaned_data["currency"]
         try:
@@ -206,6 +214,18 @@ class CustomerForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         # the instance as stored: the form writes the new values into `instance` while cleaning
         self.instance_before = Customer(pk=self.instance.pk, currency=self.instance.currency)
+        organization = getattr(self, "organization", None)
+        field = self.fields["portal_configuration"]
+        if organization is not None:
+            field.queryset = PortalConfiguration.all_tenants.filter(
+                organization=organization, default_of__isnull=True
+            )
+        if self.instance.pk:
+            chosen = CustomerPortalConfiguration.all_tenants.filter(customer=self.instance).first()
+            field.initial = chosen.configuration_id if chosen else None
+        if not getattr(self, "may_choose_configuration", False):
+            field.disabled = True
+            field.help_text = _("Owners and administrators choose a customer's portal configuration.")
 
 
 class PaymentMethodInline(admin.TabularInline):
@@ -274,6 +294,7 @@ class CustomerAdmin(StatementEmailPages, RefusalRedirectMixin, TenantAdmin):
                     "notes",
                     "is_active",
                     "statement_day",
+                    "portal_configuration",
                 ]
             },
         ),
@@ -295,15 +316,32 @@ class CustomerAdmin(StatementEmailPages, RefusalRedirectMixin, TenantAdmin):
         ),
     ]
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change, **kwargs)
+        form.organization = getattr(request, "organization", None) or (obj.organization if obj else None)
+        form.may_choose_configuration = roles.allows(request.user, "portal.portalconfiguration", roles.CHANGE)
+        return form
+
     def save_model(self, request, obj, form, change):
         if not change:
-            return super().save_model(request, obj, form, change)
-        data = {field: form.cleaned_data[field] for field in form.changed_data}
-        try:
-            customer_services.update_company(customer=obj, data=data, actor=Actor.from_request(request))
-        except CustomerError as error:
-            refused(request, error)
-        obj.refresh_from_db()
+            super().save_model(request, obj, form, change)
+        else:
+            data = {f: form.cleaned_data[f] for f in form.changed_data if f != "portal_configuration"}
+            try:
+                customer_services.update_company(customer=obj, data=data, actor=Actor.from_request(request))
+            except CustomerError as error:
+                refused(request, error)
+                return
+            obj.refresh_from_db()
+        if "portal_configuration" in form.changed_data:
+            try:
+                portal_services.choose_portal_configuration(
+                    customer=obj,
+                    configuration=form.cleaned_data["portal_configuration"],
+                    actor=Actor.from_request(request),
+                )
+            except portal_services.PortalPreferencesRefused as error:
+                refused(request, error)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not ContactPerson:
@@ -472,74 +510,6 @@ class AuditEventAdmin(TenantAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-class PortalPreferencesForm(forms.ModelForm):
-    """The declared capabilities as labelled checkboxes; the lists stored are what departs from
-    each capability's default."""
-
-    capabilities = forms.MultipleChoiceField(
-        label=_("Customers may"), required=False, widget=forms.CheckboxSelectMultiple
-    )
-
-    class Meta:
-        model = PortalPreferences
-        fields = []
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        declared = registry().switchable()
-        self.fields["capabilities"].choices = [(c.key, c.label) for c in declared]
-        self.fields["capabilities"].initial = [c.key for c in declared if self.instance.is_switched_on(c)]
-
-    def clean(self):
-        cleaned = super().clean()
-        chosen = set(cleaned.get("capabilities") or ())
-        declared = registry().switchable()
-        disabled = [c.key for c in declared if c.default and c.key not in chosen]
-        enabled = [c.key for c in declared if not c.default and c.key in chosen]
-        problems = registry().check_choices(disabled=disabled, enabled=enabled)
-        if problems:
-            raise ValidationError({"capabilities": problems})
-        self.instance.disabled, self.instance.enabled = disabled, enabled
-        return cleaned
-
-
-@admin.register(PortalPreferences, site=console_site)
-class PortalPreferencesAdmin(RefusalRedirectMixin, TenantAdmin):
-    """The organization's own preferences only (the row is scoped by the tenant manager)."""
-
-    form = PortalPreferencesForm
-    list_display = ["organization", "switched_off"]
-
-    @admin.display(description=_("switched off"))
-    def switched_off(self, obj):
-        off = [c.label for c in registry().switchable() if not obj.is_switched_on(c)]
-        return ", ".join(str(label) for label in off) or "—"
-
-    def save_model(self, request, obj, form, change):
-        try:
-            portal_services.set_portal_preferences(
-                organization=obj.organization,
-                disabled=obj.disabled,
-                enabled=obj.enabled,
-                actor=Actor.from_request(request),
-            )
-        except portal_services.PortalPreferencesRefused as error:
-            refused(request, error)
-
-    def get_queryset(self, request):
-        if getattr(request, "organization", None) is not None:
-            from portico.portal.models import preferences_of
-
-            preferences_of(request.organization)  # there is always one to edit
-        return super().get_queryset(request)
-
-    def has_add_permission(self, request):
         return False
 
     def has_delete_permission(self, request, obj=None):

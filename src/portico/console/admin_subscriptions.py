@@ -42,7 +42,6 @@ from portico.core.money import Money
 from portico.customers.models import Customer
 from portico.subscriptions import dunning, history, previews, services, staff
 from portico.subscriptions.models import (
-    PORTAL_ACTIONS,
     BillingPeriod,
     CouponRedemption,
     ScheduledChange,
@@ -875,12 +874,6 @@ class SubscriptionSettingsForm(forms.ModelForm):
         required=False,
         help_text=gettext_lazy("One a line; offered to customers who cancel (empty: no reason asked)."),
     )
-    portal_actions = forms.MultipleChoiceField(
-        label=gettext_lazy("Customers may, in the portal"),
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        choices=[(a, a.replace("_", " ").capitalize()) for a in PORTAL_ACTIONS],
-    )
     dunning_retry_days = forms.CharField(
         label=gettext_lazy("Retry a failed charge after (days)"),
         required=False,
@@ -897,7 +890,6 @@ class SubscriptionSettingsForm(forms.ModelForm):
             "credit_on_immediate_cancel",
             "cancellation_reasons",
             "retention_coupon",
-            "portal_actions",
             "dunning_retry_days",
             "dunning_final_action",
             "renewal_notice_days",

@@ -107,7 +107,7 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     # `custom_domain` page: DNS records, verify, remove) is the owners' and administrators' alone
     "core.organization": {F: READ, S: READ, R: READ},
     "accounts.accesspolicy": {F: READ, S: READ, R: READ},
-    "portal.portalpreferences": {F: READ, S: READ, R: READ},
+    "portal.portalconfiguration": {F: READ, S: READ, R: READ},
     # the business's web tabs in the portal's menu: owners and administrators change them
     "engagement.webtab": {F: READ, S: READ, R: READ},
     "core.auditevent": {F: READ, S: READ, R: READ},

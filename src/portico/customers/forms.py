@@ -29,17 +29,20 @@ class CompanyForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        for prefix in ("billing", "shipping"):
-            self.fields[f"{prefix}_country"] = forms.ChoiceField(
-                label=_("Country"),
-                required=False,
-                choices=[("", "—"), *country_choices()],
-                widget=LongSelect,
-            )
-        self.fields["billing_line1"].label = _("Street address")
-        self.fields["shipping_line1"].label = _("Street address")
+        self.has_addresses = "billing_line1" in self.fields
+        if self.has_addresses:
+            for prefix in ("billing", "shipping"):
+                self.fields[f"{prefix}_country"] = forms.ChoiceField(
+                    label=_("Country"),
+                    required=False,
+                    choices=[("", "—"), *country_choices()],
+                    widget=LongSelect,
+                )
+            self.fields["billing_line1"].label = _("Street address")
+            self.fields["shipping_line1"].label = _("Street address")
+            self.fields["billing_postal_code"].widget.attrs["autocomplete"] = "postal-code"
         self.fields["email"].required = True
-        for name, attr in (("phone", "tel"), ("email", "email"), ("billing_postal_code", "postal-code")):
+        for name, attr in (("phone", "tel"), ("email", "email")):
             self.fields[name].widget.attrs["autocomplete"] = attr
 
     def clean_phone(self):
@@ -57,6 +60,8 @@ class CompanyForm(forms.ModelForm):
 
     def clean(self):
         data = super().clean()
+        if not self.has_addresses:
+            return data
         for prefix, required in (("billing", True), ("shipping", False)):
             for field, error in clean_address(data, prefix, required=required).items():
                 self.add_error(field, error)
@@ -69,10 +74,20 @@ class CompanyForm(forms.ModelForm):
         return data
 
     def address_groups(self):
+        if not self.has_addresses:
+            return []
         return [
             (_("Billing address"), [self[f"billing_{p}"] for p in ADDRESS_PARTS]),
             (_("Shipping address (leave empty if the same)"), [self[f"shipping_{p}"] for p in ADDRESS_PARTS]),
         ]
+
+
+class CompanyDetailsForm(CompanyForm):
+    """The company's details without its addresses: for a portal whose configuration keeps the
+    addresses with the business (`profile.addresses` switched off)."""
+
+    class Meta(CompanyForm.Meta):
+        fields = [f for f in COMPANY_FIELDS if not f.startswith(("billing_", "shipping_"))]
 
 
 class ContactForm(forms.ModelForm):

@@ -5,7 +5,8 @@
 - anonymous visitors (→ login), users of another organization (never even loaded: see
   accounts.UserManager) and staff without a contact (→ 403);
 - contacts whose portal access was revoked (→ 403);
-- capabilities the organization switched off (→ 404, as if the page did not exist);
+- capabilities switched off in the customer's portal configuration — its chosen one, else the
+  organization's default — (→ 404, as if the page did not exist);
 - contacts whose portal role the capability's declaration does not list (→ 403).
 It sets `request.portal`, the one place views take organization and customer from.
 """
@@ -13,7 +14,7 @@ It sets `request.portal`, the one place views take organization and customer fro
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import wraps
+from functools import cached_property, wraps
 
 from django.apps import apps
 from django.contrib.auth.views import redirect_to_login
@@ -22,7 +23,7 @@ from django.http import Http404
 
 from portico.customers.models import ContactPerson, Customer, PortalRole
 from portico.portal.capabilities import registry
-from portico.portal.models import preferences_of
+from portico.portal.models import configuration_for
 
 ROLE_RANK = {PortalRole.VIEWER: 0, PortalRole.BILLING: 1, PortalRole.ADMIN: 2}
 
@@ -41,8 +42,13 @@ class Portal:
     def can(self, role: str) -> bool:
         return ROLE_RANK[PortalRole(self.role)] >= ROLE_RANK[PortalRole(role)]
 
+    @cached_property
+    def configuration(self):
+        """The customer's chosen portal configuration, else the organization's default."""
+        return configuration_for(self.customer, self.organization)
+
     def allows(self, module: str, action: str = "view") -> bool:
-        return preferences_of(self.organization).allows(module, action)
+        return self.configuration.allows(module, action)
 
     def may(self, module: str, action: str = "view") -> bool:
         """Switched on for the organization, and open to this contact's role by its declaration."""
@@ -57,7 +63,7 @@ def portal_for(request) -> Portal | None:
     if user.contact_id is None:
         return None
     found = list(
-        ContactPerson.objects.select_related("customer")
+        ContactPerson.objects.select_related("customer__portal_configuration_choice__configuration")
         .filter(pk=user.contact_id, organization=organization, customer__is_active=True)
         .order_by()[:1]  # one row by primary key: no ORDER BY to build or run
     )

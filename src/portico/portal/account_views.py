@@ -26,7 +26,7 @@ from portico.core.audit import CUSTOMER_FACING_ACTIONS, Actor
 from portico.core.errors import domain_error_message
 from portico.core.models import AuditEvent
 from portico.customers import services as customer_services
-from portico.customers.forms import CompanyForm, ContactForm, PersonalDetailsForm
+from portico.customers.forms import CompanyDetailsForm, CompanyForm, ContactForm, PersonalDetailsForm
 from portico.customers.models import ContactPerson, PortalRole
 from portico.portal.access import portal_view
 from portico.portal.paging import CountCappedPaginator
@@ -216,7 +216,9 @@ def confirm_email(request, token):
 @portal_view(module="profile", action="company")
 def company(request):
     customer = request.portal.customer
-    form = CompanyForm(request.POST or None, instance=customer)
+    # without `profile.addresses` the form has no address fields: posted ones are not even read
+    form_class = CompanyForm if request.portal.allows("profile", "addresses") else CompanyDetailsForm
+    form = form_class(request.POST or None, instance=customer)
     if request.method == "POST" and form.is_valid():
         data = {field: form.cleaned_data[field] for field in form.Meta.fields}
         form.instance.refresh_from_db()  # the form wrote into the instance; the service compares
@@ -226,7 +228,7 @@ def company(request):
             _("Your company details were saved. %(org)s has been told.") % {"org": request.organization.name},
         )
         return redirect("portal:profile_company")
-    return render(request, "accounts/company.html", {"form": form})
+    return render(request, "accounts/company.html", {"form": form, "customer": customer})
 
 
 # -- login access ------------------------------------------------------------------------------

@@ -59,6 +59,8 @@ def invoice_list(request):
             "sort_choices": InvoiceFilterForm.base_fields["sort"].choices,
             "filtered": bool(filters) and any(v for k, v in filters.items() if k != "sort" and v != "all"),
             "can_pay": can_pay_online(portal),
+            "can_bulk_pay": can_pay_online(portal) and portal.may("invoices", "bulk_pay"),
+            "can_pay_any_amount": can_pay_online(portal) and portal.may("invoices", "pay_any_amount"),
             "bank_transfer": pay_by_transfer(portal),
         },
     )

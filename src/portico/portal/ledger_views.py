@@ -76,6 +76,8 @@ def latest_invoices_panel(portal) -> list[dict]:
             "template": "portal/ledger/_latest_invoices.html",
             "invoices": invoices,
             "can_pay": can_pay_online(portal),
+            "can_bulk_pay": can_pay_online(portal) and portal.may("invoices", "bulk_pay"),
+            "can_pay_any_amount": can_pay_online(portal) and portal.may("invoices", "pay_any_amount"),
             "bank_transfer": pay_by_transfer(portal),
         }
     ]

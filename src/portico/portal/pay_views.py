@@ -55,12 +55,14 @@ BULK_PAY_LIMIT = 200
 EXPECTED_TOTAL = re.compile(r"[0-9]{1,15}")
 
 
-@portal_view(module="invoices", action="pay")
+@portal_view(module="invoices", action="bulk_pay")
 @sensitive_post_parameters("number", "cvc")
 @require_http_methods(["GET", "POST"])
 def pay(request):
     """Bulk pay: choose invoices (or all due), then pay them with one card charge."""
     portal = request.portal
+    if not portal.allows("invoices", "pay"):
+        raise Http404
     if online_gateway(request.portal.organization) is None:
         raise Http404
     source = request.POST if request.method == "POST" else request.GET
@@ -111,12 +113,17 @@ def _pay_select_context(portal, outstanding, payable) -> dict:
 @sensitive_post_parameters("number", "cvc")
 @require_http_methods(["GET", "POST"])
 def pay_invoice(request, number):
-    """The "Pay" button of one invoice: its balance, or a part of it."""
+    """The "Pay" button of one invoice: its balance, or a part of it where the customer's portal
+    configuration allows paying any amount."""
     invoice = q.get_invoice_for(request.portal, number)
     if online_gateway(request.portal.organization) is None:
         raise Http404
     return _checkout(
-        request, [invoice.number], allow_amount=True, action=reverse("portal:pay_invoice", args=[number])
+        request,
+        [invoice.number],
+        allow_amount=request.portal.allows("invoices", "pay_any_amount"),
+        action=reverse("portal:pay_invoice", args=[number]),
+        single=True,
     )
 
 
@@ -128,7 +135,7 @@ def _parse_amount(raw: str, currency: str, locale: str) -> Money:
         raise billing_errors.InvalidAmount(error.message) from None
 
 
-def _checkout(request, numbers: list[str], *, allow_amount: bool, action: str):
+def _checkout(request, numbers: list[str], *, allow_amount: bool, action: str, single: bool = False):
     portal = request.portal
     organization, customer = portal.organization, portal.customer
     if request.method == "POST":
@@ -140,7 +147,7 @@ def _checkout(request, numbers: list[str], *, allow_amount: bool, action: str):
             response = _after_attempt(request, earlier)
             if response is not None:
                 return response
-    back = redirect("portal:pay") if not allow_amount else redirect("portal:invoice", number=numbers[0])
+    back = redirect("portal:invoice", number=numbers[0]) if single else redirect("portal:pay")
     try:
         invoices = resolve_invoices(organization=organization, customer=customer, numbers=numbers)
         # Refuses void, paid, mixed currencies and balances another checkout holds, before any card
@@ -333,13 +340,15 @@ class PayChoice:
 # -- any amount -----------------------------------------------------------------------------------------
 
 
-@portal_view(module="invoices", action="pay")
+@portal_view(module="invoices", action="pay_any_amount")
 @sensitive_post_parameters("number", "cvc")
 @require_http_methods(["GET", "POST"])
 def pay_amount(request):
     """ "Pay any amount": applied to the open invoices oldest first, the rest kept as an advance
     (`payments.services.pay_amount`)."""
     portal = request.portal
+    if not portal.allows("invoices", "pay"):
+        raise Http404
     organization, customer = portal.organization, portal.customer
     gateway = online_gateway(organization)
     if gateway is None:

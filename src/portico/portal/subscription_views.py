@@ -4,9 +4,10 @@ Thin: parse, authorize, find the subscription through one scoped lookup (another
 organization's or a made-up number answers 404), call one service of `subscriptions.services`
 (which validates, locks, audits and invoices), render.
 
-Every action is gated on the server twice: the contact's portal role (`@portal_view(module=
-"subscriptions", action="change"|"cancel")`: billing or admin) and the organization's list of
-allowed portal actions (`SubscriptionSettings.portal_actions`, 403 when switched off). Each action is
+Every action is gated on the server twice: the page's group (`@portal_view(module=
+"subscriptions", action="change"|"cancel")`: billing or admin, 404 when switched off) and the action's
+own capability in the customer's portal configuration (`subscriptions.<action>`, declared in
+`subscriptions/capabilities.py`; 403 when switched off). Each action is
 a GET that shows its exact preview (`subscriptions.previews` / `services.preview_change`, the
 pricing the service bills with) and a POST that confirms it, through one skeleton (`_act`). The
 actions that charge or credit money carry a one-time form token (`services.once`): a second
@@ -41,6 +42,7 @@ from portico.portal.access import portal_view
 from portico.subscriptions import errors, history, previews, services
 from portico.subscriptions.models import (
     ENDED_STATUSES,
+    PORTAL_ACTIONS,
     CouponRedemption,
     DowngradeTiming,
     ScheduledChange,
@@ -93,18 +95,22 @@ def _settings(portal):
     return services.subscription_settings(portal.organization)
 
 
+def _portal_actions(portal) -> set[str]:
+    """The subscription actions the customer's portal configuration allows."""
+    return {action for action in PORTAL_ACTIONS if portal.allows("subscriptions", action)}
+
+
 def _require_allowed(portal, *actions: str) -> None:
-    """The organization allows at least one of `actions` in the portal (else 403: refused on the server,
-    not only hidden)."""
-    allowed = set(_settings(portal).portal_actions or [])
-    if not allowed.intersection(actions):
+    """The customer's portal configuration allows at least one of `actions` (else 403: refused on the
+    server, not only hidden)."""
+    if not _portal_actions(portal).intersection(actions):
         raise PermissionDenied(_("Your provider does not offer this change in the portal."))
 
 
 def _offered(portal, subscription) -> set[str]:
     """Actions this page offers: allowed by the organization, the subscription's status and the role
     (the action views check the same on the server)."""
-    allowed = set(_settings(portal).portal_actions or []) & set(services.allowed_actions(subscription))
+    allowed = _portal_actions(portal) & set(services.allowed_actions(subscription))
     change = portal.may("subscriptions", "change")
     cancel = portal.may("subscriptions", "cancel")
     cancel_actions = {"cancel", "cancel_trial", "undo_cancel"}
@@ -308,7 +314,7 @@ def change_subscription(request, number):
     if early is not None:
         return early
     settings = _settings(portal)
-    allowed = set(settings.portal_actions or [])
+    allowed = _portal_actions(portal)
     plans = list(Plan.objects.family_of(subscription.plan).prefetch_related("tiers"))
     if "change_plan" not in allowed:
         plans = [p for p in plans if p.pk == subscription.plan_id]

@@ -51,7 +51,8 @@ class DunningFinalAction(models.TextChoices):
     CANCEL = "cancel", _("Cancel the subscription")
 
 
-# The portal's subscription actions an organization can allow (all allowed by default).
+# The portal's subscription actions; each is a portal capability ("subscriptions.<action>", declared
+# in `subscriptions/capabilities.py`) that a portal configuration may switch off.
 PORTAL_ACTIONS = (
     "convert_trial",
     "extend_trial",
@@ -71,6 +72,8 @@ PORTAL_ACTIONS = (
 
 
 def default_portal_actions() -> list[str]:
+    """The default of a field that is gone (its data moved to the portal configurations, portal 0006);
+    migration 0001 still names it."""
     return list(PORTAL_ACTIONS)
 
 
@@ -118,7 +121,6 @@ class SubscriptionSettings(TenantSettingsModel):
         related_name="+",
         verbose_name=_("retention offer"),
     )
-    portal_actions = models.JSONField(_("portal actions allowed"), default=default_portal_actions)
     dunning_retry_days = models.JSONField(
         _("retry a failed charge after (days)"), default=default_dunning_days
     )

@@ -12,7 +12,7 @@ from portico.api.errors import InvalidPortalSettings
 from portico.api.resources import actor, responses
 from portico.portal import services
 from portico.portal.capabilities import registry
-from portico.portal.models import PortalPreferences, preferences_of
+from portico.portal.models import PortalConfiguration, preferences_of
 
 router = Router(tags=["portal_settings"])
 
@@ -41,7 +41,7 @@ class PortalSettingsUpdate(Schema):
     enabled: list[str] = Field(None, max_length=200)
 
 
-def settings_out(preferences: PortalPreferences) -> dict:
+def settings_out(preferences: PortalConfiguration) -> dict:
     return {
         "object": "portal_settings",
         "disabled": list(preferences.disabled),
