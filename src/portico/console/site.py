@@ -285,6 +285,21 @@ class TenantInline(admin.TabularInline):
     def get_exclude(self, request, obj=None):
         return [*(super().get_exclude(request, obj) or []), "organization"]
 
+    def get_formset(self, request, obj=None, **kwargs):
+        """A table's inputs are labelled by its column heads only for the eye: each input (the
+        "Delete?" box included) gets its field's name as its accessible name (axe: "form elements
+        must have labels")."""
+        formset = super().get_formset(request, obj, **kwargs)
+
+        class LabelledFormSet(formset):
+            def add_fields(self, form, index):
+                super().add_fields(form, index)
+                for name, field in form.fields.items():
+                    field.widget.attrs.setdefault("aria-label", str(field.label or name))
+
+        LabelledFormSet.__name__ = formset.__name__
+        return LabelledFormSet
+
     def has_view_permission(self, request, obj=None):
         return True
 
