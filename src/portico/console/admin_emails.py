@@ -83,6 +83,8 @@ class EmailTemplateAdmin(TenantAdmin):
         organization = request.organization
         if organization is None:
             raise Http404
+        if request.method == "POST":  # no list actions here (the site's delete is not offered)
+            raise PermissionDenied
         rows = {row.kind: row for row in EmailTemplate.objects.all()}
         entries = []
         for kind in kinds().customisable():
@@ -111,9 +113,9 @@ class EmailTemplateAdmin(TenantAdmin):
         return kind
 
     def template_view(self, request, key):
+        kind = self._kind(request, key)
         if request.method not in ("GET", "POST"):
             return HttpResponseNotAllowed(["GET", "POST"])
-        kind = self._kind(request, key)
         organization = request.organization
         row = email_templates.template_of(organization, kind)
         initial = {
@@ -173,9 +175,9 @@ class EmailTemplateAdmin(TenantAdmin):
 
     def preview_view(self, request, key):
         """POST the form's subject and text: the preview as JSON (nothing is saved)."""
+        kind = self._kind(request, key)  # first: an unknown kind is 404 whatever the method
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        kind = self._kind(request, key)
         return JsonResponse(
             email_templates.preview(
                 organization=request.organization,
@@ -273,9 +275,9 @@ class SentEmailAdmin(TenantAdmin):
 
     def resend_view(self, request, pk):
         """POST: queue the message again (once per form, however often it is submitted)."""
+        sent_email = get_object_or_404(SentEmail.objects.all(), pk=pk)  # another organization's: 404
         if request.method != "POST":
             return HttpResponseNotAllowed(["POST"])
-        sent_email = get_object_or_404(SentEmail.objects.all(), pk=pk)  # another organization's: 404
         try:
             row = email_log.resend_email(
                 sent_email=sent_email, actor=Actor.from_request(request), token=request.POST.get("token", "")
