@@ -43,7 +43,7 @@ def card(customer, contact):
 def sent(card, mailbox, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
         send_card_expiring(card)
-    return [row for row in SentEmail.objects.order_by("pk") if row.to == ["accounts@acme.example"]][0]
+    return next(row for row in SentEmail.objects.order_by("pk") if row.to == ["accounts@acme.example"])
 
 
 def test_the_templates_page_lists_every_customer_email_with_its_state(org):
