@@ -40,7 +40,7 @@ from tests.console.subscriptions_world import subscription_world
 from tests.console.test_console_edits import customer_form
 from tests.engagement.factories import web_tab_world
 from tests.factories import ContactFactory, CustomerFactory, portal_user, staff_user
-from tests.notifications.factories import webhook_world
+from tests.notifications.factories import email_world, webhook_world
 
 ACTOR = Actor.system("tests")
 BACKEND = "portico.accounts.backends.TenantAuthenticationBackend"
@@ -129,6 +129,7 @@ def world(org, clock):
     delivery = OutboxDelivery.all_tenants.filter(organization=org).order_by("pk").first()
     OutboxDelivery.all_tenants.filter(pk=delivery.pk).update(status=OutboxDelivery.Status.FAILED)
     webhook_world(org)  # a webhook endpoint and a delivery of it
+    email_world(org, customer)  # a customer email overridden, one logged
     project_world(customer)  # a project, its task, staff, time in every state and milestones
     web_tab_world(org, customer)  # web tabs, one shown to chosen customers
     return {"customer": customer, "draft": draft, "invoice": invoice, "payment": payment, "note": note}

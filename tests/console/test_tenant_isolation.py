@@ -35,7 +35,7 @@ from tests.console.projects_world import project_world
 from tests.console.subscriptions_world import subscription_world
 from tests.engagement.factories import web_tab_world
 from tests.factories import ContactFactory, CustomerFactory, portal_user, staff_user
-from tests.notifications.factories import webhook_world
+from tests.notifications.factories import email_world, webhook_world
 
 ACTOR = Actor.system("tests")
 MAX_ROWS = 3  # of each model: enough to show the scoping, few enough to keep the walk quick
@@ -108,6 +108,7 @@ def northwind_world(other_org, clock):
         updated_at=clock.now(),
     )
     webhook_world(other_org)  # a webhook endpoint and a delivery of it
+    email_world(other_org, customer)  # a customer email overridden, one logged
     project_world(customer)  # a project, its task, staff, time in every state and milestones
     web_tab_world(other_org, customer)  # web tabs, one shown to chosen customers
     return other_org

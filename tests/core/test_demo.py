@@ -50,3 +50,16 @@ def test_the_demo_command_shows_its_progress_and_a_summary_that_a_rerun_repeats(
         r"2 organizations, \d+ customers, \d+ invoices, \d+ payments, 3 saved cards, \d+ logins", summary
     )
     assert re.search(r"Demo data is ready \([\d.]+s\): (.*)\.", run()).group(1) == summary
+
+
+def test_the_demo_shows_an_overridden_email_and_one_switched_off(db):
+    from portico.core import tenancy
+    from portico.notifications.models import EmailTemplate
+
+    demo = load_demo()
+    load_demo()
+    with tenancy.tenant(demo.renotech):
+        rows = {row.kind: row for row in EmailTemplate.objects.all()}
+    assert set(rows) == {"payments/receipt", "subscriptions/renewal_upcoming"}
+    assert rows["payments/receipt"].is_overridden and rows["payments/receipt"].is_enabled
+    assert not rows["subscriptions/renewal_upcoming"].is_enabled

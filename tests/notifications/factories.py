@@ -30,3 +30,27 @@ def webhook_world(organization) -> WebhookDelivery:
     )
     WebhookEndpoint.all_tenants.filter(pk=target.pk).update(is_enabled=False)
     return row
+
+
+def email_world(organization, customer) -> None:
+    """An overridden customer email and one logged email to `customer` (the console walkers)."""
+    from portico.core.email_kinds import kinds
+    from portico.core.mail import send_rendered_email
+    from portico.notifications import email_templates
+
+    email_templates.save_email_template(
+        organization=organization,
+        kind=kinds().get("payments/card_expiring"),
+        is_enabled=False,
+        subject="Your card {{ card }}",
+        body="",
+        actor=ACTOR,
+    )
+    send_rendered_email(
+        organization=organization,
+        to=[customer.email or "billing@customer.example"],
+        subject="Hello",
+        text="Hello",
+        kind="invoice",
+        customer=customer,
+    )

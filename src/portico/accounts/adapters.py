@@ -152,10 +152,18 @@ class PortalAccountAdapter(DefaultAccountAdapter):
             subject=message.subject,
             text=message.body,
             html=html,
+            kind=template_prefix,
+            customer=_customer_of(context.get("user")),
         )
 
     def send_notification_mail(self, template_prefix, user, context=None, email=None):
         super().send_notification_mail(template_prefix, user, context=context, email=email or user.email)
+
+
+def _customer_of(user):
+    """The customer a portal login belongs to, for the delivery log (None for staff)."""
+    contact = getattr(user, "contact", None) if getattr(user, "contact_id", None) else None
+    return contact.customer if contact is not None else None
 
 
 class PortalMFAAdapter(DefaultMFAAdapter):

@@ -41,6 +41,7 @@ def request_email_change(*, user, new_email: str, actor: Actor, confirm_url) -> 
         organization=user.organization,
         to=[new_email],
         template="accounts/email_change",
+        customer=_customer_of(user),
         context={"user": user, "url": confirm_url(token), "new_email": new_email},
     )
     return token
@@ -87,6 +88,7 @@ def confirm_email_change(*, user, token: str, actor: Actor):
             organization=user.organization,
             to=[old_email],
             template="accounts/email_changed",
+            customer=_customer_of(user),
             context={"user": user, "old_email": old_email, "new_email": new_email},
         )
         if user.contact_id:

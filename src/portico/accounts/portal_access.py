@@ -107,6 +107,7 @@ def resend_portal_link(*, contact: ContactPerson, actor: Actor) -> str | None:
                 organization=contact.organization,
                 to=[login.email],
                 template="accounts/portal_link",
+                customer=contact.customer,
                 context={
                     "contact": contact,
                     "customer": contact.customer,

@@ -120,6 +120,7 @@ def _new_browser_notice(sender, request, user, **kwargs):
         organization=organization,
         to=[user.email],
         template="accounts/new_sign_in",
+        customer=user.contact.customer if user.contact_id else None,
         context={"user": user, "ip": client_ip(request), "user_agent": agent, "at": clock.now()},
     )
 

@@ -118,6 +118,7 @@ def invite_contact(*, contact: ContactPerson, actor: Actor) -> Invitation:
             organization=organization,
             to=[contact.email],
             template="accounts/invitation",
+            customer=contact.customer,
             context={
                 "contact": contact,
                 "customer": contact.customer,
@@ -267,6 +268,7 @@ def _notify_access(contact: ContactPerson, template: str, **context) -> None:
         organization=contact.organization,
         to=[contact.email],
         template=template,
+        customer=contact.customer,
         context={"contact": contact, "customer": contact.customer, **context},
     )
 

@@ -173,6 +173,7 @@ def _email_requester(export: StatementExport) -> None:
         organization=export.organization,
         to=[user.email],
         template="statement_ready",
+        customer=export.customer,
         context={
             "export": export,
             "user": user,

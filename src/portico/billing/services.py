@@ -913,6 +913,7 @@ def send_invoice(*, invoice: Invoice, actor: Actor, to: Sequence[str] | None = N
             organization=organization,
             to=recipients,
             template="invoice",
+            customer=invoice.customer,
             context={
                 "invoice": invoice,
                 "customer": invoice.customer,

@@ -29,6 +29,7 @@ from portico.console import (  # noqa: F401
     admin_core,
     admin_credit_notes,
     admin_disputes,
+    admin_emails,
     admin_invoices,
     admin_payment_settings,
     admin_payments,
@@ -44,6 +45,7 @@ from portico.console import (  # noqa: F401
 )
 from portico.console.admin_accounts import invite_contacts, revoke_access
 from portico.console.admin_domains import CustomDomainPages
+from portico.console.admin_emails import CustomerEmailPages
 from portico.console.admin_statements import StatementEmailPages
 from portico.console.ledger_common import is_tenant_staff, object_tools
 from portico.console.site import (
@@ -273,7 +275,7 @@ def mask_token(token: str) -> str:
 
 
 @admin.register(Customer, site=console_site)
-class CustomerAdmin(StatementEmailPages, RefusalRedirectMixin, TenantAdmin):
+class CustomerAdmin(CustomerEmailPages, StatementEmailPages, RefusalRedirectMixin, TenantAdmin):
     form = CustomerForm
     list_display = ["display_name", "company_name", "email", "currency", "payment_terms_days", "is_active"]
     search_fields = ["display_name", "company_name", "email"]

@@ -42,6 +42,10 @@ ACTION_PERMISSIONS = {
     "move_up": CHANGE,  # reordering web tabs
     "move_down": CHANGE,
     "portal_access": VIEW,  # the portal-access overview of contacts (resending needs its own)
+    # customer emails (`console.admin_emails`): a kind's page and its preview are read by everyone
+    # who sees the templates; saving on that page needs "change"
+    "email_template": VIEW,
+    "email_preview": VIEW,
 }
 
 # The console's actions on a subscription (`console.admin_subscriptions`), each a page of its name.
@@ -112,6 +116,10 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     "engagement.webtab": {F: READ, S: READ, R: READ},
     "core.auditevent": {F: READ, S: READ, R: READ},
     "core.outboxdelivery": {F: READ, S: frozenset({VIEW, "retry"}), R: READ},
+    # customer emails: the templates are the owners' and administrators' (like the branding); the
+    # delivery log is read by everyone, and finance and support may resend what a customer lost
+    "notifications.emailtemplate": {F: READ, S: READ, R: READ},
+    "notifications.sentemail": {F: READ | {"resend_email"}, S: READ | {"resend_email"}, R: READ},
     # projects: finance runs them (details, rates, approval, invoicing, milestones); support logs
     # the time worked on them; read-only staff see everything, reports included, and change nothing
     "projects.project": {F: EDIT | {"log_time", "invoice"}, S: READ | {"log_time"}, R: READ},

@@ -15,6 +15,8 @@ class Code(models.TextChoices):
     WEBHOOK_ERROR = "webhook_error"
     WEBHOOK_URL_REFUSED = "webhook_url_refused"
     WEBHOOK_EVENTS_INVALID = "webhook_events_invalid"
+    EMAIL_TEMPLATE_INVALID = "email_template_invalid"
+    EMAIL_RESEND_REFUSED = "email_resend_refused"
 
 
 class WebhookError(DomainError):
@@ -36,3 +38,16 @@ class EventsInvalid(WebhookError):
     code = Code.WEBHOOK_EVENTS_INVALID
     field = "events"
     message = _("Choose at least one event from the list.")
+
+
+class EmailTemplateInvalid(DomainError):
+    """An override that names what the email does not offer (an unknown variable, a template tag),
+    or a kind that cannot be switched off or customised. Nothing is saved."""
+
+    code = Code.EMAIL_TEMPLATE_INVALID
+    message = _("This email template cannot be saved.")
+
+
+class EmailResendRefused(DomainError):
+    code = Code.EMAIL_RESEND_REFUSED
+    message = _("This email cannot be sent again.")

@@ -105,3 +105,73 @@ class WebhookDelivery(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.event_type} → {self.endpoint}"
+
+
+# -- customer emails: the organization's overrides and the delivery log (`notifications.emails`) ---------
+
+SUBJECT_MAX_LENGTH = 200
+BODY_MAX_LENGTH = 20000
+
+
+class EmailTemplate(TenantModel):
+    """The organization's choice for one kind of email (`core.email_kinds`): on or off, and its own
+    subject and text (blank: Portico's default). `{{ variable }}` names only the kind's declared
+    variables; `notifications.emails.check_override` refuses anything else before it is saved."""
+
+    # No index of its own: the unique constraint leads with it.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="email_templates", db_index=False
+    )
+    kind = models.CharField(_("email"), max_length=100)
+    is_enabled = models.BooleanField(_("sent"), default=True)
+    subject = models.CharField(_("subject"), max_length=SUBJECT_MAX_LENGTH, blank=True)
+    body = models.TextField(_("text"), blank=True)
+    updated_at = models.DateTimeField(_("changed"))
+
+    class Meta:
+        ordering = ["kind"]
+        verbose_name = _("email template")
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "kind"], name="email_template_once_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        return self.kind
+
+    @property
+    def is_overridden(self) -> bool:
+        return bool(self.subject or self.body)
+
+
+class SentEmail(TenantModel):
+    """One email as it was queued on the outbox: to whom, of which kind, about which customer. Its
+    status is its outbox delivery's (`status_of`); a resend queues the same stored message as a new
+    event and a new row (`resent_from` says of which)."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        RETRYING = "retrying", _("Retrying")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="sent_emails")
+    customer = models.ForeignKey(
+        "customers.Customer", on_delete=models.SET_NULL, null=True, blank=True, related_name="emails"
+    )
+    kind = models.CharField(_("email"), max_length=100, blank=True)
+    to = models.JSONField(_("to"), default=list)
+    subject = models.CharField(_("subject"), max_length=255)
+    event = models.OneToOneField(OutboxEvent, on_delete=models.CASCADE, related_name="+")
+    resent_from = models.ForeignKey(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="resends"
+    )
+    created_at = models.DateTimeField(_("queued"))
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("email sent")
+        verbose_name_plural = _("emails sent")
+        indexes = [models.Index(fields=["customer", "-created_at"], name="sent_email_of_customer")]
+
+    def __str__(self) -> str:
+        return self.subject

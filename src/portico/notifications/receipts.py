@@ -63,6 +63,7 @@ def send_payment_receipt(payment: Payment) -> list[str]:
             context={"payment": payment, "customer": payment.customer, "allocations": allocations},
             attachments=[(f"receipt-{payment.number}.pdf", pdf, "application/pdf")],
             key=f"receipt:{payment.pk}:{address.lower()}",
+            customer=payment.customer,
         )
     return recipients
 

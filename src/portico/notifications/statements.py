@@ -83,6 +83,7 @@ def send_statement_email(customer: Customer, start: dt.date, end: dt.date) -> li
                 "pay_url": organization.public_url("/portal/pay/"),
             },
             attachments=attachments,
+            customer=customer,
             key=f"statement:{customer.pk}:{start.isoformat()}:{end.isoformat()}:{address.lower()}",
         )
     return recipients

@@ -39,6 +39,7 @@ def send_payment_failed(attempt, invoice) -> list[str]:
             organization=organization,
             to=[address],
             template="payments/payment_failed",
+            customer=attempt.customer,
             context={
                 "customer": attempt.customer,
                 "attempt": attempt,
@@ -61,6 +62,7 @@ def send_card_expiring(method) -> list[str]:
             organization=organization,
             to=[address],
             template="payments/card_expiring",
+            customer=method.customer,
             context={
                 "customer": method.customer,
                 "method": method,

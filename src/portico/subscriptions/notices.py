@@ -57,6 +57,7 @@ def _send(subscription, template: str, **context) -> list[str]:
             organization=organization,
             to=[address],
             template=f"subscriptions/{template}",
+            customer=subscription.customer,
             context={
                 "subscription": subscription,
                 "customer": subscription.customer,
