@@ -32,6 +32,7 @@ from django_tasks import task
 from portico.billing.models import CreditApplication, Invoice, PaymentAllocation
 from portico.billing.signals import invoice_finalized
 from portico.core import tenancy
+from portico.core.branding import brand_of
 from portico.core.money import Money
 from portico.customers.addresses import address_lines
 
@@ -61,6 +62,70 @@ def instructions_for(invoice: Invoice) -> str:
     if invoice.status == Invoice.Status.VOID or invoice.balance_minor <= 0:
         return ""
     return payment_instructions(invoice.organization)
+
+
+# -- the brand -------------------------------------------------------------------------------------------
+
+# A logo is drawn only when it is a raster image of a sensible size: the upload is any file the
+# business chose, and a document must render whatever it is (one that is not an image, or too big to
+# lay out quickly, is left out and the name printed instead).
+LOGO_FORMATS = {"PNG", "JPEG", "GIF", "WEBP"}
+LOGO_MAX_BYTES = 2 * 1024 * 1024
+LOGO_MAX_PIXELS = 2500 * 2500
+
+
+def logo_file(organization) -> Path | None:
+    """The organization's logo as a file under MEDIA_ROOT that documents can draw, else None."""
+    logo = organization.logo
+    if not logo:
+        return None
+    try:
+        path = Path(logo.path).resolve()
+    except Exception:  # a storage without local paths, or a name that leaves MEDIA_ROOT
+        return None
+    if not path.is_relative_to(Path(settings.MEDIA_ROOT).resolve()):
+        return None
+    try:
+        if not path.is_file() or path.stat().st_size > LOGO_MAX_BYTES:
+            return None
+        from PIL import Image
+
+        with Image.open(path) as image:
+            width, height = image.size
+            if image.format not in LOGO_FORMATS or width * height > LOGO_MAX_PIXELS:
+                return None
+            image.verify()  # a truncated or corrupt file fails here, not in the renderer
+    except Exception:  # Pillow's refusals are several classes (UnidentifiedImageError, OSError, …)
+        return None
+    return path
+
+
+@dataclass(frozen=True)
+class DocumentBrand:
+    """What a document shows of the seller's brand: the colour of its title, rules and column heads
+    (the brand colour as readable on white), and the logo, else the name in that colour."""
+
+    name: str
+    colour: str
+    logo_src: str | None  # a file:// address in a PDF, the media URL on a page
+    logo_name: str  # the file drawn ("" when none): part of the document version
+
+    @property
+    def fingerprint(self) -> list:
+        return [self.colour, self.logo_name]
+
+
+def document_brand(organization, *, pdf: bool = False) -> DocumentBrand:
+    path = logo_file(organization)
+    src = None
+    if path is not None:
+        src = path.as_uri() if pdf else organization.logo.url
+    return DocumentBrand(
+        name=organization.name,
+        colour=brand_of(organization).colour,
+        logo_src=src,
+        logo_name=organization.logo.name if path is not None else "",
+    )
 
 
 # -- context --------------------------------------------------------------------------------------------
@@ -133,9 +198,10 @@ def tax_summary(invoice: Invoice) -> list[dict]:
     ]
 
 
-def invoice_context(invoice: Invoice, *, live: bool = True) -> dict:
+def invoice_context(invoice: Invoice, *, live: bool = True, pdf: bool = False) -> dict:
     """What the page, the print view and the PDF show: the invoice as issued and what happened since
-    (payments, credits, balance, void). `live` is kept for callers; every output is live."""
+    (payments, credits, balance, void). `live` is kept for callers; every output is live. `pdf`:
+    the logo is addressed as a file (the renderer never fetches over the network)."""
     lines = list(invoice.lines.all())
     for line in lines:
         line.invoice = invoice  # the line's Money properties read the invoice's currency without a query
@@ -145,6 +211,7 @@ def invoice_context(invoice: Invoice, *, live: bool = True) -> dict:
     return {
         "invoice": invoice,
         "organization": organization,
+        "doc_brand": document_brand(organization, pdf=pdf),
         "lines": lines,
         "taxes": tax_summary(invoice),
         "live": True,
@@ -173,13 +240,13 @@ def invoice_context(invoice: Invoice, *, live: bool = True) -> dict:
 
 
 # Bump when the invoice template changes what it prints: every stored PDF is then re-rendered once.
-DOCUMENT_LAYOUT = 3
+DOCUMENT_LAYOUT = 4
 
 
 def document_version(invoice: Invoice) -> str:
     """A fingerprint of what an issued invoice's document shows that may change: its status and
-    amounts, each payment and credit applied, the void reason, and the seller's printed details.
-    The invoice must carry its allocations and applications (`attach_parts`)."""
+    amounts, each payment and credit applied, the void reason, and the seller's printed details and
+    brand (colour and logo file). The invoice must carry its allocations and applications (`attach_parts`)."""
     organization = invoice.organization
     state = [
         DOCUMENT_LAYOUT,
@@ -196,6 +263,7 @@ def document_version(invoice: Invoice) -> str:
         [(c.credit_note.number, c.amount_minor) for c in invoice.credit_applications.all()],
         [organization.name, organization.locale, organization.tax_id, sorted(organization.address.items())],
         instructions_for(invoice),
+        document_brand(organization).fingerprint,
     ]
     return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()[:16]
 
@@ -247,15 +315,18 @@ def render_document(template: str, context: dict, organization, request=None) ->
         return render_to_string(template, context, request=request)
 
 
-def invoice_html(invoice: Invoice, *, live: bool = True, request=None) -> str:
+def invoice_html(invoice: Invoice, *, live: bool = True, request=None, pdf: bool = False) -> str:
     return render_document(
-        "billing/documents/invoice.html", invoice_context(invoice, live=live), invoice.organization, request
+        "billing/documents/invoice.html",
+        invoice_context(invoice, live=live, pdf=pdf),
+        invoice.organization,
+        request,
     )
 
 
 def invoice_pdf_bytes(invoice: Invoice) -> bytes:
     with translation.override(settings.LANGUAGE_CODE):  # one stored file serves every reader
-        return html_to_pdf(invoice_html(invoice, live=True))
+        return html_to_pdf(invoice_html(invoice, live=True, pdf=True))
 
 
 def pdf_filename(invoice: Invoice, version: str) -> str:
@@ -333,13 +404,14 @@ def _render_pdf_when_finalized(sender, invoice, **kwargs):
 # -- statements and receipts ----------------------------------------------------------------------------
 
 
-def statement_html(statement, *, request=None) -> str:
+def statement_html(statement, *, request=None, pdf: bool = False) -> str:
     return render_document(
         "billing/documents/statement.html",
         {
             "statement": statement,
             "customer": statement.customer,
             "organization": statement.customer.organization,
+            "doc_brand": document_brand(statement.customer.organization, pdf=pdf),
         },
         statement.customer.organization,
         request,
@@ -357,10 +429,10 @@ def statement_pdf_bytes(statement) -> bytes:
         from portico.billing.statement_pdf import statement_pdf
 
         return statement_pdf(statement)
-    return html_to_pdf(statement_html(statement))
+    return html_to_pdf(statement_html(statement, pdf=True))
 
 
-def receipt_html(payment, allocations, *, request=None) -> str:
+def receipt_html(payment, allocations, *, request=None, pdf: bool = False) -> str:
     return render_document(
         "billing/documents/receipt.html",
         {
@@ -368,6 +440,7 @@ def receipt_html(payment, allocations, *, request=None) -> str:
             "allocations": allocations,
             "organization": payment.organization,
             "customer": payment.customer,
+            "doc_brand": document_brand(payment.organization, pdf=pdf),
         },
         payment.organization,
         request,
@@ -376,7 +449,7 @@ def receipt_html(payment, allocations, *, request=None) -> str:
 
 def receipt_pdf_bytes(payment, allocations) -> bytes:
     with translation.override(settings.LANGUAGE_CODE):  # one stored file serves every reader
-        return html_to_pdf(receipt_html(payment, allocations))
+        return html_to_pdf(receipt_html(payment, allocations, pdf=True))
 
 
 def receipt_version(payment, allocations) -> str:
@@ -395,6 +468,7 @@ def receipt_version(payment, allocations) -> str:
         payment.customer.display_name,
         [(a.invoice.number, a.amount_minor) for a in allocations],
         [organization.name, organization.locale],
+        document_brand(organization).fingerprint,
     ]
     return hashlib.sha256(json.dumps(state, default=str).encode()).hexdigest()[:16]
 

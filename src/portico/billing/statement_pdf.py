@@ -4,7 +4,7 @@ WeasyPrint lays a table out at several milliseconds per row (a 2,000-line statem
 here, and even a bare `<pre>` of those lines took 15 s), so a statement longer than
 `documents.LONG_STATEMENT_LINES` is drawn here instead, in well under a second. What the customer
 sees is the design of `billing/documents/_statement.html` with its print rules (`_style.css`): the
-same heading, facts, caption, columns and widths, opening balance row, every line with its
+seller's letterhead (logo, else name) and brand colour, the same heading, facts, caption, columns and widths, opening balance row, every line with its
 running balance, the closing row with the totals, the note, and "page / pages" at the foot.
 The strings are the template's, so they share its translations; money and dates go through the same
 functions as the template's filters. A change to that template's content belongs here too
@@ -26,10 +26,12 @@ from django.utils.translation import gettext as _
 from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
+from portico.billing.documents import document_brand, logo_file
 from portico.core import tenancy
 from portico.core.formatting import short_date
 from portico.core.templatetags.money import current_locale, format_money
@@ -127,6 +129,17 @@ class StatementDrawing:
         self.customer = statement.customer
         self.organization = statement.customer.organization
         self.locale = current_locale()
+        # The seller's brand, as the template prints it: the colour of the title, column heads and
+        # their rules; the logo (checked by `logo_file`), else the name in that colour.
+        self.brand = document_brand(self.organization, pdf=True)
+        self.colour = HexColor(self.brand.colour)
+        self.logo = None
+        if (path := logo_file(self.organization)) is not None:
+            try:
+                self.logo = ImageReader(str(path))
+                self.logo.getSize()
+            except Exception:  # what Pillow accepted and ReportLab cannot read: the name instead
+                self.logo = None
 
     def money(self, minor: int) -> str:
         return format_money(minor, self.statement.currency, self.locale)
@@ -166,6 +179,21 @@ class StatementDrawing:
 
     # -- the head of the first page ---------------------------------------------------------------
 
+    def draw_letterhead(self, c: canvas.Canvas, y: float) -> float:
+        """`.doc-letterhead`: the logo at most 16mm high and 60mm wide, else the name 14pt bold."""
+        if self.logo is not None:
+            w, h = self.logo.getSize()
+            scale = min(16 * mm / h, 60 * mm / w, 0.75)  # 0.75: one image pixel is one CSS px at most
+            y -= h * scale
+            c.drawImage(self.logo, LEFT, y, w * scale, h * scale, mask="auto")
+        else:
+            c.setFillColor(self.colour)
+            c.setFont(BOLD, 14)
+            for text in wrap(self.brand.name, BOLD, 14, CONTENT):
+                y -= 14 * 1.45
+                c.drawString(LEFT, _baseline(y, 14 * 1.45, 14), text)
+        return y - 9  # margin-bottom: .75rem
+
     def facts(self) -> list[tuple[str, str]]:
         s = self.statement
         return [
@@ -185,7 +213,7 @@ class StatementDrawing:
         fact_width = min(fact_width, CONTENT / 2)
         left_room = CONTENT - fact_width - 24  # gap: 2rem
         top = y
-        c.setFillColor(INK)
+        c.setFillColor(self.colour)
         c.setFont(BOLD, 18)
         for text in wrap(_("Account statement"), BOLD, 18, left_room):
             y -= 18 * 1.45
@@ -230,16 +258,16 @@ class StatementDrawing:
     def draw_column_heads(self, c: canvas.Canvas, y: float) -> float:
         heads = [_("Date"), _("Description"), _("Charges"), _("Credits"), _("Balance")]
         height = SMALL * 1.3 + 2 * PAD_Y
-        c.setFillColor(MUTED)
+        c.setFillColor(self.colour)
         c.setFont(BOLD, SMALL)
         self._cells(c, y - PAD_Y - SMALL * 1.3, heads, SMALL * 1.3, SMALL)
         y -= height
-        self._rule(c, y - HAIR / 2, HAIR, RULE)
-        return y - HAIR
+        self._rule(c, y - HEAVY / 2, HEAVY, self.colour)
+        return y - HEAVY
 
     def draw_row(self, c: canvas.Canvas, y: float, row: Row) -> float:
         if row.total:
-            self._rule(c, y - HEAVY / 2, HEAVY, INK)
+            self._rule(c, y - HEAVY / 2, HEAVY, self.colour)
         bottom = y - PAD_Y - LINE
         date, _text, *amounts = row.cells
         c.setFillColor(INK)
@@ -306,7 +334,7 @@ class StatementDrawing:
 
     def paginate(self, rows: list[Row], first_top: float) -> list[list[Row]]:
         """Rows per page, each page below its column heads; the closing row keeps the last line with it."""
-        heads = SMALL * 1.3 + 2 * PAD_Y + HAIR
+        heads = SMALL * 1.3 + 2 * PAD_Y + HEAVY
         pages, current, y = [], [], first_top - heads
         for row in rows:
             if y - row.height < BOTTOM and current:
@@ -331,16 +359,18 @@ class StatementDrawing:
         rows = self.rows()
         # The head is drawn once aside to know where the table starts, then on the real first page.
         probe = canvas.Canvas(io.BytesIO(), pagesize=A4)
-        first_top = self.draw_caption(probe, self.draw_head(probe, PAGE_HEIGHT - TOP - BODY_MARGIN))
+        first_top = self.draw_caption(
+            probe, self.draw_head(probe, self.draw_letterhead(probe, PAGE_HEIGHT - TOP - BODY_MARGIN))
+        )
         pages = self.paginate(rows, first_top)
         last_top = first_top if len(pages) == 1 else PAGE_HEIGHT - TOP
-        end = last_top - (SMALL * 1.3 + 2 * PAD_Y + HAIR) - sum(r.height for r in pages[-1])
+        end = last_top - (SMALL * 1.3 + 2 * PAD_Y + HEAVY) - sum(r.height for r in pages[-1])
         note_apart = end - self.note_height() < BOTTOM  # the note does not fit under the table
         total = len(pages) + note_apart
         for number, page_rows in enumerate(pages, start=1):
             y = PAGE_HEIGHT - TOP
             if number == 1:
-                y = self.draw_caption(c, self.draw_head(c, y - BODY_MARGIN))
+                y = self.draw_caption(c, self.draw_head(c, self.draw_letterhead(c, y - BODY_MARGIN)))
             y = self.draw_column_heads(c, y)
             for row in page_rows:
                 y = self.draw_row(c, y, row)

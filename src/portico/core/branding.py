@@ -11,6 +11,7 @@ legible buttons and links, and the console says so (`contrast_notice`).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
@@ -18,6 +19,8 @@ from django.utils.translation import gettext as _
 AA = 4.5  # WCAG 2.x AA for normal text
 WHITE = "#ffffff"
 INK = "#111111"
+DEFAULT_COLOUR = "#1f5fbf"
+_HEX = re.compile(r"#[0-9a-fA-F]{6}")
 
 
 def _channel(value: int) -> float:
@@ -90,7 +93,11 @@ def _absolute(organization, field) -> str | None:
 
 
 def brand_of(organization) -> Brand:
-    chosen = organization.brand_colour or "#1f5fbf"
+    # The form validates the colour, but a row written another way (a script, the shell, an import)
+    # must not break every page and document that shows the brand: anything else is the default.
+    chosen = organization.brand_colour or ""
+    if not _HEX.fullmatch(chosen):
+        chosen = DEFAULT_COLOUR
     colour = readable_on_white(chosen)
     return Brand(
         name=organization.display_title,

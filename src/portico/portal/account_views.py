@@ -320,8 +320,8 @@ def edit_contact(request, contact_id):
     )
 
 
+@portal_view(module="contacts", action="change")  # outermost: switched off, the URL is not there at all
 @require_POST
-@portal_view(module="contacts", action="change")
 @sensitive
 def contact_access(request, contact_id):
     """Invite, resend, revoke an invitation, switch access on or off, or set the portal role."""

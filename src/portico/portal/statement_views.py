@@ -72,6 +72,7 @@ def statements(request):
         },
         "exports": q.statement_exports_of(request.portal),
         "zone": request.portal.organization.time_zone,
+        "doc_brand": documents.document_brand(request.portal.organization),
     }
     if statement is not None:
         # The page shows the lines a page at a time (the balance carried between pages); the PDF
