@@ -316,6 +316,17 @@ ACTIONS = [
 ]
 
 
+def test_the_gate_list_names_every_declared_subscription_action():
+    from portico.subscriptions.capabilities import ACTION_LABELS
+
+    # change_quantity is switched off with change_plan in the change page's row (both are its
+    # actions); cancel_trial is the cancel page's action on a trial, walked with "cancel"
+    assert set(ACTION_LABELS) - {action for _name, action, _data in ACTIONS} == {
+        "change_quantity",
+        "cancel_trial",
+    }
+
+
 @pytest.mark.parametrize(("name", "action", "data"), ACTIONS)
 def test_a_disabled_action_answers_403_and_changes_nothing(
     portal_client, org, sub, customer, name, action, data
