@@ -10,6 +10,7 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.healthz, name="healthz"),
     path("favicon.ico", core_views.favicon, name="favicon"),
+    path("brand/<str:kind>", core_views.brand_asset, name="brand-asset"),
     path("tls/ask", core_views.tls_ask, name="tls-ask"),
     path("portal/account/", include("portico.accounts.urls")),
     path("portal/account/", include("allauth.urls")),

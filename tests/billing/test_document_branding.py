@@ -16,6 +16,7 @@ from PIL import Image
 from portico.billing import documents, services
 from portico.billing.models import Invoice
 from portico.billing.statements import statement_for
+from portico.core.brand_assets import MAX_BYTES, asset_path
 from portico.core.branding import readable_on_white
 from portico.core.models import Organization
 from tests.billing.factories import ACTOR, open_invoice, pay, taxed
@@ -87,9 +88,12 @@ def test_an_invoice_shows_the_logo_and_the_readable_brand_colour_on_its_page_pri
     printed = portal_client.get(f"/portal/invoices/{invoice.number}/print/").content.decode()
     assert f".document h1, .document .doc-brand-name, .document thead th {{ color: {readable}; }}" in printed
     assert PALE_YELLOW not in printed
-    assert f'<img class="doc-logo" src="{org.logo.url}" alt="{org.name}">' in printed
+    assert f'<img class="doc-logo" src="{asset_path("logo", org.logo)}" alt="{org.name}">' in printed
     page = portal_client.get(f"/portal/invoices/{invoice.number}/").content.decode()
-    assert f'<img class="doc-logo" src="{org.logo.url}"' in page and f"--brand: {readable};" in page
+    assert (
+        f'<img class="doc-logo" src="{asset_path("logo", org.logo)}"' in page
+        and f"--brand: {readable};" in page
+    )
     # the PDF's own HTML draws the logo from its file, never over the network
     html = documents.invoice_html(documents.attach_parts(invoice), pdf=True)
     assert f'src="{Path(org.logo.path).resolve().as_uri()}"' in html
@@ -146,7 +150,7 @@ def test_receipts_and_statements_short_and_long_carry_the_logo(org, customer, po
     short = download(portal_client, "/portal/statements/pdf/?period=custom&start=2026-02-01&end=2026-02-28")
     assert images(short) == [(120, 40)] and not pdf_text(short).startswith(org.name)
     page = portal_client.get("/portal/statements/?period=custom&start=2026-02-01&end=2026-02-28")
-    assert f'<img class="doc-logo" src="{org.logo.url}"' in page.content.decode()
+    assert f'<img class="doc-logo" src="{asset_path("logo", org.logo)}"' in page.content.decode()
 
     clock.set("2026-03-10T15:00:00+00:00")
     bulk_ledger(customer, 70, end=dt.date(2026, 3, 10), span_days=364, lines_per_invoice=1)
@@ -174,7 +178,7 @@ def _huge_png() -> bytes:
         (b"<html><script>alert(1)</script></html>", "logo.png"),  # not an image, named like one
         (png()[:60], "logo.png"),  # a truncated image
         (_huge_png(), "huge.png"),  # too many pixels to lay out
-        (png() + b"\0" * (documents.LOGO_MAX_BYTES + 1), "heavy.png"),  # too many bytes
+        (png() + b"\0" * (MAX_BYTES + 1), "heavy.png"),  # too many bytes
         (
             b'<svg xmlns="http://www.w3.org/2000/svg"><image href="http://127.0.0.1:9/x.png"/></svg>',
             "logo.svg",

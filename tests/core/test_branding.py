@@ -16,6 +16,18 @@ from tests.conftest import tenant_client
 from tests.factories import staff_user
 
 BACKEND = "portico.accounts.backends.TenantAuthenticationBackend"
+
+
+def png(width=120, height=40) -> bytes:
+    import io
+
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (width, height), (11, 110, 79)).save(out, "PNG")
+    return out.getvalue()
+
+
 PALE_YELLOW = "#ffeb3b"
 
 
@@ -65,17 +77,19 @@ def test_the_portal_uses_the_readable_colour_the_headline_logo_and_favicon(org, 
     org.brand_colour = PALE_YELLOW
     org.portal_title = "RenoTech Customer Portal"
     org.portal_headline = "Invoices, payments and projects in one place"
-    org.logo.save("logo.png", ContentFile(b"\x89PNG fake"), save=False)
-    org.favicon.save("favicon.ico", ContentFile(b"ico"), save=False)
+    org.logo.save("logo.png", ContentFile(png()), save=False)
+    org.favicon.save("favicon.png", ContentFile(png(32, 32)), save=False)
     org.save()
     readable = readable_on_white(PALE_YELLOW)
     assert readable != PALE_YELLOW
     page = portal_client.get("/portal/").content.decode()
     assert f"--brand: {readable};" in page and PALE_YELLOW not in page
     assert "Invoices, payments and projects in one place" in page
-    assert f'src="{org.logo.url}"' in page
+    # on the page's own host (a custom domain too); absolute (for emails) in `logo_url`
+    assert f'src="{brand_of(org).logo_path}"' in page and brand_of(org).logo_path.startswith("/brand/logo?v=")
+    assert brand_of(org).logo_url == org.public_url(brand_of(org).logo_path)
     favicon = re.search(r'<link rel="icon" href="([^"]+)"', page).group(1)
-    assert favicon == brand_of(org).favicon_url and favicon.startswith("http") and "favicon" in favicon
+    assert favicon == brand_of(org).favicon_path and favicon.startswith("/brand/favicon?v=")
     sign_in = tenant_client(org).get("/portal/account/login/").content.decode()
     assert "Invoices, payments and projects in one place" in sign_in and f"--brand: {readable};" in sign_in
 
@@ -116,3 +130,71 @@ def test_the_console_refuses_a_colour_that_is_not_one(org):
     assert response.status_code == 200
     assert "Use a colour like #1f6feb." in response.context["adminform"].form.errors["brand_colour"]
     assert Organization.objects.get(pk=org.pk).brand_colour == "#1f5fbf"
+
+
+# -- the logo and favicon files ---------------------------------------------------------------------
+
+
+def _upload(org, field, content, name):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from portico.accounts.models import User
+
+    client = tenant_client(org)
+    owner = User.all_tenants.filter(organization=org, email="owner@renotech.example").first()
+    owner = owner or staff_user(org, email="owner@renotech.example", role=StaffRole.OWNER)
+    client.force_login(owner, backend=BACKEND)
+    url = f"/console/core/organization/{org.pk}/change/"
+    data = _form_data(client.get(url).context["adminform"].form)
+    return client.post(url, {**data, field: SimpleUploadedFile(name, content)}), client
+
+
+@pytest.mark.parametrize(
+    "content, name",
+    [
+        (b"<html><script>alert(1)</script></html>", "logo.png"),
+        (b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>', "logo.svg"),
+        (b"%PDF-1.4 not a logo", "logo.pdf"),
+    ],
+    ids=["html-named-png", "svg", "pdf"],
+)
+def test_an_upload_that_is_not_an_image_is_refused_with_a_message_and_nothing_is_kept(
+    org, media, content, name
+):
+    response, _client = _upload(org, "logo", content, name)
+    assert response.status_code == 200
+    assert "The logo must be an image (GIF, JPEG, PNG, WEBP)" in response.content.decode()
+    assert not Organization.objects.get(pk=org.pk).logo
+
+
+def test_the_logo_and_favicon_are_served_from_the_organizations_host_typed_by_their_content(
+    org, other_org, media, portal_client
+):
+    response, _client = _upload(org, "logo", png(), "logo.gif")  # a PNG, whatever its name says
+    assert response.status_code == 302
+    org = Organization.objects.get(pk=org.pk)
+    served = tenant_client(org).get("/brand/logo")
+    assert served.status_code == 200 and served["Content-Type"] == "image/png"
+    assert served["X-Content-Type-Options"] == "nosniff" and b"".join(served.streaming_content) == png()
+    assert tenant_client(other_org).get("/brand/logo").status_code == 404  # theirs, and they have none
+    assert tenant_client(org).get("/brand/invoices").status_code == 404  # nothing else of the storage
+    assert tenant_client(org).get(f"/media/{org.logo.name}").status_code == 404
+
+    # the platform's favicon until the organization has its own
+    assert tenant_client(org).get("/favicon.ico")["Content-Type"] == "image/x-icon"
+    response, _client = _upload(org, "favicon", png(32, 32), "favicon.png")
+    assert response.status_code == 302
+    assert tenant_client(org).get("/favicon.ico")["Content-Type"] == "image/png"
+
+
+def test_a_new_logo_gets_a_new_address_so_no_cache_keeps_the_old_one(org, media):
+    _upload(org, "logo", png(), "logo.png")
+    first = brand_of(Organization.objects.get(pk=org.pk)).logo_url
+    _upload(org, "logo", png(200, 50), "logo.png")
+    second = brand_of(Organization.objects.get(pk=org.pk)).logo_url
+    assert first != second and "/brand/logo?v=" in second
+
+
+def test_a_stored_file_that_is_not_an_image_is_never_served(org, media):
+    org.logo.save("logo.png", ContentFile(b"<html><script>alert(1)</script></html>"), save=True)
+    assert tenant_client(org).get("/brand/logo").status_code == 404

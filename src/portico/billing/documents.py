@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
+from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db.models import Prefetch, prefetch_related_objects
 from django.dispatch import receiver
@@ -32,6 +33,7 @@ from django_tasks import task
 from portico.billing.models import CreditApplication, Invoice, PaymentAllocation
 from portico.billing.signals import invoice_finalized
 from portico.core import tenancy
+from portico.core.brand_assets import asset_path, image_format
 from portico.core.branding import brand_of
 from portico.core.money import Money
 from portico.customers.addresses import address_lines
@@ -66,16 +68,11 @@ def instructions_for(invoice: Invoice) -> str:
 
 # -- the brand -------------------------------------------------------------------------------------------
 
-# A logo is drawn only when it is a raster image of a sensible size: the upload is any file the
-# business chose, and a document must render whatever it is (one that is not an image, or too big to
-# lay out quickly, is left out and the name printed instead).
-LOGO_FORMATS = {"PNG", "JPEG", "GIF", "WEBP"}
-LOGO_MAX_BYTES = 2 * 1024 * 1024
-LOGO_MAX_PIXELS = 2500 * 2500
-
 
 def logo_file(organization) -> Path | None:
-    """The organization's logo as a file under MEDIA_ROOT that documents can draw, else None."""
+    """The organization's logo as a file under MEDIA_ROOT that documents can draw, else None: the
+    upload is checked when made (`core.brand_assets`), and again here for a row written another way —
+    a document must render whatever the file is (else the name is printed instead)."""
     logo = organization.logo
     if not logo:
         return None
@@ -83,21 +80,10 @@ def logo_file(organization) -> Path | None:
         path = Path(logo.path).resolve()
     except Exception:  # a storage without local paths, or a name that leaves MEDIA_ROOT
         return None
-    if not path.is_relative_to(Path(settings.MEDIA_ROOT).resolve()):
+    if not path.is_relative_to(Path(settings.MEDIA_ROOT).resolve()) or not path.is_file():
         return None
-    try:
-        if not path.is_file() or path.stat().st_size > LOGO_MAX_BYTES:
-            return None
-        from PIL import Image
-
-        with Image.open(path) as image:
-            width, height = image.size
-            if image.format not in LOGO_FORMATS or width * height > LOGO_MAX_PIXELS:
-                return None
-            image.verify()  # a truncated or corrupt file fails here, not in the renderer
-    except Exception:  # Pillow's refusals are several classes (UnidentifiedImageError, OSError, …)
-        return None
-    return path
+    with path.open("rb") as file:
+        return path if image_format(File(file)) is not None else None
 
 
 @dataclass(frozen=True)
@@ -119,7 +105,7 @@ def document_brand(organization, *, pdf: bool = False) -> DocumentBrand:
     path = logo_file(organization)
     src = None
     if path is not None:
-        src = path.as_uri() if pdf else organization.logo.url
+        src = path.as_uri() if pdf else asset_path("logo", organization.logo)
     return DocumentBrand(
         name=organization.name,
         colour=brand_of(organization).colour,

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 
+from portico.core.brand_assets import asset_path
+
 AA = 4.5  # WCAG 2.x AA for normal text
 WHITE = "#ffffff"
 INK = "#111111"
@@ -77,19 +79,21 @@ class Brand:
     chosen_colour: str  # as the business set it
     colour: str  # the brand colour as used: readable on white (links, buttons, PDF headings)
     on_colour: str  # text on a `colour` background
-    logo_url: str | None  # absolute
-    favicon_url: str | None  # absolute
+    logo_url: str | None  # absolute: for emails
+    favicon_url: str | None  # absolute: for emails
+    logo_path: str | None = None  # on the page's own host (its custom domain too): for pages
+    favicon_path: str | None = None
 
     @property
     def adjusted(self) -> bool:
         return self.colour != self.chosen_colour.lower()
 
 
-def _absolute(organization, field) -> str | None:
+def _absolute(organization, kind: str, field) -> str | None:
+    """The asset's address on the organization's own host (`core.brand_assets`: checked, typed)."""
     if not field:
         return None
-    url = field.url
-    return url if url.startswith(("http://", "https://")) else organization.public_url(url)
+    return organization.public_url(asset_path(kind, field))
 
 
 def brand_of(organization) -> Brand:
@@ -105,6 +109,8 @@ def brand_of(organization) -> Brand:
         chosen_colour=chosen,
         colour=colour,
         on_colour=text_on(colour),
-        logo_url=_absolute(organization, organization.logo),
-        favicon_url=_absolute(organization, organization.favicon),
+        logo_url=_absolute(organization, "logo", organization.logo),
+        favicon_url=_absolute(organization, "favicon", organization.favicon),
+        logo_path=asset_path("logo", organization.logo) if organization.logo else None,
+        favicon_path=asset_path("favicon", organization.favicon) if organization.favicon else None,
     )

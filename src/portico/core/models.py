@@ -5,6 +5,7 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from portico.core.brand_assets import validate_favicon, validate_logo
 from portico.core.tenancy import TenantModel
 
 hex_colour = RegexValidator(r"^#[0-9a-fA-F]{6}$", _("Use a colour like #1f6feb."))
@@ -28,8 +29,8 @@ class Organization(models.Model):
     time_zone = models.CharField(max_length=64, default="UTC")
     locale = models.CharField(max_length=16, default="en_US")
     portal_title = models.CharField(max_length=200, blank=True)
-    logo = models.FileField(upload_to="logos/", blank=True)
-    favicon = models.FileField(upload_to="favicons/", blank=True)
+    logo = models.FileField(upload_to="logos/", blank=True, validators=[validate_logo])
+    favicon = models.FileField(upload_to="favicons/", blank=True, validators=[validate_favicon])
     brand_colour = models.CharField(max_length=7, default="#1f5fbf", validators=[hex_colour])
     portal_headline = models.CharField(
         _("portal headline"),

@@ -6,6 +6,7 @@ from django.http import FileResponse, Http404, HttpResponseRedirect, JsonRespons
 from django.shortcuts import render
 from django.views.decorators.cache import cache_control, never_cache
 
+from portico.core import brand_assets
 from portico.core.models import Organization
 
 FAVICON = Path(__file__).resolve().parent / "static" / "portico" / "favicon.ico"
@@ -64,8 +65,43 @@ def public_port(request) -> int | None:
 
 @cache_control(max_age=86400, public=True)
 def favicon(request):
-    """Browsers ask every host for /favicon.ico whatever the page links to."""
+    """Browsers ask every host for /favicon.ico whatever the page links to: an organization's
+    host answers with its own favicon when it has one that is an image."""
+    organization = getattr(request, "organization", None)
+    if organization is not None and organization.favicon:
+        response = _brand_file(organization.favicon, brand_assets.FAVICON_FORMATS)
+        if response is not None:
+            return response
     return FileResponse(FAVICON.open("rb"), content_type="image/x-icon")
+
+
+def _brand_file(field, formats):
+    try:
+        file = field.open("rb")
+    except (OSError, ValueError):
+        return None
+    found = brand_assets.image_format(file, formats)
+    if found is None:
+        file.close()
+        return None
+    response = FileResponse(file, content_type=brand_assets.CONTENT_TYPES[found])
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Disposition"] = "inline"
+    response["Cache-Control"] = "public, max-age=86400"  # the address changes with the file (?v=)
+    return response
+
+
+def brand_asset(request, kind: str):
+    """The organization's logo or favicon, on its own host; nothing else of the media storage."""
+    organization = getattr(request, "organization", None)
+    if organization is None or kind not in ("logo", "favicon"):
+        raise Http404
+    field = organization.logo if kind == "logo" else organization.favicon
+    formats = brand_assets.LOGO_FORMATS if kind == "logo" else brand_assets.FAVICON_FORMATS
+    response = _brand_file(field, formats) if field else None
+    if response is None:
+        raise Http404
+    return response
 
 
 def csrf_failure(request, reason=""):
