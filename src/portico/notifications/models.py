@@ -156,7 +156,12 @@ class SentEmail(TenantModel):
 
     organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="sent_emails")
     customer = models.ForeignKey(
-        "customers.Customer", on_delete=models.SET_NULL, null=True, blank=True, related_name="emails"
+        "customers.Customer",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="emails",
+        db_index=False,  # led by the sent_email_of_customer index
     )
     kind = models.CharField(_("email"), max_length=100, blank=True)
     to = models.JSONField(_("to"), default=list)

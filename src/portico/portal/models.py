@@ -18,7 +18,10 @@ class PortalConfiguration(TenantModel):
     """
 
     organization = models.ForeignKey(
-        "core.Organization", on_delete=models.CASCADE, related_name="portal_configurations"
+        "core.Organization",
+        on_delete=models.CASCADE,
+        related_name="portal_configurations",
+        db_index=False,  # led by the (organization, name) unique index
     )
     name = models.CharField(_("name"), max_length=80, default="Default")
     default_of = models.OneToOneField(

@@ -8,26 +8,11 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext_lazy as _
 
 from portico.core.audit import Actor, audit
-from portico.core.errors import DomainError
 from portico.portal.capabilities import registry
+from portico.portal.errors import Code, PortalPreferencesRefused
 from portico.portal.models import CustomerPortalConfiguration, PortalConfiguration, preferences_of
 
 NAME_LIMIT = PortalConfiguration._meta.get_field("name").max_length
-
-
-class PortalPreferencesRefused(DomainError):
-    """The configuration cannot be saved as asked: a capability no app declares (or one that cannot
-    be switched off), a missing or taken name, the default deleted, another organization's row."""
-
-    code = "unknown_capability"
-    field = "disabled"
-
-    def __init__(self, problems: list, *, code: str | None = None, field: str | None = None):
-        self.problems = problems
-        if code is not None:
-            self.code = code
-        message = " ".join(str(p) for p in problems) or str(_("These portal preferences are not valid."))
-        super().__init__(message, field=field)
 
 
 def _checked_lists(disabled, enabled) -> dict:
@@ -41,12 +26,12 @@ def _checked_name(name) -> str:
     name = " ".join(str(name or "").split())
     if not name:
         raise PortalPreferencesRefused(
-            [_("Give the configuration a name.")], code="name_required", field="name"
+            [_("Give the configuration a name.")], code=Code.PORTAL_CONFIGURATION_NAME_REQUIRED, field="name"
         )
     if len(name) > NAME_LIMIT:
         raise PortalPreferencesRefused(
             [_("A configuration's name has at most %(limit)d characters.") % {"limit": NAME_LIMIT}],
-            code="name_too_long",
+            code=Code.PORTAL_CONFIGURATION_NAME_TOO_LONG,
             field="name",
         )
     return name
@@ -55,7 +40,7 @@ def _checked_name(name) -> str:
 def _name_taken(name: str) -> PortalPreferencesRefused:
     return PortalPreferencesRefused(
         [_('Another configuration is already called "%(name)s".') % {"name": name}],
-        code="name_taken",
+        code=Code.PORTAL_CONFIGURATION_NAME_TAKEN,
         field="name",
     )
 
@@ -115,7 +100,9 @@ def make_default(*, configuration, actor: Actor) -> PortalConfiguration:
         chosen = next((r for r in rows if r.pk == configuration.pk), None)
         if chosen is None:
             raise PortalPreferencesRefused(
-                [_("This configuration no longer exists.")], code="not_found", field=""
+                [_("This configuration no longer exists.")],
+                code=Code.PORTAL_CONFIGURATION_NOT_FOUND,
+                field="configuration",
             )
         if chosen.is_default:
             return chosen
@@ -141,8 +128,8 @@ def delete_portal_configuration(*, configuration, actor: Actor) -> int:
         if row.is_default:
             raise PortalPreferencesRefused(
                 [_("The default configuration cannot be deleted; make another one the default first.")],
-                code="default_not_deletable",
-                field="",
+                code=Code.PORTAL_CONFIGURATION_DEFAULT_KEPT,
+                field="configuration",
             )
         customers = row.choices.count()
         audit(actor, "portal_configuration.deleted", row, name=row.name, customers=customers)
@@ -160,7 +147,7 @@ def choose_portal_configuration(*, customer, configuration: PortalConfiguration 
         if configuration is None:
             raise PortalPreferencesRefused(
                 [_("Choose one of this organization's portal configurations.")],
-                code="not_found",
+                code=Code.PORTAL_CONFIGURATION_NOT_FOUND,
                 field="configuration",
             )
         if configuration.is_default:
