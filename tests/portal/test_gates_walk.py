@@ -50,6 +50,10 @@ GATES_NO_PAGE: dict[str, str] = {
         "test_portal_configurations.py::test_without_addresses_the_company_page_keeps_them_and_ignores_posted_ones"
     ),
     **{f"subscriptions.{action}": _INSIDE_SUBSCRIPTIONS for action in SUBSCRIPTION_ACTIONS},
+    "chat.view": (
+        "the chat widget on every portal page, no page of its own: tests/engagement/test_chat.py::"
+        "test_switched_off_the_widget_is_absent_and_the_csp_unchanged"
+    ),
 }
 
 
