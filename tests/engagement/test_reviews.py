@@ -22,7 +22,6 @@ from tests.engagement.review_factories import review
 from tests.factories import ContactFactory, CustomerFactory, staff_user
 from tests.notifications.factories import endpoint
 from tests.notifications.receiver import Receiver
-from tests.portal.conftest import client_for
 
 ACTOR = Actor.system("tests")
 XSS = '<script>alert("x")</script><img src=x onerror=alert(1)>'
