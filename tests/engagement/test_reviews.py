@@ -58,7 +58,7 @@ def receiver():
 # -- the service ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("rating", [0, 6, -1, "", "abc", "3.5", None, True, 4.0, "10"])
+@pytest.mark.parametrize("rating", [0, 6, -1, "", "abc", "3.5", None, True, 4.0, "10", "²", "٥"])
 def test_a_rating_outside_1_to_5_is_refused_and_nothing_is_written(customer, contact, rating):
     with pytest.raises(ReviewInvalid) as refused:
         reviews.submit_review(customer=customer, contact=contact, rating=rating, comment="", actor=ACTOR)

@@ -23,7 +23,7 @@ from portico.engagement.models_reviews import COMMENT_MAX_LENGTH, RATINGS, REPLY
 def _clean_rating(rating) -> int:
     if isinstance(rating, str):
         rating = rating.strip()
-        rating = int(rating) if rating.isdigit() else None
+        rating = int(rating) if rating.isascii() and rating.isdigit() else None
     if isinstance(rating, bool) or not isinstance(rating, int) or rating not in RATINGS:
         raise ReviewInvalid(_("Choose a rating from 1 to 5 stars."), field="rating")
     return rating
