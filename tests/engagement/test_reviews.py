@@ -201,6 +201,8 @@ def test_staff_see_every_review_with_the_count_and_average_and_reply_publicly(
     listing = console.get("/console/engagement/review/").content.decode()
     assert "Average rating 3.5 out of 5 from 2 reviews." in listing
     assert "Acme Interiors" in listing and "Bluebird Cafe" in listing
+    searched = console.get("/console/engagement/review/?q=Bluebird").content.decode()
+    assert "from 1 review." in searched and "Acme Interiors" not in searched
     filtered = console.get("/console/engagement/review/?rating__exact=4").content.decode()
     assert "Average rating 4.0 out of 5 from 1 review." in filtered
     mine = Review.all_tenants.get(customer=customer)

@@ -56,7 +56,7 @@ class ReviewAdmin(TenantAdmin):
     list_display = ["customer", "stars", "comment_start", "has_reply", "updated_at"]
     list_display_links = ["customer"]
     list_filter = ["rating"]
-    search_fields = ["customer__company_name", "customer__first_name", "customer__last_name", "comment"]
+    search_fields = ["customer__display_name", "customer__company_name", "comment", "reply"]
     list_select_related = ["customer"]
     ordering = ["-updated_at", "-id"]
     readonly_fields = [
