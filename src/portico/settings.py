@@ -336,6 +336,9 @@ TASKS = {"default": {"BACKEND": envstr("TASKS_BACKEND", "django_tasks_db.Databas
 PORTICO_WEBHOOKS_ALLOW_LOOPBACK = envbool(
     "PORTICO_WEBHOOKS_ALLOW_LOOPBACK", DEBUG or TESTING or envbool("PORTICO_DEMO", False)
 )
+# A chat widget's script is https on its provider's domains; a stand-in on this machine over plain
+# http (development, the browser tests) only where this is on.
+PORTICO_CHAT_ALLOW_LOOPBACK = envbool("PORTICO_CHAT_ALLOW_LOOPBACK", DEBUG or TESTING)
 PORTICO_WEBHOOKS_ALLOW_PRIVATE = envbool("PORTICO_WEBHOOKS_ALLOW_PRIVATE", False)
 
 # Error reports hide card fields of every request (core/reporting.py).

@@ -140,6 +140,14 @@ def web_tab_of(acme):
     return found or web_tab(acme.organization)
 
 
+def review_of(acme):
+    """Acme's review (made here: the demo leaves it to Maria to write one)."""
+    from portico.engagement import reviews
+    from tests.engagement.review_factories import review
+
+    return reviews.review_of(acme) or review(acme)
+
+
 def route_kwargs(demo, acme, invoice) -> dict[str, dict]:
     """Real ids for the routes that take one, from the data above; bad tokens for token links (their
     'link not valid' page is a page too)."""
@@ -167,6 +175,7 @@ def route_kwargs(demo, acme, invoice) -> dict[str, dict]:
         "portal:payment_method_replace": method,
         "portal:statement_export": {"public_id": export.public_id},
         "portal:web_tab": {"tab_id": web_tab_of(acme).pk},
+        "portal:review_edit": {"review_id": review_of(acme).public_id},
         "portal:contact_edit": {"contact_id": colleague.public_id},
         "portal:contact_access": {"contact_id": colleague.public_id},
         "portal:profile_email_confirm": {"token": "not-a-valid-token"},

@@ -27,7 +27,7 @@ def received(receiver) -> list[dict]:
 
 
 def test_every_event_type_follows_a_topic_that_is_emitted():
-    assert len(events.CATALOG) == len(events.BY_NAME) == 18
+    assert len(events.CATALOG) == len(events.BY_NAME) == 19
     assert {e.topic for e in events.CATALOG} >= {"invoice.finalized", "invoice.paid", "portal.login"}
     assert events.BY_NAME["subscription.renewed"].topic == "invoice.finalized"
 

@@ -16,6 +16,7 @@ from portico.billing.models import StatementExport
 from portico.core import clock
 from tests.billing.factories import credit_note, open_invoice, pay
 from tests.engagement.factories import web_tab
+from tests.engagement.review_factories import review
 from tests.factories import ContactFactory
 
 # Path parameters that are secrets mailed to someone (not objects of the customer): a made-up value
@@ -37,6 +38,7 @@ class World:
     subscription: object = None
     project: object = None
     web_tab: object = None
+    review: object = None
 
     def parameters(self, name: str) -> dict:
         """Values of the path parameters, by the route's name (`number` means a payment's on a receipt)."""
@@ -47,6 +49,7 @@ class World:
             "public_id": self.statement_export.public_id,
             "method_id": self.payment_method.public_id,
             "tab_id": self.web_tab.pk if self.web_tab is not None else 999999,
+            "review_id": self.review.public_id if self.review is not None else "no-such-review",
         }
         if name.endswith("payment_receipt"):
             values["number"] = self.payment.number
@@ -81,7 +84,7 @@ def build_world(customer) -> World:
     )
     return World(
         due, paid, payment, note, colleague, export, saved_card(customer), a_subscription(customer),
-        a_project(customer), web_tab(customer.organization),
+        a_project(customer), web_tab(customer.organization), review(customer),
     )  # fmt: skip
 
 

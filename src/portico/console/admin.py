@@ -38,6 +38,7 @@ from portico.console import (  # noqa: F401
     admin_project_billing,
     admin_project_time,
     admin_projects,
+    admin_reviews,
     admin_subscriptions,
     admin_web_tabs,
     admin_webhooks,

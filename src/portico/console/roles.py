@@ -114,6 +114,10 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     "portal.portalconfiguration": {F: READ, S: READ, R: READ},
     # the business's web tabs in the portal's menu: owners and administrators change them
     "engagement.webtab": {F: READ, S: READ, R: READ},
+    # reviews: everyone reads them; support answers them publicly (the reply is their one change);
+    # the chat widget, like the web tabs, is the owners' and administrators'
+    "engagement.review": {F: READ, S: frozenset({VIEW, CHANGE}), R: READ},
+    "engagement.chatwidget": {F: READ, S: READ, R: READ},
     "core.auditevent": {F: READ, S: READ, R: READ},
     "core.outboxdelivery": {F: READ, S: frozenset({VIEW, "retry"}), R: READ},
     # customer emails: the templates are the owners' and administrators' (like the branding); the

@@ -17,6 +17,9 @@ DEMO_TABS = [
 
 
 def extend(demo) -> None:
+    from portico.demo import reviews
+
+    reviews.extend(demo)  # reviews and chat support (their own module)
     organization = demo.renotech
     with tenancy.tenant(organization):
         if WebTab.objects.exists():

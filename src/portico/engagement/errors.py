@@ -13,6 +13,8 @@ class Code(models.TextChoices):
     WEB_TAB_ERROR = "web_tab_error"
     WEB_TAB_INVALID = "web_tab_invalid"
     WEB_TAB_URL_REFUSED = "web_tab_url_refused"
+    REVIEW_INVALID = "review_invalid"
+    CHAT_WIDGET_INVALID = "chat_widget_invalid"
 
 
 class WebTabError(DomainError):
@@ -33,3 +35,18 @@ class WebTabUrlRefused(WebTabError):
     code = Code.WEB_TAB_URL_REFUSED
     field = "url"
     message = _("Enter a complete address starting with https:// (or http://).")
+
+
+class ReviewInvalid(DomainError):
+    """A rating outside 1–5, a comment or reply too long, a review of another organization's customer."""
+
+    code = Code.REVIEW_INVALID
+    message = _("Check the review.")
+
+
+class ChatWidgetInvalid(DomainError):
+    """A chat provider the portal does not know, a script address off the provider's domains (or not
+    https), or a site id the provider's loader would not take."""
+
+    code = Code.CHAT_WIDGET_INVALID
+    message = _("Check the chat widget's settings.")

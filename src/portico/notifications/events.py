@@ -53,6 +53,7 @@ CATALOG: tuple[EventType, ...] = (
     EventType("portal.login", _("Portal login"), "portal.login"),
     EventType("project.invoiced", _("Project invoiced"), "project.invoiced"),
     EventType("time_entry.disputed", _("Time entry disputed by the customer"), "time_entry.disputed"),
+    EventType("review.submitted", _("Review submitted or changed by the customer"), "review.submitted"),
 )
 
 BY_NAME: dict[str, EventType] = {event.name: event for event in CATALOG}

@@ -163,6 +163,22 @@ def _time_entry(entry, payload: dict) -> dict:
     }
 
 
+def _review(review, payload: dict) -> dict:
+    author = review.author
+    return {
+        "object": "review",
+        "id": public_id(review),
+        "rating": review.rating,
+        "comment": review.comment,
+        "edited": bool(payload.get("edited")),
+        "author": {"id": public_id(author), "name": author.full_name} if author else None,
+        "reply": review.reply or None,
+        "submitted_at": _iso(review.created_at),
+        "updated_at": _iso(review.updated_at),
+        "customer": _customer(review.customer),
+    }
+
+
 BUILDERS: dict[str, tuple[Callable[[object, dict], dict], tuple[str, ...]]] = {
     "billing.invoice": (_invoice, ("customer",)),
     "billing.payment": (_payment, ("customer",)),
@@ -172,6 +188,7 @@ BUILDERS: dict[str, tuple[Callable[[object, dict], dict], tuple[str, ...]]] = {
     "accounts.user": (_portal_login, ("contact__customer",)),
     "projects.project": (_project, ("customer",)),
     "projects.timeentry": (_time_entry, ("project__customer", "task", "staff_member")),
+    "engagement.review": (_review, ("customer", "author")),
 }
 
 

@@ -22,6 +22,7 @@ from django.core.exceptions import ImproperlyConfigured, PermissionDenied
 from django.http import Http404
 
 from portico.customers.models import ContactPerson, Customer, PortalRole
+from portico.portal import chat
 from portico.portal.capabilities import registry
 from portico.portal.models import configuration_for
 
@@ -102,7 +103,8 @@ def portal_view(*, module: str, action: str = "view"):
             if not declared(module, action).allows_role(portal.role):
                 raise PermissionDenied("Your portal role does not allow this.")
             request.portal = portal
-            return view(request, *args, **kwargs)
+            request.portal_chat = chat.widget_for(portal, module)  # the chat widget, where shown
+            return chat.allow_widget(request, view(request, *args, **kwargs))
 
         wrapper.portal_gate = {"module": module, "action": action}
         return wrapper
