@@ -4,7 +4,15 @@ navigation or shown inside it). Switching `web_tabs` off hides every tab and ref
 from django.utils.translation import gettext_lazy as _
 
 from portico.core.capabilities import Capability
+from portico.customers.models import PortalRole
 
 PORTAL_CAPABILITIES = [
     Capability("web_tabs", "view", _("Web tabs: see the business's links and embedded pages")),
+    Capability("documents", "view", _("Documents: list and download the files the business shares")),
+    Capability(
+        "documents",
+        "share",
+        _("Documents: make expiring share links to documents and invoices"),
+        roles=(PortalRole.BILLING, PortalRole.ADMIN),
+    ),
 ]
