@@ -37,3 +37,15 @@ def share_link(organization, *, days=7, **target) -> documents.NewShareLink:
     return documents.create_share_link(
         organization=organization, expires_at=clock.now() + dt.timedelta(days=days), actor=ACTOR, **target
     )
+
+
+def document_world(organization, customer) -> list:
+    """A document for all customers, one for `customer`, and an open share link to each."""
+    for_all = shared_document(organization, title="Price list 2026")
+    theirs = shared_document(organization, title="Contract", customer=customer)
+    return [
+        for_all,
+        theirs,
+        share_link(organization, document=for_all).link,
+        share_link(organization, document=theirs).link,
+    ]
