@@ -18,6 +18,7 @@ class Code(models.TextChoices):
 
 class DocumentError(DomainError):
     code = Code.DOCUMENT_ERROR
+    status = 422  # the API's: a value the request may correct (an upload, a title, an expiry)
     message = _("This change to the document is not possible.")
 
 
