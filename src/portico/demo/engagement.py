@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from portico.core import tenancy
 from portico.core.audit import Actor
+from portico.demo import engagement_documents
 from portico.engagement import services
 from portico.engagement.models import WebTab
 
@@ -17,6 +18,7 @@ DEMO_TABS = [
 
 
 def extend(demo) -> None:
+    engagement_documents.extend(demo)  # shared documents and a share link
     organization = demo.renotech
     with tenancy.tenant(organization):
         if WebTab.objects.exists():
