@@ -184,3 +184,9 @@ def test_a_contact_shares_only_what_their_customer_sees(org, customer, outsider_
     mine = share_link(org, invoice=open_invoice(customer, 1000), customer=customer)
     assert mine.link.customer == customer
     assert not AuditEvent.all_tenants.filter(action="share_link.created", customer=outsider_customer).exists()
+
+
+def test_text_with_markup_after_its_first_line_stays_text_and_binary_control_bytes_are_not_text():
+    assert documents.sniff(b"Notes\n<html><script>alert(1)</script>") == "text/plain"
+    assert documents.sniff(b"abc\x00def") == "application/octet-stream"
+    assert documents.sniff("caf\u00e9 \u0085".encode()) == "application/octet-stream"

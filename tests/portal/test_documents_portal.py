@@ -249,3 +249,9 @@ def test_switching_sharing_off_keeps_the_documents_but_closes_the_contacts_links
     anonymous = tenant_client(org)
     assert anonymous.get(path_of(url)).status_code == 404
     assert anonymous.get(f"/s/{staff_link.token}").status_code == 200  # staff's link stays open
+
+
+def test_a_document_whose_file_the_storage_lost_is_not_found_rather_than_an_error(org, portal_client):
+    document = shared_document(org)
+    document.file.storage.delete(document.file.name)
+    assert portal_client.get(f"/portal/documents/{document.public_id}/").status_code == 404

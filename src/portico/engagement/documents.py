@@ -78,6 +78,8 @@ MARKUP = re.compile(
     rb"|br|h1|font|object|embed|meta|link|form|math)",
     re.IGNORECASE,
 )
+# Control characters other than tab, line and page breaks: binary, not text.
+CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
 OOXML_PARTS = {
     "word/": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
     "xl/": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -120,9 +122,9 @@ def _text_type(data: bytes) -> str | None:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
         return None
-    if any(unicodedata.category(c) == "Cc" and c not in "\t\r\n\f" for c in text):
+    if CONTROL.search(text):
         return None
-    if MARKUP.match(data) or "<script" in text.lower():
+    if MARKUP.match(data):
         return "text/html"
     lines = [line for line in text.splitlines()[:50] if line.strip()]
     if len(lines) >= 2:

@@ -52,8 +52,12 @@ def serve_bytes(content, *, name: str, content_type: str) -> HttpResponse:
 
 
 def serve_document(document) -> HttpResponse:
-    with document.file.open("rb") as handle:
-        content = handle.read()
+    """The document's file; 404 if the storage lost it (never a 500 page for a missing file)."""
+    try:
+        with document.file.storage.open(document.file.name, "rb") as handle:
+            content = handle.read()
+    except FileNotFoundError:
+        raise Http404 from None
     return serve_bytes(
         content,
         name=services.download_name(document.title, document.content_type),
