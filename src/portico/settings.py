@@ -54,6 +54,8 @@ PORTICO_PUBLIC_PORT = envint("PORTICO_PUBLIC_PORT", None)
 # The business API's rate limit: requests per key per fixed window of seconds (portico.api.ratelimit).
 PORTICO_API_RATE_LIMIT = envint("PORTICO_API_RATE_LIMIT", 100)
 PORTICO_API_RATE_WINDOW = envint("PORTICO_API_RATE_WINDOW", 10)
+# The largest document staff may share with customers (engagement.documents), in bytes.
+PORTICO_DOCUMENT_MAX_BYTES = envint("PORTICO_DOCUMENT_MAX_BYTES", 20 * 1024 * 1024)
 # The bare base domain serves the platform's own pages (health, platform console).
 PORTICO_PLATFORM_HOSTS = {PORTICO_BASE_DOMAIN, "127.0.0.1", "[::1]"} | {
     h for h in envstr("PORTICO_PLATFORM_HOSTS", "").split(",") if h

@@ -5,6 +5,7 @@ from django.urls import include, path
 from portico.api.api import api
 from portico.console.site import console_site
 from portico.core import views as core_views
+from portico.portal import document_views
 
 urlpatterns = [
     path("", core_views.home, name="home"),
@@ -15,6 +16,7 @@ urlpatterns = [
     path("portal/account/", include("portico.accounts.urls")),
     path("portal/account/", include("allauth.urls")),
     path("portal/", include("portico.portal.urls")),
+    path("s/<str:token>", document_views.share_link, name="share_link"),  # a share link, signed out
     path("payments/", include("portico.payments.urls")),
     path("console/", console_site.urls),
     path("api/v1/", api.urls),

@@ -112,7 +112,14 @@ def _ledger(customer) -> dict[str, object]:
         "payment": payment,
         "credit_note": credit_note,
         "payment_method": method,
+        "document": _document(customer),
     }
+
+
+def _document(customer):
+    from tests.engagement.factories_documents import shared_document
+
+    return shared_document(customer.organization, title="Contract", customer=customer)
 
 
 def _projects(customer, tax_rate, tag: str) -> dict[str, object]:

@@ -39,6 +39,7 @@ from tests.console.projects_world import project_world
 from tests.console.subscriptions_world import subscription_world
 from tests.console.test_console_edits import customer_form
 from tests.engagement.factories import web_tab_world
+from tests.engagement.factories_documents import document_world
 from tests.engagement.review_factories import review_world
 from tests.factories import ContactFactory, CustomerFactory, portal_user, staff_user
 from tests.notifications.factories import email_world, webhook_world
@@ -134,6 +135,7 @@ def world(org, clock):
     project_world(customer)  # a project, its task, staff, time in every state and milestones
     web_tab_world(org, customer)  # web tabs, one shown to chosen customers
     review_world(org, customer)  # a review answered, the chat widget
+    document_world(org, customer)  # shared documents and share links to them
     return {"customer": customer, "draft": draft, "invoice": invoice, "payment": payment, "note": note}
 
 

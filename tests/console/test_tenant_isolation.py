@@ -34,6 +34,7 @@ from tests.conftest import tenant_client
 from tests.console.projects_world import project_world
 from tests.console.subscriptions_world import subscription_world
 from tests.engagement.factories import web_tab_world
+from tests.engagement.factories_documents import document_world
 from tests.engagement.review_factories import review_world
 from tests.factories import ContactFactory, CustomerFactory, portal_user, staff_user
 from tests.notifications.factories import email_world, webhook_world
@@ -113,6 +114,7 @@ def northwind_world(other_org, clock):
     project_world(customer)  # a project, its task, staff, time in every state and milestones
     web_tab_world(other_org, customer)  # web tabs, one shown to chosen customers
     review_world(other_org, customer)  # a review answered, the chat widget
+    document_world(other_org, customer)  # shared documents and share links to them
     return other_org
 
 

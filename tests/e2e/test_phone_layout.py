@@ -148,6 +148,18 @@ def review_of(acme):
     return reviews.review_of(acme) or review(acme)
 
 
+def document_routes_of(acme) -> dict[str, dict]:
+    """The demo's document shared with Acme and Acme's open share link to it."""
+    from portico.engagement.models import SharedDocument, ShareLink
+
+    document = SharedDocument.all_tenants.filter(customer=acme).first()
+    link = ShareLink.all_tenants.filter(customer=acme, revoked_at__isnull=True).first()
+    return {
+        "portal:document_download": {"document_id": document.public_id},
+        "portal:share_link_revoke": {"link_id": link.public_id},
+    }
+
+
 def route_kwargs(demo, acme, invoice) -> dict[str, dict]:
     """Real ids for the routes that take one, from the data above; bad tokens for token links (their
     'link not valid' page is a page too)."""
@@ -176,6 +188,7 @@ def route_kwargs(demo, acme, invoice) -> dict[str, dict]:
         "portal:statement_export": {"public_id": export.public_id},
         "portal:web_tab": {"tab_id": web_tab_of(acme).pk},
         "portal:review_edit": {"review_id": review_of(acme).public_id},
+        **document_routes_of(acme),
         "portal:contact_edit": {"contact_id": colleague.public_id},
         "portal:contact_access": {"contact_id": colleague.public_id},
         "portal:profile_email_confirm": {"token": "not-a-valid-token"},

@@ -39,6 +39,8 @@ class World:
     project: object = None
     web_tab: object = None
     review: object = None
+    document: object = None
+    share_link: object = None
 
     def parameters(self, name: str) -> dict:
         """Values of the path parameters, by the route's name (`number` means a payment's on a receipt)."""
@@ -50,6 +52,8 @@ class World:
             "method_id": self.payment_method.public_id,
             "tab_id": self.web_tab.pk if self.web_tab is not None else 999999,
             "review_id": self.review.public_id if self.review is not None else "no-such-review",
+            "document_id": self.document.public_id if self.document is not None else "nosuchdocument",
+            "link_id": self.share_link.public_id if self.share_link is not None else "nosuchlink",
         }
         if name.endswith("payment_receipt"):
             values["number"] = self.payment.number
@@ -82,10 +86,20 @@ def build_world(customer) -> World:
         created_at=clock.now(),
         finished_at=clock.now(),
     )
-    return World(
+    world = World(
         due, paid, payment, note, colleague, export, saved_card(customer), a_subscription(customer),
         a_project(customer), web_tab(customer.organization), review(customer),
     )  # fmt: skip
+    world.document, world.share_link = a_document_and_link(customer)
+    return world
+
+
+def a_document_and_link(customer):
+    """A document shared with the customer and an open share link of theirs to it."""
+    from tests.engagement.factories_documents import share_link, shared_document
+
+    document = shared_document(customer.organization, title="Contract", customer=customer)
+    return document, share_link(customer.organization, document=document, customer=customer).link
 
 
 def a_subscription(customer):

@@ -29,6 +29,7 @@ from portico.console import (  # noqa: F401
     admin_core,
     admin_credit_notes,
     admin_disputes,
+    admin_documents,
     admin_emails,
     admin_invoices,
     admin_payment_settings,

@@ -46,6 +46,8 @@ ACTION_PERMISSIONS = {
     # who sees the templates; saving on that page needs "change"
     "email_template": VIEW,
     "email_preview": VIEW,
+    "document_download": VIEW,
+    "revoke_links": "revoke",  # share links  # a shared document's file (audited), for everyone who sees it
 }
 
 # The console's actions on a subscription (`console.admin_subscriptions`), each a page of its name.
@@ -118,6 +120,9 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     # the chat widget, like the web tabs, is the owners' and administrators'
     "engagement.review": {F: READ, S: frozenset({VIEW, CHANGE}), R: READ},
     "engagement.chatwidget": {F: READ, S: READ, R: READ},
+    # documents shared with customers and share links: support shares and revokes, others read
+    "engagement.shareddocument": {F: READ, S: EDIT, R: READ},
+    "engagement.sharelink": {F: READ, S: frozenset({VIEW, ADD, "revoke"}), R: READ},
     "core.auditevent": {F: READ, S: READ, R: READ},
     "core.outboxdelivery": {F: READ, S: frozenset({VIEW, "retry"}), R: READ},
     # customer emails: the templates are the owners' and administrators' (like the branding); the

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from portico.core import tenancy
 from portico.core.audit import Actor
+from portico.demo import engagement_documents
 from portico.engagement import services
 from portico.engagement.models import WebTab
 
@@ -20,6 +21,7 @@ def extend(demo) -> None:
     from portico.demo import reviews
 
     reviews.extend(demo)  # reviews and chat support (their own module)
+    engagement_documents.extend(demo)  # shared documents and a share link
     organization = demo.renotech
     with tenancy.tenant(organization):
         if WebTab.objects.exists():

@@ -6,10 +6,18 @@ or a third-party chat script is the business's choice to offer, not something a 
 from django.utils.translation import gettext_lazy as _
 
 from portico.core.capabilities import Capability
+from portico.customers.models import PortalRole
 
 PORTAL_CAPABILITIES = [
     Capability("web_tabs", "view", _("Web tabs: see the business's links and embedded pages")),
     Capability("reviews", "view", _("Reviews: see their review and the business's reply"), default=False),
     Capability("reviews", "post", _("Reviews: write and edit their review"), default=False),
     Capability("chat", "view", _("Chat support: the business's chat widget on portal pages"), default=False),
+    Capability("documents", "view", _("Documents: list and download the files the business shares")),
+    Capability(
+        "documents",
+        "share",
+        _("Documents: make expiring share links to documents and invoices"),
+        roles=(PortalRole.BILLING, PortalRole.ADMIN),
+    ),
 ]

@@ -20,6 +20,7 @@ ENTRIES = [
     (_("Subscriptions"), "portal:subscriptions", "subscriptions"),
     (_("Projects"), "portal:projects", "projects"),
     (_("Your review"), "portal:reviews", "reviews"),
+    (_("Documents"), "portal:documents", "documents"),
     (_("Profile"), "portal:profile", "profile"),
     (_("Security"), "portal:security", "security"),
 ]

@@ -2,6 +2,7 @@ from django.urls import include, path
 
 from portico.portal import (
     credit_views,
+    document_views,
     invoice_views,
     pay_views,
     payment_method_views,
@@ -39,6 +40,10 @@ urlpatterns = [
     path("reviews/", review_views.review_page, name="reviews"),
     path("reviews/write/", review_views.write_review, name="review_write"),
     path("reviews/<str:review_id>/edit/", review_views.edit_review, name="review_edit"),
+    path("documents/", document_views.document_list, name="documents"),
+    path("documents/links/", document_views.share_link_create, name="share_link_create"),
+    path("documents/links/<str:link_id>/revoke/", document_views.share_link_revoke, name="share_link_revoke"),
+    path("documents/<str:document_id>/", document_views.document_download, name="document_download"),
     path("pay/", pay_views.pay, name="pay"),
     path("pay/amount/", pay_views.pay_amount, name="pay_amount"),
     path("payment-methods/", payment_method_views.payment_methods, name="payment_methods"),

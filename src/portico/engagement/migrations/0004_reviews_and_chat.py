@@ -12,7 +12,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ('core', '0006_organization_favicon_and_headline'),
         ('customers', '0010_statement_day_in_every_month'),
-        ('engagement', '0001_web_tabs'),
+        ('engagement', '0003_documents'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
