@@ -21,9 +21,11 @@ def upload(content: bytes = PDF, name: str = "price-list.pdf") -> SimpleUploaded
 
 def office_file(prefix: str = "word/") -> bytes:
     buffer = io.BytesIO()
+    # a fixed timestamp: the same bytes in every process (pytest-xdist's workers must collect the same
+    # test ids, which show these bytes)
     with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr(f"{prefix}document.xml", "<document/>")
+        for name, text in (("[Content_Types].xml", "<Types/>"), (f"{prefix}document.xml", "<document/>")):
+            archive.writestr(zipfile.ZipInfo(name, date_time=(2026, 1, 1, 0, 0, 0)), text)
     return buffer.getvalue()
 
 

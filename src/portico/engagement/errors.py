@@ -15,6 +15,10 @@ class Code(models.TextChoices):
     WEB_TAB_URL_REFUSED = "web_tab_url_refused"
     REVIEW_INVALID = "review_invalid"
     CHAT_WIDGET_INVALID = "chat_widget_invalid"
+    DOCUMENT_ERROR = "document_error"
+    DOCUMENT_INVALID = "document_invalid"
+    DOCUMENT_REFUSED = "document_refused"
+    SHARE_LINK_INVALID = "share_link_invalid"
 
 
 class WebTabError(DomainError):

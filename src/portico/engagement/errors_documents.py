@@ -3,17 +3,10 @@ written, so a refused upload or link stores nothing."""
 
 from __future__ import annotations
 
-from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from portico.core.errors import DomainError
-
-
-class Code(models.TextChoices):
-    DOCUMENT_ERROR = "document_error"
-    DOCUMENT_INVALID = "document_invalid"
-    DOCUMENT_REFUSED = "document_refused"
-    SHARE_LINK_INVALID = "share_link_invalid"
+from portico.engagement.errors import Code  # one list of the app's codes
 
 
 class DocumentError(DomainError):
