@@ -5,6 +5,7 @@ from django.urls import include, path
 from portico.api.api import api
 from portico.console.site import console_site
 from portico.core import views as core_views
+from portico.engagement import inbound_views
 
 urlpatterns = [
     path("", core_views.home, name="home"),
@@ -15,6 +16,7 @@ urlpatterns = [
     path("portal/account/", include("allauth.urls")),
     path("portal/", include("portico.portal.urls")),
     path("payments/", include("portico.payments.urls")),
+    path("inbound/email/", inbound_views.inbound_email, name="inbound_email"),
     path("console/", console_site.urls),
     path("api/v1/", api.urls),
 ]

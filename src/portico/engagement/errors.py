@@ -13,6 +13,10 @@ class Code(models.TextChoices):
     WEB_TAB_ERROR = "web_tab_error"
     WEB_TAB_INVALID = "web_tab_invalid"
     WEB_TAB_URL_REFUSED = "web_tab_url_refused"
+    # conversations (`engagement.conversations`, `engagement.inbound`)
+    CONVERSATION_ERROR = "conversation_error"
+    CONVERSATION_INVALID = "conversation_invalid"
+    INBOUND_EMAIL_REFUSED = "inbound_email_refused"
 
 
 class WebTabError(DomainError):
@@ -33,3 +37,23 @@ class WebTabUrlRefused(WebTabError):
     code = Code.WEB_TAB_URL_REFUSED
     field = "url"
     message = _("Enter a complete address starting with https:// (or http://).")
+
+
+class ConversationError(DomainError):
+    code = Code.CONVERSATION_ERROR
+    message = _("This change to the conversation is not possible.")
+
+
+class ConversationInvalid(ConversationError):
+    """A subject, message or topic a conversation cannot take (empty, too long, another customer's)."""
+
+    code = Code.CONVERSATION_INVALID
+    message = _("Check the message.")
+
+
+class InboundEmailRefused(ConversationError):
+    """An email that cannot be appended to a thread: no reply address of ours, a forged or altered
+    one, a thread that no longer exists, or nothing new in it once the quoted text is removed."""
+
+    code = Code.INBOUND_EMAIL_REFUSED
+    message = _("This email is not a reply to a conversation.")

@@ -63,3 +63,6 @@ class WebTab(TenantModel):
     @property
     def is_embedded(self) -> bool:
         return self.opens == self.Opens.EMBEDDED
+
+
+from portico.engagement.models_conversations import Conversation, ConversationMessage  # noqa: E402, F401
