@@ -37,6 +37,7 @@ class World:
     subscription: object = None
     project: object = None
     web_tab: object = None
+    conversation: object = None
 
     def parameters(self, name: str) -> dict:
         """Values of the path parameters, by the route's name (`number` means a payment's on a receipt)."""
@@ -47,6 +48,7 @@ class World:
             "public_id": self.statement_export.public_id,
             "method_id": self.payment_method.public_id,
             "tab_id": self.web_tab.pk if self.web_tab is not None else 999999,
+            "thread_id": self.conversation.public_id if self.conversation is not None else "no-such-thread",
         }
         if name.endswith("payment_receipt"):
             values["number"] = self.payment.number
@@ -81,8 +83,16 @@ def build_world(customer) -> World:
     )
     return World(
         due, paid, payment, note, colleague, export, saved_card(customer), a_subscription(customer),
-        a_project(customer), web_tab(customer.organization),
+        a_project(customer), web_tab(customer.organization), a_conversation(customer, colleague),
     )  # fmt: skip
+
+
+def a_conversation(customer, colleague):
+    """A thread of the customer's about its open invoice (started by a colleague: any contact's)."""
+    from tests.engagement.conversation_factories import conversation
+
+    invoice = customer.invoices.exclude(number="").order_by("pk").first()
+    return conversation(colleague, about=invoice)
 
 
 def a_subscription(customer):

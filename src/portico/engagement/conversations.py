@@ -292,3 +292,38 @@ def _notify(conversation: Conversation, message: ConversationMessage) -> None:
             key=f"conversation_message:{message.pk}:{kind}{recipient.pk}",
             customer=conversation.customer if side == Author.CUSTOMER else None,
         )
+
+
+# -- reads ------------------------------------------------------------------------------------------
+
+
+def conversations_of(customer):
+    """The customer's threads, newest activity first, each with `unread`: the staff messages after
+    the customer's read marker."""
+    from django.db.models import Count, F, Q
+
+    staff_since_read = Q(messages__author_kind=Author.STAFF) & (
+        Q(customer_read_at__isnull=True) | Q(messages__created_at__gt=F("customer_read_at"))
+    )
+    return (
+        Conversation.all_tenants.filter(organization_id=customer.organization_id, customer=customer)
+        .annotate(unread=Count("messages", filter=staff_since_read))
+        .order_by("-last_message_at", "-id")
+    )
+
+
+def conversation_for(customer, public_id: str) -> Conversation | None:
+    """One thread of this customer's by its public id; None for anyone else's (the portal's 404)."""
+    if not isinstance(public_id, str) or len(public_id) > 20:
+        return None
+    return (
+        Conversation.all_tenants.filter(
+            organization_id=customer.organization_id, customer=customer, public_id=public_id
+        )
+        .select_related("invoice", "subscription", "project", "time_entry__project")
+        .first()
+    )
+
+
+def unread_for_staff(conversation: Conversation) -> bool:
+    return conversation.staff_read_at is None or conversation.staff_read_at < conversation.last_message_at

@@ -19,6 +19,7 @@ ENTRIES = [
     (_("Statements"), "portal:statements", "statements"),
     (_("Subscriptions"), "portal:subscriptions", "subscriptions"),
     (_("Projects"), "portal:projects", "projects"),
+    (_("Conversations"), "portal:conversations", "conversations"),
     (_("Profile"), "portal:profile", "profile"),
     (_("Security"), "portal:security", "security"),
 ]
