@@ -38,6 +38,7 @@ from tests.conftest import tenant_client
 from tests.console.projects_world import project_world
 from tests.console.subscriptions_world import subscription_world
 from tests.console.test_console_edits import customer_form
+from tests.engagement.conversation_factories import conversation_world
 from tests.engagement.factories import web_tab_world
 from tests.factories import ContactFactory, CustomerFactory, portal_user, staff_user
 from tests.notifications.factories import email_world, webhook_world
@@ -132,6 +133,7 @@ def world(org, clock):
     email_world(org, customer)  # a customer email overridden, one logged
     project_world(customer)  # a project, its task, staff, time in every state and milestones
     web_tab_world(org, customer)  # web tabs, one shown to chosen customers
+    conversation_world(org, customer)  # conversations, one answered, one closed
     return {"customer": customer, "draft": draft, "invoice": invoice, "payment": payment, "note": note}
 
 

@@ -33,6 +33,7 @@ from tests.catalog.factories import catalog_world
 from tests.conftest import tenant_client
 from tests.console.projects_world import project_world
 from tests.console.subscriptions_world import subscription_world
+from tests.engagement.conversation_factories import conversation_world
 from tests.engagement.factories import web_tab_world
 from tests.factories import ContactFactory, CustomerFactory, portal_user, staff_user
 from tests.notifications.factories import email_world, webhook_world
@@ -111,6 +112,7 @@ def northwind_world(other_org, clock):
     email_world(other_org, customer)  # a customer email overridden, one logged
     project_world(customer)  # a project, its task, staff, time in every state and milestones
     web_tab_world(other_org, customer)  # web tabs, one shown to chosen customers
+    conversation_world(other_org, customer)  # conversations, one answered, one closed
     return other_org
 
 

@@ -26,9 +26,11 @@ def staff_reply(thread: Conversation, user, body="Thank you, we corrected it."):
 
 def conversation_world(organization, customer) -> list[Conversation]:
     """A general thread of `customer`'s primary contact with a staff answer, and a closed one."""
+    from portico.customers.models import ContactPerson
     from tests.factories import ContactFactory, staff_user
 
-    contact = customer.contacts.filter(is_primary=True).first() or ContactFactory(customer=customer)
+    contact = ContactPerson.all_tenants.filter(customer=customer, is_primary=True).first()
+    contact = contact or ContactFactory(customer=customer)
     staff = staff_user(organization, email=f"conversations-{organization.pk}@business.example")
     first = conversation(contact)
     staff_reply(first, staff)

@@ -41,6 +41,8 @@ ACTION_PERMISSIONS = {
     "mark_due_selected": "mark_due",
     "move_up": CHANGE,  # reordering web tabs
     "move_down": CHANGE,
+    "close_selected": CHANGE,  # conversations (`console.admin_conversations`)
+    "reopen_selected": CHANGE,
     "portal_access": VIEW,  # the portal-access overview of contacts (resending needs its own)
     # customer emails (`console.admin_emails`): a kind's page and its preview are read by everyone
     # who sees the templates; saving on that page needs "change"
@@ -114,6 +116,8 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     "portal.portalconfiguration": {F: READ, S: READ, R: READ},
     # the business's web tabs in the portal's menu: owners and administrators change them
     "engagement.webtab": {F: READ, S: READ, R: READ},
+    # conversations with customers: support answers, closes and reopens them; the others read them
+    "engagement.conversation": {F: READ, S: frozenset({VIEW, CHANGE}), R: READ},
     "core.auditevent": {F: READ, S: READ, R: READ},
     "core.outboxdelivery": {F: READ, S: frozenset({VIEW, "retry"}), R: READ},
     # customer emails: the templates are the owners' and administrators' (like the branding); the
