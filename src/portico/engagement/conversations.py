@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 
 from portico.accounts.models import User
 from portico.billing.models import Invoice
-from portico.core import clock
+from portico.core import clock, outbox
 from portico.core.audit import Actor, audit
 from portico.core.mail import send_templated_email
 from portico.customers.models import ContactPerson
@@ -206,6 +206,7 @@ def _append(
         setattr(conversation, key, value)
     audit(actor, "conversation.message_posted", conversation, message=message.pk, author=author, via=via)
     _notify(conversation, message)
+    outbox.emit_for("comment.posted", message, author=author, via=via)  # the webhooks' event
     return message
 
 

@@ -154,6 +154,7 @@ class ConversationMessage(TenantModel):
         EMAIL = "email", _("Email reply")
         API = "api", _("API")
 
+    public_id = PublicIdField()  # the API's and the webhooks' `msg_…`
     conversation = models.ForeignKey(Conversation, on_delete=models.CASCADE, related_name="messages")
     author_kind = models.CharField(_("from"), max_length=10, choices=Author.choices)
     author_contact = models.ForeignKey(
@@ -187,3 +188,8 @@ class ConversationMessage(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.author_name}: {self.body[:40]}"
+
+    @property
+    def customer_id(self) -> int:
+        """The thread's customer (for the outbox's events, which name the customer they concern)."""
+        return self.conversation.customer_id
