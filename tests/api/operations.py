@@ -33,6 +33,7 @@ PATH_PARAMETERS = {
     "staff_member_id": "staff_member",
     "time_entry_id": "time_entry",
     "milestone_id": "milestone",
+    "conversation_id": "conversation",
 }
 # Body fields that name another object → its kind (a list of them for the many-to-many ones).
 BODY_REFERENCES = {

@@ -92,6 +92,25 @@ def test_a_thread_is_opened_from_the_invoice_page(enabled, portal_client, custom
     assert f'href="/portal/invoices/{invoice.number}/"' in page
 
 
+def test_threads_are_opened_from_the_subscription_and_project_pages(
+    enabled, portal_client, customer, contact
+):
+    from tests.portal.crawl import a_project, a_subscription
+
+    subscription, project = a_subscription(customer), a_project(customer)
+    page = portal_client.get(f"/portal/subscriptions/{subscription.number}/").content.decode()
+    assert f'href="/portal/conversations/new/?about=subscription:{subscription.number}"' in page
+    page = portal_client.get(f"/portal/projects/{project.code}/").content.decode()
+    assert f'href="/portal/conversations/new/?about=project:{project.code}"' in page
+    portal_client.post(
+        "/portal/conversations/new/", {"about": f"project:{project.code}", "body": "When next?"}
+    )
+    portal_client.post(
+        "/portal/conversations/new/", {"about": f"subscription:{subscription.number}", "body": "?"}
+    )
+    assert sorted(Conversation.objects.values_list("topic", flat=True)) == ["project", "subscription"]
+
+
 def test_another_customers_thread_or_invoice_answers_404(
     enabled, portal_client, outsider_customer, other_org
 ):

@@ -122,3 +122,7 @@ from portico.api.resources import project_time, projects  # noqa: E402
 api.add_router("/projects", projects.router)
 api.add_router("/staff_members", project_time.staff_router)
 api.add_router("/time_entries", project_time.router)
+
+from portico.api.resources import conversations  # noqa: E402
+
+api.add_router("/conversations", conversations.router)

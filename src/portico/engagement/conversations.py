@@ -180,9 +180,14 @@ def _append(
     conversation, *, body, contact, user, via, actor, now, email_message_id=None
 ) -> ConversationMessage:
     author = Author.CUSTOMER if contact is not None else Author.STAFF
-    if author == Author.STAFF and user is None:
+    if author == Author.STAFF and user is None and via != Via.API:
         raise ConversationInvalid(_("A message is written by a contact of the customer or by staff."))
-    name = contact.full_name if contact is not None else (user.get_full_name() or user.email)
+    if contact is not None:
+        name = contact.full_name
+    elif user is not None:
+        name = user.get_full_name() or user.email
+    else:  # the business's own systems, through the API: written in the organization's name
+        name = conversation.organization.display_title
     message = ConversationMessage.all_tenants.create(
         organization_id=conversation.organization_id,
         conversation=conversation,

@@ -82,7 +82,6 @@ def invoice_detail(request, number):
             "badge": q.badge_for(invoice, q.today_for(portal)),
             "can_pay": invoice.is_outstanding and can_pay_online(portal),
             "can_download": portal.allows("invoices", "download"),
-            "can_ask": portal.may("conversations") and portal.may("conversations", "post"),
         }
     )
     return render(request, "portal/ledger/invoice_detail.html", context)
