@@ -8,7 +8,9 @@ ACTOR = Actor.system("tests")
 Via = ConversationMessage.Via
 
 
-def conversation(contact, body="Could you check the hours of March?", subject="A question", about=None):
+def conversation(
+    contact, body="Could you check the hours of March?", subject="A question", about=None, attachments=()
+):
     return conversations.start_conversation(
         customer=contact.customer,
         contact=contact,
@@ -17,6 +19,7 @@ def conversation(contact, body="Could you check the hours of March?", subject="A
         about=about,
         via=Via.PORTAL,
         actor=ACTOR,
+        attachments=attachments,
     )
 
 

@@ -39,6 +39,10 @@ class World:
     web_tab: object = None
     conversation: object = None
 
+    @property
+    def conversation_file(self):
+        return self.conversation.messages.get().attachments.get()
+
     def parameters(self, name: str) -> dict:
         """Values of the path parameters, by the route's name (`number` means a payment's on a receipt)."""
         values = {
@@ -49,6 +53,7 @@ class World:
             "method_id": self.payment_method.public_id,
             "tab_id": self.web_tab.pk if self.web_tab is not None else 999999,
             "thread_id": self.conversation.public_id if self.conversation is not None else "no-such-thread",
+            "attachment_id": self.conversation_file.public_id if self.conversation else "no-such-file",
         }
         if name.endswith("payment_receipt"):
             values["number"] = self.payment.number
@@ -89,10 +94,13 @@ def build_world(customer) -> World:
 
 def a_conversation(customer, colleague):
     """A thread of the customer's about its open invoice (started by a colleague: any contact's)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
     from tests.engagement.conversation_factories import conversation
 
     invoice = customer.invoices.exclude(number="").order_by("pk").first()
-    return conversation(colleague, about=invoice)
+    photo = SimpleUploadedFile("photo.png", b"\x89PNG\r\n\x1a\n" + bytes(16), content_type="image/png")
+    return conversation(colleague, about=invoice, attachments=[photo])
 
 
 def a_subscription(customer):

@@ -174,3 +174,79 @@ def test_without_posting_the_thread_reads_but_offers_no_form(org, customer, cont
     page = client.get(f"/portal/conversations/{thread.public_id}/").content.decode()
     assert "Could you check the hours of March?" in page and 'name="body"' not in page
     assert client.post(f"/portal/conversations/{thread.public_id}/reply/", {"body": "x"}).status_code == 404
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def upload(name: str, content: bytes, content_type: str = "application/octet-stream"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return SimpleUploadedFile(name, content, content_type=content_type)
+
+
+def test_an_attachment_is_typed_by_its_bytes_and_always_downloaded(enabled, portal_client, contact):
+    response = portal_client.post(
+        "/portal/conversations/new/",
+        {"subject": "Photos", "body": "The crack.", "attachment": [upload("../../crack.PNG.exe", PNG)]},
+    )
+    assert response.status_code == 302
+    thread = Conversation.objects.get()
+    [file] = thread.messages.get().attachments.all()
+    assert (file.filename, file.content_type, file.size) == (
+        "crack_PNG.png",
+        "image/png",
+        len(PNG),
+    )  # no second extension, no path
+    page = portal_client.get(f"/portal/conversations/{thread.public_id}/").content.decode()
+    url = f"/portal/conversations/{thread.public_id}/files/{file.public_id}/"
+    assert f'href="{url}"' in page
+    download = portal_client.get(url)
+    assert download.status_code == 200 and b"".join(download.streaming_content) == PNG
+    assert download["Content-Type"] == "image/png" and download["X-Content-Type-Options"] == "nosniff"
+    assert download["Content-Disposition"].startswith("attachment;")
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("invoice.pdf", b"<html><script>alert(1)</script></html>"),  # HTML named as a PDF
+        ("page.html", b"<!DOCTYPE html><p>hi"),
+        ("tool.exe", b"MZ\x90\x00\x03\x00\x00\x00"),
+        ("big.txt", b"a" * (5 * 1024 * 1024 + 1)),
+    ],
+    ids=["html-as-pdf", "html", "executable", "too-large"],
+)
+def test_a_file_of_a_type_not_allowed_or_too_large_is_refused_and_nothing_is_written(
+    enabled, portal_client, contact, name, content
+):
+    response = portal_client.post(
+        "/portal/conversations/new/",
+        {"subject": "Files", "body": "See attached.", "attachment": [upload(name, content)]},
+    )
+    assert response.status_code == 400
+    assert "Attach" in response.content.decode()
+    assert not Conversation.objects.exists()
+
+
+def test_a_text_file_named_html_is_plain_text_and_another_customers_file_is_a_404(
+    enabled, portal_client, contact, outsider_customer
+):
+    from portico.engagement import conversations as service
+    from tests.engagement.conversation_factories import ACTOR, Via
+
+    theirs = service.start_conversation(
+        customer=outsider_customer,
+        contact=ContactFactory(customer=outsider_customer),
+        subject="Theirs",
+        body="Ours",
+        via=Via.PORTAL,
+        actor=ACTOR,
+        attachments=[upload("notes.html", b"just words, no markup")],
+    )
+    file = theirs.messages.get().attachments.get()
+    assert (file.filename, file.content_type) == ("notes.txt", "text/plain")
+    assert (
+        portal_client.get(f"/portal/conversations/{theirs.public_id}/files/{file.public_id}/").status_code
+        == 404
+    )

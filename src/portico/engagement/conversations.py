@@ -18,6 +18,7 @@ changes nothing anyone else sees but the unread mark.
 
 from __future__ import annotations
 
+from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils.translation import gettext as _
 
@@ -28,11 +29,13 @@ from portico.core.audit import Actor, audit
 from portico.core.mail import send_templated_email
 from portico.customers.models import ContactPerson
 from portico.engagement import reply_addresses
+from portico.engagement.attachments import check_files
 from portico.engagement.errors import ConversationInvalid
 from portico.engagement.models_conversations import (
     BODY_MAX_LENGTH,
     SUBJECT_MAX_LENGTH,
     Conversation,
+    ConversationAttachment,
     ConversationMessage,
 )
 from portico.projects.models import Project, TimeEntry
@@ -111,13 +114,23 @@ def _topic_fields(customer, about) -> dict:
 
 
 def start_conversation(
-    *, customer, subject: str = "", body: str, about=None, contact=None, user=None, via: str, actor: Actor
+    *,
+    customer,
+    subject: str = "",
+    body: str,
+    about=None,
+    contact=None,
+    user=None,
+    via: str,
+    actor: Actor,
+    attachments=(),
 ) -> Conversation:
     """Open a thread of `customer` with its first message: by one of its contacts (from the portal
     or the API) or by staff (`user`, from the console or the API)."""
     fields = _topic_fields(customer, about)
     subject = _clean_subject(subject, about)
     body = clean_body(body)
+    files = check_files(attachments)
     now = clock.now()
     with transaction.atomic():
         conversation = Conversation.all_tenants.create(
@@ -130,7 +143,9 @@ def start_conversation(
             **fields,
         )
         audit(actor, "conversation.started", conversation, subject=subject, topic=fields["topic"])
-        _append(conversation, body=body, contact=contact, user=user, via=via, actor=actor, now=now)
+        _append(
+            conversation, body=body, contact=contact, user=user, via=via, actor=actor, now=now, files=files
+        )
     return conversation
 
 
@@ -143,10 +158,12 @@ def post_message(
     via: str,
     actor: Actor,
     email_message_id: str | None = None,
+    attachments=(),
 ) -> ConversationMessage | None:
     """Add a message by a contact of the thread's customer, or by staff (`user`). With an
     `email_message_id`, the same email delivered again adds nothing (returns None)."""
     body = clean_body(body)
+    files = check_files(attachments)
     if contact is not None and contact.customer_id != conversation.customer_id:
         raise ConversationInvalid(_("Only the customer's own contacts write in its conversations."))
     with transaction.atomic():
@@ -169,6 +186,7 @@ def post_message(
             actor=actor,
             now=clock.now(),
             email_message_id=email_message_id,
+            files=files,
         )
 
 
@@ -177,7 +195,7 @@ def _lock(conversation: Conversation) -> Conversation:
 
 
 def _append(
-    conversation, *, body, contact, user, via, actor, now, email_message_id=None
+    conversation, *, body, contact, user, via, actor, now, email_message_id=None, files=()
 ) -> ConversationMessage:
     author = Author.CUSTOMER if contact is not None else Author.STAFF
     if author == Author.STAFF and user is None and via != Via.API:
@@ -200,6 +218,16 @@ def _append(
         email_message_id=email_message_id or None,
         created_at=now,
     )
+    for filename, content, content_type in files:
+        ConversationAttachment.all_tenants.create(
+            organization_id=conversation.organization_id,
+            message=message,
+            file=ContentFile(content, name=filename),
+            filename=filename,
+            content_type=content_type,
+            size=len(content),
+            created_at=now,
+        )
     update = {"last_message_at": now}
     # the writer has read everything up to their own message
     update["customer_read_at" if author == Author.CUSTOMER else "staff_read_at"] = now
@@ -209,7 +237,15 @@ def _append(
     Conversation.all_tenants.filter(pk=conversation.pk).update(**update)
     for key, value in update.items():
         setattr(conversation, key, value)
-    audit(actor, "conversation.message_posted", conversation, message=message.pk, author=author, via=via)
+    audit(
+        actor,
+        "conversation.message_posted",
+        conversation,
+        message=message.pk,
+        author=author,
+        via=via,
+        attachments=[name for name, _content, _type in files],
+    )
     _notify(conversation, message)
     outbox.emit_for("comment.posted", message, author=author, via=via)  # the webhooks' event
     return message
@@ -329,6 +365,18 @@ def conversation_for(customer, public_id: str) -> Conversation | None:
         .select_related("invoice", "subscription", "project", "time_entry__project")
         .first()
     )
+
+
+def attachment_for(customer, thread_id: str, attachment_id: str) -> ConversationAttachment | None:
+    """One file of one of this customer's threads; None for anyone else's."""
+    if not isinstance(attachment_id, str) or len(attachment_id) > 20:
+        return None
+    thread = conversation_for(customer, thread_id)
+    if thread is None:
+        return None
+    return ConversationAttachment.all_tenants.filter(
+        organization_id=customer.organization_id, message__conversation=thread, public_id=attachment_id
+    ).first()
 
 
 def unread_for_staff(conversation: Conversation) -> bool:

@@ -65,4 +65,8 @@ class WebTab(TenantModel):
         return self.opens == self.Opens.EMBEDDED
 
 
-from portico.engagement.models_conversations import Conversation, ConversationMessage  # noqa: E402, F401
+from portico.engagement.models_conversations import (  # noqa: E402, F401
+    Conversation,
+    ConversationAttachment,
+    ConversationMessage,
+)

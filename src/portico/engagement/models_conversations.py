@@ -193,3 +193,27 @@ class ConversationMessage(TenantModel):
     def customer_id(self) -> int:
         """The thread's customer (for the outbox's events, which name the customer they concern)."""
         return self.conversation.customer_id
+
+
+ATTACHMENT_MAX_BYTES = 5 * 1024 * 1024
+
+
+class ConversationAttachment(TenantModel):
+    """A file sent with a message. Its type is what its bytes are (`engagement.attachments.sniff`),
+    never what its name or the browser says; it is always served as a download, never inline."""
+
+    public_id = PublicIdField()
+    message = models.ForeignKey(ConversationMessage, on_delete=models.CASCADE, related_name="attachments")
+    file = models.FileField(upload_to="conversations/%Y/%m/", max_length=300)
+    filename = models.CharField(_("file name"), max_length=200)
+    content_type = models.CharField(_("type"), max_length=100)
+    size = models.PositiveIntegerField(_("size"))
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("attachment")
+        verbose_name_plural = _("attachments")
+
+    def __str__(self) -> str:
+        return self.filename

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import messages
-from django.http import Http404
+from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -105,6 +105,7 @@ def conversation_new(request):
                 about=about,
                 via=Via.PORTAL,
                 actor=Actor.from_request(request),
+                attachments=request.FILES.getlist("attachment"),
             )
         except ConversationError as error:
             add_domain_error(form, error)
@@ -127,7 +128,7 @@ def conversation_detail(request, thread_id: str):
     portal = request.portal
     thread = _thread_or_404(portal, thread_id)
     unread_since = thread.customer_read_at
-    thread_messages = list(thread.messages.order_by("created_at", "id"))
+    thread_messages = list(thread.messages.order_by("created_at", "id").prefetch_related("attachments"))
     service.mark_read(conversation=thread, side=ConversationMessage.Author.CUSTOMER)
     return render(
         request,
@@ -157,6 +158,7 @@ def conversation_reply(request, thread_id: str):
                 contact=portal.contact,
                 via=Via.PORTAL,
                 actor=Actor.from_request(request),
+                attachments=request.FILES.getlist("attachment"),
             )
         except ConversationError as error:
             add_domain_error(form, error)
@@ -168,10 +170,30 @@ def conversation_reply(request, thread_id: str):
         "portal/conversations/detail.html",
         {
             "thread": thread,
-            "thread_messages": list(thread.messages.order_by("created_at", "id")),
+            "thread_messages": list(
+                thread.messages.order_by("created_at", "id").prefetch_related("attachments")
+            ),
             "unread_since": thread.customer_read_at,
             "can_post": True,
             "form": form,
         },
         status=400,
     )
+
+
+@portal_view(module="conversations")
+def conversation_attachment(request, thread_id: str, attachment_id: str):
+    """Always a download, of the type its bytes are (`engagement.attachments`): never rendered."""
+    attachment = service.attachment_for(request.portal.customer, thread_id, attachment_id)
+    if attachment is None:
+        raise Http404
+    try:
+        handle = attachment.file.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None
+    response = FileResponse(
+        handle, as_attachment=True, filename=attachment.filename, content_type=attachment.content_type
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return response

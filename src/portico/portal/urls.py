@@ -124,6 +124,11 @@ urlpatterns = [
         conversation_views.conversation_reply,
         name="conversation_reply",
     ),
+    path(
+        "conversations/<str:thread_id>/files/<str:attachment_id>/",
+        conversation_views.conversation_attachment,
+        name="conversation_attachment",
+    ),
     path("projects/", project_views.project_list, name="projects"),
     path("projects/<str:code>/", project_views.project_detail, name="project"),
     path("projects/<str:code>/hours/", project_views.project_hours, name="project_hours"),
