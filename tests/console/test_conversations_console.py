@@ -94,3 +94,27 @@ def test_what_a_customer_writes_renders_inert_in_the_console(org, customer, cont
     for url in ("/console/engagement/conversation/", f"/console/engagement/conversation/{thread.pk}/change/"):
         html = support.get(url).content.decode()
         assert XSS not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_an_attached_file_is_downloaded_from_the_thread_and_another_organizations_is_a_404(
+    org, customer, contact, support, other_org
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    photo = SimpleUploadedFile("crack.png", b"\x89PNG\r\n\x1a\n" + bytes(8), content_type="text/html")
+    thread = conversation(contact, attachments=[photo])
+    file = thread.messages.get().attachments.get()
+    url = f"/console/engagement/conversation/{thread.pk}/files/{file.public_id}/"
+    assert (
+        f'href="{url}"'
+        in support.get(f"/console/engagement/conversation/{thread.pk}/change/").content.decode()
+    )
+    download = support.get(url)
+    assert download.status_code == 200 and download["Content-Type"] == "image/png"
+    assert (
+        download["Content-Disposition"].startswith("attachment;")
+        and download["X-Content-Type-Options"] == "nosniff"
+    )
+    outsider = tenant_client(other_org)
+    outsider.force_login(staff_user(other_org, email="nia@northwind.example"), backend=BACKEND)
+    assert outsider.get(url).status_code == 404

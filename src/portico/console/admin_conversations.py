@@ -12,7 +12,9 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
-from django.utils.html import format_html
+from django.http import FileResponse, Http404
+from django.urls import path, reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
 from portico.console.site import TenantAdmin, console_site
@@ -23,6 +25,7 @@ from portico.engagement.errors import ConversationError
 from portico.engagement.models_conversations import (
     BODY_MAX_LENGTH,
     Conversation,
+    ConversationAttachment,
     ConversationMessage,
 )
 
@@ -33,7 +36,7 @@ class MessageInline(admin.TabularInline):
     model = ConversationMessage
     extra = 0
     can_delete = False
-    fields = ["created_at", "author_name", "author_kind", "via", "body"]
+    fields = ["created_at", "author_name", "author_kind", "via", "body", "files"]
     readonly_fields = fields
     ordering = ["created_at", "id"]
     verbose_name_plural = _("Messages")
@@ -49,6 +52,18 @@ class MessageInline(admin.TabularInline):
 
     def has_view_permission(self, request, obj=None):
         return True
+
+    @admin.display(description=_("Files"))
+    def files(self, message):
+        links = [
+            format_html(
+                '<a href="{}" download>{}</a>',
+                reverse("console:engagement_conversation_file", args=[message.conversation_id, a.public_id]),
+                a.filename,
+            )
+            for a in message.attachments.all()
+        ]
+        return format_html_join(", ", "{}", ((link,) for link in links)) if links else "—"
 
 
 class ConversationForm(forms.ModelForm):
@@ -99,6 +114,34 @@ class ConversationAdmin(TenantAdmin):
     ]
     inlines = [MessageInline]
     actions = ["close_selected", "reopen_selected"]
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path(
+                "<int:pk>/files/<str:attachment_id>/",
+                view(self.file_view),
+                name="engagement_conversation_file",
+            ),
+            *super().get_urls(),
+        ]
+
+    def file_view(self, request, pk: int, attachment_id: str):
+        """An attached file, always as a download of the type its bytes are (`engagement.attachments`)."""
+        thread = self.get_object(request, str(pk))
+        attachment = ConversationAttachment.objects.filter(
+            message__conversation=thread, public_id=attachment_id[:20]
+        ).first()
+        if attachment is None:
+            raise Http404
+        response = FileResponse(
+            attachment.file.open("rb"),
+            as_attachment=True,
+            filename=attachment.filename,
+            content_type=attachment.content_type,
+        )
+        response["X-Content-Type-Options"] = "nosniff"
+        return response
 
     def has_add_permission(self, request):
         return False  # a thread is started by a customer (in the portal, by email or through the API)

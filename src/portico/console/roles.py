@@ -43,6 +43,7 @@ ACTION_PERMISSIONS = {
     "move_down": CHANGE,
     "close_selected": CHANGE,  # conversations (`console.admin_conversations`)
     "reopen_selected": CHANGE,
+    "file": VIEW,  # a conversation's attached file
     "portal_access": VIEW,  # the portal-access overview of contacts (resending needs its own)
     # customer emails (`console.admin_emails`): a kind's page and its preview are read by everyone
     # who sees the templates; saving on that page needs "change"
