@@ -343,6 +343,12 @@ PORTICO_WEBHOOKS_ALLOW_LOOPBACK = envbool(
 PORTICO_CHAT_ALLOW_LOOPBACK = envbool("PORTICO_CHAT_ALLOW_LOOPBACK", DEBUG or TESTING)
 PORTICO_WEBHOOKS_ALLOW_PRIVATE = envbool("PORTICO_WEBHOOKS_ALLOW_PRIVATE", False)
 
+# Email replies into conversations (engagement.inbound): the domain of the signed reply-to addresses
+# (unset: no reply address, customers answer in the portal) and the shared secret the inbound-mail
+# webhook must present (unset: the webhook refuses every request).
+PORTICO_INBOUND_DOMAIN = envstr("PORTICO_INBOUND_DOMAIN", "").lower()
+PORTICO_INBOUND_SECRET = envstr("PORTICO_INBOUND_SECRET", "")
+
 # Error reports hide card fields of every request (core/reporting.py).
 DEFAULT_EXCEPTION_REPORTER_FILTER = "portico.core.reporting.CardSafeExceptionReporterFilter"
 

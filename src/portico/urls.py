@@ -5,6 +5,7 @@ from django.urls import include, path
 from portico.api.api import api
 from portico.console.site import console_site
 from portico.core import views as core_views
+from portico.engagement import inbound_views
 from portico.portal import document_views
 
 urlpatterns = [
@@ -18,6 +19,7 @@ urlpatterns = [
     path("portal/", include("portico.portal.urls")),
     path("s/<str:token>", document_views.share_link, name="share_link"),  # a share link, signed out
     path("payments/", include("portico.payments.urls")),
+    path("inbound/email/", inbound_views.inbound_email, name="inbound_email"),
     path("console/", console_site.urls),
     path("api/v1/", api.urls),
 ]

@@ -34,6 +34,7 @@ PATH_PARAMETERS = {
     "time_entry_id": "time_entry",
     "milestone_id": "milestone",
     "document_id": "document",
+    "conversation_id": "conversation",
 }
 # Body fields that name another object → its kind (a list of them for the many-to-many ones).
 BODY_REFERENCES = {

@@ -59,11 +59,13 @@ def build_world(organization, tag: str = "") -> dict[str, object]:
         subscription = subscriptions.create_subscription(
             customer=customer, plan=plan, actor=Actor.system(), addons=[(addon, 2)], coupon_code=code.code,
         )  # fmt: skip
+        contact = ContactFactory(customer=customer, is_primary=True)
         return {
             **ledger_objects,
             **_projects(customer, tax_rate, tag),
             "customer": customer,
-            "contact": ContactFactory(customer=customer, is_primary=True),
+            "contact": contact,
+            "conversation": _conversation(contact),
             "tax_rate": tax_rate,
             "item": Item.objects.create(organization=organization, name="Hour", unit_price_minor=9000),
             "product": product,
@@ -73,6 +75,13 @@ def build_world(organization, tag: str = "") -> dict[str, object]:
             "coupon_code": code,
             "subscription": subscription,
         }
+
+
+def _conversation(contact):
+    """A general thread the contact started."""
+    from tests.engagement.conversation_factories import conversation
+
+    return conversation(contact)
 
 
 def _ledger(customer) -> dict[str, object]:

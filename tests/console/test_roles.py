@@ -38,6 +38,7 @@ from tests.conftest import tenant_client
 from tests.console.projects_world import project_world
 from tests.console.subscriptions_world import subscription_world
 from tests.console.test_console_edits import customer_form
+from tests.engagement.conversation_factories import conversation_world
 from tests.engagement.factories import web_tab_world
 from tests.engagement.factories_documents import document_world
 from tests.engagement.review_factories import review_world
@@ -136,6 +137,7 @@ def world(org, clock):
     web_tab_world(org, customer)  # web tabs, one shown to chosen customers
     review_world(org, customer)  # a review answered, the chat widget
     document_world(org, customer)  # shared documents and share links to them
+    conversation_world(org, customer)  # conversations, one answered, one closed
     return {"customer": customer, "draft": draft, "invoice": invoice, "payment": payment, "note": note}
 
 

@@ -33,6 +33,7 @@ from tests.catalog.factories import catalog_world
 from tests.conftest import tenant_client
 from tests.console.projects_world import project_world
 from tests.console.subscriptions_world import subscription_world
+from tests.engagement.conversation_factories import conversation_world
 from tests.engagement.factories import web_tab_world
 from tests.engagement.factories_documents import document_world
 from tests.engagement.review_factories import review_world
@@ -115,6 +116,7 @@ def northwind_world(other_org, clock):
     web_tab_world(other_org, customer)  # web tabs, one shown to chosen customers
     review_world(other_org, customer)  # a review answered, the chat widget
     document_world(other_org, customer)  # shared documents and share links to them
+    conversation_world(other_org, customer)  # conversations, one answered, one closed
     return other_org
 
 

@@ -27,7 +27,7 @@ def received(receiver) -> list[dict]:
 
 
 def test_every_event_type_follows_a_topic_that_is_emitted():
-    assert len(events.CATALOG) == len(events.BY_NAME) == 19
+    assert len(events.CATALOG) == len(events.BY_NAME) == 20
     assert {e.topic for e in events.CATALOG} >= {"invoice.finalized", "invoice.paid", "portal.login"}
     assert events.BY_NAME["subscription.renewed"].topic == "invoice.finalized"
 
@@ -141,6 +141,21 @@ def test_project_invoicing_and_a_disputed_entry_are_reported_by_public_ids(
     assert disputed["type"] == "time_entry.disputed"
     assert (disputed["data"]["id"], disputed["data"]["hours"]) == (f"te_{entry.public_id}", "3.00")
     assert disputed["data"]["dispute_comment"] == "We agreed on <b>2</b> hours"
+
+
+def test_a_comment_in_a_conversation_is_reported_with_its_thread(org, customer, contact, receiver, clock):
+    from tests.engagement.conversation_factories import conversation
+
+    endpoint(org, url=receiver.url(), events=["comment.posted"])
+    invoice = open_invoice(customer, 5000)
+    thread = conversation(contact, body="Why <b>this</b> fee?", about=invoice)
+    [body] = received(receiver)
+    message = thread.messages.get()
+    assert body["type"] == "comment.posted"
+    assert body["data"]["id"] == f"msg_{message.public_id}" and body["data"]["body"] == "Why <b>this</b> fee?"
+    assert body["data"]["conversation"]["id"] == f"conv_{thread.public_id}"
+    assert body["data"]["conversation"]["about"] == f"in_{invoice.public_id}"
+    assert body["data"]["author"] == {"kind": "customer", "name": "Maria Lopez"}
 
 
 def test_a_webhook_names_objects_by_the_ids_the_api_answers_with(org, customer, receiver, clock):

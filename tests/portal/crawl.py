@@ -41,6 +41,11 @@ class World:
     review: object = None
     document: object = None
     share_link: object = None
+    conversation: object = None
+
+    @property
+    def conversation_file(self):
+        return self.conversation.messages.get().attachments.get()
 
     def parameters(self, name: str) -> dict:
         """Values of the path parameters, by the route's name (`number` means a payment's on a receipt)."""
@@ -54,6 +59,8 @@ class World:
             "review_id": self.review.public_id if self.review is not None else "no-such-review",
             "document_id": self.document.public_id if self.document is not None else "nosuchdocument",
             "link_id": self.share_link.public_id if self.share_link is not None else "nosuchlink",
+            "thread_id": self.conversation.public_id if self.conversation is not None else "no-such-thread",
+            "attachment_id": self.conversation_file.public_id if self.conversation else "no-such-file",
         }
         if name.endswith("payment_receipt"):
             values["number"] = self.payment.number
@@ -89,6 +96,7 @@ def build_world(customer) -> World:
     world = World(
         due, paid, payment, note, colleague, export, saved_card(customer), a_subscription(customer),
         a_project(customer), web_tab(customer.organization), review(customer),
+        conversation=a_conversation(customer, colleague),
     )  # fmt: skip
     world.document, world.share_link = a_document_and_link(customer)
     return world
@@ -100,6 +108,17 @@ def a_document_and_link(customer):
 
     document = shared_document(customer.organization, title="Contract", customer=customer)
     return document, share_link(customer.organization, document=document, customer=customer).link
+
+
+def a_conversation(customer, colleague):
+    """A thread of the customer's about its open invoice (started by a colleague: any contact's)."""
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from tests.engagement.conversation_factories import conversation
+
+    invoice = customer.invoices.exclude(number="").order_by("pk").first()
+    photo = SimpleUploadedFile("photo.png", b"\x89PNG\r\n\x1a\n" + bytes(16), content_type="image/png")
+    return conversation(colleague, about=invoice, attachments=[photo])
 
 
 def a_subscription(customer):

@@ -126,3 +126,6 @@ api.add_router("/time_entries", project_time.router)
 from portico.api.resources import documents  # noqa: E402
 
 api.add_router("/documents", documents.router)
+from portico.api.resources import conversations  # noqa: E402
+
+api.add_router("/conversations", conversations.router)

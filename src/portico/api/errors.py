@@ -153,6 +153,8 @@ UNPROCESSABLE_CODES = frozenset(
 )
 # projects: a value a project, task, rate or milestone cannot take; hours out of range
 UNPROCESSABLE_CODES |= {"project_invalid", "project_time_invalid"}
+# conversations: an empty or too long subject or message
+UNPROCESSABLE_CODES |= {"conversation_invalid"}
 
 
 def status_of(error: DomainError) -> int:

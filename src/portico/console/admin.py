@@ -26,6 +26,7 @@ from portico.console import (  # noqa: F401
     admin_api_keys,
     admin_billing,
     admin_catalog,
+    admin_conversations,
     admin_core,
     admin_credit_notes,
     admin_disputes,

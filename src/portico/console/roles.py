@@ -41,6 +41,9 @@ ACTION_PERMISSIONS = {
     "mark_due_selected": "mark_due",
     "move_up": CHANGE,  # reordering web tabs
     "move_down": CHANGE,
+    "close_selected": CHANGE,  # conversations (`console.admin_conversations`)
+    "reopen_selected": CHANGE,
+    "file": VIEW,  # a conversation's attached file
     "portal_access": VIEW,  # the portal-access overview of contacts (resending needs its own)
     # customer emails (`console.admin_emails`): a kind's page and its preview are read by everyone
     # who sees the templates; saving on that page needs "change"
@@ -123,6 +126,8 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     # documents shared with customers and share links: support shares and revokes, others read
     "engagement.shareddocument": {F: READ, S: EDIT, R: READ},
     "engagement.sharelink": {F: READ, S: frozenset({VIEW, ADD, "revoke"}), R: READ},
+    # conversations with customers: support answers, closes and reopens them; the others read them
+    "engagement.conversation": {F: READ, S: frozenset({VIEW, CHANGE}), R: READ},
     "core.auditevent": {F: READ, S: READ, R: READ},
     "core.outboxdelivery": {F: READ, S: frozenset({VIEW, "retry"}), R: READ},
     # customer emails: the templates are the owners' and administrators' (like the branding); the

@@ -70,9 +70,10 @@ class TenantMiddleware:
 
 def _always_served(path: str) -> bool:
     # A gateway posts webhooks to one fixed URL that names the organization in its path
-    # (`payments.views.webhook`), whatever host the instance is reached on.
+    # (`payments.views.webhook`), whatever host the instance is reached on; so does a mail provider
+    # its inbound mail, whose signed reply address names the conversation (`engagement.inbound_views`).
     return (
-        path in ("/healthz", "/tls/ask", "/favicon.ico")
+        path in ("/healthz", "/tls/ask", "/favicon.ico", "/inbound/email/")
         or path.startswith(settings.STATIC_URL)
         or path.startswith("/payments/webhooks/")
     )

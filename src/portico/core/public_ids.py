@@ -26,6 +26,8 @@ PREFIXES = {
     "projects.milestone": "ms",
     "engagement.review": "rev",
     "engagement.shareddocument": "doc",
+    "engagement.conversation": "conv",
+    "engagement.conversationmessage": "msg",
 }
 # Kinds addressed by a field as it is stored, not by a prefixed random id: saved cards (whose
 # `card_…` id the portal already uses) and an invoice's lines (their number within the invoice).

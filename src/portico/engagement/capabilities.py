@@ -20,4 +20,9 @@ PORTAL_CAPABILITIES = [
         _("Documents: make expiring share links to documents and invoices"),
         roles=(PortalRole.BILLING, PortalRole.ADMIN),
     ),
+    # Off until the business chooses to talk with its customers in the portal (someone must answer).
+    Capability(
+        "conversations", "view", _("Conversations: read the threads with the business"), default=False
+    ),
+    Capability("conversations", "post", _("Conversations: start a thread and write in it")),
 ]

@@ -19,6 +19,10 @@ class Code(models.TextChoices):
     DOCUMENT_INVALID = "document_invalid"
     DOCUMENT_REFUSED = "document_refused"
     SHARE_LINK_INVALID = "share_link_invalid"
+    # conversations (`engagement.conversations`, `engagement.inbound`)
+    CONVERSATION_ERROR = "conversation_error"
+    CONVERSATION_INVALID = "conversation_invalid"
+    INBOUND_EMAIL_REFUSED = "inbound_email_refused"
 
 
 class WebTabError(DomainError):
@@ -54,3 +58,23 @@ class ChatWidgetInvalid(DomainError):
 
     code = Code.CHAT_WIDGET_INVALID
     message = _("Check the chat widget's settings.")
+
+
+class ConversationError(DomainError):
+    code = Code.CONVERSATION_ERROR
+    message = _("This change to the conversation is not possible.")
+
+
+class ConversationInvalid(ConversationError):
+    """A subject, message or topic a conversation cannot take (empty, too long, another customer's)."""
+
+    code = Code.CONVERSATION_INVALID
+    message = _("Check the message.")
+
+
+class InboundEmailRefused(ConversationError):
+    """An email that cannot be appended to a thread: no reply address of ours, a forged or altered
+    one, a thread that no longer exists, or nothing new in it once the quoted text is removed."""
+
+    code = Code.INBOUND_EMAIL_REFUSED
+    message = _("This email is not a reply to a conversation.")

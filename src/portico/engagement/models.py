@@ -65,5 +65,10 @@ class WebTab(TenantModel):
         return self.opens == self.Opens.EMBEDDED
 
 
+from portico.engagement.models_conversations import (  # noqa: E402, F401
+    Conversation,
+    ConversationAttachment,
+    ConversationMessage,
+)
 from portico.engagement.models_documents import SharedDocument, ShareLink  # noqa: E402, F401
 from portico.engagement.models_reviews import ChatWidget, Review  # noqa: E402, F401  (their own module)

@@ -54,6 +54,7 @@ CATALOG: tuple[EventType, ...] = (
     EventType("project.invoiced", _("Project invoiced"), "project.invoiced"),
     EventType("time_entry.disputed", _("Time entry disputed by the customer"), "time_entry.disputed"),
     EventType("review.submitted", _("Review submitted or changed by the customer"), "review.submitted"),
+    EventType("comment.posted", _("Comment posted in a conversation"), "comment.posted"),
 )
 
 BY_NAME: dict[str, EventType] = {event.name: event for event in CATALOG}

@@ -179,6 +179,29 @@ def _review(review, payload: dict) -> dict:
     }
 
 
+def _comment(message, payload: dict) -> dict:
+    """A message of a conversation (by the customer or by staff; from the portal, the console, an
+    email reply or the API), with the thread it is in and what that thread is about."""
+    conversation = message.conversation
+    about = conversation.about
+    return {
+        "object": "comment",
+        "id": public_id(message),
+        "conversation": {
+            "id": public_id(conversation),
+            "subject": conversation.subject,
+            "topic": conversation.topic,
+            "about": public_id(about) if about is not None else None,
+            "status": conversation.status,
+        },
+        "author": {"kind": message.author_kind, "name": message.author_name},
+        "body": message.body,
+        "via": message.via,
+        "created_at": _iso(message.created_at),
+        "customer": _customer(conversation.customer),
+    }
+
+
 BUILDERS: dict[str, tuple[Callable[[object, dict], dict], tuple[str, ...]]] = {
     "billing.invoice": (_invoice, ("customer",)),
     "billing.payment": (_payment, ("customer",)),
@@ -189,6 +212,7 @@ BUILDERS: dict[str, tuple[Callable[[object, dict], dict], tuple[str, ...]]] = {
     "projects.project": (_project, ("customer",)),
     "projects.timeentry": (_time_entry, ("project__customer", "task", "staff_member")),
     "engagement.review": (_review, ("customer", "author")),
+    "engagement.conversationmessage": (_comment, ("conversation__customer",)),
 }
 
 

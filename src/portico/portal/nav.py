@@ -21,6 +21,7 @@ ENTRIES = [
     (_("Projects"), "portal:projects", "projects"),
     (_("Your review"), "portal:reviews", "reviews"),
     (_("Documents"), "portal:documents", "documents"),
+    (_("Conversations"), "portal:conversations", "conversations"),
     (_("Profile"), "portal:profile", "profile"),
     (_("Security"), "portal:security", "security"),
 ]

@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from portico.portal import (
+    conversation_views,
     credit_views,
     document_views,
     invoice_views,
@@ -123,6 +124,19 @@ urlpatterns = [
         "subscriptions/<str:number>/keep-with-offer/",
         subscription_views.accept_retention_offer,
         name="subscription_retention",
+    ),
+    path("conversations/", conversation_views.conversation_list, name="conversations"),
+    path("conversations/new/", conversation_views.conversation_new, name="conversation_new"),
+    path("conversations/<str:thread_id>/", conversation_views.conversation_detail, name="conversation"),
+    path(
+        "conversations/<str:thread_id>/reply/",
+        conversation_views.conversation_reply,
+        name="conversation_reply",
+    ),
+    path(
+        "conversations/<str:thread_id>/files/<str:attachment_id>/",
+        conversation_views.conversation_attachment,
+        name="conversation_attachment",
     ),
     path("projects/", project_views.project_list, name="projects"),
     path("projects/<str:code>/", project_views.project_detail, name="project"),

@@ -14,7 +14,7 @@ class Migration(migrations.Migration):
         ('billing', '0011_document_public_ids_required'),
         ('core', '0006_organization_favicon_and_headline'),
         ('customers', '0010_statement_day_in_every_month'),
-        ('engagement', '0001_web_tabs'),
+        ('engagement', '0002_conversations'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
