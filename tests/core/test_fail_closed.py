@@ -330,6 +330,57 @@ def _run_deliver_webhooks(org, other_org):
         server.stop()
 
 
+def _run_receive_conversation_mail(org, other_org):
+    import smtplib
+    import socket
+    import threading
+    import time
+
+    from django.test import override_settings
+
+    from portico.engagement.reply_addresses import CUSTOMER, reply_address
+    from tests.engagement.conversation_factories import conversation
+    from tests.engagement.test_conversation_smtp import DOMAIN, _free_port, reply
+    from tests.factories import ContactFactory, CustomerFactory
+
+    threads = []
+    inbound = override_settings(PORTICO_INBOUND_DOMAIN=DOMAIN)
+    inbound.enable()
+    for organization in (org, other_org):
+        with tenant(organization):
+            contact = ContactFactory(
+                customer=CustomerFactory(organization=organization),
+                email=f"maria@{organization.slug}.example",
+            )
+            threads.append(reply_address(conversation(contact), kind=CUSTOMER, recipient_id=contact.pk))
+            threads[-1] = (threads[-1], contact)
+    port, out = _free_port(), io.StringIO()
+    try:
+        # a new thread starts with no organization active, as the command does in production
+        runner = threading.Thread(
+            target=call_command,
+            args=("receive_conversation_mail",),
+            kwargs={"port": port, "messages": 2, "stdout": out},
+        )
+        runner.start()
+        for _attempt in range(100):
+            with socket.socket() as probe:
+                if probe.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.05)
+        with smtplib.SMTP("127.0.0.1", port) as smtp:
+            for n, (address, _contact) in enumerate(threads):
+                smtp.send_message(reply(address, f"Reply {n}\n\n> quoted", f"<reply{n}@acme.example>"))
+        runner.join(20)
+    finally:
+        inbound.disable()
+    assert "Stopped after 2 messages." in out.getvalue()
+    from portico.engagement.models import ConversationMessage
+
+    bodies = ConversationMessage.all_tenants.filter(via="email").values_list("organization__slug", "body")
+    assert sorted(bodies) == sorted([(org.slug, "Reply 0"), (other_org.slug, "Reply 1")])
+
+
 COMMAND_RUNS = {
     "check_ledger": _run_check_ledger,
     "deliver_webhooks": _run_deliver_webhooks,
@@ -339,7 +390,10 @@ COMMAND_RUNS = {
     "notify_expiring_cards": _run_notify_expiring_cards,
     "periodic": _run_periodic,
     "billrun": _run_billrun,
+    "receive_conversation_mail": _run_receive_conversation_mail,
 }
+# Commands whose work happens in other threads (a server's): they need the data committed.
+TRANSACTIONAL = {"receive_conversation_mail"}
 
 
 def test_every_command_of_portico_is_run_here():
@@ -347,7 +401,13 @@ def test_every_command_of_portico_is_run_here():
     assert ours == set(COMMAND_RUNS)
 
 
-@pytest.mark.parametrize("name", sorted(COMMAND_RUNS))
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(name, marks=[pytest.mark.django_db(transaction=True)] if name in TRANSACTIONAL else [])
+        for name in sorted(COMMAND_RUNS)
+    ],
+)
 def test_a_command_acts_for_each_organization_with_none_active(name, org, other_org, settings, tmp_path):
     settings.MEDIA_ROOT = tmp_path
     assert tenancy.current_organization() == org  # the fixture's; each run below deactivates it

@@ -34,6 +34,9 @@ def _receive(content: bytes, recipients: list[str]) -> str:
 
 
 class ConversationMailHandler:
+    def __init__(self):
+        self.handled = 0  # messages answered (taken or refused): `receive_conversation_mail --messages`
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         domain = address.rpartition("@")[2].lower()
         if not reply_addresses.inbound_domain() or domain != reply_addresses.inbound_domain():
@@ -47,12 +50,15 @@ class ConversationMailHandler:
             content = content.encode("utf-8", errors="replace")
         if len(content) > MAX_EMAIL_BYTES:
             return "552 message too large"
-        return await sync_to_async(_receive, thread_sensitive=False)(content, list(envelope.rcpt_tos))
+        try:
+            return await sync_to_async(_receive, thread_sensitive=False)(content, list(envelope.rcpt_tos))
+        finally:
+            self.handled += 1
 
 
-def controller(*, hostname: str, port: int):
+def controller(*, hostname: str, port: int, handler: ConversationMailHandler | None = None):
     from aiosmtpd.controller import Controller
 
     return Controller(
-        ConversationMailHandler(), hostname=hostname, port=port, data_size_limit=MAX_EMAIL_BYTES
+        handler or ConversationMailHandler(), hostname=hostname, port=port, data_size_limit=MAX_EMAIL_BYTES
     )
