@@ -284,8 +284,30 @@ STATIC_ROOT = VAR_DIR / "static"
 STATIC_ROOT.mkdir(exist_ok=True)
 MEDIA_URL = "/media/"
 MEDIA_ROOT = VAR_DIR / "media"
+# Uploaded files (logos, documents, PDFs, exports): the local disk, or an S3-compatible bucket
+# (AWS S3, MinIO, Ceph, R2…) through django-storages (`pip install 'portico[s3]'`) when
+# PORTICO_S3_BUCKET is set — private objects, reached through short-lived signed addresses only.
+S3_BUCKET = envstr("PORTICO_S3_BUCKET", "")
+DEFAULT_STORAGE = (
+    {
+        "BACKEND": "storages.backends.s3.S3Storage",
+        "OPTIONS": {
+            "bucket_name": S3_BUCKET,
+            "endpoint_url": envstr("PORTICO_S3_ENDPOINT_URL", "") or None,
+            "region_name": envstr("PORTICO_S3_REGION", "") or None,
+            "access_key": envstr("PORTICO_S3_ACCESS_KEY_ID", "") or None,
+            "secret_key": envstr("PORTICO_S3_SECRET_ACCESS_KEY", "") or None,
+            "default_acl": "private",
+            "querystring_auth": True,
+            "querystring_expire": 300,
+            "file_overwrite": False,
+        },
+    }
+    if S3_BUCKET
+    else {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+)
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": DEFAULT_STORAGE,
     "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"
         if DEBUG or TESTING
