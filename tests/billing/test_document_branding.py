@@ -4,10 +4,10 @@ is re-rendered once the brand changes; a hostile brand never breaks a document.
 
 PDFs are read back with poppler: `pdfimages -list` for the logo, `pdftotext` for the name."""
 
+import base64
 import datetime as dt
 import io
 import subprocess
-from pathlib import Path
 
 import pytest
 from django.core.files.base import ContentFile
@@ -94,9 +94,11 @@ def test_an_invoice_shows_the_logo_and_the_readable_brand_colour_on_its_page_pri
         f'<img class="doc-logo" src="{asset_path("logo", org.logo)}"' in page
         and f"--brand: {readable};" in page
     )
-    # the PDF's own HTML draws the logo from its file, never over the network
+    # the PDF's own HTML carries the logo's bytes (read through the storage), never an address
     html = documents.invoice_html(documents.attach_parts(invoice), pdf=True)
-    assert f'src="{Path(org.logo.path).resolve().as_uri()}"' in html
+    with org.logo.open("rb") as stored:
+        inline = base64.b64encode(stored.read()).decode()
+    assert f'src="data:image/png;base64,{inline}"' in html and "file://" not in html
 
 
 def test_without_a_logo_a_document_prints_the_name_in_the_brand_colour(
@@ -190,7 +192,7 @@ def test_a_logo_that_cannot_be_drawn_leaves_the_name_and_every_document_still_re
     org, customer, portal_client, clock, django_capture_on_commit_callbacks, logo, name
 ):
     org = customer.organization = brand(org, logo=logo, name=name)
-    assert org.logo and documents.logo_file(org) is None
+    assert org.logo and documents.logo_image(org) is None
     invoice = issue(customer, django_capture_on_commit_callbacks)
     content = download(portal_client, f"/portal/invoices/{invoice.number}/pdf/")
     assert images(content) == [] and pdf_text(content).startswith(f"{org.name} ")
@@ -215,3 +217,20 @@ def test_a_colour_that_is_not_one_in_the_database_falls_back_to_the_default(
     printed = portal_client.get(f"/portal/invoices/{invoice.number}/print/").content.decode()
     assert "red;}a" not in printed and "color: #1f5fbf;" in printed
     assert "--brand: #1f5fbf;" in portal_client.get("/portal/").content.decode()
+
+
+def test_a_logo_in_a_storage_without_local_files_is_drawn_too(
+    org, customer, portal_client, clock, django_capture_on_commit_callbacks, settings
+):
+    """A bucket (S3 through django-storages) has no paths on this machine: Django's in-memory
+    storage stands for it — the documents read the logo's bytes through the storage."""
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    }
+    org = customer.organization = brand(org, logo=png())
+    assert type(org.logo.storage._wrapped).__name__ == "InMemoryStorage", type(org.logo.storage._wrapped)
+    invoice = issue(customer, django_capture_on_commit_callbacks)
+    assert images(download(portal_client, f"/portal/invoices/{invoice.number}/pdf/")) == [(120, 40)]
+    statement = statement_for(customer, invoice.issue_date, invoice.issue_date)
+    assert images(documents.statement_pdf_bytes(statement)) == [(120, 40)]

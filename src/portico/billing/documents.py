@@ -13,6 +13,7 @@ what it rendered and removes its copy). The file is first rendered when the invo
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import io
 import json
@@ -22,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from django.conf import settings
-from django.core.files import File
 from django.core.files.base import ContentFile
 from django.db.models import Prefetch, prefetch_related_objects
 from django.dispatch import receiver
@@ -33,7 +33,7 @@ from django_tasks import task
 from portico.billing.models import CreditApplication, Invoice, PaymentAllocation
 from portico.billing.signals import invoice_finalized
 from portico.core import tenancy
-from portico.core.brand_assets import asset_path, image_format
+from portico.core.brand_assets import CONTENT_TYPES, MAX_BYTES, asset_path, image_format
 from portico.core.branding import brand_of
 from portico.core.money import Money
 from portico.customers.addresses import address_lines
@@ -69,21 +69,23 @@ def instructions_for(invoice: Invoice) -> str:
 # -- the brand -------------------------------------------------------------------------------------------
 
 
-def logo_file(organization) -> Path | None:
-    """The organization's logo as a file under MEDIA_ROOT that documents can draw, else None: the
-    upload is checked when made (`core.brand_assets`), and again here for a row written another way —
-    a document must render whatever the file is (else the name is printed instead)."""
+def logo_image(organization) -> tuple[bytes, str] | None:
+    """The organization's logo as (bytes, content type) that documents can draw, else None. Read
+    through the storage (the local disk or a bucket); the upload is checked when made
+    (`core.brand_assets`), and again here for a row written another way — a document must render
+    whatever the file is (else the name is printed instead)."""
     logo = organization.logo
     if not logo:
         return None
     try:
-        path = Path(logo.path).resolve()
-    except Exception:  # a storage without local paths, or a name that leaves MEDIA_ROOT
+        with logo.open("rb") as file:
+            if file.size is None or file.size > MAX_BYTES:
+                return None
+            found = image_format(file)
+            content = file.read() if found is not None else b""
+    except (OSError, ValueError):  # a lost file, or a name the storage refuses
         return None
-    if not path.is_relative_to(Path(settings.MEDIA_ROOT).resolve()) or not path.is_file():
-        return None
-    with path.open("rb") as file:
-        return path if image_format(File(file)) is not None else None
+    return (content, CONTENT_TYPES[found]) if found is not None else None
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,7 @@ class DocumentBrand:
 
     name: str
     colour: str
-    logo_src: str | None  # a file:// address in a PDF, the media URL on a page
+    logo_src: str | None  # inline data in a PDF (never the network), its own address on a page
     logo_name: str  # the file drawn ("" when none): part of the document version
 
     @property
@@ -102,15 +104,20 @@ class DocumentBrand:
 
 
 def document_brand(organization, *, pdf: bool = False) -> DocumentBrand:
-    path = logo_file(organization)
+    image = logo_image(organization)
     src = None
-    if path is not None:
-        src = path.as_uri() if pdf else asset_path("logo", organization.logo)
+    if image is not None:
+        content, content_type = image
+        src = (
+            f"data:{content_type};base64,{base64.b64encode(content).decode()}"
+            if pdf
+            else asset_path("logo", organization.logo)
+        )
     return DocumentBrand(
         name=organization.name,
         colour=brand_of(organization).colour,
         logo_src=src,
-        logo_name=organization.logo.name if path is not None else "",
+        logo_name=organization.logo.name if image is not None else "",
     )
 
 

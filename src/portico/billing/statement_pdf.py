@@ -31,7 +31,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
-from portico.billing.documents import document_brand, logo_file
+from portico.billing.documents import document_brand, logo_image
 from portico.core import tenancy
 from portico.core.formatting import short_date
 from portico.core.templatetags.money import current_locale, format_money
@@ -130,13 +130,13 @@ class StatementDrawing:
         self.organization = statement.customer.organization
         self.locale = current_locale()
         # The seller's brand, as the template prints it: the colour of the title, column heads and
-        # their rules; the logo (checked by `logo_file`), else the name in that colour.
+        # their rules; the logo (checked by `logo_image`), else the name in that colour.
         self.brand = document_brand(self.organization, pdf=True)
         self.colour = HexColor(self.brand.colour)
         self.logo = None
-        if (path := logo_file(self.organization)) is not None:
+        if (image := logo_image(self.organization)) is not None:
             try:
-                self.logo = ImageReader(str(path))
+                self.logo = ImageReader(io.BytesIO(image[0]))
                 self.logo.getSize()
             except Exception:  # what Pillow accepted and ReportLab cannot read: the name instead
                 self.logo = None
