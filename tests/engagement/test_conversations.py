@@ -238,3 +238,17 @@ def test_empty_or_oversized_messages_are_refused(org, customer, contact):
     for body in ("   ", "x" * 10_001):
         with pytest.raises(ConversationInvalid):
             conversation(contact, body=body)
+
+
+def test_the_demo_has_one_answered_question_about_an_invoice_once(db):
+    from portico.demo.loader import load_demo
+    from portico.engagement.models import Conversation
+    from portico.portal.models import preferences_of
+
+    demo = load_demo()
+    load_demo()
+    threads = Conversation.all_tenants.filter(customer=demo.customers["acme"])
+    assert threads.count() == 1
+    thread = threads.get()
+    assert thread.topic == "invoice" and thread.messages.count() == 2
+    assert preferences_of(demo.renotech).allows("conversations")

@@ -1,4 +1,5 @@
-"""Demo additions of engagement: RenoTech's portal shows two web tabs, its help centre inside the
+"""Demo additions of engagement (conversations, documents, reviews and chat in their own modules):
+RenoTech's portal shows two web tabs, its help centre inside the
 portal and its status page in a new tab
 (placeholder addresses that allow framing: a business puts its own). Idempotent: an organization that has web tabs gets no others."""
 
@@ -18,9 +19,10 @@ DEMO_TABS = [
 
 
 def extend(demo) -> None:
-    from portico.demo import reviews
+    from portico.demo import conversations, reviews
 
     reviews.extend(demo)  # reviews and chat support (their own module)
+    conversations.extend(demo)  # a question about an invoice, answered
     engagement_documents.extend(demo)  # shared documents and a share link
     organization = demo.renotech
     with tenancy.tenant(organization):

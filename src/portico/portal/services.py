@@ -51,9 +51,11 @@ def set_portal_preferences(
     """Record what the customers of the organization's default configuration may not (`disabled`)
     and may additionally (`enabled`) use; every entry must be a declared capability."""
     default = preferences_of(organization)  # there is always one row to lock
-    return update_portal_configuration(
+    saved = update_portal_configuration(
         configuration=default, name=default.name, disabled=disabled, enabled=enabled, actor=actor
     )
+    organization.portal_preferences = saved  # what the rest of this request reads
+    return saved
 
 
 def create_portal_configuration(*, organization, name, disabled: list, enabled: list, actor: Actor):
