@@ -160,6 +160,20 @@ def document_routes_of(acme) -> dict[str, dict]:
     }
 
 
+def conversation_routes_of(acme, colleague) -> dict[str, dict]:
+    """A thread of Acme's with a file (made here: the demo's question has none)."""
+    from tests.portal.crawl import a_conversation
+
+    thread = a_conversation(acme, colleague)
+    attachment = thread.messages.get().attachments.get()
+    ids = {"thread_id": thread.public_id}
+    return {
+        "portal:conversation": ids,
+        "portal:conversation_reply": ids,
+        "portal:conversation_attachment": {**ids, "attachment_id": attachment.public_id},
+    }
+
+
 def route_kwargs(demo, acme, invoice) -> dict[str, dict]:
     """Real ids for the routes that take one, from the data above; bad tokens for token links (their
     'link not valid' page is a page too)."""
@@ -189,6 +203,7 @@ def route_kwargs(demo, acme, invoice) -> dict[str, dict]:
         "portal:web_tab": {"tab_id": web_tab_of(acme).pk},
         "portal:review_edit": {"review_id": review_of(acme).public_id},
         **document_routes_of(acme),
+        **conversation_routes_of(acme, colleague),
         "portal:contact_edit": {"contact_id": colleague.public_id},
         "portal:contact_access": {"contact_id": colleague.public_id},
         "portal:profile_email_confirm": {"token": "not-a-valid-token"},
