@@ -74,7 +74,7 @@ class PortalConfigurationAdmin(RefusalRedirectMixin, TenantAdmin):
     def get_queryset(self, request):
         if getattr(request, "organization", None) is not None:
             preferences_of(request.organization)  # there is always a default to edit
-        return super().get_queryset(request).select_related("default_of").annotate(customers=Count("choices"))
+        return super().get_queryset(request).annotate(customers=Count("choices"))
 
     @admin.display(description=_("default"), boolean=True)
     def default_display(self, obj):
@@ -84,7 +84,7 @@ class PortalConfigurationAdmin(RefusalRedirectMixin, TenantAdmin):
     def customers_display(self, obj):
         if obj.is_default:
             return _("every customer without a configuration of its own")
-        return getattr(obj, "customers", None) if hasattr(obj, "customers") else obj.choices.count()
+        return obj.customers  # annotated by `get_queryset`
 
     @admin.display(description=_("switched off"))
     def switched_off(self, obj):
