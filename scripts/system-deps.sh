@@ -5,6 +5,8 @@ set -euo pipefail
 need=()
 command -v oathtool >/dev/null || need+=(oathtool)
 command -v pdftotext >/dev/null || need+=(poppler-utils)
+# pysaml2 (the SAML identity provider the SSO tests run) signs with the xmlsec1 command.
+command -v xmlsec1 >/dev/null || need+=(xmlsec1)
 # The documents' font: WeasyPrint asks fontconfig for it, long statements embed it (billing.statement_pdf).
 fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core)
 if [ "${1:-}" = "--browser" ]; then
