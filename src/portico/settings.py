@@ -107,6 +107,9 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "allauth.usersessions",
+    "allauth.socialaccount",  # single sign-on: per-organization connections (accounts/sso.py)
+    "allauth.socialaccount.providers.openid_connect",
+    "allauth.socialaccount.providers.saml",
     "django_tasks",
     "django_tasks_db",
     "ninja",  # the API docs' own static files (no CDN)
@@ -129,6 +132,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
+    "portico.accounts.sso_views.SsoFormActionMiddleware",  # sign-in forms may go on to an IdP
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "portico.core.middleware.TenantMiddleware",
     "portico.api.middleware.ApiKeyMiddleware",  # /api/v1/: the key, its organization, limits
@@ -231,6 +235,21 @@ ACCOUNT_FORMS = {
 }
 ACCOUNT_EMAIL_NOTIFICATIONS = True  # password changed/reset, second factor added/removed
 MFA_ADAPTER = "portico.accounts.adapters.PortalMFAAdapter"
+# Single sign-on: each organization's connections are its own (accounts.SsoConnection), served to
+# allauth as apps built per request; there are no global provider settings. The provider classes
+# add what allauth leaves out: an OpenID Connect nonce and id_token signature checks, and SAML
+# assertions used once (accounts/sso.py).
+SOCIALACCOUNT_ADAPTER = "portico.accounts.sso.PortalSocialAccountAdapter"
+SOCIALACCOUNT_PROVIDERS = {
+    "openid_connect": {"provider_class": "portico.accounts.sso.PortalOIDCProvider"},
+    "saml": {"provider_class": "portico.accounts.sso.PortalSAMLProvider"},
+}
+SOCIALACCOUNT_AUTO_SIGNUP = True  # a new contact is made only where the connection allows it
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # linking by email is ours, verified and tenant-scoped
+SOCIALACCOUNT_EMAIL_VERIFICATION = "none"
+SOCIALACCOUNT_STORE_TOKENS = False  # sign-in only: no provider tokens are kept
+SOCIALACCOUNT_LOGIN_ON_GET = False  # a provider is left only by a POST (CSRF-protected)
+SOCIALACCOUNT_REQUESTS_TIMEOUT = 10
 MFA_FORMS = {
     "authenticate": "portico.accounts.forms.LimitedAuthenticateForm",
     "reauthenticate": "portico.accounts.forms.LimitedReauthenticateForm",

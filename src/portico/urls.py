@@ -1,7 +1,9 @@
+from allauth.urls import build_provider_urlpatterns
 from django.conf import settings
 from django.conf.urls.static import static
 from django.urls import include, path
 
+from portico.accounts import sso, sso_views
 from portico.api.api import api
 from portico.console.site import console_site
 from portico.core import views as core_views
@@ -15,7 +17,22 @@ urlpatterns = [
     path("brand/<str:kind>", core_views.brand_asset, name="brand-asset"),
     path("tls/ask", core_views.tls_ask, name="tls-ask"),
     path("portal/account/", include("portico.accounts.urls")),
-    path("portal/account/", include("allauth.urls")),
+    # Single sign-on: ours first, where allauth's would do less (accounts/sso.py, sso_views.py)
+    path("portal/account/login/", sso_views.login, name="account_login"),
+    path("portal/account/sso/", sso_views.discover, name="sso_discover"),
+    path(
+        "portal/account/oidc/<str:provider_id>/login/callback/",
+        sso.oidc_callback,
+        name="openid_connect_callback",
+    ),
+    path("portal/account/3rdparty/", sso_views.no_connections, name="socialaccount_connections"),
+    path("portal/account/3rdparty/signup/", sso_views.no_signup, name="socialaccount_signup"),
+    # allauth's pages, less its deprecated `social/` redirects
+    path("portal/account/", include("allauth.account.urls")),
+    path("portal/account/2fa/", include("allauth.mfa.urls")),
+    path("portal/account/3rdparty/", include("allauth.socialaccount.urls")),
+    path("portal/account/", include(build_provider_urlpatterns())),
+    path("portal/account/sessions/", include("allauth.usersessions.urls")),
     path("portal/", include("portico.portal.urls")),
     path("s/<str:token>", document_views.share_link, name="share_link"),  # a share link, signed out
     path("payments/", include("portico.payments.urls")),

@@ -9,6 +9,29 @@ ACCESS_OFF_MESSAGE = _(
 )
 
 
+SSO_ONLY_MESSAGE = _(
+    "Your company signs in to this portal with single sign-on. Use “Continue with single sign-on” "
+    "below and your company's account."
+)
+
+
+def sso_required_for(user) -> bool:
+    from portico.accounts.sso import sso_required_for as required
+
+    return required(user)
+
+
+def _audit_sso_only(request, user) -> None:
+    from dataclasses import replace
+
+    from portico.core.audit import Actor, audit
+
+    organization = getattr(request, "organization", None)
+    if organization is not None:
+        actor = replace(Actor.from_request(request), kind="system", label=user.email[:254])
+        audit(actor, "login.failed", organization=organization, email=user.email, reason="sso_required")
+
+
 def portal_access_is_off(user) -> bool:
     """A contact's login whose portal access was switched off (by their company or by staff)."""
     contact = getattr(user, "contact", None) if getattr(user, "contact_id", None) else None
@@ -92,6 +115,11 @@ class PortalAccountAdapter(DefaultAccountAdapter):
             from django.core.exceptions import ValidationError
 
             raise ValidationError(ACCESS_OFF_MESSAGE, code="portal_access_off")
+        if user is not None and sso_required_for(user):
+            from django.core.exceptions import ValidationError
+
+            _audit_sso_only(request, user)
+            raise ValidationError(SSO_ONLY_MESSAGE, code="sso_required")
         return user
 
     def authentication_failed(self, request, **credentials):
@@ -107,7 +135,26 @@ class PortalAccountAdapter(DefaultAccountAdapter):
             clear_login(request)
             messages.error(request, ACCESS_OFF_MESSAGE)
             return redirect("account_login")
+        # Passkeys and invitations too: a customer that requires single sign-on signs in with it only.
+        from portico.accounts.sso import current_sign_in
+
+        if sso_required_for(user) and current_sign_in(request) is None:
+            from allauth.account.internal.stagekit import clear_login
+            from django.contrib import messages
+            from django.shortcuts import redirect
+
+            clear_login(request)
+            _audit_sso_only(request, user)
+            messages.error(request, SSO_ONLY_MESSAGE)
+            return redirect("account_login")
         return super().pre_login(request, user, **kwargs)
+
+    def get_login_stages(self):
+        # allauth's second-factor stage, skipped after single sign-on where the customer says so
+        return [
+            "portico.accounts.sso.PortalMFAStage" if path == "allauth.mfa.stages.AuthenticateStage" else path
+            for path in super().get_login_stages()
+        ]
 
     def post_login(self, request, user, **kwargs):
         from portico.accounts import lockout

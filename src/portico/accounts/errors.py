@@ -17,6 +17,7 @@ class Code(models.TextChoices):
     LAST_ADMIN = "last_admin"
     OWN_ACCESS = "own_access"
     NO_PORTAL_ACCESS = "no_portal_access"
+    SSO_REFUSED = "sso_refused"
 
 
 class AccessError(DomainError):
@@ -57,3 +58,10 @@ class OwnAccess(AccessError):
 class NoPortalAccess(AccessError):
     code = Code.NO_PORTAL_ACCESS
     message = _("This contact has no portal access: turn it on or invite them first.")
+
+
+class SsoRefused(AccessError):
+    """A single sign-on connection or a customer's single sign-on rules cannot be saved as given."""
+
+    code = Code.SSO_REFUSED
+    message = _("These single sign-on settings cannot be saved.")

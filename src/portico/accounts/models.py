@@ -277,3 +277,200 @@ class SignInThrottle(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.key}: {self.failures}"
+
+
+# -- single sign-on (accounts/sso.py) -----------------------------------------------------------
+
+
+def _sso_key() -> str:
+    import secrets
+
+    return "sso" + secrets.token_hex(8)
+
+
+def parse_email_domains(text: str) -> list[str]:
+    """`acme.example, Acme.co.uk` (commas, spaces or lines) → `["acme.example", "acme.co.uk"]`."""
+    import re
+
+    seen: list[str] = []
+    for part in re.split(r"[\s,;]+", text or ""):
+        domain = part.strip().lstrip("@").rstrip(".").lower()
+        if domain and domain not in seen:
+            seen.append(domain)
+    return seen
+
+
+def domain_of(email: str) -> str:
+    return (email or "").rpartition("@")[2].strip().rstrip(".").lower()
+
+
+class SsoConnection(TenantModel):
+    """One identity provider a business's customers may sign in to the portal with.
+
+    Each connection is served to allauth as a `SocialApp` built on the fly for the organization whose
+    host the request is on (`sso.PortalSocialAccountAdapter.list_apps`): there are no global provider
+    settings, and a connection of one organization does not exist on another's host. `key` is the
+    connection's id in URLs (`/portal/account/oidc/<key>/…`, `/portal/account/saml/<key>/…`) and in
+    allauth's `SocialAccount.provider`, unique across organizations.
+    """
+
+    organization = tenancy.organization_key()  # led by the unique constraint below
+
+    class Protocol(models.TextChoices):
+        OIDC = "oidc", _("OpenID Connect")
+        SAML = "saml", _("SAML 2.0")
+
+    class TokenAuth(models.TextChoices):
+        AUTO = "", _("As the provider advertises")
+        POST = "client_secret_post", _("Client secret in the request body")
+        BASIC = "client_secret_basic", _("Client secret in the Authorization header")
+
+    key = models.CharField(max_length=40, unique=True, default=_sso_key, editable=False)
+    name = models.CharField(
+        _("name"), max_length=80, help_text=_("Shown to customers: “Sign in with <name>”.")
+    )
+    protocol = models.CharField(_("protocol"), max_length=4, choices=Protocol.choices)
+    is_active = models.BooleanField(_("active"), default=True)
+    listed = models.BooleanField(
+        _("show a button on the sign-in page"),
+        default=False,
+        help_text=_(
+            "Off: people reach this connection by typing their email address under “Sign in with "
+            "single sign-on” (the connection's name is not shown to everyone)."
+        ),
+    )
+    email_domains = models.TextField(
+        _("email domains"),
+        blank=True,
+        help_text=_(
+            "Only addresses at these domains may use this connection (one per line or comma separated). "
+            "Empty: any address of a chosen customer."
+        ),
+    )
+    customers = models.ManyToManyField(
+        "customers.Customer",
+        blank=True,
+        related_name="+",
+        verbose_name=_("customers"),
+        help_text=_("Only contacts of these customers may use it. None chosen: any customer."),
+    )
+    create_contacts = models.BooleanField(
+        _("create contacts on first sign-in"),
+        default=False,
+        help_text=_(
+            "Someone the identity provider vouches for but who is not a contact yet becomes a contact "
+            "(viewer role) of the customer that owns their email domain."
+        ),
+    )
+    # OpenID Connect
+    discovery_url = models.URLField(
+        _("issuer or discovery URL"),
+        blank=True,
+        max_length=500,
+        help_text=_("The issuer (https://login.example.com) or its /.well-known/openid-configuration."),
+    )
+    client_id = models.CharField(_("client ID"), max_length=255, blank=True)
+    client_secret = models.CharField(_("client secret"), max_length=500, blank=True)
+    scopes = models.CharField(_("scopes"), max_length=255, default="openid email profile")
+    use_pkce = models.BooleanField(_("use PKCE"), default=True)
+    token_auth_method = models.CharField(
+        _("client authentication"), max_length=20, choices=TokenAuth.choices, blank=True, default=""
+    )
+    # SAML
+    idp_metadata_url = models.URLField(_("IdP metadata URL"), blank=True, max_length=500)
+    idp_metadata_xml = models.TextField(
+        _("IdP metadata XML"), blank=True, help_text=_("Paste it when the IdP has no metadata URL.")
+    )
+    idp_entity_id = models.CharField(_("IdP entity ID"), max_length=500, blank=True)
+    idp_sso_url = models.URLField(_("IdP sign-in URL"), blank=True, max_length=500)
+    idp_certificate = models.TextField(_("IdP signing certificate (PEM)"), blank=True)
+    attribute_email = models.CharField(_("email attribute"), max_length=255, blank=True)
+    attribute_email_verified = models.CharField(
+        _("“email verified” attribute"),
+        max_length=255,
+        blank=True,
+        help_text=_(
+            "Empty: the identity provider is trusted for the addresses at this connection's email "
+            "domains only, and an address at another domain is refused."
+        ),
+    )
+    attribute_first_name = models.CharField(_("first name attribute"), max_length=255, blank=True)
+    attribute_last_name = models.CharField(_("last name attribute"), max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta(TenantModel.Meta):
+        verbose_name = _("single sign-on connection")
+        verbose_name_plural = _("single sign-on connections")
+        ordering = ["name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="sso_connection_name_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def domains(self) -> list[str]:
+        return parse_email_domains(self.email_domains)
+
+    @property
+    def provider_id(self) -> str:
+        """allauth's provider id for this connection (`SocialAccount.provider`)."""
+        return self.key
+
+
+class SsoAssertion(TenantModel):
+    """A SAML assertion already used to sign in: the same assertion presented again is refused,
+    whichever browser or app server it reaches (SAML Profiles §4.1.4.5)."""
+
+    organization = tenancy.organization_key()
+    connection = models.ForeignKey(SsoConnection, on_delete=models.CASCADE, related_name="+", db_index=False)
+    assertion_id = models.CharField(max_length=255)
+    expires_at = models.DateTimeField(null=True)
+
+    class Meta(TenantModel.Meta):
+        constraints = [
+            models.UniqueConstraint(fields=["connection", "assertion_id"], name="sso_assertion_used_once"),
+        ]
+        indexes = [models.Index(fields=["organization", "expires_at"])]
+
+    def __str__(self) -> str:
+        return self.assertion_id
+
+
+class CustomerSso(TenantModel):
+    """A customer's single sign-on rules: the email domains it owns, whether its contacts must sign
+    in with single sign-on, and whether such a sign-in also asks for the portal's second factor."""
+
+    organization = tenancy.organization_key()
+    customer = models.OneToOneField("customers.Customer", on_delete=models.CASCADE, related_name="sso")
+    email_domains = models.TextField(
+        _("email domains of this customer"),
+        blank=True,
+        help_text=_(
+            "A connection that creates contacts adds new people at these domains to this customer. "
+            "A domain belongs to one customer."
+        ),
+    )
+    sso_required = models.BooleanField(
+        _("require single sign-on"),
+        default=False,
+        help_text=_("This customer's contacts cannot sign in with a password or passkey."),
+    )
+    sso_second_factor = models.BooleanField(
+        _("single sign-on also asks for the portal's second factor"),
+        default=False,
+        help_text=_("Off: the identity provider's own sign-in (and its MFA) is enough."),
+    )
+
+    class Meta(TenantModel.Meta):
+        verbose_name = _("single sign-on")
+        verbose_name_plural = _("single sign-on")
+        indexes = [models.Index(fields=["organization", "customer"])]
+
+    def __str__(self) -> str:
+        return f"Single sign-on of {self.customer_id}"
+
+    @property
+    def domains(self) -> list[str]:
+        return parse_email_domains(self.email_domains)

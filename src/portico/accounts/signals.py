@@ -13,14 +13,18 @@ def _customer_of(user):
 
 @receiver(user_logged_in)
 def _logged_in(sender, request, user, **kwargs):
+    from portico.accounts.sso import current_sign_in
+
     organization = getattr(request, "organization", None) or user.organization
     if organization is not None:
+        sso = current_sign_in(request)
         audit(
             Actor.from_request(request),
             "login.succeeded",
             user,
             organization=organization,
             customer=_customer_of(user),
+            **(sso.audit_data() if sso is not None else {}),
         )
         if user.contact_id and user.organization_id == organization.pk:  # a portal sign-in (webhooks)
             outbox.emit_for(

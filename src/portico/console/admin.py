@@ -17,7 +17,7 @@ from django.utils.translation import gettext_lazy as _
 
 from portico.accounts import services as access
 from portico.accounts.errors import AccessError
-from portico.accounts.models import User
+from portico.accounts.models import CustomerSso, User
 
 # Every app's console pages live in this package (the console is the top layer and may import
 # any app; the apps never import it): importing them registers them on the console site.
@@ -41,6 +41,7 @@ from portico.console import (  # noqa: F401
     admin_project_time,
     admin_projects,
     admin_reviews,
+    admin_sso,
     admin_subscriptions,
     admin_web_tabs,
     admin_webhooks,
@@ -283,7 +284,7 @@ class CustomerAdmin(CustomerEmailPages, StatementEmailPages, RefusalRedirectMixi
     list_display = ["display_name", "company_name", "email", "currency", "payment_terms_days", "is_active"]
     search_fields = ["display_name", "company_name", "email"]
     list_filter = ["is_active", "currency"]
-    inlines = [ContactInline, PaymentMethodInline]
+    inlines = [ContactInline, admin_sso.CustomerSsoInline, PaymentMethodInline]
     fieldsets = [
         (
             None,
@@ -349,6 +350,10 @@ class CustomerAdmin(CustomerEmailPages, StatementEmailPages, RefusalRedirectMixi
                 refused(request, error)
 
     def save_formset(self, request, form, formset, change):
+        if formset.model is CustomerSso:
+            if not getattr(request, "_console_refused", False):
+                admin_sso.save_customer_sso(request, form.instance, formset)
+            return None
         if formset.model is not ContactPerson:
             return super().save_formset(request, form, formset, change)
         if getattr(request, "_console_refused", False):

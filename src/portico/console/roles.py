@@ -117,6 +117,9 @@ PERMISSIONS: dict[str, dict[str, frozenset[str]]] = {
     "core.organization": {F: READ, S: READ, R: READ},
     "accounts.accesspolicy": {F: READ, S: READ, R: READ},
     "portal.portalconfiguration": {F: READ, S: READ, R: READ},
+    # single sign-on: connections and a customer's rules are the owners' and administrators'
+    "accounts.ssoconnection": {F: READ, S: READ, R: READ},
+    "accounts.customersso": {F: READ, S: READ, R: READ},
     # the business's web tabs in the portal's menu: owners and administrators change them
     "engagement.webtab": {F: READ, S: READ, R: READ},
     # reviews: everyone reads them; support answers them publicly (the reply is their one change);

@@ -68,6 +68,19 @@ PUBLIC_PAGES: dict[str, str] = {
     "mfa_edit_webauthn": _OWN_LOGIN,
     "mfa_login_webauthn": "open: signing in with a passkey",
     "usersessions_list": _OWN_LOGIN,
+    # single sign-on (accounts/sso.py): each connection's URLs exist on its own organization's host only
+    "sso_discover": _SIGN_IN,
+    "openid_connect_login": _SIGN_IN,
+    "openid_connect_callback": "open: the identity provider sends the browser back; state, nonce and PKCE guard it",
+    "saml_login": _SIGN_IN,
+    "saml_acs": "open: the identity provider posts its signed assertion here",
+    "saml_finish_acs": "open: the second half of the assertion's check (allauth's same-site hop)",
+    "saml_metadata": "open: the service provider's public metadata, for the customer's IT",
+    "saml_sls": "open: the identity provider's single logout",
+    "socialaccount_login_cancelled": _SIGN_IN,
+    "socialaccount_login_error": _SIGN_IN,
+    "socialaccount_signup": "open but closed: answers 302 to the sign-in page (new contacts come from a connection)",
+    "socialaccount_connections": "answers 404: identities are linked by verified email, not by hand",
 }
 
 PORTAL_PREFIX = "portal/"
