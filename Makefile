@@ -9,7 +9,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 PYTEST_WORKERS ?= auto
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run serve test test-sqlite test-pg test-api-schema e2e bench check lint format migrate demo worker clean system-deps browser-deps
+.PHONY: run serve test test-sqlite test-pg test-api-schema e2e bench check lint format migrate demo worker clean system-deps browser-deps idp-deps
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,16 @@ system-deps:
 
 browser-deps:
 	@bash scripts/system-deps.sh --browser
+
+# The SSO tests' OpenID Connect provider (Node.js, oidc-provider; tests/oidc_idp.py starts it).
+IDP_DIR := tests/idp/oidc
+IDP_STAMP := $(IDP_DIR)/node_modules/.portico-installed
+
+$(IDP_STAMP): $(IDP_DIR)/package-lock.json
+	npm ci --no-audit --no-fund --prefix $(IDP_DIR)
+	@touch $(IDP_STAMP)
+
+idp-deps: $(IDP_STAMP)
 
 migrate: $(STAMP)
 	PORTICO_DEMO=true $(BIN)/python manage.py migrate --noinput
@@ -44,7 +54,7 @@ worker: $(STAMP)
 	PORTICO_DEMO=true $(BIN)/portico worker
 
 ## make test: the suite on SQLite, then again on PostgreSQL when one is reachable
-test: $(STAMP) system-deps
+test: $(STAMP) system-deps idp-deps
 	@$(MAKE) --no-print-directory test-sqlite
 	@if $(BIN)/python scripts/pg_reachable.py "$(TEST_DATABASE_URL)"; then \
 		$(MAKE) --no-print-directory test-pg; \
@@ -53,16 +63,16 @@ test: $(STAMP) system-deps
 		if [ "$$CI" = "true" ]; then echo "CI requires PostgreSQL"; exit 1; fi; \
 	fi
 
-test-sqlite: $(STAMP)
+test-sqlite: $(STAMP) idp-deps
 	@echo "== pytest on SQLite =="
 	env -u DATABASE_URL -u TEST_DATABASE_URL $(BIN)/pytest -n $(PYTEST_WORKERS) -m "not e2e and not postgres" $(PYTEST_ARGS)
 
-test-pg: $(STAMP)
+test-pg: $(STAMP) idp-deps
 	@echo "== pytest on PostgreSQL ($(TEST_DATABASE_URL)) =="
 	DATABASE_URL="$(TEST_DATABASE_URL)" $(BIN)/pytest -n $(PYTEST_WORKERS) -m "not e2e" $(PYTEST_ARGS)
 
 ## make e2e: real-browser tests (Playwright driving Debian's Chromium) with axe checks
-e2e: $(STAMP) browser-deps system-deps
+e2e: $(STAMP) browser-deps system-deps idp-deps
 	@echo "== browser tests (Chromium, axe) =="
 	env -u DATABASE_URL $(BIN)/pytest -p no:xdist -m e2e tests/e2e $(PYTEST_ARGS)
 
