@@ -7,6 +7,7 @@ import datetime as dt
 
 import pytest
 
+from portico.accounts.models import CustomerSso
 from portico.billing import services as ledger
 from portico.billing.models import Invoice, Payment
 from portico.core.audit import Actor
@@ -63,6 +64,12 @@ def customer_form(customer: Customer, contacts: dict | None = None, **changes) -
     data.update({"contacts-TOTAL_FORMS": str(len(rows)), "contacts-INITIAL_FORMS": str(len(rows))})
     # the saved payment methods are shown read only: their inline posts only its management form
     data.update({"payment_methods-TOTAL_FORMS": "0", "payment_methods-INITIAL_FORMS": "0"})
+    # the customer's single sign-on rules: one row once set, none before
+    rules = CustomerSso.all_tenants.filter(customer=customer).first()
+    data.update({"sso-TOTAL_FORMS": "1" if rules else "0", "sso-INITIAL_FORMS": "1" if rules else "0"})
+    if rules is not None:
+        data.update({"sso-0-id": rules.pk, "sso-0-customer": customer.pk, "sso-0-email_domains": rules.email_domains})
+        data.update({f"sso-0-{f}": "on" for f in ("sso_required", "sso_second_factor") if getattr(rules, f)})
     for i, contact in enumerate(rows):
         row = {field: getattr(contact, field) for field in CONTACT_FIELDS}
         row.update(id=contact.pk, customer=customer.pk, portal_role=contact.portal_role)

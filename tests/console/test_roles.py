@@ -34,6 +34,7 @@ from portico.payments.models import Dispute, PaymentAttempt, WebhookEvent
 from portico.portal.models import preferences_of
 from tests.billing.factories import credit_note, draft_invoice, open_invoice, pay
 from tests.catalog.factories import catalog_world
+from tests.accounts.sso_factories import sso_world
 from tests.conftest import tenant_client
 from tests.console.projects_world import project_world
 from tests.console.subscriptions_world import subscription_world
@@ -138,6 +139,7 @@ def world(org, clock):
     review_world(org, customer)  # a review answered, the chat widget
     document_world(org, customer)  # shared documents and share links to them
     conversation_world(org, customer)  # conversations, one answered, one closed
+    sso_world(org, customer)  # single sign-on connections, a customer's rules
     return {"customer": customer, "draft": draft, "invoice": invoice, "payment": payment, "note": note}
 
 

@@ -30,6 +30,7 @@ from portico.payments.models import Dispute, PaymentAttempt, WebhookEvent
 from portico.portal.models import preferences_of
 from tests.billing.factories import credit_note, draft_invoice, line, open_invoice, pay
 from tests.catalog.factories import catalog_world
+from tests.accounts.sso_factories import sso_world
 from tests.conftest import tenant_client
 from tests.console.projects_world import project_world
 from tests.console.subscriptions_world import subscription_world
@@ -117,6 +118,7 @@ def northwind_world(other_org, clock):
     review_world(other_org, customer)  # a review answered, the chat widget
     document_world(other_org, customer)  # shared documents and share links to them
     conversation_world(other_org, customer)  # conversations, one answered, one closed
+    sso_world(other_org, customer)  # single sign-on connections, a customer's rules
     return other_org
 
 

@@ -12,7 +12,6 @@ import jwt
 import pytest
 import requests
 
-from tests.oidc_idp import oidc_idp  # noqa: F401  (until tests.oidc_idp is in conftest's pytest_plugins)
 
 REDIRECT_URI = "http://acme.localhost:54321/portal/account/oidc/portico-test/login/callback/"
 

@@ -34,7 +34,8 @@ def _active_connections(request):
     organization = getattr(request, "organization", None)
     if organization is None:
         return []
-    return list(SsoConnection.objects.filter(organization=organization, is_active=True))
+    # all_tenants with the organization named: the CSP middleware runs outside the tenant's scope
+    return list(SsoConnection.all_tenants.filter(organization=organization, is_active=True))
 
 
 class PortalLoginView(LoginView):

@@ -351,6 +351,7 @@ class CustomerAdmin(CustomerEmailPages, StatementEmailPages, RefusalRedirectMixi
 
     def save_formset(self, request, form, formset, change):
         if formset.model is CustomerSso:
+            formset.new_objects, formset.changed_objects, formset.deleted_objects = [], [], []
             if not getattr(request, "_console_refused", False):
                 admin_sso.save_customer_sso(request, form.instance, formset)
             return None

@@ -196,7 +196,6 @@ class SsoConnectionAdmin(RefusalRedirectMixin, TenantAdmin):
         return fieldsets
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        kwargs["fields"] = None
         form = super().get_form(request, obj, change, **kwargs)
         form.organization = getattr(request, "organization", None)
         return form
