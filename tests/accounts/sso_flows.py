@@ -82,7 +82,9 @@ def saml_sign_in(client, connection, saml_idp, email: str):
     """The whole SAML round trip; returns the portal's last response and what the IdP posted."""
     redirect_url = start(client, connection)
     acs_url, saml_response, relay_state = saml_idp.respond(redirect_url, email)
-    posted = {"SAMLResponse": saml_response, "RelayState": relay_state}
+    posted = {"SAMLResponse": saml_response}
+    if relay_state is not None:
+        posted["RelayState"] = relay_state
     return post_assertion(client, acs_url, posted), (acs_url, posted)
 
 

@@ -88,7 +88,7 @@ def test_a_wrong_client_secret_is_refused(org, portal_login, customer, oidc_idp)
 
 def test_a_replayed_state_is_refused(org, portal_login, okta, oidc_idp):
     client = tenant_client(org)
-    response, callback = oidc_sign_in(client, okta, oidc_idp, "maria@acme.example")
+    _response, callback = oidc_sign_in(client, okta, oidc_idp, "maria@acme.example")
     assert signed_in_user(client) == portal_login
     # the same callback again, in the same browser after signing out and in another one
     client.post("/portal/account/logout/")
