@@ -19,7 +19,13 @@ from portico.core import clock as clock_module
 from portico.core import tenancy
 from tests.factories import PASSWORD, ContactFactory, CustomerFactory, OrganizationFactory, portal_user
 
-pytest_plugins = ["tests.card_guard", "tests.localstripe", "tests.dns_server", "tests.oidc_idp", "tests.saml_idp"]
+pytest_plugins = [
+    "tests.card_guard",
+    "tests.localstripe",
+    "tests.dns_server",
+    "tests.oidc_idp",
+    "tests.saml_idp",
+]
 
 # Property tests judge results, not speed: on a loaded 2-core CI machine a slow example is not a
 # failure (no per-example deadline, no "generation is slow" health check).

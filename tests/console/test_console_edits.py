@@ -68,7 +68,9 @@ def customer_form(customer: Customer, contacts: dict | None = None, **changes) -
     rules = CustomerSso.all_tenants.filter(customer=customer).first()
     data.update({"sso-TOTAL_FORMS": "1" if rules else "0", "sso-INITIAL_FORMS": "1" if rules else "0"})
     if rules is not None:
-        data.update({"sso-0-id": rules.pk, "sso-0-customer": customer.pk, "sso-0-email_domains": rules.email_domains})
+        data.update(
+            {"sso-0-id": rules.pk, "sso-0-customer": customer.pk, "sso-0-email_domains": rules.email_domains}
+        )
         data.update({f"sso-0-{f}": "on" for f in ("sso_required", "sso_second_factor") if getattr(rules, f)})
     for i, contact in enumerate(rows):
         row = {field: getattr(contact, field) for field in CONTACT_FIELDS}

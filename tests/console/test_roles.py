@@ -32,9 +32,9 @@ from portico.core.money import Money
 from portico.payments.gateways import payment_settings
 from portico.payments.models import Dispute, PaymentAttempt, WebhookEvent
 from portico.portal.models import preferences_of
+from tests.accounts.sso_factories import sso_world
 from tests.billing.factories import credit_note, draft_invoice, open_invoice, pay
 from tests.catalog.factories import catalog_world
-from tests.accounts.sso_factories import sso_world
 from tests.conftest import tenant_client
 from tests.console.projects_world import project_world
 from tests.console.subscriptions_world import subscription_world

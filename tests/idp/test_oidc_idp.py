@@ -12,7 +12,6 @@ import jwt
 import pytest
 import requests
 
-
 REDIRECT_URI = "http://acme.localhost:54321/portal/account/oidc/portico-test/login/callback/"
 
 
@@ -74,7 +73,7 @@ def signed_in(idp, email, auth_method="client_secret_post", **authorize_extra):
 
 
 @pytest.mark.parametrize("auth_method", ["client_secret_post", "client_secret_basic"])
-def test_sign_in_gives_a_code_for_a_signed_id_token(oidc_idp, auth_method):  # noqa: F811
+def test_sign_in_gives_a_code_for_a_signed_id_token(oidc_idp, auth_method):
     discovery = oidc_idp.discovery()
     assert discovery["issuer"] == oidc_idp.issuer.rstrip("/")
     assert discovery["jwks_uri"] == f"{oidc_idp.issuer}/jwks"
@@ -101,7 +100,7 @@ def test_sign_in_gives_a_code_for_a_signed_id_token(oidc_idp, auth_method):  # n
     assert userinfo.json() == {"sub": claims["sub"], "email": "ann@acme.example", "email_verified": True}
 
 
-def test_a_signature_by_another_key_is_refused(oidc_idp):  # noqa: F811
+def test_a_signature_by_another_key_is_refused(oidc_idp):
     client_id, secret, request, code = signed_in(oidc_idp, "ann@acme.example")
     id_token = exchange(oidc_idp, client_id, secret, code, request["verifier"]).json()["id_token"]
     header, payload, signature = id_token.split(".")
@@ -112,7 +111,7 @@ def test_a_signature_by_another_key_is_refused(oidc_idp):  # noqa: F811
         verified_id_token(oidc_idp, forged, client_id)
 
 
-def test_profile_scope_gives_names(oidc_idp):  # noqa: F811
+def test_profile_scope_gives_names(oidc_idp):
     client_id, secret, request, code = signed_in(
         oidc_idp, "ann.smith@acme.example", scope="openid email profile"
     )
@@ -121,7 +120,7 @@ def test_profile_scope_gives_names(oidc_idp):  # noqa: F811
     assert (claims["name"], claims["given_name"], claims["family_name"]) == ("Ann Smith", "Ann", "Smith")
 
 
-def test_a_code_is_exchanged_once(oidc_idp):  # noqa: F811
+def test_a_code_is_exchanged_once(oidc_idp):
     client_id, secret, request, code = signed_in(oidc_idp, "ann@acme.example")
     assert exchange(oidc_idp, client_id, secret, code, request["verifier"]).status_code == 200
     again = exchange(oidc_idp, client_id, secret, code, request["verifier"])
@@ -130,7 +129,7 @@ def test_a_code_is_exchanged_once(oidc_idp):  # noqa: F811
 
 
 @pytest.mark.parametrize("auth_method", ["client_secret_post", "client_secret_basic"])
-def test_a_wrong_client_secret_is_refused(oidc_idp, auth_method):  # noqa: F811
+def test_a_wrong_client_secret_is_refused(oidc_idp, auth_method):
     client_id, secret, request, code = signed_in(oidc_idp, "ann@acme.example", auth_method=auth_method)
     response = exchange(oidc_idp, client_id, secret + "x", code, request["verifier"], auth_method=auth_method)
     assert response.status_code in (400, 401)
@@ -140,7 +139,7 @@ def test_a_wrong_client_secret_is_refused(oidc_idp, auth_method):  # noqa: F811
     assert good.status_code == 200, good.text
 
 
-def test_an_unverified_email(oidc_idp):  # noqa: F811
+def test_an_unverified_email(oidc_idp):
     client_id, secret, request, code = signed_in(oidc_idp, "unverified.bob@acme.example")
     tokens = exchange(oidc_idp, client_id, secret, code, request["verifier"]).json()
     claims = verified_id_token(oidc_idp, tokens["id_token"], client_id)
@@ -150,7 +149,7 @@ def test_an_unverified_email(oidc_idp):  # noqa: F811
 
 
 @pytest.mark.parametrize("verifier", ["wrong", None], ids=["wrong-verifier", "no-verifier"])
-def test_pkce_is_enforced_when_a_challenge_was_sent(oidc_idp, verifier):  # noqa: F811
+def test_pkce_is_enforced_when_a_challenge_was_sent(oidc_idp, verifier):
     client_id, secret, _request, code = signed_in(oidc_idp, "ann@acme.example")
     sent = pkce_pair()[0] if verifier == "wrong" else None  # another verifier than the challenge's
     response = exchange(oidc_idp, client_id, secret, code, sent)
@@ -158,12 +157,12 @@ def test_pkce_is_enforced_when_a_challenge_was_sent(oidc_idp, verifier):  # noqa
     assert response.json()["error"] == "invalid_grant"
 
 
-def test_pkce_is_optional_for_confidential_clients(oidc_idp):  # noqa: F811
+def test_pkce_is_optional_for_confidential_clients(oidc_idp):
     client_id, secret, _request, code = signed_in(oidc_idp, "ann@acme.example", pkce=False)
     assert exchange(oidc_idp, client_id, secret, code, None).status_code == 200
 
 
-def test_consent_page_when_asked_and_cancel(oidc_idp):  # noqa: F811
+def test_consent_page_when_asked_and_cancel(oidc_idp):
     client_id, secret, request, code = signed_in(oidc_idp, "ann@acme.example", prompt="consent")
     assert exchange(oidc_idp, client_id, secret, code, request["verifier"]).status_code == 200
 
@@ -174,7 +173,7 @@ def test_consent_page_when_asked_and_cancel(oidc_idp):  # noqa: F811
     assert query["error"] == ["access_denied"] and query["state"] == [request["state"]]
 
 
-def test_the_provider_session_signs_in_again_without_a_login(oidc_idp):  # noqa: F811
+def test_the_provider_session_signs_in_again_without_a_login(oidc_idp):
     client_id, _secret = oidc_idp.register_client([REDIRECT_URI])
     session = requests.Session()
     first = authorize(oidc_idp, client_id)
@@ -186,7 +185,7 @@ def test_the_provider_session_signs_in_again_without_a_login(oidc_idp):  # noqa:
     code_from(oidc_idp.sign_in_programmatically(second["url"], "", session=session), second["state"])
 
 
-def test_a_redirect_uri_not_registered_is_refused(oidc_idp):  # noqa: F811
+def test_a_redirect_uri_not_registered_is_refused(oidc_idp):
     client_id, _secret = oidc_idp.register_client(["http://other.localhost:54321/callback/"])
     request = authorize(oidc_idp, client_id)
     with pytest.raises(AssertionError, match="redirect_uri did not match"):

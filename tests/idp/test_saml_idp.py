@@ -16,7 +16,6 @@ from onelogin.saml2.auth import OneLogin_Saml2_Auth
 from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 from onelogin.saml2.settings import OneLogin_Saml2_Settings
 
-
 HOST = "acme.localhost:8000"
 EMAIL = "maria.lopez@acme.test"
 NS = {
