@@ -7,6 +7,8 @@ command -v oathtool >/dev/null || need+=(oathtool)
 command -v pdftotext >/dev/null || need+=(poppler-utils)
 # pysaml2 (the SAML identity provider the SSO tests run) signs with the xmlsec1 command.
 command -v xmlsec1 >/dev/null || need+=(xmlsec1)
+# The SSO tests' OpenID Connect provider (oidc-provider) runs on Node.js; `make idp-deps` installs it with npm.
+command -v npm >/dev/null || need+=(nodejs npm)
 # The documents' font: WeasyPrint asks fontconfig for it, long statements embed it (billing.statement_pdf).
 fc-list 2>/dev/null | grep -qi dejavu || need+=(fonts-dejavu-core)
 if [ "${1:-}" = "--browser" ]; then
