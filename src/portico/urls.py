@@ -1,7 +1,9 @@
+from importlib import import_module
+
 from allauth.urls import build_provider_urlpatterns
 from django.conf import settings
 from django.conf.urls.static import static
-from django.urls import include, path
+from django.urls import URLResolver, include, path
 
 from portico.accounts import sso, sso_views
 from portico.api.api import api
@@ -9,6 +11,30 @@ from portico.console.site import console_site
 from portico.core import views as core_views
 from portico.engagement import inbound_views
 from portico.portal import document_views
+
+OURS = {"account_login", "openid_connect_callback", "socialaccount_connections", "socialaccount_signup"}
+
+
+def _without_ours(patterns):
+    """allauth's URL patterns less those named in `OURS` (so that every URL name is defined once)."""
+    if isinstance(patterns, str):
+        patterns = import_module(patterns).urlpatterns
+    kept = []
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            kept.append(
+                URLResolver(
+                    pattern.pattern,
+                    _without_ours(pattern.url_patterns),
+                    pattern.default_kwargs,
+                    pattern.app_name,
+                    pattern.namespace,
+                )
+            )
+        elif pattern.name not in OURS:
+            kept.append(pattern)
+    return kept
+
 
 urlpatterns = [
     path("", core_views.home, name="home"),
@@ -27,11 +53,11 @@ urlpatterns = [
     ),
     path("portal/account/3rdparty/", sso_views.no_connections, name="socialaccount_connections"),
     path("portal/account/3rdparty/signup/", sso_views.no_signup, name="socialaccount_signup"),
-    # allauth's pages, less its deprecated `social/` redirects
-    path("portal/account/", include("allauth.account.urls")),
+    # allauth's pages, less its deprecated `social/` redirects and the ones ours replace above
+    path("portal/account/", include(_without_ours("allauth.account.urls"))),
     path("portal/account/2fa/", include("allauth.mfa.urls")),
-    path("portal/account/3rdparty/", include("allauth.socialaccount.urls")),
-    path("portal/account/", include(build_provider_urlpatterns())),
+    path("portal/account/3rdparty/", include(_without_ours("allauth.socialaccount.urls"))),
+    path("portal/account/", include(_without_ours(build_provider_urlpatterns()))),
     path("portal/account/sessions/", include("allauth.usersessions.urls")),
     path("portal/", include("portico.portal.urls")),
     path("s/<str:token>", document_views.share_link, name="share_link"),  # a share link, signed out

@@ -22,6 +22,9 @@ from tests.factories import ContactFactory
 # Path parameters that are secrets mailed to someone (not objects of the customer): a made-up value
 # walks the page's "not found / expired" answer.
 SECRET_PARAMETERS = {"token": "no-such-token", "key": "no-such-key", "uidb36": "zz", "pk": 999999}
+# A single sign-on connection's key (allauth's `provider_id` and SAML `organization_slug`): the walk
+# reaches the "no such connection here" answer; tests/accounts/test_sso_*.py walk real ones.
+SECRET_PARAMETERS |= {"provider_id": "no-such-connection", "organization_slug": "no-such-connection"}
 
 
 @dataclass
