@@ -357,3 +357,27 @@ def test_an_inactive_connection_signs_in_nobody(org, portal_login, okta, oidc_id
     callback = oidc_idp.sign_in_programmatically(authorize, "maria@acme.example")
     assert client.get(path_of(callback)).status_code == 404
     assert signed_in_user(client) is None
+
+
+def test_a_staff_logins_address_is_not_signed_in_to_the_portal(org, customer, oidc_idp):
+    from tests.factories import staff_user
+
+    CustomerSso.all_tenants.create(organization=org, customer=customer, email_domains="acme.example")
+    staff = staff_user(org, email="it@acme.example")
+    connection = oidc_connection(org, oidc_idp, customers=[customer], create_contacts=True)
+    client = tenant_client(org)
+    response, _ = oidc_sign_in(client, connection, oidc_idp, "it@acme.example")
+    assert response.status_code == 302 and response["Location"] == "/portal/account/login/"
+    assert signed_in_user(client) is None
+    assert not ContactPerson.all_tenants.filter(email="it@acme.example").exists() and staff.contact_id is None
+
+
+def test_a_contact_whose_access_was_turned_off_is_refused_even_when_linked(
+    org, contact, portal_login, okta, oidc_idp
+):
+    oidc_sign_in(tenant_client(org), okta, oidc_idp, "maria@acme.example")  # linked now
+    ContactPerson.all_tenants.filter(pk=contact.pk).update(has_portal_access=False)
+    client = tenant_client(org)
+    oidc_sign_in(client, okta, oidc_idp, "maria@acme.example")
+    assert signed_in_user(client) is None
+    assert "turned off" in client.get("/portal/account/login/").content.decode()

@@ -324,18 +324,15 @@ class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
                 connection=connection,
                 reason="email_unverified",
             )
-        user = self._linked_user(sociallogin, organization)
-        if user is None:
-            user = (
-                User.objects.filter(organization=organization, email__iexact=email, contact__isnull=False)
-                .select_related("contact__customer")
-                .first()
-            )
+        if sociallogin.is_existing:
+            user = sociallogin.user  # linked before, by the provider's subject
+        else:
+            user = User.objects.filter(organization=organization, email__iexact=email).first()
         if user is not None:
             customer = user.contact.customer if user.contact_id else None
             if (
                 user.organization_id != organization.pk
-                or customer is None
+                or customer is None  # a staff login's address: the portal is not theirs
                 or not admits(connection, email, customer)
             ):
                 refuse(
@@ -441,13 +438,6 @@ class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
                 connection=connection,
                 reason="nonce",
             )
-
-    @staticmethod
-    def _linked_user(sociallogin, organization):
-        if not sociallogin.is_existing:
-            return None
-        user = sociallogin.user
-        return user if user is not None and user.organization_id == organization.pk else None
 
 
 # -- providers: allauth's, with the checks it leaves out -----------------------------------------
