@@ -381,3 +381,21 @@ def test_a_contact_whose_access_was_turned_off_is_refused_even_when_linked(
     oidc_sign_in(client, okta, oidc_idp, "maria@acme.example")
     assert signed_in_user(client) is None
     assert "turned off" in client.get("/portal/account/login/").content.decode()
+
+
+@pytest.mark.parametrize("protocol", ["oidc", "saml"])
+def test_a_provider_that_does_not_answer_gets_a_clear_message_not_an_error(org, customer, protocol):
+    fields = (
+        {"discovery_url": "http://127.0.0.1:9/", "client_id": "c", "client_secret": "s"}
+        if protocol == "oidc"
+        else {"idp_metadata_url": "http://127.0.0.1:9/metadata", "idp_sso_url": "http://127.0.0.1:9/sso"}
+    )
+    connection = SsoConnection.all_tenants.create(
+        organization=org, name="Down", protocol=protocol, email_domains="acme.example", **fields
+    )
+    client = tenant_client(org)
+    response = client.post(f"/portal/account/{protocol}/{connection.key}/login/")
+    assert response.status_code == 302 and response["Location"] == "/portal/account/login/"
+    assert "Down is not answering right now" in client.get("/portal/account/login/").content.decode()
+    via_email = client.post("/portal/account/sso/", {"email": "maria@acme.example"}, follow=True)
+    assert via_email.status_code == 200 and "is not answering" in via_email.content.decode()

@@ -443,7 +443,27 @@ class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
 # -- providers: allauth's, with the checks it leaves out -----------------------------------------
 
 
+def _unreachable(request, app, error):
+    connection = SsoConnection.objects.filter(key=app.provider_id).first()
+    refuse(
+        request,
+        _("%(provider)s is not answering right now. Try again in a few minutes, or sign in another way.")
+        % {"provider": app.name},
+        connection=connection,
+        reason=f"provider_unreachable: {type(error).__name__}",
+    )
+
+
 class PortalOIDCAdapter(OpenIDConnectOAuth2Adapter):
+    @property
+    def openid_config(self):
+        import requests
+
+        try:
+            return super().openid_config
+        except (requests.RequestException, ValueError) as error:
+            _unreachable(self.request, self.get_provider().app, error)
+
     def _decode_id_token(self, app, id_token: str) -> dict:
         # Always verified, also when fetched from the token endpoint: an id_token is only trusted
         # with the provider's signature, whatever the transport.
@@ -481,6 +501,16 @@ def oidc_callback(request, provider_id):
 
 class PortalSAMLProvider(SAMLProvider):
     package = "allauth.socialaccount.providers.saml"  # allauth's URLs
+
+    def redirect(self, request, process, next_url=None, data=None, **kwargs):
+        from urllib.error import URLError
+
+        from onelogin.saml2.errors import OneLogin_Saml2_Error
+
+        try:
+            return super().redirect(request, process, next_url, data, **kwargs)
+        except (URLError, OSError, ValueError, OneLogin_Saml2_Error) as error:
+            _unreachable(request, self.app, error)
 
     def sociallogin_from_response(self, request, response):
         """`response` is python3-saml's `OneLogin_Saml2_Auth`, its signature, audience, destination
