@@ -44,6 +44,7 @@ demo: migrate
 
 ## make run: set up, migrate, load the demo and serve it on http://127.0.0.1:$(PORT) (SQLite by default)
 run: $(STAMP)
+	@$(MAKE) --no-print-directory idp-deps >/dev/null 2>&1 || echo "(the single sign-on demo is off: npm could not install tests/idp/oidc)"
 	@PORTICO_DEMO=true $(BIN)/python manage.py migrate --noinput
 	@PORTICO_DEMO=true $(BIN)/python manage.py collectstatic --noinput -v0
 	@PORTICO_DEMO=true PORTICO_PUBLIC_PORT=$(PORT) $(BIN)/python manage.py demo --port $(PORT)

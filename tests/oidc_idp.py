@@ -25,6 +25,7 @@ here, once, under a lock shared by the xdist workers. Without Node.js the fixtur
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -215,19 +216,20 @@ def _wait_for_ready(process: subprocess.Popen, log_path: Path, timeout: float = 
         time.sleep(0.05)
 
 
-@pytest.fixture(scope="session")
-def oidc_idp(tmp_path_factory):
+@contextlib.contextmanager
+def running_provider(log_path: Path, **env_extra: str):
+    """One provider process, its clients (`OIDC_IDP_CLIENTS`, as scripts/serve.sh gives the demo's)
+    and port from `env_extra`; stopped on leaving."""
     node = shutil.which("node")
     if node is None:
         pytest.fail("Node.js (`node`) is needed for the OIDC provider of the SSO tests", pytrace=False)
     ensure_node_modules()
-    log_path = tmp_path_factory.mktemp("oidc_idp") / "oidc-idp.log"
     log_path.touch()
-    env = {**os.environ, "NODE_ENV": "test"}
+    env = {**os.environ, "NODE_ENV": "test", **env_extra}
     env.pop("OIDC_IDP_PORT", None)
     with open(log_path, "ab") as stderr_log:  # O_APPEND, shared with the stdout reader
         process = subprocess.Popen(
-            [node, str(SERVER), "--port", "0"],
+            [node, str(SERVER), "--port", env_extra.get("PORT", "0")],
             cwd=IDP_DIR,
             env=env,
             stdin=subprocess.PIPE,  # the server exits when this closes, even if we are killed
@@ -245,3 +247,9 @@ def oidc_idp(tmp_path_factory):
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def oidc_idp(tmp_path_factory):
+    with running_provider(tmp_path_factory.mktemp("oidc_idp") / "oidc-idp.log") as idp:
+        yield idp

@@ -51,6 +51,9 @@ if not SECRET_KEY:
 PORTICO_BASE_DOMAIN = envstr("PORTICO_BASE_DOMAIN", "localhost").lower()
 PORTICO_HTTPS = envbool("PORTICO_HTTPS", False)
 PORTICO_PUBLIC_PORT = envint("PORTICO_PUBLIC_PORT", None)
+# `make run`'s demo identity provider (the SSO tests' OpenID Connect provider, started by
+# scripts/serve.sh): the demo's "Sign in with Demo identity provider" connection points at it.
+PORTICO_DEMO_IDP_PORT = envint("PORTICO_DEMO_IDP_PORT", 8009)
 # The business API's rate limit: requests per key per fixed window of seconds (portico.api.ratelimit).
 PORTICO_API_RATE_LIMIT = envint("PORTICO_API_RATE_LIMIT", 100)
 PORTICO_API_RATE_WINDOW = envint("PORTICO_API_RATE_WINDOW", 10)

@@ -41,6 +41,7 @@ def test_sign_in_with_saml_by_typing_the_work_email(page, tenant_url, live, saml
     demo = load_demo()
     org = demo.renotech
     acme = demo.contacts["acme:maria@acme.example"].customer
+    SsoConnection.all_tenants.filter(organization=org).update(is_active=False)  # the demo's own
     connection = SsoConnection.all_tenants.create(
         organization=org,
         name="Acme Entra",

@@ -45,3 +45,37 @@ def extend(demo) -> None:
         },
     )
     demo.contacts["acme:lena@acme.example"] = contact
+    _single_sign_on(demo)
+
+
+# The demo's OpenID Connect connection: `make run` serves the provider beside the portal
+# (scripts/serve.sh registers this client with the portal's callback URL), so "Sign in with Demo
+# identity provider" on RenoTech's sign-in page works; type an Acme address, no password.
+DEMO_SSO_KEY = "ssodemorenotech"
+DEMO_SSO_CLIENT = ("portico-demo", "portico-demo-secret")
+
+
+def _single_sign_on(demo) -> None:
+    from django.conf import settings
+
+    from portico.accounts.models import CustomerSso, SsoConnection
+
+    acme = demo.customers["acme"]
+    connection, _ = SsoConnection.all_tenants.update_or_create(
+        key=DEMO_SSO_KEY,
+        defaults={
+            "organization": demo.renotech,
+            "name": "Demo identity provider",
+            "protocol": SsoConnection.Protocol.OIDC,
+            "listed": True,
+            "email_domains": "acme.example",
+            "create_contacts": True,
+            "discovery_url": f"http://127.0.0.1:{settings.PORTICO_DEMO_IDP_PORT}",
+            "client_id": DEMO_SSO_CLIENT[0],
+            "client_secret": DEMO_SSO_CLIENT[1],
+        },
+    )
+    connection.customers.set([acme])
+    CustomerSso.all_tenants.update_or_create(
+        customer=acme, defaults={"organization": demo.renotech, "email_domains": "acme.example"}
+    )

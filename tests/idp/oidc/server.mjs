@@ -149,7 +149,8 @@ function configuration() {
     findAccount,
     jwks: { keys: [signingKey] },
     cookies: { keys: [randomBytes(32).toString('hex')] },
-    clients: [],
+    // Clients known from the start (the demo's, `scripts/serve.sh`); the tests register theirs.
+    clients: process.env.OIDC_IDP_CLIENTS ? JSON.parse(process.env.OIDC_IDP_CLIENTS) : [],
     clientDefaults: {
       grant_types: ['authorization_code'],
       response_types: ['code'],
