@@ -42,6 +42,8 @@ def test_a_customer_added_in_the_console_belongs_to_the_staffs_organization(org,
             "contacts-INITIAL_FORMS": "0",
             "payment_methods-TOTAL_FORMS": "0",
             "payment_methods-INITIAL_FORMS": "0",
+            "sso-TOTAL_FORMS": "0",  # the single sign-on block, left empty
+            "sso-INITIAL_FORMS": "0",
         },
     )
     assert response.status_code == 302, response.content.decode()[:2000]

@@ -19,6 +19,7 @@ from portico.billing.models import Payment, StatementExport
 from portico.core import clock
 from portico.core.audit import Actor, audit
 from portico.core.models import AuditEvent
+from portico.demo.accounts import DEMO_SSO_KEY
 from portico.demo.loader import load_demo
 from tests.billing.factories import line
 from tests.e2e.conftest import PHONE, axe_check, sign_in
@@ -212,6 +213,16 @@ def route_kwargs(demo, acme, invoice) -> dict[str, dict]:
         "account_reset_password_from_key": {"uidb36": "0", "key": "not-a-valid-key"},
         "mfa_remove_webauthn": {"pk": 999999},
         "mfa_edit_webauthn": {"pk": 999999},
+        # single sign-on: the demo's OpenID Connect connection; RenoTech has no SAML one (404 pages)
+        **{
+            name: {"provider_id": DEMO_SSO_KEY}
+            for name in ("openid_connect_login", "openid_connect_callback")
+        },
+        **{
+            name: {"organization_slug": "no-such-connection"}
+            for _route, name in portal_routes()
+            if name.startswith("saml_")
+        },
     }
 
 
