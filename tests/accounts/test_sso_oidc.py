@@ -62,6 +62,7 @@ def test_the_sign_in_history_says_which_connection(org, portal_login, okta, oidc
     oidc_sign_in(client, okta, oidc_idp, "maria@acme.example")
     page = client.get(SECURITY_PAGE).content.decode()
     assert "Signed in with Acme Okta" in page
+    assert "Signed in with Acme Okta" in client.get("/portal/security/activity/").content.decode()
 
 
 def test_an_unverified_email_is_refused(org, customer, okta, oidc_idp):
@@ -266,6 +267,11 @@ def test_a_new_person_becomes_a_viewer_contact_only_where_the_connection_allows(
     user = signed_in_user(client)
     assert user.contact == contact and not user.has_usable_password()
     assert _events(org, "sso.contact.created")[0].data["connection"] == "Open"
+    # the company's portal admin sees the newcomer join in the account's activity
+    admin = tenant_client(org)
+    admin.force_login(portal_user(ContactFactory(customer=customer, email="boss@acme.example")))
+    activity = admin.get("/portal/security/activity/").content.decode()
+    assert "Joined the portal through single sign-on" in activity and "new.person@acme.example" in activity
     # an address at a domain no customer owns is not provisioned anywhere
     stranger = oidc_connection(org, oidc_idp, name="Anyone", domains="", create_contacts=True)
     client = tenant_client(org)

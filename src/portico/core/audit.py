@@ -47,6 +47,7 @@ CUSTOMER_FACING_ACTIONS = frozenset(
         "access.role_changed",
         # sign-in and security of the customer's own logins
         "login.succeeded",
+        "sso.contact.created",
         "logout",
         "session.ended",
         "session.ended_others",

@@ -129,6 +129,7 @@ def activity(request):
             "actor_user__id",
             "actor_user__contact__id",
             "actor_user__contact__customer",
+            "data",  # how a sign-in happened ("Signed in with <connection>")
         )
         .order_by("-at", "-id")
     )

@@ -6,6 +6,7 @@ register = template.Library()
 # Wording for events whose code does not read well on its own; the rest are humanized from the code.
 LABELS = {
     "login.succeeded": _("Signed in"),
+    "sso.contact.created": _("Joined the portal through single sign-on"),
     "login.failed": _("Sign-in failed"),
     "login.locked": _("Sign-in locked after repeated failures"),
     "logout": _("Signed out"),
