@@ -103,6 +103,6 @@ def screenshot(page, name: str) -> list[Path]:
 
 def sign_in(page, url: str, email: str, password: str) -> None:
     page.goto(url)
-    page.get_by_label("Email").fill(email)
+    page.get_by_label("Email", exact=True).fill(email)
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in", exact=True).click()

@@ -18,7 +18,7 @@ def test_sign_in_two_factor_page_passkey_page_and_sign_out_speak_the_portals_wor
     assert page.get_by_text("Remember Me").count() == 0
     axe_check(page)
     screenshot(page, "accounts-allauth-sign-in")
-    page.get_by_label("Email").fill("maria@acme.example")
+    page.get_by_label("Email", exact=True).fill("maria@acme.example")
     page.get_by_label("Password").fill("portico-demo")
     keep.check()
     page.get_by_role("button", name="Sign in", exact=True).click()
