@@ -419,6 +419,22 @@ class SsoConnection(TenantModel):
         return self.key
 
 
+# A connection's fields by protocol (the console's sections, the audit's changes)
+SSO_OIDC_FIELDS = ["discovery_url", "client_id", "client_secret", "scopes", "use_pkce", "token_auth_method"]
+SSO_SAML_FIELDS = [
+    "idp_metadata_url",
+    "idp_metadata_xml",
+    "idp_entity_id",
+    "idp_sso_url",
+    "idp_certificate",
+    "attribute_email",
+    "attribute_email_verified",
+    "attribute_first_name",
+    "attribute_last_name",
+]
+SSO_COMMON_FIELDS = ["name", "protocol", "is_active", "listed", "email_domains", "create_contacts"]
+
+
 class SsoAssertion(TenantModel):
     """A SAML assertion already used to sign in: the same assertion presented again is refused,
     whichever browser or app server it reaches (SAML Profiles §4.1.4.5)."""

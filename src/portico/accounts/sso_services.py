@@ -7,33 +7,20 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from portico.accounts.errors import SsoRefused
-from portico.accounts.models import CustomerSso, SsoConnection, User, domain_of, parse_email_domains
+from portico.accounts.models import (
+    SSO_COMMON_FIELDS,
+    SSO_OIDC_FIELDS,
+    SSO_SAML_FIELDS,
+    CustomerSso,
+    SsoConnection,
+    User,
+    domain_of,
+    parse_email_domains,
+)
 from portico.core.audit import Actor, audit
 from portico.customers.models import ContactPerson, PortalRole
 
-CONNECTION_FIELDS = [
-    "name",
-    "protocol",
-    "is_active",
-    "listed",
-    "email_domains",
-    "create_contacts",
-    "discovery_url",
-    "client_id",
-    "client_secret",
-    "scopes",
-    "use_pkce",
-    "token_auth_method",
-    "idp_metadata_url",
-    "idp_metadata_xml",
-    "idp_entity_id",
-    "idp_sso_url",
-    "idp_certificate",
-    "attribute_email",
-    "attribute_email_verified",
-    "attribute_first_name",
-    "attribute_last_name",
-]
+CONNECTION_FIELDS = [*SSO_COMMON_FIELDS, *SSO_OIDC_FIELDS, *SSO_SAML_FIELDS]
 
 
 def _changes(before: dict, after: SsoConnection) -> dict:

@@ -18,23 +18,18 @@ from django.utils.translation import gettext_lazy as _
 
 from portico.accounts import sso_services
 from portico.accounts.errors import SsoRefused
-from portico.accounts.models import CustomerSso, SsoConnection
+from portico.accounts.models import (
+    SSO_OIDC_FIELDS,
+    SSO_SAML_FIELDS,
+    CustomerSso,
+    SsoConnection,
+)
+from portico.console import roles
 from portico.console.site import RefusalRedirectMixin, TenantAdmin, console_site, refused
 from portico.core.audit import Actor
 from portico.customers.models import Customer
 
-OIDC_FIELDS = ["discovery_url", "client_id", "client_secret", "scopes", "use_pkce", "token_auth_method"]
-SAML_FIELDS = [
-    "idp_metadata_url",
-    "idp_metadata_xml",
-    "idp_entity_id",
-    "idp_sso_url",
-    "idp_certificate",
-    "attribute_email",
-    "attribute_email_verified",
-    "attribute_first_name",
-    "attribute_last_name",
-]
+OIDC_FIELDS, SAML_FIELDS = SSO_OIDC_FIELDS, SSO_SAML_FIELDS
 
 
 def fetch_discovery(url: str) -> dict:
@@ -275,27 +270,19 @@ class CustomerSsoInline(admin.StackedInline):
     verbose_name_plural = _("single sign-on")
 
     def _allowed(self, request, permission):
-        from portico.console import roles
-
         return roles.allows(request.user, "accounts.customersso", permission)
 
     def has_view_permission(self, request, obj=None):
-        return self._allowed(request, roles_view())
+        return self._allowed(request, roles.VIEW)
 
     def has_add_permission(self, request, obj=None):
-        return self._allowed(request, "add")
+        return self._allowed(request, roles.ADD)
 
     def has_change_permission(self, request, obj=None):
-        return self._allowed(request, "change")
+        return self._allowed(request, roles.CHANGE)
 
     def has_delete_permission(self, request, obj=None):
         return False
-
-
-def roles_view() -> str:
-    from portico.console import roles
-
-    return roles.VIEW
 
 
 def save_customer_sso(request, customer, formset) -> None:
