@@ -135,3 +135,23 @@ def test_sso_required_customers_sign_in_with_saml_only(org, customer, portal_log
     assert signed_in_user(client) is None
     saml_sign_in(client, entra, saml_idp, "maria@acme.example")
     assert signed_in_user(client) == portal_login
+
+
+def test_used_assertions_are_kept_only_until_they_expire(org, portal_login, entra, saml_idp):
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from portico.accounts.models import SsoAssertion
+
+    stale = SsoAssertion.all_tenants.create(
+        organization=org,
+        connection=entra,
+        assertion_id="_old",
+        expires_at=timezone.now() - dt.timedelta(days=2),
+    )
+    saml_sign_in(tenant_client(org), entra, saml_idp, "maria@acme.example")
+    kept = SsoAssertion.all_tenants.filter(connection=entra)
+    assert not kept.filter(pk=stale.pk).exists()
+    (used,) = kept
+    assert used.expires_at > timezone.now()

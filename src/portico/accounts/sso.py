@@ -526,6 +526,13 @@ class PortalSAMLProvider(SAMLProvider):
                 reason="saml_no_assertion_id",
             )
         expires = dt.datetime.fromtimestamp(not_after, tz=dt.UTC) if not_after else None
+        # Assertions past their NotOnOrAfter (python3-saml's real clock, with an hour's margin over its
+        # drift allowance) are refused by their timestamps anyway: their rows are not kept.
+        from django.utils import timezone
+
+        SsoAssertion.objects.filter(
+            organization=connection.organization, expires_at__lt=timezone.now() - dt.timedelta(hours=1)
+        ).delete()
         try:
             with transaction.atomic():
                 SsoAssertion.objects.create(
