@@ -405,3 +405,22 @@ def test_a_provider_that_does_not_answer_gets_a_clear_message_not_an_error(org, 
     assert "Down is not answering right now" in client.get("/portal/account/login/").content.decode()
     via_email = client.post("/portal/account/sso/", {"email": "maria@acme.example"}, follow=True)
     assert via_email.status_code == 200 and "is not answering" in via_email.content.decode()
+
+
+def test_an_invitation_does_not_sign_in_a_contact_whose_customer_requires_sso(org, customer, clock):
+    from portico.accounts import services
+    from portico.core.audit import Actor
+
+    CustomerSso.all_tenants.create(organization=org, customer=customer, sso_required=True)
+    invitee = ContactFactory(customer=customer, email="tom@acme.example", has_portal_access=False)
+    token = services.invite_contact(contact=invitee, actor=Actor.system()).token
+    client = tenant_client(org)
+    password = "a-long-and-unusual-passphrase"
+    response = client.post(
+        f"/portal/account/invitation/{token}/", {"new_password1": password, "new_password2": password}
+    )
+    assert response.status_code == 302 and response["Location"] == "/portal/account/login/"
+    assert signed_in_user(client) is None
+    assert (
+        "signs in to this portal with single sign-on" in client.get("/portal/account/login/").content.decode()
+    )
