@@ -117,3 +117,52 @@ def test_support_staff_read_connections_but_cannot_add_one(org, oidc_idp):
         == 403
     )
     assert not SsoConnection.all_tenants.exists()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://169.254.169.254/latest/meta-data/", "http://10.0.0.5/realms/x", "ftp://idp.example/"],
+    ids=["cloud-metadata", "private-network", "not-http"],
+)
+def test_a_connection_cannot_make_portico_fetch_an_internal_address(owner, url):
+    """No request leaves for these: the address is refused before any fetch."""
+    for fields in (
+        {"discovery_url": url, "client_id": "c", "client_secret": "s"},
+        {"name": "SAML", "protocol": "saml", "idp_metadata_url": url},
+    ):
+        response = owner.post(ADD, _form(**fields))
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert "Portico will not fetch" in page or "Enter a valid URL" in page, page[:3000]
+    assert not SsoConnection.all_tenants.exists()
+
+
+def test_a_discovery_document_pointing_inside_the_network_is_refused(owner, oidc_idp):
+    """The provider is public, but the document sends the server's token request elsewhere."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            document = dict(oidc_idp.discovery(), token_endpoint="http://169.254.169.254/token")
+            body = json.dumps(document).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        issuer = f"http://127.0.0.1:{server.server_address[1]}"
+        response = owner.post(ADD, _form(discovery_url=issuer, client_id="c", client_secret="s"))
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "Portico will not fetch http://169.254.169.254/token" in response.content.decode()
+    assert not SsoConnection.all_tenants.exists()

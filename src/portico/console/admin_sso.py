@@ -32,10 +32,26 @@ from portico.customers.models import Customer
 OIDC_FIELDS, SAML_FIELDS = SSO_OIDC_FIELDS, SSO_SAML_FIELDS
 
 
+def check_fetchable(url: str) -> None:
+    """An address the server will fetch: public and https (loopback only in tests and the demo,
+    private networks only where the install allows them), as for webhooks — so that a business's
+    connection cannot make Portico reach into the network it runs in."""
+    from portico.notifications.destinations import check_url
+    from portico.notifications.errors import UrlRefused
+
+    try:
+        check_url(url, https_message=_("Identity providers are reached over https:// only."))
+    except UrlRefused as refusal:
+        raise ValidationError(
+            _("Portico will not fetch %(url)s: %(why)s") % {"url": url, "why": refusal.message}
+        ) from None
+
+
 def fetch_discovery(url: str) -> dict:
     import requests
 
     well_known = url if "/.well-known/" in url else url.rstrip("/") + "/.well-known/openid-configuration"
+    check_fetchable(well_known)
     try:
         response = requests.get(well_known, timeout=10)
         response.raise_for_status()
@@ -53,12 +69,17 @@ def fetch_discovery(url: str) -> dict:
             _("The discovery document at %(url)s lacks %(fields)s.")
             % {"url": well_known, "fields": ", ".join(missing)}
         )
+    for key in ("token_endpoint", "jwks_uri", "userinfo_endpoint"):  # what the server fetches at sign-in
+        if document.get(key):
+            check_fetchable(document[key])
     return document
 
 
 def parse_saml_metadata(*, url: str = "", xml: str = "", entity_id: str = "") -> dict:
     from onelogin.saml2.idp_metadata_parser import OneLogin_Saml2_IdPMetadataParser
 
+    if url:
+        check_fetchable(url)
     try:
         if url:
             parsed = OneLogin_Saml2_IdPMetadataParser.parse_remote(

@@ -99,8 +99,10 @@ def resolve(destination: Destination) -> list[str]:
     return addresses
 
 
-def check_url(url: str, *, lookup: bool = True) -> Destination:
-    """The rules above for an endpoint's address (with `lookup`, its host name's addresses too)."""
+def check_url(url: str, *, lookup: bool = True, https_message=None) -> Destination:
+    """The rules above for an endpoint's address (with `lookup`, its host name's addresses too).
+    `https_message` says why plain http is refused where the address is not a webhook's (single
+    sign-on providers, whose addresses the server fetches too)."""
     destination = parse(url)
     is_ip = _is_ip(destination.host)
     if is_ip:
@@ -110,7 +112,7 @@ def check_url(url: str, *, lookup: bool = True) -> Destination:
     elif lookup:
         resolve(destination)
     if destination.scheme == "http" and not _plain_http_allowed(destination):
-        raise UrlRefused(_("Webhooks are sent over https:// only."))
+        raise UrlRefused(https_message or _("Webhooks are sent over https:// only."))
     return destination
 
 
