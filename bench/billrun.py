@@ -121,6 +121,7 @@ def _floor(organization) -> float:
     from portico.billing.models import Invoice, InvoiceLine
     from portico.core import bulk
     from portico.core.models import Organization
+    from portico.customers.models import new_public_id
 
     floor_org, _ = Organization.objects.get_or_create(
         slug="billrun-floor", defaults={"name": "Floor", "time_zone": organization.time_zone}
@@ -139,7 +140,8 @@ def _floor(organization) -> float:
     for first in range(0, len(customer_ids), BATCH):
         with transaction.atomic():
             rows = [
-                dict(invoice_fields, customer_id=customer_id)
+                # each its own public id, as the bill run gives its invoices (the column is unique)
+                dict(invoice_fields, customer_id=customer_id, public_id=new_public_id())
                 for customer_id in customer_ids[first : first + BATCH]
             ]
             ids = bulk.insert(Invoice, rows, set_pk=False)
@@ -166,6 +168,7 @@ def _full_floor(organization) -> tuple[float, str]:
     from portico.billing.models import Invoice, InvoiceLine
     from portico.core import bulk, clock
     from portico.core.models import AuditEvent, OutboxDelivery, OutboxEvent
+    from portico.customers.models import new_public_id
     from portico.subscriptions.models import BillingPeriod, Subscription
 
     def rows(model, **where):
@@ -195,7 +198,7 @@ def _full_floor(organization) -> tuple[float, str]:
     for first in range(0, len(invoices), BATCH):
         batch = invoices[first : first + BATCH]
         with transaction.atomic():
-            copies = [strip(i, number=f"F{i['number']}") for i in batch]
+            copies = [strip(i, number=f"F{i['number']}", public_id=new_public_id()) for i in batch]
             new_ids = bulk.insert(Invoice, copies)
             line_rows, period_rows, event_rows, event_deliveries = [], [], [], []
             for old, new_id in zip(batch, new_ids, strict=True):
