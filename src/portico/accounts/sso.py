@@ -232,7 +232,6 @@ class SsoSignIn:
     """Set on the request once a connection vouched for the person (read by the audit of the
     sign-in and by the second-factor stage)."""
 
-    connection_id: int
     connection_name: str
     protocol: str
     second_factor: bool
@@ -371,7 +370,6 @@ class PortalSocialAccountAdapter(DefaultSocialAccountAdapter):
             request._portico_sso_new_contact = (connection, customer)
         rules = sso_rules_of(customer)
         request._portico_sso = SsoSignIn(
-            connection_id=connection.pk,
             connection_name=connection.name,
             protocol=connection.protocol,
             second_factor=bool(rules and rules.sso_second_factor),
