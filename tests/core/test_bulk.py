@@ -93,3 +93,55 @@ def test_insert_rows_lets_the_database_number_them_after_numbered_ones(org, cloc
     assert [a for _pk, a in actions] == ["a.one", "a.0", "a.1", "a.2", "a.3", "a.last"]
     assert actions[0][0] == first[0] and actions[-1][0] == after[0]
     assert len({pk for pk, _a in actions}) == 6
+
+
+def test_load_gives_the_objects_djangos_iterator_gives_with_their_related_ones(org, customer, clock):
+    from portico.subscriptions.models import Subscription
+    from tests.catalog.factories import plan
+
+    team = plan(org, "team", price_minor=5000)
+    made = Subscription.objects.create(
+        customer=customer,
+        plan=team,
+        currency="USD",
+        number="SUB-1",
+        status="live",
+        start_date=dt.date(2026, 1, 1),
+        deferred_lines=[{"a": 1}],
+    )
+    query = Subscription.all_tenants.filter(pk=made.pk).select_related("customer")
+    [django] = list(query)
+    [loaded] = bulk.load(query)
+    fields = [f.attname for f in Subscription._meta.concrete_fields]
+    assert [getattr(loaded, f) for f in fields] == [getattr(django, f) for f in fields]
+    assert loaded.deferred_lines == [{"a": 1}] and not loaded._state.adding
+    # The customer came with it (no query), whole.
+    assert "customer" in loaded._state.fields_cache
+    assert loaded.customer.display_name == customer.display_name == django.customer.display_name
+    loaded.quantity = 3
+    loaded.save(update_fields=["quantity"])  # a real model instance: it saves
+    assert Subscription.all_tenants.get(pk=made.pk).quantity == 3
+
+
+def test_load_leaves_deferred_fields_to_load_on_use_and_refuses_what_it_cannot_build(
+    org, customer, django_assert_num_queries
+):
+    from django.db.models import Count
+
+    from portico.customers.models import Customer
+
+    [loaded] = bulk.load(Customer.all_tenants.filter(pk=customer.pk).defer("created_at", "notes"))
+    assert "created_at" not in loaded.__dict__ and loaded.display_name == customer.display_name
+    with django_assert_num_queries(1):
+        assert loaded.created_at == customer.created_at
+    assert bulk.load(Customer.all_tenants.filter(pk=-1)) == []
+    for refused in (
+        Customer.all_tenants.annotate(n=Count("invoices")),
+        Customer.all_tenants.values("pk"),
+        Customer.all_tenants.extra(select={"one": "1"}),
+    ):
+        try:
+            bulk.load(refused)
+        except ValueError:
+            continue
+        raise AssertionError(f"bulk.load built {refused.query}")

@@ -119,8 +119,14 @@ _PLAIN = frozenset((str, int, bool, float, type(None)))
 
 
 def _jsonable(value: Any) -> Any:
-    if type(value) in _PLAIN:  # most values: nothing to convert
+    kind = type(value)
+    if kind in _PLAIN:  # most values: nothing to convert
         return value
+    if kind is dict:  # the usual event data: its plain values are taken without a call each
+        return {
+            (k if type(k) is str else str(k)): (v if type(v) in _PLAIN else _jsonable(v))
+            for k, v in value.items()
+        }
     if isinstance(value, Money):
         return {"minor": value.minor, "currency": value.currency}
     if isinstance(value, Decimal):

@@ -23,9 +23,20 @@ def money_property(field_name: str, currency_attr: str = "currency"):
     return property(getter, setter)
 
 
+# Random bytes to letters and digits in one `bytes.translate`: byte b < 248 (4 × 62) becomes
+# ALPHABET[b % 62], the 8 bytes above it are dropped, so every character is equally likely.
+_TO_ALPHABET = bytes(ord(PUBLIC_ID_ALPHABET[b % len(PUBLIC_ID_ALPHABET)]) for b in range(256))
+_DROPPED = bytes(range(4 * len(PUBLIC_ID_ALPHABET), 256))
+
+
 def new_random_id() -> str:
-    """A random letters-and-digits id (the API shows it with its kind's prefix: `cus_…`)."""
-    return "".join(secrets.choice(PUBLIC_ID_ALPHABET) for _ in range(PUBLIC_ID_LENGTH))
+    """A random letters-and-digits id (the API shows it with its kind's prefix: `cus_…`). One
+    `secrets` call per id (the bill run makes thousands a second)."""
+    while True:
+        # 24 bytes leave 14 or more in all but about one call in 10^10; a shorter draw is redrawn.
+        chosen = secrets.token_bytes(24).translate(_TO_ALPHABET, _DROPPED)
+        if len(chosen) >= PUBLIC_ID_LENGTH:
+            return chosen[:PUBLIC_ID_LENGTH].decode("ascii")
 
 
 class PublicIdField(models.CharField):
