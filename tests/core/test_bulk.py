@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from django.db import transaction
 
 from portico.core import bulk
@@ -145,3 +146,25 @@ def test_load_leaves_deferred_fields_to_load_on_use_and_refuses_what_it_cannot_b
         except ValueError:
             continue
         raise AssertionError(f"bulk.load built {refused.query}")
+
+
+@pytest.mark.postgres
+def test_an_array_literal_reads_back_as_the_values_it_was_made_of(db):
+    from decimal import Decimal
+
+    from django.db import connection
+
+    hostile = ['a"b', "back\\slash", "NULL", "", "{x,y}", "é, ü", " spaced ", "it's"]
+    moment = dt.datetime(2026, 2, 10, 12, 30, 15, 123456, tzinfo=dt.UTC)
+    cases = [
+        ([1, None, 2**40], "bigint[]"),
+        (hostile + [None], "text[]"),
+        ([dt.date(2026, 2, 28), None], "date[]"),
+        ([moment], "timestamptz[]"),
+        ([Decimal("0.0015"), Decimal("-2.50")], "numeric[]"),
+        ([True, False], "boolean[]"),
+    ]
+    with connection.cursor() as cursor:
+        for values, kind in cases:
+            cursor.execute(f"SELECT %s::{kind}", [bulk.array_literal(values)])
+            assert cursor.fetchone()[0] == values, kind

@@ -17,8 +17,10 @@ batch back, ids and all.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Sequence
+from decimal import Decimal
 
 from django.db import connection, models, transaction
 from django.db.models import fields as django_fields
@@ -154,6 +156,31 @@ def instances(model, rows: Sequence[dict]) -> list:
         values["_state"] = state
         objects.append(obj)
     return objects
+
+
+def array_literal(values: Sequence) -> str:
+    """A PostgreSQL array's text form (`{1,2,NULL,"a \\"b\\""}`), sent as one string parameter and
+    cast (`%s::bigint[]`): psycopg's list adapter quotes each element in Python, which for the bill
+    run's arrays of 500 values cost more than the queries. Elements: None, bool, int, Decimal, str,
+    date and datetime (ISO, with its offset)."""
+    parts = []
+    for value in values:
+        kind = type(value)
+        if value is None:
+            parts.append("NULL")
+        elif kind is int:
+            parts.append(str(value))
+        elif kind is bool:
+            parts.append("t" if value else "f")
+        elif isinstance(value, dt.date | Decimal):  # datetime is a date
+            parts.append(f'"{value.isoformat() if kind is not Decimal else value}"')
+        elif isinstance(value, str):
+            parts.append('"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        elif isinstance(value, int):  # an IntegerChoices member
+            parts.append(str(int(value)))
+        else:
+            raise TypeError(f"array_literal: {kind.__name__} is not an array element here")
+    return "{" + ",".join(parts) + "}"
 
 
 def load(queryset) -> list:

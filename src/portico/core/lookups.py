@@ -2,8 +2,9 @@
 
 `field__in=ids` with the bill run's 500 ids builds 500 placeholders: Django checks each value as a
 possible expression and psycopg parses the long statement anew each time, which cost more than the
-queries themselves. `= ANY(%s)` sends the list as one array; SQLite, which has no arrays, gets the
-usual `IN (…)`. Registered on integer and foreign-key fields (`CoreConfig.ready`); the values must
+queries themselves. `= ANY(%s)` sends the list as one array, written as one text literal
+(`core.bulk.array_literal`: psycopg would quote each element in Python); SQLite, which has no
+arrays, gets the usual `IN (…)`. Registered on integer and foreign-key fields (`CoreConfig.ready`); the values must
 already be ids (no model instances, no expressions), which is what the callers hold.
 """
 
@@ -26,7 +27,9 @@ class AnyOf(models.Lookup):
         if not values:
             raise EmptyResultSet
         if connection.vendor == "postgresql":
-            return f"{lhs} = ANY(%s::bigint[])", (*lhs_params, values)
+            from portico.core.bulk import array_literal
+
+            return f"{lhs} = ANY(%s::bigint[])", (*lhs_params, array_literal(values))
         return f"{lhs} IN ({', '.join(['%s'] * len(values))})", (*lhs_params, *values)
 
 

@@ -613,7 +613,7 @@ def _write(organization, outcomes: list[_Outcome], report: BillRunReport) -> Non
 def bulk_update(model, rows: list, names: list[str]) -> None:
     """One UPDATE for many rows (Django's `bulk_update` builds a CASE per field and row, which costs
     more than the rest of the batch). PostgreSQL: `UPDATE … FROM unnest(array, array, …)`, one array
-    of new values per column; SQLite (3.33+): `UPDATE … FROM (VALUES …)`, whose columns are named
+    of new values per column (each one text literal, `bulk.array_literal`); SQLite (3.33+): `UPDATE … FROM (VALUES …)`, whose columns are named
     column1, column2, …"""
     if not rows:
         return
@@ -624,7 +624,9 @@ def bulk_update(model, rows: list, names: list[str]) -> None:
         arrays = ", ".join(["%s::bigint[]"] + [f"%s::{f.db_type(connection)}[]" for f in fields])
         columns = ", ".join(["id"] + [quote(f.column) for f in fields])
         assignments = ", ".join(f"{quote(f.column)} = t.{quote(f.column)}" for f in fields)
-        params = [[row.pk for row in rows]] + [[getattr(row, f.attname) for row in rows] for f in fields]
+        params = [bulk.array_literal([row.pk for row in rows])] + [
+            bulk.array_literal([getattr(row, f.attname) for row in rows]) for f in fields
+        ]
         with connection.cursor() as cursor:
             cursor.execute(
                 f"UPDATE {table} SET {assignments} FROM unnest({arrays}) AS t({columns}) "  # noqa: S608
