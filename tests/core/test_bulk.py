@@ -158,7 +158,7 @@ def test_an_array_literal_reads_back_as_the_values_it_was_made_of(db):
     moment = dt.datetime(2026, 2, 10, 12, 30, 15, 123456, tzinfo=dt.UTC)
     cases = [
         ([1, None, 2**40], "bigint[]"),
-        (hostile + [None], "text[]"),
+        ([*hostile, None], "text[]"),
         ([dt.date(2026, 2, 28), None], "date[]"),
         ([moment], "timestamptz[]"),
         ([Decimal("0.0015"), Decimal("-2.50")], "numeric[]"),
