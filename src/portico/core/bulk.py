@@ -22,6 +22,7 @@ import json
 from collections.abc import Sequence
 from decimal import Decimal
 
+import orjson
 from django.db import connection, models, transaction
 from django.db.models import fields as django_fields
 
@@ -49,8 +50,7 @@ def _converter(field):
     (None: the value goes as it is)."""
     if isinstance(field, models.JSONField):
         if connection.vendor == "postgresql":
-            encoder = field.encoder
-            return lambda value: None if value is None else json.dumps(value, cls=encoder)
+            return _json_text(field.encoder)
         return lambda value: field.get_db_prep_save(value, connection)
     if isinstance(field, (models.ForeignKey, *_PLAIN)):
         # A choice may be an enum member: psycopg would send an Enum's name, not its value.
@@ -78,6 +78,29 @@ def _converter(field):
             return field.get_db_prep_save(value, connection)
 
     return convert
+
+
+# What orjson must hand to the field's encoder, as `json.dumps(cls=encoder)` would: datetimes and
+# dataclasses (orjson writes its own forms of them). Integer keys become strings, as in `json`.
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def _json_text(encoder):
+    """value → the JSON text `json.dumps(value, cls=encoder)` gives, as jsonb reads it (the same
+    document; spacing and escapes aside), by orjson — the bill run's rows carry four JSON values
+    each, and `json` took a tenth of its time. What orjson refuses (an int beyond 64 bits, a type
+    only `json`'s encoder knows) goes through `json` itself."""
+    default = encoder().default if encoder is not None else None
+
+    def dumps(value):
+        if value is None:
+            return None
+        try:
+            return orjson.dumps(value, default=default, option=_ORJSON_OPTIONS).decode()
+        except TypeError:  # orjson.JSONEncodeError is a TypeError
+            return json.dumps(value, cls=encoder)
+
+    return dumps
 
 
 _MISSING = object()
