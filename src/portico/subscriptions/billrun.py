@@ -147,7 +147,7 @@ class _Outcome:
 def run_bill_run(
     at: dt.datetime | None = None,
     *,
-    batch_size: int = 200,
+    batch_size: int = 500,
     progress: Callable[[BillRunReport], None] | None = None,
     organization: Organization | None = None,
 ) -> BillRunReport:

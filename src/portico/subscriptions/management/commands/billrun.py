@@ -19,10 +19,10 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--at", help="ISO date-time, e.g. 2026-04-01T06:00:00+00:00 (default: now)")
-        parser.add_argument("--batch-size", type=int, default=200)
+        parser.add_argument("--batch-size", type=int, default=500)
         parser.add_argument("--no-dunning", action="store_true", help="Only renew (no retries, no notices).")
 
-    def handle(self, *args, at=None, batch_size=200, no_dunning=False, **options):
+    def handle(self, *args, at=None, batch_size=500, no_dunning=False, **options):
         from portico.subscriptions.billrun import run_bill_run
         from portico.subscriptions.dunning import run_dunning
         from portico.subscriptions.notices import send_notices
