@@ -182,8 +182,10 @@ def ensure_node_modules() -> None:
         STAMP.touch()
 
 
-def _wait_for_ready(process: subprocess.Popen, log_path: Path, timeout: float = 30) -> str:
-    """The issuer from the server's ready line, then its discovery document answering."""
+def _wait_for_ready(process: subprocess.Popen, log_path: Path, timeout: float = 120) -> str:
+    """The issuer from the server's ready line, then its discovery document answering. Patient: on a
+    2-core machine running both test suites at once, node once took over 30 s to start; a provider
+    that exits is reported at once."""
     found: list[str] = []
 
     def read_stdout():
