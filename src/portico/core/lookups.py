@@ -4,8 +4,8 @@
 possible expression and psycopg parses the long statement anew each time, which cost more than the
 queries themselves. `= ANY(%s)` sends the list as one array, written as one text literal
 (`core.bulk.array_literal`: psycopg would quote each element in Python); SQLite, which has no
-arrays, gets the usual `IN (…)`. Registered on integer and foreign-key fields (`CoreConfig.ready`); the values must
-already be ids (no model instances, no expressions), which is what the callers hold.
+arrays, gets the usual `IN (…)`. Registered on integer and foreign-key fields (`CoreConfig.ready`);
+the values must already be ids (no model instances, no expressions), which is what the callers hold.
 """
 
 from __future__ import annotations

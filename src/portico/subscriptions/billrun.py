@@ -613,8 +613,8 @@ def _write(organization, outcomes: list[_Outcome], report: BillRunReport) -> Non
 def bulk_update(model, rows: list, names: list[str]) -> None:
     """One UPDATE for many rows (Django's `bulk_update` builds a CASE per field and row, which costs
     more than the rest of the batch). PostgreSQL: `UPDATE … FROM unnest(array, array, …)`, one array
-    of new values per column (each one text literal, `bulk.array_literal`); SQLite (3.33+): `UPDATE … FROM (VALUES …)`, whose columns are named
-    column1, column2, …"""
+    of new values per column (each one text literal, `bulk.array_literal`); SQLite (3.33+):
+    `UPDATE … FROM (VALUES …)`, whose columns are named column1, column2, …"""
     if not rows:
         return
     fields = [model._meta.get_field(name) for name in names]
