@@ -220,8 +220,6 @@ def load(queryset) -> list:
     alias = queryset.db
     compiler = query.get_compiler(using=alias)
     results = compiler.execute_sql(chunked_fetch=False)
-    if results is None:
-        return []
 
     def plan(info) -> tuple:
         fields = info["select_fields"]

@@ -13,6 +13,8 @@ from __future__ import annotations
 from django.core.exceptions import EmptyResultSet
 from django.db import models
 
+from portico.core.bulk import array_literal
+
 
 class AnyOf(models.Lookup):
     lookup_name = "any"
@@ -27,8 +29,6 @@ class AnyOf(models.Lookup):
         if not values:
             raise EmptyResultSet
         if connection.vendor == "postgresql":
-            from portico.core.bulk import array_literal
-
             return f"{lhs} = ANY(%s::bigint[])", (*lhs_params, array_literal(values))
         return f"{lhs} IN ({', '.join(['%s'] * len(values))})", (*lhs_params, *values)
 
