@@ -52,3 +52,11 @@ class PublicIdField(models.CharField):
         kwargs.setdefault("editable", False)
         kwargs.setdefault("default", new_random_id)
         super().__init__(*args, **kwargs)
+
+    def db_type(self, connection):
+        # varchar under its SQL name: PostgreSQL's schema editor gives every unique `varchar…` column
+        # a second index for LIKE (varchar_pattern_ops), written on every insert. An id is only
+        # ever compared whole. Core migration 0009 drops the ones made before.
+        if connection.vendor == "postgresql":
+            return f"character varying({self.max_length})"
+        return super().db_type(connection)

@@ -114,18 +114,29 @@ class AuditEvent(TenantModel):
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="audit_events", db_index=False
     )
-    at = models.DateTimeField(db_index=True)
+    at = models.DateTimeField()  # indexed below, after the organization
     actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
-    actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    actor_user = models.ForeignKey(  # a partial index below: the system and API keys have none
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
     )
     actor_label = models.CharField(max_length=254, blank=True)
-    action = models.CharField(max_length=64)  # indexed below: equality only, no LIKE index
+    action = models.CharField(max_length=64)
     object_type = models.CharField(max_length=64, blank=True)
     object_id = models.CharField(max_length=64, blank=True)
     object_repr = models.CharField(max_length=200, blank=True)
+    # No index of its own: an index below leads with it.
     customer = models.ForeignKey(
-        "customers.Customer", null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+        "customers.Customer",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="audit_events",
+        db_index=False,
     )
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     user_agent = models.CharField(max_length=400, blank=True)
@@ -133,9 +144,18 @@ class AuditEvent(TenantModel):
 
     class Meta:
         ordering = ["-at", "-id"]
+        # The trail grows by two rows a renewal, so only indexes the pages read by: the organization's
+        # trail (the console), a customer's (the portal's activity), an object's (a subscription's
+        # timeline, a login's sign-ins), and a login's own actions (cleared when it is deleted).
         indexes = [
-            models.Index(fields=["organization", "customer", "-at"]),
-            models.Index(fields=["action"], name="audit_action_idx"),
+            models.Index(fields=["organization", "-at"], name="audit_trail_idx"),
+            models.Index(fields=["customer", "-at"], name="audit_customer_idx"),
+            models.Index(fields=["organization", "object_type", "object_id", "-at"], name="audit_object_idx"),
+            models.Index(
+                fields=["actor_user"],
+                condition=models.Q(actor_user__isnull=False),
+                name="audit_actor_user_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -146,17 +166,22 @@ class OutboxEvent(TenantModel):
     """A domain event (`invoice.finalized`, `email.send`) written in the transaction of the change it
     reports, so it exists exactly when the change does. Written by `core.outbox.emit`, never edited."""
 
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="outbox_events")
-    topic = models.CharField(max_length=64)  # indexed below: equality only, no LIKE index
+    # No index of its own: outbox_event_history_idx leads with it.
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="outbox_events", db_index=False
+    )
+    topic = models.CharField(max_length=64)
     key = models.CharField(max_length=200, null=True, blank=True)
     payload = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(db_index=True)
+    created_at = models.DateTimeField()
     # How many consumers it was handed to when emitted; 0 is an event stored for consumers to come.
     delivery_count = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["topic"], name="outbox_event_topic_idx")]
+        # Consumers find an event through its deliveries; the bill run writes thousands a batch, so
+        # one index besides the key's: an organization's events in time (and their cleanup).
+        indexes = [models.Index(fields=["organization", "created_at"], name="outbox_event_history_idx")]
         constraints = [
             models.UniqueConstraint(
                 fields=["organization", "key"],
