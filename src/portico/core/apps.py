@@ -7,7 +7,9 @@ class CoreConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from portico.core import lookups
+        from portico.core import cards, lookups
+
+        cards.mask_log_records()  # no log line carries a card number, whoever logs it
 
         lookups.register()  # `field__any=ids`
         from portico.core import mail  # noqa: F401  registers the `email.send` consumer

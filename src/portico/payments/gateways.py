@@ -27,6 +27,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from portico.core import clock
+from portico.core.cards import luhn_ok
 from portico.core.errors import DomainError
 from portico.core.money import Money
 from portico.payments.errors import Code
@@ -277,18 +278,6 @@ class OfflineGateway(Gateway):
 
 
 # -- card checks ------------------------------------------------------------------------------------
-
-
-def luhn_ok(digits: str) -> bool:
-    if not digits.isdigit() or not 12 <= len(digits) <= 19:
-        return False
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = int(ch)
-        if i % 2:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
 
 
 def card_brand(digits: str) -> str:
