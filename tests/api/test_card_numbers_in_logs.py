@@ -26,3 +26,13 @@ def test_every_logger_masks_and_numbers_that_are_not_cards_are_kept(caplog):
     assert mask_card_numbers("call 0044 20 7946 0958 or ref 1234567890123") == (
         "call 0044 20 7946 0958 or ref 1234567890123"
     )
+
+
+def test_a_card_number_in_an_exceptions_message_is_masked_in_the_logged_traceback(caplog):
+    with caplog.at_level(logging.ERROR):
+        try:
+            raise ValueError("card 4000 0566 5566 5556 refused")
+        except ValueError:
+            logging.getLogger("portico.anything").exception("charging failed")
+    assert "ValueError: card [card number ending 5556] refused" in caplog.text
+    assert "4000 0566" not in caplog.text and "Traceback (most recent call last)" in caplog.text

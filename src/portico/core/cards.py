@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
+import traceback
 
 # A card-number-shaped run: 12 to 19 digits, single spaces or dashes between groups allowed.
 _DIGIT_RUN = re.compile(r"(?<![0-9A-Za-z_])(?:\d[ -]?){11,18}\d(?![0-9A-Za-z_])")
@@ -41,8 +42,9 @@ def mask_card_numbers(text: str) -> str:
 
 
 def mask_log_records() -> None:
-    """Make every log record with its card numbers masked (once per process): the record's message
-    is formatted and masked when made, so no handler, formatter or error report sees the digits."""
+    """Make every log record with its card numbers masked (once per process): the record's message,
+    and its traceback when it has one, are formatted and masked when made, so no handler or
+    formatter sees the digits."""
     previous = logging.getLogRecordFactory()
     if getattr(previous, "masks_card_numbers", False):
         return
@@ -56,6 +58,13 @@ def mask_log_records() -> None:
         masked = mask_card_numbers(message)
         if masked != message:
             record.msg, record.args = masked, ()
+        if record.exc_info and record.exc_info[1] is not None and not record.exc_text:
+            # The traceback as logging's Formatter writes it, kept only when masking changed it (a
+            # formatter uses `exc_text` when set; filters that drop `exc_info` drop it too).
+            text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+            masked = mask_card_numbers(text)
+            if masked != text:
+                record.exc_text = masked
         return record
 
     factory.masks_card_numbers = True
