@@ -72,6 +72,24 @@ def test_the_default_card_is_charged_off_session_and_the_receipt_emailed(
     assert GatewayCharge.objects.count() == 1
 
 
+def test_a_charge_never_reads_invoices_through_its_attempt(billing, mailbox):
+    """What a charge reads does not depend on how many invoices the organization has: its attempt's
+    invoices are written, never read back through the join (a walk of every invoice of the
+    organization when PostgreSQL's statistics predate a bill run)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    saved_card(billing)
+    for _ in range(3):
+        open_invoice(billing, 1000)
+    invoice = open_invoice(billing, 12500)
+    with CaptureQueriesContext(connection) as captured:
+        assert charge_automatically(invoice).succeeded
+    joined = [q["sql"] for q in captured if 'JOIN "payments_paymentattempt_invoices"' in q["sql"]]
+    assert joined == []
+    assert list(PaymentAttempt.objects.get().invoices.all()) == [invoice]
+
+
 def test_a_decline_is_recorded_and_the_billing_contacts_are_told_with_a_link_to_update_the_card(
     billing, org, mailbox, django_capture_on_commit_callbacks
 ):
